@@ -1,0 +1,508 @@
+//! The JQL subset the simulator understands, evaluated the way Jira does.
+//!
+//! Date literals (`"2024/05/01 13:30"`, `"2024-05-01"`) are wall-clock times in the API user's
+//! time zone, which is exactly the trap real extractors fall into; unquoted numbers on date
+//! fields are epoch milliseconds. Anything outside the subset is answered with Jira's 400 body.
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+
+/// What a clause can test on one issue.
+pub struct IssueView<'a> {
+    pub id: u64,
+    pub key: &'a str,
+    pub project_key: &'a str,
+    pub project_id: u64,
+    pub updated_ms: i64,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Project,
+    Key,
+    Id,
+    Updated,
+    Created,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Text(String),
+    Number(i64),
+    /// An instant, already resolved in the user's time zone.
+    Instant(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Clause { field: Field, op: Op, values: Vec<ValueSlot> },
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+}
+
+/// A literal of a clause (kept opaque outside this module).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueSlot(Value);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Updated,
+    Created,
+    Key,
+    Id,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub filter: Option<Expr>,
+    pub order: Vec<(SortKey, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JqlError(pub String);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Quoted(String),
+    Op(&'static str),
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, JqlError> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => (out.push(Tok::LParen), i += 1).1,
+            ')' => (out.push(Tok::RParen), i += 1).1,
+            ',' => (out.push(Tok::Comma), i += 1).1,
+            '"' | '\'' => {
+                let mut j = i + 1;
+                let mut text = String::new();
+                while j < chars.len() && chars[j] != c {
+                    if chars[j] == '\\' && j + 1 < chars.len() {
+                        j += 1;
+                    }
+                    text.push(chars[j]);
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    return Err(JqlError(format!(
+                        "Error in the JQL Query: The quoted string '{text}' has not been completed. (line 1, character {})",
+                        i + 1
+                    )));
+                }
+                out.push(Tok::Quoted(text));
+                i = j + 1;
+            }
+            '=' => (out.push(Tok::Op("=")), i += 1).1,
+            '!' | '>' | '<' => {
+                let two = chars.get(i + 1) == Some(&'=');
+                let op = match (c, two) {
+                    ('!', true) => "!=",
+                    ('>', true) => ">=",
+                    ('<', true) => "<=",
+                    ('>', false) => ">",
+                    ('<', false) => "<",
+                    _ => {
+                        return Err(JqlError(format!(
+                            "Error in the JQL Query: The character '!' is a reserved JQL character. (line 1, character {})",
+                            i + 1
+                        )));
+                    }
+                };
+                out.push(Tok::Op(op));
+                i += if two { 2 } else { 1 };
+            }
+            _ => {
+                let mut j = i;
+                while j < chars.len()
+                    && !chars[j].is_whitespace()
+                    && !"()=,!<>\"'".contains(chars[j])
+                {
+                    j += 1;
+                }
+                out.push(Tok::Word(chars[i..j].iter().collect()));
+                i = j;
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    toks: Vec<Tok>,
+    pos: usize,
+    tz: &'a Tz,
+}
+
+fn keyword(t: Option<&Tok>, kw: &str) -> bool {
+    matches!(t, Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn at_order_by(&self) -> bool {
+        keyword(self.peek(), "order") && keyword(self.toks.get(self.pos + 1), "by")
+    }
+
+    fn or(&mut self) -> Result<Expr, JqlError> {
+        let mut left = self.and()?;
+        while keyword(self.peek(), "or") {
+            self.pos += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, JqlError> {
+        let mut left = self.unary()?;
+        while keyword(self.peek(), "and") {
+            self.pos += 1;
+            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, JqlError> {
+        if keyword(self.peek(), "not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let e = self.or()?;
+            if self.next() != Some(Tok::RParen) {
+                return Err(JqlError("Error in the JQL Query: Expecting ')' before the end of the query.".into()));
+            }
+            return Ok(e);
+        }
+        self.clause()
+    }
+
+    fn clause(&mut self) -> Result<Expr, JqlError> {
+        let name = match self.next() {
+            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => w,
+            other => {
+                return Err(JqlError(format!(
+                    "Error in the JQL Query: Expecting a field name but got '{}'.",
+                    describe(other.as_ref())
+                )));
+            }
+        };
+        let field = match name.to_ascii_lowercase().as_str() {
+            "project" => Field::Project,
+            "key" | "issuekey" => Field::Key,
+            "id" => Field::Id,
+            "updated" | "updateddate" => Field::Updated,
+            "created" | "createddate" => Field::Created,
+            _ => {
+                return Err(JqlError(format!(
+                    "Field '{name}' does not exist or you do not have permission to view it."
+                )));
+            }
+        };
+        let op = match self.next() {
+            Some(Tok::Op("=")) => Op::Eq,
+            Some(Tok::Op("!=")) => Op::Ne,
+            Some(Tok::Op(">")) => Op::Gt,
+            Some(Tok::Op(">=")) => Op::Ge,
+            Some(Tok::Op("<")) => Op::Lt,
+            Some(Tok::Op("<=")) => Op::Le,
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("in") => Op::In,
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("not") && keyword(self.peek(), "in") => {
+                self.pos += 1;
+                Op::NotIn
+            }
+            other => {
+                return Err(JqlError(format!(
+                    "Error in the JQL Query: Expecting operator but got '{}'.",
+                    describe(other.as_ref())
+                )));
+            }
+        };
+        let values = if matches!(op, Op::In | Op::NotIn) {
+            if self.next() != Some(Tok::LParen) {
+                return Err(JqlError("Error in the JQL Query: Expecting '(' after 'in'.".into()));
+            }
+            let mut vals = vec![self.value(field)?];
+            loop {
+                match self.next() {
+                    Some(Tok::Comma) => vals.push(self.value(field)?),
+                    Some(Tok::RParen) => break,
+                    _ => return Err(JqlError("Error in the JQL Query: Expecting ')' to close the list.".into())),
+                }
+            }
+            vals
+        } else {
+            vec![self.value(field)?]
+        };
+        let is_date = matches!(field, Field::Updated | Field::Created);
+        if is_date && matches!(op, Op::In | Op::NotIn) {
+            return Err(JqlError(format!("The operator '{op:?}' is not supported by the '{name}' field.")));
+        }
+        if !is_date && matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) && field != Field::Id && field != Field::Key {
+            return Err(JqlError(format!("The operator is not supported by the '{name}' field.")));
+        }
+        Ok(Expr::Clause { field, op, values })
+    }
+
+    fn value(&mut self, field: Field) -> Result<ValueSlot, JqlError> {
+        let (text, quoted) = match self.next() {
+            Some(Tok::Word(w)) => (w, false),
+            Some(Tok::Quoted(q)) => (q, true),
+            other => {
+                return Err(JqlError(format!(
+                    "Error in the JQL Query: Expecting either a value, list or function but got '{}'.",
+                    describe(other.as_ref())
+                )));
+            }
+        };
+        match field {
+            Field::Updated | Field::Created => {
+                if !quoted && let Ok(ms) = text.parse::<i64>() {
+                    return Ok(ValueSlot(Value::Instant(ms)));
+                }
+                parse_date(&text, self.tz).map(|ms| ValueSlot(Value::Instant(ms))).ok_or_else(|| {
+                    JqlError(format!(
+                        "Date value '{text}' for field '{}' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.",
+                        if field == Field::Updated { "updated" } else { "created" }
+                    ))
+                })
+            }
+            Field::Id => text
+                .parse::<i64>()
+                .map(|n| ValueSlot(Value::Number(n)))
+                .map_err(|_| JqlError(format!("The value '{text}' for field 'id' is invalid."))),
+            _ => Ok(ValueSlot(Value::Text(text))),
+        }
+    }
+}
+
+fn describe(t: Option<&Tok>) -> String {
+    match t {
+        None => "<EOF>".into(),
+        Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => w.clone(),
+        Some(Tok::Op(o)) => (*o).into(),
+        Some(Tok::LParen) => "(".into(),
+        Some(Tok::RParen) => ")".into(),
+        Some(Tok::Comma) => ",".into(),
+    }
+}
+
+/// Wall-clock date literal in `tz` → epoch milliseconds (`None` if malformed).
+fn parse_date(text: &str, tz: &Tz) -> Option<i64> {
+    let norm = text.trim().replace('/', "-");
+    let naive = NaiveDateTime::parse_from_str(&norm, "%Y-%m-%d %H:%M")
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(&norm, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
+    // A wall-clock time skipped by a DST change does not exist; Jira moves it forward.
+    let local = tz
+        .from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())?;
+    Some(local.timestamp_millis())
+}
+
+/// Parses `jql` with date literals read in the API user's time zone `tz`.
+pub fn parse(jql: &str, tz: &Tz) -> Result<Query, JqlError> {
+    let mut p = Parser { toks: tokenize(jql)?, pos: 0, tz };
+    let filter = if p.peek().is_none() || p.at_order_by() { None } else { Some(p.or()?) };
+    let mut order = Vec::new();
+    if p.at_order_by() {
+        p.pos += 2;
+        loop {
+            let key = match p.next() {
+                Some(Tok::Word(w)) => match w.to_ascii_lowercase().as_str() {
+                    "updated" => SortKey::Updated,
+                    "created" => SortKey::Created,
+                    "key" | "issuekey" => SortKey::Key,
+                    "id" => SortKey::Id,
+                    _ => return Err(JqlError(format!("Not able to sort using field '{w}'."))),
+                },
+                other => {
+                    return Err(JqlError(format!(
+                        "Error in the JQL Query: Expecting a field name but got '{}'.",
+                        describe(other.as_ref())
+                    )));
+                }
+            };
+            let mut asc = true;
+            if keyword(p.peek(), "asc") {
+                p.pos += 1;
+            } else if keyword(p.peek(), "desc") {
+                p.pos += 1;
+                asc = false;
+            }
+            order.push((key, asc));
+            if p.peek() == Some(&Tok::Comma) {
+                p.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    if let Some(t) = p.peek() {
+        return Err(JqlError(format!(
+            "Error in the JQL Query: Expecting either 'OR' or 'AND' but got '{}'.",
+            describe(Some(t))
+        )));
+    }
+    Ok(Query { filter, order })
+}
+
+impl Query {
+    pub fn matches(&self, issue: &IssueView<'_>) -> bool {
+        self.filter.as_ref().is_none_or(|e| e.matches(issue))
+    }
+
+    /// The smallest `updated` any match can have, when the filter is a conjunction containing
+    /// `updated >= t` / `updated > t`: lets search start at that point instead of scanning.
+    pub fn min_updated(&self) -> Option<i64> {
+        fn walk(e: &Expr) -> Option<i64> {
+            match e {
+                Expr::Clause { field: Field::Updated, op: Op::Ge, values } => instant(&values[0]),
+                Expr::Clause { field: Field::Updated, op: Op::Gt, values } => instant(&values[0]).map(|t| t + 1),
+                Expr::And(a, b) => match (walk(a), walk(b)) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
+                },
+                _ => None,
+            }
+        }
+        self.filter.as_ref().and_then(walk)
+    }
+}
+
+fn instant(v: &ValueSlot) -> Option<i64> {
+    match v.0 {
+        Value::Instant(t) => Some(t),
+        _ => None,
+    }
+}
+
+impl Expr {
+    fn matches(&self, issue: &IssueView<'_>) -> bool {
+        match self {
+            Expr::And(a, b) => a.matches(issue) && b.matches(issue),
+            Expr::Or(a, b) => a.matches(issue) || b.matches(issue),
+            Expr::Not(a) => !a.matches(issue),
+            Expr::Clause { field, op, values } => {
+                let hit = |v: &ValueSlot| -> std::cmp::Ordering {
+                    match (field, &v.0) {
+                        (Field::Project, Value::Text(t)) => {
+                            if t.eq_ignore_ascii_case(issue.project_key) || t == &issue.project_id.to_string() {
+                                std::cmp::Ordering::Equal
+                            } else {
+                                std::cmp::Ordering::Less
+                            }
+                        }
+                        (Field::Key, Value::Text(t)) => key_cmp(issue.key, t),
+                        (Field::Id, Value::Number(n)) => (issue.id as i64).cmp(n),
+                        (Field::Updated, Value::Instant(t)) => issue.updated_ms.cmp(t),
+                        (Field::Created, Value::Instant(t)) => issue.created_ms.cmp(t),
+                        _ => std::cmp::Ordering::Less,
+                    }
+                };
+                use std::cmp::Ordering::*;
+                match op {
+                    Op::Eq => hit(&values[0]) == Equal,
+                    Op::Ne => hit(&values[0]) != Equal,
+                    Op::In => values.iter().any(|v| hit(v) == Equal),
+                    Op::NotIn => values.iter().all(|v| hit(v) != Equal),
+                    Op::Gt => hit(&values[0]) == Greater,
+                    Op::Ge => hit(&values[0]) != Less,
+                    Op::Lt => hit(&values[0]) == Less,
+                    Op::Le => hit(&values[0]) != Greater,
+                }
+            }
+        }
+    }
+}
+
+/// Issue keys compare by project, then numerically by their number (ENG-9 < ENG-10).
+pub fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |k: &str| {
+        let (p, n) = k.rsplit_once('-').unwrap_or((k, "0"));
+        (p.to_ascii_uppercase(), n.parse::<u64>().unwrap_or(0))
+    };
+    split(a).cmp(&split(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(updated_ms: i64) -> IssueView<'static> {
+        IssueView { id: 10005, key: "ENG-3", project_key: "ENG", project_id: 10000, updated_ms, created_ms: 0 }
+    }
+
+    const NY: Tz = chrono_tz::America::New_York;
+
+    #[test]
+    fn date_literals_are_read_in_the_users_time_zone() {
+        // 2024-07-01 09:00 in New York (EDT, UTC-4) is 13:00 UTC.
+        let q = parse(r#"updated >= "2024/07/01 09:00""#, &NY).unwrap();
+        assert_eq!(q.min_updated(), Some(1_719_838_800_000));
+        // In winter the offset is UTC-5.
+        let q = parse(r#"updated >= "2024-01-15""#, &NY).unwrap();
+        assert_eq!(q.min_updated(), Some(1_705_294_800_000));
+    }
+
+    #[test]
+    fn epoch_millis_are_unquoted_numbers() {
+        let q = parse("updated > 1000 ORDER BY updated ASC, id ASC", &NY).unwrap();
+        assert!(q.matches(&view(1001)));
+        assert!(!q.matches(&view(1000)));
+        assert_eq!(q.order, vec![(SortKey::Updated, true), (SortKey::Id, true)]);
+    }
+
+    #[test]
+    fn boolean_structure_and_lists() {
+        let q = parse("(project = OPS OR project in (eng, WEB)) AND NOT key = ENG-4", &NY).unwrap();
+        assert!(q.matches(&view(0)));
+        let q = parse("project = OPS or id = 10006", &NY).unwrap();
+        assert!(!q.matches(&view(0)));
+        let q = parse("key >= ENG-3 and key < ENG-10", &NY).unwrap();
+        assert!(q.matches(&view(0)));
+    }
+
+    #[test]
+    fn outside_the_subset_is_an_error_like_jiras() {
+        let e = parse("assignee = currentUser()", &NY).unwrap_err();
+        assert!(e.0.contains("Field 'assignee' does not exist"), "{}", e.0);
+        assert!(parse("project = ", &NY).is_err());
+        assert!(parse("updated >= \"yesterday\"", &NY).is_err());
+        assert!(parse("project = ENG ORDER BY summary", &NY).is_err());
+        assert!(parse("project = \"ENG", &NY).is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! Pipeline files: parse, interpolate, validate. Every failure is a [`ConfigError`] that names
+//! file, line and column and says how to fix it.
+
+mod error;
+mod interpolate;
+mod model;
+mod pipeline;
+mod resolve;
+mod secret;
+
+use std::path::Path;
+
+pub use error::{ConfigError, LoadError, SourceFile};
+pub use interpolate::Vars;
+pub use model::PipelineFile;
+pub use pipeline::{
+    Auth, Deployment, Destination, FieldSelection, ObjectConfig, ObjectKind, Pipeline, Schedule, SchemaDrift, Source,
+    SyncMode,
+};
+pub use secret::Secret;
+
+/// Loads and validates the pipeline file at `path`.
+pub fn load_file(path: &Path, vars: &Vars) -> Result<Pipeline, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let base_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    load_str(&text, &path.display().to_string(), base_dir, vars)
+}
+
+/// Loads and validates pipeline `text`; `name` is shown in errors, relative paths in the file
+/// are read from `base_dir`.
+pub fn load_str(text: &str, name: &str, base_dir: &Path, vars: &Vars) -> Result<Pipeline, LoadError> {
+    let src = SourceFile { name: name.to_string(), text: text.to_string() };
+    let invalid = |errors| LoadError::Invalid { file: name.to_string(), errors };
+    let file: PipelineFile = serde_saphyr::from_str(text).map_err(|e| invalid(vec![parse_error(&src, &e)]))?;
+    let mut r = resolve::Resolver { src: &src, vars, base_dir, errors: Vec::new() };
+    match r.pipeline(&file) {
+        Some(p) if r.errors.is_empty() => Ok(p),
+        _ => Err(invalid(r.errors)),
+    }
+}
+
+/// The JSON Schema of pipeline files (checked in as `schemas/pipeline.schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(PipelineFile);
+    schema.insert("$id".into(), "https://github.com/jirapipe/jirapipe/schemas/pipeline.schema.json".into());
+    schema.insert("title".into(), "jirapipe pipeline".into());
+    schema.to_value()
+}
+
+/// Turns a YAML/serde error into a located error with a fix hint.
+fn parse_error(src: &SourceFile, e: &serde_saphyr::Error) -> ConfigError {
+    let loc = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+    let message = message_of(e);
+    let ticked = backticked(&message);
+    let (label, help) = if message.starts_with("unknown field") {
+        let valid = &ticked[1.min(ticked.len())..];
+        ("unknown key", suggestion(ticked.first().map(String::as_str).unwrap_or(""), valid, "key"))
+    } else if message.starts_with("unknown variant") {
+        let valid = &ticked[1.min(ticked.len())..];
+        ("unknown value", suggestion(ticked.first().map(String::as_str).unwrap_or(""), valid, "value"))
+    } else if message.starts_with("missing field") {
+        let key = ticked.first().cloned().unwrap_or_default();
+        ("required key missing here", format!("add `{key}:` to this mapping (see schemas/pipeline.schema.json or the README's pipeline reference)"))
+    } else if message.contains("duplicate") {
+        ("duplicate key", "each key may appear only once in a mapping: delete or merge the repeated one".to_string())
+    } else if message.contains("invalid type") || message.contains("invalid value") {
+        ("wrong type", "check the value's type against the README's pipeline reference (quote strings that look like numbers or booleans)".to_string())
+    } else {
+        ("YAML error", "check indentation (spaces, not tabs), quoting and `key: value` syntax on this line".to_string())
+    };
+    src.error_at(&loc, message, label, help)
+}
+
+/// The error's text without the snippet or location the YAML library adds.
+fn message_of(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let text = text.lines().next().unwrap_or_default().trim();
+    // Strip a leading "error: line N column M:" style prefix if present.
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    let text = match text.find(": ") {
+        Some(i) if text[..i].contains("line") && text[..i].chars().any(|c| c.is_ascii_digit()) => &text[i + 2..],
+        _ => text,
+    };
+    text.trim_end_matches('.').to_string()
+}
+
+/// `a`, `b` → ["a", "b"].
+fn backticked(s: &str) -> Vec<String> {
+    s.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+/// "did you mean" for a mistyped key or value, with the valid choices.
+fn suggestion(bad: &str, valid: &[String], what: &str) -> String {
+    let best = valid
+        .iter()
+        .map(|v| (strsim::jaro_winkler(&bad.to_lowercase(), &v.to_lowercase()), v))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let choices = valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+    match best {
+        Some((_, v)) => format!("did you mean `{v}`? Valid {what}s here: {choices}"),
+        None if valid.is_empty() => format!("remove this {what}"),
+        None => format!("valid {what}s here: {choices}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

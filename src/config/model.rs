@@ -1,0 +1,236 @@
+//! The pipeline file as written: the single source of the JSON Schema and of the README's
+//! pipeline reference. Values keep their source location (`Spanned`) so that validation,
+//! which happens after parsing, can still point at the offending line.
+//!
+//! Alternatives are flat structs checked in `validate` rather than tagged enums: serde buffers
+//! tagged enums, which would lose every location inside them.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A string value that may use `${VAR}` interpolation.
+pub type Text = Spanned<String>;
+
+/// A jirapipe pipeline: where to read Jira, what to extract, where to write the tables.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// Version of the pipeline file format. Always `1`.
+    #[schemars(with = "u32")]
+    pub version: Spanned<u32>,
+    /// Name of the pipeline; used in logs, run reports and the lease that prevents overlapping runs.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// The Jira site to read.
+    pub source: SourceSpec,
+    /// Where the Delta Lake tables are written.
+    pub destination: DestinationSpec,
+    /// When the pipeline runs (used by `jirapipe schedule`); omit to run only on demand.
+    #[serde(default)]
+    pub schedule: Option<ScheduleSpec>,
+    /// Keyed hashing of personal data; required when any object has `hash` paths.
+    #[serde(default)]
+    pub masking: Option<MaskingSpec>,
+    /// The Jira objects to extract, each into its own table.
+    #[schemars(with = "ObjectsSpec")]
+    pub objects: Spanned<ObjectsSpec>,
+}
+
+/// Which Jira product the site runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Deployment {
+    /// Jira Cloud (`https://{site}.atlassian.net`).
+    #[default]
+    Cloud,
+    /// Jira Data Center / Server (self-hosted, `base_url`).
+    DataCenter,
+}
+
+/// The Jira site and how to authenticate to it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// `cloud` (default) or `data_center`.
+    #[serde(default)]
+    #[schemars(with = "Option<Deployment>")]
+    pub deployment: Option<Spanned<Deployment>>,
+    /// Cloud site URL, e.g. `https://acme.atlassian.net`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub site: Option<Text>,
+    /// Data Center base URL, e.g. `https://jira.acme.internal`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub base_url: Option<Text>,
+    /// Credentials.
+    pub auth: AuthSpec,
+}
+
+/// How jirapipe authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// Jira Cloud API token: HTTP Basic with `email` and `token`.
+    ApiToken,
+    /// Data Center personal access token, sent as `Authorization: Bearer`.
+    Pat,
+    /// HTTP Basic with `username` and `password` (Data Center).
+    Basic,
+}
+
+/// Credentials. Secret values come from `${ENV}` or from a `*_file` path, never inline.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// `api_token` (Cloud), `pat` or `basic` (Data Center).
+    #[serde(rename = "type")]
+    #[schemars(with = "AuthKind")]
+    pub kind: Spanned<AuthKind>,
+    /// Atlassian account email (`api_token`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub email: Option<Text>,
+    /// API token or PAT, usually `${JIRA_API_TOKEN}` (`api_token`, `pat`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token: Option<Text>,
+    /// File holding the API token or PAT, e.g. a mounted Kubernetes secret.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token_file: Option<Text>,
+    /// User name (`basic`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub username: Option<Text>,
+    /// Password (`basic`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub password: Option<Text>,
+    /// File holding the password (`basic`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub password_file: Option<Text>,
+}
+
+/// Where the tables go.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSpec {
+    /// `file:///abs/path`, a local path (relative to the pipeline file), `s3://bucket/prefix`,
+    /// `gs://bucket/prefix`, `az://container/prefix` or `memory://`. Each object is written to
+    /// `{url}/{object}`.
+    #[schemars(with = "String")]
+    pub url: Text,
+}
+
+/// When the pipeline runs. Exactly one of `cron` and `every`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// Cron expression, e.g. `*/15 * * * *`; runs closer than 15 minutes apart are rejected.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub cron: Option<Text>,
+    /// Fixed interval, e.g. `30m` or `2h`; at least 15 minutes.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub every: Option<Text>,
+    /// IANA time zone of `cron`, e.g. `Europe/Berlin`. Default `UTC`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub timezone: Option<Text>,
+}
+
+/// Keyed hashing (HMAC-SHA256) of personal data.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaskingSpec {
+    /// The HMAC key, usually `${JIRA_MASK_KEY}`; keep it stable so hashes join across runs.
+    #[schemars(with = "String")]
+    pub key: Text,
+}
+
+/// The objects to extract. Each becomes the table `{destination}/{object}`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectsSpec {
+    /// Issues, via JQL search.
+    #[serde(default)]
+    pub issues: Option<ObjectSpec>,
+    /// Projects.
+    #[serde(default)]
+    pub projects: Option<ObjectSpec>,
+    /// Users.
+    #[serde(default)]
+    pub users: Option<ObjectSpec>,
+    /// Agile boards (Jira Software).
+    #[serde(default)]
+    pub boards: Option<ObjectSpec>,
+    /// Field definitions: maps `customfield_NNNNN` column names to display names.
+    #[serde(default)]
+    pub fields: Option<ObjectSpec>,
+}
+
+/// How an object's table is kept up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Fetch only what changed since the last run and merge it by `id`.
+    Incremental,
+    /// Fetch everything and replace the table in one commit.
+    FullRefresh,
+}
+
+/// What happens when Jira has fields the table does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaDrift {
+    /// Add new fields as columns.
+    #[default]
+    AutoSync,
+    /// Keep the table's columns and report the new fields.
+    Block,
+    /// Stop the run before anything is written.
+    Fail,
+}
+
+/// Settings of one object.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectSpec {
+    /// `incremental` or `full_refresh`. Default: `incremental` for issues, `full_refresh` otherwise.
+    #[serde(default)]
+    #[schemars(with = "Option<SyncMode>")]
+    pub sync: Option<Spanned<SyncMode>>,
+    /// JQL restricting the issues extracted (issues only), e.g. `project in (ENG, OPS)`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub jql: Option<Text>,
+    /// Which fields become columns: `{include: [...]}` or `{exclude: [...]}`. `id` is always kept.
+    #[serde(default)]
+    pub fields: Option<FieldsSpec>,
+    /// Paths whose values are replaced by their keyed hash, e.g. `assignee.emailAddress`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub hash: Vec<Text>,
+    /// `auto_sync` (default), `block` or `fail`.
+    #[serde(default)]
+    #[schemars(with = "Option<SchemaDrift>")]
+    pub schema_drift: Option<Spanned<SchemaDrift>>,
+}
+
+/// Field selection: exactly one of `include` and `exclude`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsSpec {
+    /// Only these fields (plus `id`).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub include: Option<Spanned<Vec<Text>>>,
+    /// All fields except these.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub exclude: Option<Spanned<Vec<Text>>>,
+}

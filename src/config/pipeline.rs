@@ -1,0 +1,112 @@
+//! The validated pipeline the rest of jirapipe works from: every value interpolated, every
+//! default applied, every combination checked.
+
+use std::fmt;
+
+use url::Url;
+
+pub use super::model::{Deployment, SchemaDrift, SyncMode};
+use super::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub source: Source,
+    pub destination: Destination,
+    pub schedule: Option<Schedule>,
+    pub masking_key: Option<Secret>,
+    pub objects: Vec<ObjectConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub deployment: Deployment,
+    /// Site or base URL without a trailing slash.
+    pub base_url: Url,
+    pub auth: Auth,
+}
+
+#[derive(Debug, Clone)]
+pub enum Auth {
+    ApiToken { email: String, token: Secret },
+    Pat { token: Secret },
+    Basic { username: String, password: Secret },
+}
+
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// Normalised: local paths become absolute `file://` URLs.
+    pub url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub cron: Option<String>,
+    pub every: Option<String>,
+    pub timezone: String,
+}
+
+/// The Jira objects jirapipe can extract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    Issues,
+    Projects,
+    Users,
+    Boards,
+    Fields,
+}
+
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 5] =
+        [ObjectKind::Issues, ObjectKind::Projects, ObjectKind::Users, ObjectKind::Boards, ObjectKind::Fields];
+
+    /// The table name and the key in the pipeline file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Issues => "issues",
+            ObjectKind::Projects => "projects",
+            ObjectKind::Users => "users",
+            ObjectKind::Boards => "boards",
+            ObjectKind::Fields => "fields",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldSelection {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldSelection {
+    pub fn keeps(&self, field: &str) -> bool {
+        match self {
+            FieldSelection::All => true,
+            FieldSelection::Include(f) => field == "id" || f.iter().any(|x| x == field),
+            FieldSelection::Exclude(f) => field == "id" || !f.iter().any(|x| x == field),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectConfig {
+    pub kind: ObjectKind,
+    pub sync: SyncMode,
+    pub jql: Option<String>,
+    pub fields: FieldSelection,
+    pub hash: Vec<String>,
+    pub schema_drift: SchemaDrift,
+}
+
+impl Pipeline {
+    pub fn object(&self, kind: ObjectKind) -> Option<&ObjectConfig> {
+        self.objects.iter().find(|o| o.kind == kind)
+    }
+}

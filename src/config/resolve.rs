@@ -1,0 +1,401 @@
+//! From the file as written (`model`) to the validated [`Pipeline`]: interpolation, defaults and
+//! every cross-field rule, each failure located and paired with its fix. All problems are
+//! collected so one `validate` shows them together.
+
+use std::path::Path;
+
+use serde_saphyr::Location;
+use url::Url;
+
+use super::error::{ConfigError, SourceFile};
+use super::interpolate::{InterpolateError, Vars, interpolate};
+use super::model::{AuthKind, AuthSpec, Deployment, FieldsSpec, ObjectSpec, PipelineFile, SyncMode, Text};
+use super::pipeline::{Auth, Destination, FieldSelection, ObjectConfig, ObjectKind, Pipeline, Schedule, Source};
+use super::secret::Secret;
+
+pub(super) struct Resolver<'a> {
+    pub src: &'a SourceFile,
+    pub vars: &'a Vars,
+    /// Directory of the pipeline file: relative paths are read from there.
+    pub base_dir: &'a Path,
+    pub errors: Vec<ConfigError>,
+}
+
+const SCHEMES: &str = "file://, s3://, gs://, az://, memory:// or a local path";
+
+impl Resolver<'_> {
+    fn at(&mut self, loc: &Location, message: impl Into<String>, label: &str, help: impl Into<String>) {
+        let e = self.src.error_at(loc, message, label, help);
+        self.errors.push(e);
+    }
+
+    /// Interpolates a value; a missing variable is reported at its `${...}`.
+    fn text(&mut self, t: &Text, key: &str) -> Option<String> {
+        match interpolate(&t.value, self.vars) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let (offset, len, message, help) = match &e {
+                    InterpolateError::Missing { name, offset } => (
+                        *offset,
+                        name.len() + 3,
+                        format!("environment variable `{name}` used by `{key}` is not set"),
+                        format!("export {name}=... before running jirapipe, or write `$${{` for a literal `${{`"),
+                    ),
+                    InterpolateError::Unclosed { offset } => (
+                        *offset,
+                        2,
+                        format!("`${{` in `{key}` is not closed"),
+                        "write `${NAME}`, or `$${` for a literal `${`".to_string(),
+                    ),
+                    InterpolateError::BadName { name, offset } => (
+                        *offset,
+                        name.len() + 3,
+                        format!("`${{{name}}}` in `{key}` is not a valid variable name"),
+                        "variable names are letters, digits and `_`, not starting with a digit".to_string(),
+                    ),
+                };
+                let start = self.src.value_start(&t.referenced) + offset;
+                // Point inside the value only when the raw text really is there (plain scalars
+                // and simple quoted strings); otherwise at the value.
+                let exact = self.src.text.get(start..start + 2) == Some("${");
+                let err = if exact {
+                    self.src.error_span(start, len, message, "here", help)
+                } else {
+                    self.src.error_at(&t.referenced, message, "here", help)
+                };
+                self.errors.push(err);
+                None
+            }
+        }
+    }
+
+    /// A secret: from `${ENV}` in `inline` or from the file named by `file`, never a literal.
+    fn secret(&mut self, inline: &Option<Text>, file: &Option<Text>, key: &str, owner: &Location) -> Option<Secret> {
+        let file_key = format!("{key}_file");
+        match (inline, file) {
+            (Some(_), Some(f)) => {
+                self.at(&f.referenced, format!("both `{key}` and `{file_key}` are set"), "second source", format!("keep one of `{key}` and `{file_key}`"));
+                None
+            }
+            (None, None) => {
+                self.at(owner, format!("`{key}` is required for this auth type"), "in this auth block", format!("add `{key}: ${{JIRA_{}}}` or `{file_key}: /path/to/secret`", key.to_uppercase()));
+                None
+            }
+            (Some(t), None) => {
+                if !t.value.contains("${") {
+                    self.at(&t.referenced, format!("`{key}` is written inline in the pipeline file"), "literal secret", format!("secrets must not live in pipeline files: use `{key}: ${{JIRA_{}}}` or `{file_key}:`", key.to_uppercase()));
+                    return None;
+                }
+                self.text(t, key).map(Secret::new)
+            }
+            (None, Some(f)) => {
+                let path = self.text(f, &file_key)?;
+                let full = self.base_dir.join(&path);
+                match std::fs::read_to_string(&full) {
+                    Ok(s) if !s.trim().is_empty() => Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
+                    Ok(_) => {
+                        self.at(&f.referenced, format!("`{file_key}` {} is empty", full.display()), "empty file", "write the secret into the file (a trailing newline is ignored)");
+                        None
+                    }
+                    Err(e) => {
+                        self.at(&f.referenced, format!("cannot read `{file_key}` {}: {e}", full.display()), "unreadable", "check the path (relative paths are read from the pipeline file's directory) and its permissions");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn forbid(&mut self, value: &Option<Text>, key: &str, kind: AuthKind) {
+        if let Some(v) = value {
+            let name = auth_name(kind);
+            self.at(&v.referenced, format!("`{key}` is not used with `type: {name}`"), "not used", format!("remove `{key}`, or change `type` to the auth method that uses it"));
+        }
+    }
+
+    fn auth(&mut self, a: &AuthSpec, deployment: Deployment) -> Option<Auth> {
+        let kind = a.kind.value;
+        let loc = a.kind.referenced;
+        match (deployment, kind) {
+            (Deployment::Cloud, AuthKind::Pat) => {
+                self.at(&loc, "personal access tokens (PAT) exist only on Jira Data Center", "Data Center only", "for Jira Cloud use `type: api_token` with `email` and an API token from id.atlassian.com");
+                return None;
+            }
+            (Deployment::DataCenter, AuthKind::ApiToken) => {
+                self.at(&loc, "API tokens are for Jira Cloud; Data Center uses a PAT or Basic auth", "Cloud only", "use `type: pat` with `token: ${JIRA_PAT}`, or `type: basic`");
+                return None;
+            }
+            _ => {}
+        }
+        match kind {
+            AuthKind::ApiToken => {
+                self.forbid(&a.username, "username", kind);
+                self.forbid(&a.password, "password", kind);
+                self.forbid(&a.password_file, "password_file", kind);
+                let email = match &a.email {
+                    Some(e) => self.text(e, "email"),
+                    None => {
+                        self.at(&loc, "`email` is required with `type: api_token`", "needs email", "add `email: ${JIRA_EMAIL}` (the Atlassian account the token belongs to)");
+                        None
+                    }
+                };
+                let token = self.secret(&a.token, &a.token_file, "token", &loc);
+                Some(Auth::ApiToken { email: email?, token: token? })
+            }
+            AuthKind::Pat => {
+                self.forbid(&a.email, "email", kind);
+                self.forbid(&a.username, "username", kind);
+                self.forbid(&a.password, "password", kind);
+                self.forbid(&a.password_file, "password_file", kind);
+                Some(Auth::Pat { token: self.secret(&a.token, &a.token_file, "token", &loc)? })
+            }
+            AuthKind::Basic => {
+                self.forbid(&a.email, "email", kind);
+                self.forbid(&a.token, "token", kind);
+                self.forbid(&a.token_file, "token_file", kind);
+                let username = match &a.username {
+                    Some(u) => self.text(u, "username"),
+                    None => {
+                        self.at(&loc, "`username` is required with `type: basic`", "needs username", "add `username: ${JIRA_USER}`");
+                        None
+                    }
+                };
+                let password = self.secret(&a.password, &a.password_file, "password", &loc);
+                Some(Auth::Basic { username: username?, password: password? })
+            }
+        }
+    }
+
+    fn site_url(&mut self, t: &Text, key: &str) -> Option<Url> {
+        let raw = self.text(t, key)?;
+        match Url::parse(raw.trim_end_matches('/')) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Some(u),
+            _ => {
+                self.at(&t.referenced, format!("`{key}` is not an http(s) URL: `{raw}`"), "not a URL", format!("write the full URL, e.g. `{key}: https://acme.atlassian.net`"));
+                None
+            }
+        }
+    }
+
+    fn source(&mut self, f: &PipelineFile) -> Option<Source> {
+        let s = &f.source;
+        let deployment = s.deployment.as_ref().map(|d| d.value).unwrap_or_default();
+        let auth_loc = s.auth.kind.referenced;
+        let base_url = match (deployment, &s.site, &s.base_url) {
+            (Deployment::Cloud, Some(site), None) => self.site_url(site, "site"),
+            (Deployment::DataCenter, None, Some(b)) => self.site_url(b, "base_url"),
+            (Deployment::Cloud, _, Some(b)) => {
+                self.at(&b.referenced, "`base_url` is for Data Center; Jira Cloud uses `site`", "Data Center key", "rename it to `site:`, or set `deployment: data_center`");
+                None
+            }
+            (Deployment::DataCenter, Some(site), _) => {
+                self.at(&site.referenced, "`site` is for Jira Cloud; Data Center uses `base_url`", "Cloud key", "rename it to `base_url:`, or set `deployment: cloud`");
+                None
+            }
+            (Deployment::Cloud, None, None) => {
+                self.at(&auth_loc, "`source.site` is missing", "source needs a site", "add `site: https://your-site.atlassian.net` under `source`");
+                None
+            }
+            (Deployment::DataCenter, None, None) => {
+                self.at(&auth_loc, "`source.base_url` is missing", "source needs base_url", "add `base_url: https://jira.example.com` under `source`");
+                None
+            }
+        };
+        let auth = self.auth(&s.auth, deployment);
+        Some(Source { deployment, base_url: base_url?, auth: auth? })
+    }
+
+    fn destination(&mut self, f: &PipelineFile) -> Option<Destination> {
+        let t = &f.destination.url;
+        let raw = self.text(t, "destination.url")?;
+        if raw.trim().is_empty() {
+            self.at(&t.referenced, "`destination.url` is empty", "empty", format!("use {SCHEMES}"));
+            return None;
+        }
+        let url = match Url::parse(&raw) {
+            Ok(u) if u.scheme().len() > 1 => u,
+            // No scheme (or a Windows drive letter): a local folder.
+            _ => {
+                let path = self.base_dir.join(&raw);
+                let abs = std::path::absolute(&path).unwrap_or(path);
+                match Url::from_directory_path(&abs) {
+                    Ok(u) => u,
+                    Err(()) => {
+                        self.at(&t.referenced, format!("`{raw}` is not a usable local path"), "bad path", format!("use {SCHEMES}"));
+                        return None;
+                    }
+                }
+            }
+        };
+        match url.scheme() {
+            "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "memory" => Some(Destination { url }),
+            other => {
+                self.at(&t.referenced, format!("destination scheme `{other}://` is not supported"), "unsupported scheme", format!("use {SCHEMES}"));
+                None
+            }
+        }
+    }
+
+    fn schedule(&mut self, f: &PipelineFile) -> Option<Option<Schedule>> {
+        let Some(s) = &f.schedule else { return Some(None) };
+        let cron = match &s.cron {
+            Some(c) => Some(self.text(c, "schedule.cron")?),
+            None => None,
+        };
+        let every = match &s.every {
+            Some(e) => Some(self.text(e, "schedule.every")?),
+            None => None,
+        };
+        match (&s.cron, &s.every) {
+            (Some(_), Some(e)) => {
+                self.at(&e.referenced, "`schedule` has both `cron` and `every`", "second schedule", "keep exactly one of `cron` and `every`");
+                return None;
+            }
+            (None, None) => {
+                let loc = s.timezone.as_ref().map(|t| t.referenced).unwrap_or(f.name.referenced);
+                self.at(&loc, "`schedule` needs `cron` or `every`", "schedule", "add `cron: \"*/15 * * * *\"` or `every: 30m`, or remove `schedule`");
+                return None;
+            }
+            _ => {}
+        }
+        let timezone = match &s.timezone {
+            Some(t) => self.text(t, "schedule.timezone")?,
+            None => "UTC".into(),
+        };
+        Some(Some(Schedule { cron, every, timezone }))
+    }
+
+    fn object(&mut self, kind: ObjectKind, o: &ObjectSpec) -> Option<ObjectConfig> {
+        let sync = match &o.sync {
+            Some(s) if s.value == SyncMode::Incremental && kind != ObjectKind::Issues => {
+                self.at(&s.referenced, format!("`{kind}` cannot be extracted incrementally: Jira gives no change date for them"), "only issues are incremental", "use `sync: full_refresh`");
+                None
+            }
+            Some(s) => Some(s.value),
+            None if kind == ObjectKind::Issues => Some(SyncMode::Incremental),
+            None => Some(SyncMode::FullRefresh),
+        };
+        let jql = match &o.jql {
+            Some(j) if kind != ObjectKind::Issues => {
+                self.at(&j.referenced, format!("`jql` applies only to issues, not to `{kind}`"), "not for this object", "move the `jql` under `objects.issues`, or remove it");
+                None
+            }
+            Some(j) => self.text(j, "jql").filter(|q| !q.trim().is_empty()),
+            None => None,
+        };
+        let fields = self.fields(o.fields.as_ref());
+        let mut hash = Vec::new();
+        for h in &o.hash {
+            let path = self.text(h, "hash")?;
+            if path == "id" {
+                self.at(&h.referenced, "`id` cannot be hashed: it is the primary key that merges and joins rely on", "primary key", "remove `id` from `hash`");
+            } else if path.trim().is_empty() {
+                self.at(&h.referenced, "empty path in `hash`", "empty", "write a field path such as `assignee.emailAddress`");
+            } else {
+                hash.push(path);
+            }
+        }
+        Some(ObjectConfig {
+            kind,
+            sync: sync?,
+            jql,
+            fields: fields?,
+            hash,
+            schema_drift: o.schema_drift.as_ref().map(|d| d.value).unwrap_or_default(),
+        })
+    }
+
+    fn fields(&mut self, f: Option<&FieldsSpec>) -> Option<FieldSelection> {
+        let Some(f) = f else { return Some(FieldSelection::All) };
+        let list = |r: &mut Self, items: &[Text], key: &str| -> Option<Vec<String>> {
+            let mut out = Vec::new();
+            for t in items {
+                out.push(r.text(t, key)?);
+            }
+            Some(out)
+        };
+        match (&f.include, &f.exclude) {
+            (Some(inc), None) => {
+                if inc.value.is_empty() {
+                    self.at(&inc.referenced, "`fields.include` is empty", "empty list", "list the fields to keep, or remove `fields` to keep all");
+                    return None;
+                }
+                Some(FieldSelection::Include(list(self, &inc.value, "fields.include")?))
+            }
+            (None, Some(exc)) => {
+                if let Some(id) = exc.value.iter().find(|t| t.value == "id") {
+                    self.at(&id.referenced, "`id` cannot be excluded: every table is keyed by it", "primary key", "remove `id` from `exclude`");
+                    return None;
+                }
+                Some(FieldSelection::Exclude(list(self, &exc.value, "fields.exclude")?))
+            }
+            (Some(_), Some(exc)) => {
+                self.at(&exc.referenced, "`fields` has both `include` and `exclude`", "second list", "keep one: `include` lists what to keep, `exclude` what to drop");
+                None
+            }
+            (None, None) => Some(FieldSelection::All),
+        }
+    }
+
+    pub fn pipeline(&mut self, f: &PipelineFile) -> Option<Pipeline> {
+        if f.version.value != 1 {
+            self.at(&f.version.referenced, format!("unsupported pipeline version {}", f.version.value), "version", "set `version: 1`");
+        }
+        let name = self.text(&f.name, "name");
+        if let Some(n) = &name
+            && (n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            self.at(&f.name.referenced, format!("pipeline name `{n}` must be letters, digits, `-` or `_`"), "name", "pick a short identifier such as `acme-jira`");
+        }
+        let source = self.source(f);
+        let destination = self.destination(f);
+        let schedule = self.schedule(f);
+        let masking_key = match &f.masking {
+            Some(m) => {
+                let none = None;
+                self.secret(&Some(m.key.clone()), &none, "key", &m.key.referenced)
+            }
+            None => None,
+        };
+
+        let o = &f.objects.value;
+        let specs: [(ObjectKind, &Option<ObjectSpec>); 5] = [
+            (ObjectKind::Issues, &o.issues),
+            (ObjectKind::Projects, &o.projects),
+            (ObjectKind::Users, &o.users),
+            (ObjectKind::Boards, &o.boards),
+            (ObjectKind::Fields, &o.fields),
+        ];
+        let mut objects = Vec::new();
+        for (kind, spec) in specs {
+            if let Some(spec) = spec {
+                objects.extend(self.object(kind, spec));
+                if !spec.hash.is_empty() && f.masking.is_none() {
+                    self.at(&spec.hash[0].referenced, format!("`{kind}` hashes fields but no masking key is configured"), "needs masking.key", "add `masking: {key: ${JIRA_MASK_KEY}}` (a long random secret; keep it stable)");
+                }
+            }
+        }
+        if specs.iter().all(|(_, s)| s.is_none()) {
+            self.at(&f.objects.referenced, "`objects` is empty: nothing to extract", "no objects", "add at least one object, e.g. `issues: {sync: incremental}`");
+        }
+        if !self.errors.is_empty() {
+            return None;
+        }
+        Some(Pipeline {
+            name: name?,
+            source: source?,
+            destination: destination?,
+            schedule: schedule?,
+            masking_key,
+            objects,
+        })
+    }
+}
+
+fn auth_name(kind: AuthKind) -> &'static str {
+    match kind {
+        AuthKind::ApiToken => "api_token",
+        AuthKind::Pat => "pat",
+        AuthKind::Basic => "basic",
+    }
+}

@@ -1,0 +1,13 @@
+//! jirapipe: Jira Cloud / Data Center → Delta Lake tables, driven by YAML pipeline files.
+//!
+//! The data path reads top to bottom: [`config`] → [`jira`] → [`stream`] → [`transform`] →
+//! [`table`], orchestrated by [`runner`].
+
+pub(crate) use deltalake::arrow;
+
+pub mod config;
+pub mod jira;
+pub mod runner;
+pub mod stream;
+pub mod table;
+pub mod transform;

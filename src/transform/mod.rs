@@ -1,0 +1,4 @@
+//! Pure conversions from Jira's JSON to the tables' typed columns.
+
+pub mod adf;
+pub mod columns;
