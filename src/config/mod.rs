@@ -51,42 +51,51 @@ pub fn json_schema() -> serde_json::Value {
 fn parse_error(src: &SourceFile, e: &serde_saphyr::Error) -> ConfigError {
     let loc = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
     let message = message_of(e);
-    let ticked = backticked(&message);
+    let bad = message.split('`').nth(1).unwrap_or_default().to_string();
     let (label, help) = if message.starts_with("unknown field") {
-        let valid = &ticked[1.min(ticked.len())..];
-        ("unknown key", suggestion(ticked.first().map(String::as_str).unwrap_or(""), valid, "key"))
+        ("unknown key", suggestion(&bad, &expected(&message), "key"))
     } else if message.starts_with("unknown variant") {
-        let valid = &ticked[1.min(ticked.len())..];
-        ("unknown value", suggestion(ticked.first().map(String::as_str).unwrap_or(""), valid, "value"))
+        ("unknown value", suggestion(&bad, &expected(&message), "value"))
     } else if message.starts_with("missing field") {
-        let key = ticked.first().cloned().unwrap_or_default();
-        ("required key missing here", format!("add `{key}:` to this mapping (see schemas/pipeline.schema.json or the README's pipeline reference)"))
-    } else if message.contains("duplicate") {
+        ("required key missing here", format!("add `{bad}:` to this mapping (see the README's pipeline reference)"))
+    } else if message.starts_with("duplicate") {
         ("duplicate key", "each key may appear only once in a mapping: delete or merge the repeated one".to_string())
-    } else if message.contains("invalid type") || message.contains("invalid value") {
-        ("wrong type", "check the value's type against the README's pipeline reference (quote strings that look like numbers or booleans)".to_string())
+    } else if message.starts_with("invalid") {
+        ("wrong type", "give this key a value of the type the README's pipeline reference lists (quote text that looks like a number or boolean)".to_string())
+    } else if line_of(src, &loc).contains("${") && message.contains("flow") {
+        ("YAML error", "`{` and `}` end a `{ ... }` mapping: quote values that use variables there, e.g. `{key: \"${JIRA_MASK_KEY}\"}`".to_string())
     } else {
         ("YAML error", "check indentation (spaces, not tabs), quoting and `key: value` syntax on this line".to_string())
     };
     src.error_at(&loc, message, label, help)
 }
 
-/// The error's text without the snippet or location the YAML library adds.
+fn line_of<'s>(src: &'s SourceFile, loc: &serde_saphyr::Location) -> &'s str {
+    src.text.lines().nth((loc.line() as usize).saturating_sub(1)).unwrap_or_default()
+}
+
+/// The error's text without the snippet, position and tuning advice the YAML library adds.
 fn message_of(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
-    let text = text.lines().next().unwrap_or_default().trim();
-    // Strip a leading "error: line N column M:" style prefix if present.
-    let text = text.strip_prefix("error: ").unwrap_or(text);
-    let text = match text.find(": ") {
-        Some(i) if text[..i].contains("line") && text[..i].chars().any(|c| c.is_ascii_digit()) => &text[i + 2..],
-        _ => text,
-    };
+    let mut text = text.lines().next().unwrap_or_default().trim().to_string();
+    if let Some(i) = text.rfind(" at line ") {
+        text.truncate(i);
+    }
+    if let Some(i) = text.find(", set DuplicateKeyPolicy") {
+        text.truncate(i);
+    }
     text.trim_end_matches('.').to_string()
 }
 
-/// `a`, `b` → ["a", "b"].
-fn backticked(s: &str) -> Vec<String> {
-    s.split('`').skip(1).step_by(2).map(str::to_string).collect()
+/// The valid choices listed in "…, expected one of a, b, c" or "…, expected `a` or `b`".
+fn expected(message: &str) -> Vec<String> {
+    let Some((_, list)) = message.split_once("expected ") else { return Vec::new() };
+    let list = list.strip_prefix("one of ").unwrap_or(list);
+    list.split(", ")
+        .flat_map(|p| p.split(" or "))
+        .map(|p| p.trim().trim_matches('`').to_string())
+        .filter(|p| !p.is_empty() && !p.contains(' '))
+        .collect()
 }
 
 /// "did you mean" for a mistyped key or value, with the valid choices.

@@ -371,7 +371,7 @@ impl Resolver<'_> {
             if let Some(spec) = spec {
                 objects.extend(self.object(kind, spec));
                 if !spec.hash.is_empty() && f.masking.is_none() {
-                    self.at(&spec.hash[0].referenced, format!("`{kind}` hashes fields but no masking key is configured"), "needs masking.key", "add `masking: {key: ${JIRA_MASK_KEY}}` (a long random secret; keep it stable)");
+                    self.at(&spec.hash[0].referenced, format!("`{kind}` hashes fields but no masking key is configured"), "needs masking.key", "add a top-level `masking:` block with `key: ${JIRA_MASK_KEY}` (a long random secret; keep it stable)");
                 }
             }
         }
