@@ -1,0 +1,69 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use deltalake::datafusion::prelude::SessionContext;
+use url::Url;
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn jirapipe() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jirapipe"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// The test venv's python, created on first use by `scripts/python-env.sh`.
+pub fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-venv");
+            let out = Command::new("bash").arg(root().join("scripts/python-env.sh")).arg(&venv).output().expect("run python-env.sh");
+            assert!(out.status.success(), "python-env.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        })
+        .clone()
+}
+
+/// A Delta table as Python `deltalake` reads it: (column types, rows sorted by id).
+pub fn read_with_python(table: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let out = Command::new(python()).arg(root().join("tests/read_delta.py")).arg(table).output().unwrap();
+    assert!(out.status.success(), "read_delta.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+    let schema = lines.next().expect("schema line");
+    (schema, lines.collect())
+}
+
+/// A Delta table as deltalake's own reader (DataFusion) returns it, sorted by id.
+pub async fn read_with_rust(table: &Url) -> Vec<RecordBatch> {
+    let table = deltalake::open_table(table.clone()).await.unwrap();
+    let ctx = SessionContext::new();
+    table.update_datafusion_session(&ctx.state()).unwrap();
+    ctx.register_table("t", table.table_provider().await.unwrap()).unwrap();
+    let batches = ctx.sql("SELECT * FROM t ORDER BY id").await.unwrap().collect().await.unwrap();
+    batches.iter().map(without_views).collect()
+}
+
+/// DataFusion reads strings as `Utf8View`; tests compare plain `Utf8`.
+fn without_views(batch: &RecordBatch) -> RecordBatch {
+    fn plain(dt: &DataType) -> DataType {
+        match dt {
+            DataType::Utf8View => DataType::Utf8,
+            DataType::List(f) => DataType::List(Arc::new(f.as_ref().clone().with_data_type(plain(f.data_type())))),
+            other => other.clone(),
+        }
+    }
+    let fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone().with_data_type(plain(f.data_type()))).collect();
+    let columns = batch.columns().iter().zip(&fields).map(|(c, f)| cast(c, f.data_type()).unwrap()).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+}

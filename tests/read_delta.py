@@ -1,0 +1,24 @@
+"""Reads a Delta table with Python deltalake (no code shared with jirapipe) and prints it as
+JSON lines: first the schema, then one object per row sorted by id. Timestamps become epoch
+microseconds and dates ISO strings so the Rust side can compare exactly."""
+import datetime
+import json
+import sys
+
+from deltalake import DeltaTable
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def plain(v):
+    if isinstance(v, datetime.datetime):
+        return (v - EPOCH) // datetime.timedelta(microseconds=1)
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    return v
+
+
+table = DeltaTable(sys.argv[1]).to_pyarrow_table().sort_by("id")
+print(json.dumps({f.name: str(f.type) for f in table.schema}))
+for row in table.to_pylist():
+    print(json.dumps({k: plain(v) for k, v in row.items()}))
