@@ -86,9 +86,9 @@ async fn demo_writes_the_simulators_issues_and_both_readers_agree() {
 
     // 2. Python deltalake, which shares no code with jirapipe's writer.
     let (schema, rows) = common::read_with_python(&issues_dir);
-    assert_eq!(schema["updated"], "timestamp[us, tz=UTC]");
-    assert_eq!(schema["customfield_10016"], "double");
-    assert_eq!(schema["customfield_10031"], "date32[day]");
+    assert_eq!(schema["types"]["updated"], "timestamp[us, tz=UTC]");
+    assert_eq!(schema["types"]["customfield_10016"], "double");
+    assert_eq!(schema["types"]["customfield_10031"], "date32[day]");
     assert_eq!(rows.len() as u64, ISSUES);
     for (row, w) in rows.iter().zip(&want) {
         for k in ["id", "key", "summary", "updated", "created", "labels", "description", "customfield_10031"] {

@@ -1,5 +1,5 @@
 """Reads a Delta table with Python deltalake (no code shared with jirapipe) and prints it as
-JSON lines: first the schema, then one object per row sorted by id. Timestamps become epoch
+JSON lines: first the schema (column order and types), then one object per row sorted by id. Timestamps become epoch
 microseconds and dates ISO strings so the Rust side can compare exactly."""
 import datetime
 import json
@@ -19,6 +19,6 @@ def plain(v):
 
 
 table = DeltaTable(sys.argv[1]).to_pyarrow_table().sort_by("id")
-print(json.dumps({f.name: str(f.type) for f in table.schema}))
+print(json.dumps({"columns": table.schema.names, "types": {f.name: str(f.type) for f in table.schema}}))
 for row in table.to_pylist():
     print(json.dumps({k: plain(v) for k, v in row.items()}))

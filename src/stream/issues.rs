@@ -21,8 +21,8 @@ pub fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Colu
             }
         }
     }
+    // `id` and `key` are always kept: the primary key and the name people use for an issue.
     let mut cols = vec![Column { name: "id".into(), ty: ColumnType::Text }, Column { name: "key".into(), ty: ColumnType::Text }];
-    cols.retain(|c| selection.keeps(&c.name));
     for d in defs {
         if d.id != "id" && d.id != "key" && selection.keeps(&d.id) {
             cols.push(Column { name: d.id.clone(), ty: ColumnType::of(d.schema.as_ref()) });

@@ -34,7 +34,7 @@ pub fn python() -> PathBuf {
         .clone()
 }
 
-/// A Delta table as Python `deltalake` reads it: (column types, rows sorted by id).
+/// A Delta table as Python `deltalake` reads it: (`{columns: [..], types: {..}}`, rows sorted by id).
 pub fn read_with_python(table: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
     let out = Command::new(python()).arg(root().join("tests/read_delta.py")).arg(table).output().unwrap();
     assert!(out.status.success(), "read_delta.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
