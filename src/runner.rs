@@ -69,7 +69,10 @@ fn preflight(p: &Pipeline) -> Result<(), RunError> {
             });
         }
         if !o.hash.is_empty() {
-            return Err(RunError::Unsupported { what: format!("`hash` on `{}`", o.kind), fix: "remove `hash` for now" });
+            return Err(RunError::Unsupported {
+                what: format!("`hash` on `{}`", o.kind),
+                fix: "remove `hash` for now",
+            });
         }
     }
     Ok(())

@@ -33,7 +33,11 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 
 fn output(cmd: &mut std::process::Command) -> (i32, String, String) {
     let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -45,15 +49,39 @@ fn validate_reports_each_problem_located_and_exits_2() {
         ("type.yaml", GOOD.replace("version: 1", "version: one"), "type.yaml:2:10", "wrong type"),
         ("missing.yaml", GOOD.replace("name: cli-test\n", ""), "missing.yaml:", "add `name:`"),
         ("object.yaml", GOOD.replace("  issues:", "  isues:"), "object.yaml:13:3", "did you mean `issues`?"),
-        ("sync.yaml", GOOD.replace("sync: full_refresh", "sync: full"), "sync.yaml:14:11", "did you mean `full_refresh`?"),
-        ("var.yaml", GOOD.replace("${JIRA_API_TOKEN}", "${NOT_SET_ANYWHERE}"), "var.yaml:9:12", "export NOT_SET_ANYWHERE="),
+        (
+            "sync.yaml",
+            GOOD.replace("sync: full_refresh", "sync: full"),
+            "sync.yaml:14:11",
+            "did you mean `full_refresh`?",
+        ),
+        (
+            "var.yaml",
+            GOOD.replace("${JIRA_API_TOKEN}", "${NOT_SET_ANYWHERE}"),
+            "var.yaml:9:12",
+            "export NOT_SET_ANYWHERE=",
+        ),
         ("scheme.yaml", GOOD.replace("${OUT_DIR}", "ftp://x/y"), "scheme.yaml:11:8", "s3://"),
-        ("empty.yaml", GOOD.split("objects:").next().unwrap().to_string() + "objects: {}\n", "empty.yaml:12:10", "add at least one object"),
+        (
+            "empty.yaml",
+            GOOD.split("objects:").next().unwrap().to_string() + "objects: {}\n",
+            "empty.yaml:12:10",
+            "add at least one object",
+        ),
         ("dup.yaml", format!("{GOOD}name: again\n"), "dup.yaml:17:1", "only once"),
     ];
     for (name, text, location, help) in &cases {
         let f = write(dir.path(), name, text);
-        let (code, _, stderr) = output(common::jirapipe().arg("validate").arg(&f).env("JIRA_SITE", "https://x.atlassian.net").env("JIRA_EMAIL", "e").env("JIRA_API_TOKEN", "t").env("OUT_DIR", "/tmp/x").current_dir(dir.path()));
+        let (code, _, stderr) = output(
+            common::jirapipe()
+                .arg("validate")
+                .arg(&f)
+                .env("JIRA_SITE", "https://x.atlassian.net")
+                .env("JIRA_EMAIL", "e")
+                .env("JIRA_API_TOKEN", "t")
+                .env("OUT_DIR", "/tmp/x")
+                .current_dir(dir.path()),
+        );
         assert_eq!(code, 2, "{name}:\n{stderr}");
         assert!(stderr.contains(location), "{name}: no `{location}` in:\n{stderr}");
         assert!(stderr.contains(help), "{name}: no `{help}` in:\n{stderr}");
@@ -71,7 +99,8 @@ fn validate_accepts_good_files_and_reports_all_files() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good.yaml", GOOD);
     let bad = write(dir.path(), "bad.yaml", &GOOD.replace("version: 1", "version: 9"));
-    let env = [("JIRA_SITE", "https://x.atlassian.net"), ("JIRA_EMAIL", "e"), ("JIRA_API_TOKEN", "t"), ("OUT_DIR", "/tmp/x")];
+    let env =
+        [("JIRA_SITE", "https://x.atlassian.net"), ("JIRA_EMAIL", "e"), ("JIRA_API_TOKEN", "t"), ("OUT_DIR", "/tmp/x")];
     let (code, stdout, _) = output(common::jirapipe().arg("validate").arg(&good).envs(env));
     assert_eq!(code, 0);
     assert!(stdout.contains("ok  ") && stdout.contains("cli-test"), "{stdout}");
@@ -97,7 +126,12 @@ fn help_explains_exit_codes_and_first_steps() {
 
 fn sim() -> (tokio::runtime::Runtime, RunningSim) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let sim = rt.block_on(RunningSim::start(SimConfig { data: DatasetConfig { issues: 120, ..Default::default() }, ..Default::default() })).unwrap();
+    let sim = rt
+        .block_on(RunningSim::start(SimConfig {
+            data: DatasetConfig { issues: 120, ..Default::default() },
+            ..Default::default()
+        }))
+        .unwrap();
     (rt, sim)
 }
 
@@ -182,7 +216,7 @@ fn unreachable_site_fails_with_a_connection_error() {
             .env("JIRA_SITE", format!("http://127.0.0.1:{port}"))
             .env("JIRA_EMAIL", "e")
             .env("JIRA_API_TOKEN", "t")
-            .env("OUT_DIR", dir.path().join("out"))
+            .env("OUT_DIR", dir.path().join("out")),
     );
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("cannot connect") || stderr.contains("connection failed"), "{stderr}");

@@ -40,11 +40,8 @@ fn expected() -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_writes_the_simulators_issues_and_both_readers_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let out = common::jirapipe()
-        .args(["demo", "--issues", &ISSUES.to_string(), "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out =
+        common::jirapipe().args(["demo", "--issues", &ISSUES.to_string(), "--dir"]).arg(dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let issues_dir = dir.path().join("issues");
@@ -61,7 +58,8 @@ async fn demo_writes_the_simulators_issues_and_both_readers_agree() {
     let col = |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
     let (ids, keys, summaries) = (col("id"), col("key"), col("summary"));
     let (updated, created, points) = (col("updated"), col("created"), col("customfield_10016"));
-    let (labels, description, review, status) = (col("labels"), col("description"), col("customfield_10031"), col("status"));
+    let (labels, description, review, status) =
+        (col("labels"), col("description"), col("customfield_10031"), col("status"));
     for (r, w) in want.iter().enumerate() {
         assert_eq!(ids.as_string::<i32>().value(r), w["id"], "row {r}");
         assert_eq!(keys.as_string::<i32>().value(r), w["key"]);

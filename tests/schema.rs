@@ -66,3 +66,37 @@ fn every_example_pipeline_names_the_schema_and_validates() {
         }
     }
 }
+
+/// Every key of the schema appears in the README's pipeline reference.
+#[test]
+fn readme_reference_covers_every_key() {
+    fn keys(v: &serde_json::Value, defs: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (k, sub) in props {
+                out.push(k.clone());
+                keys(sub, defs, out);
+            }
+        }
+        for nested in ["anyOf", "oneOf", "allOf"] {
+            for sub in v.get(nested).and_then(|a| a.as_array()).into_iter().flatten() {
+                keys(sub, defs, out);
+            }
+        }
+        if let Some(r) = v.get("$ref").and_then(|r| r.as_str()) {
+            keys(&defs[r.trim_start_matches("#/$defs/")], defs, out);
+        }
+    }
+    let schema = jirapipe::config::json_schema();
+    let mut all = Vec::new();
+    keys(&schema, &schema["$defs"], &mut all);
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let reference = readme.split("## Pipeline reference").nth(1).expect("README has a pipeline reference");
+    for k in all {
+        assert!(
+            [format!(".{k}`"), format!("`{k}`"), format!("`{k}."), format!(".{k}.")]
+                .iter()
+                .any(|p| reference.contains(p)),
+            "README's pipeline reference does not document `{k}`"
+        );
+    }
+}

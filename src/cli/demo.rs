@@ -11,7 +11,12 @@ use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, report_load_error};
 const DEMO_PIPELINE: &str = include_str!("../../pipelines/demo.yaml");
 
 pub async fn run(dir: &Path, issues: u64) -> u8 {
-    let sim = match RunningSim::start(SimConfig { data: DatasetConfig { issues, ..Default::default() }, ..Default::default() }).await {
+    let sim = match RunningSim::start(SimConfig {
+        data: DatasetConfig { issues, ..Default::default() },
+        ..Default::default()
+    })
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot start the Jira simulator on 127.0.0.1: {e}");

@@ -113,7 +113,8 @@ fn init_tracing(format: LogFormat) {
 /// Prints a diagnostic with its source snippet; colour only on a terminal.
 pub(crate) fn print_diagnostic(d: &dyn miette::Diagnostic) {
     use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme =
+        if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let mut out = String::new();
     if GraphicalReportHandler::new_themed(theme).with_width(100).render_report(&mut out, d).is_err() {
         out = d.to_string();

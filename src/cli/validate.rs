@@ -13,12 +13,23 @@ pub fn run(files: &[PathBuf]) -> u8 {
         match load_file(f, &vars) {
             Ok(p) => {
                 let objects: Vec<&str> = p.objects.iter().map(|o| o.kind.name()).collect();
-                println!("ok  {}  (pipeline `{}`: {} -> {})", f.display(), p.name, objects.join(", "), p.destination.url);
+                println!(
+                    "ok  {}  (pipeline `{}`: {} -> {})",
+                    f.display(),
+                    p.name,
+                    objects.join(", "),
+                    p.destination.url
+                );
             }
             Err(e) => {
                 failed += 1;
                 report_load_error(&e);
-                println!("bad {}  ({} problem{})", f.display(), e.errors().len().max(1), if e.errors().len() > 1 { "s" } else { "" });
+                println!(
+                    "bad {}  ({} problem{})",
+                    f.display(),
+                    e.errors().len().max(1),
+                    if e.errors().len() > 1 { "s" } else { "" }
+                );
             }
         }
     }

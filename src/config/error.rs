@@ -68,14 +68,28 @@ impl SourceFile {
     }
 
     /// An error at a YAML location; the label underlines the token that starts there.
-    pub fn error_at(&self, loc: &Location, message: impl Into<String>, label: impl Into<String>, help: impl Into<String>) -> ConfigError {
-        let (line, column) = if *loc == Location::UNKNOWN { (1, 1) } else { (loc.line() as usize, loc.column() as usize) };
+    pub fn error_at(
+        &self,
+        loc: &Location,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> ConfigError {
+        let (line, column) =
+            if *loc == Location::UNKNOWN { (1, 1) } else { (loc.line() as usize, loc.column() as usize) };
         let start = self.offset(line, column);
         self.error_span(start, self.token_len(start), message, label, help)
     }
 
     /// An error over `len` bytes starting at byte `start`.
-    pub fn error_span(&self, start: usize, len: usize, message: impl Into<String>, label: impl Into<String>, help: impl Into<String>) -> ConfigError {
+    pub fn error_span(
+        &self,
+        start: usize,
+        len: usize,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> ConfigError {
         let start = start.min(self.text.len());
         let before = &self.text[..start];
         let line = before.matches('\n').count() + 1;

@@ -51,9 +51,9 @@ pub fn interpolate(raw: &str, vars: &Vars) -> Result<String, InterpolateError> {
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos..];
-        if after.starts_with("$${") {
+        if let Some(tail) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = tail;
             consumed += pos + 3;
         } else if let Some(body) = after.strip_prefix("${") {
             let offset = consumed + pos;
@@ -101,10 +101,7 @@ mod tests {
             Err(InterpolateError::Missing { name: "NOPE".into(), offset: 2 })
         );
         assert_eq!(interpolate("${A", &vars()), Err(InterpolateError::Unclosed { offset: 0 }));
-        assert_eq!(
-            interpolate("${A}${1X}", &vars()),
-            Err(InterpolateError::BadName { name: "1X".into(), offset: 4 })
-        );
+        assert_eq!(interpolate("${A}${1X}", &vars()), Err(InterpolateError::BadName { name: "1X".into(), offset: 4 }));
     }
 
     #[test]

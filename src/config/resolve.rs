@@ -74,16 +74,34 @@ impl Resolver<'_> {
         let file_key = format!("{key}_file");
         match (inline, file) {
             (Some(_), Some(f)) => {
-                self.at(&f.referenced, format!("both `{key}` and `{file_key}` are set"), "second source", format!("keep one of `{key}` and `{file_key}`"));
+                self.at(
+                    &f.referenced,
+                    format!("both `{key}` and `{file_key}` are set"),
+                    "second source",
+                    format!("keep one of `{key}` and `{file_key}`"),
+                );
                 None
             }
             (None, None) => {
-                self.at(owner, format!("`{key}` is required for this auth type"), "in this auth block", format!("add `{key}: ${{JIRA_{}}}` or `{file_key}: /path/to/secret`", key.to_uppercase()));
+                self.at(
+                    owner,
+                    format!("`{key}` is required for this auth type"),
+                    "in this auth block",
+                    format!("add `{key}: ${{JIRA_{}}}` or `{file_key}: /path/to/secret`", key.to_uppercase()),
+                );
                 None
             }
             (Some(t), None) => {
                 if !t.value.contains("${") {
-                    self.at(&t.referenced, format!("`{key}` is written inline in the pipeline file"), "literal secret", format!("secrets must not live in pipeline files: use `{key}: ${{JIRA_{}}}` or `{file_key}:`", key.to_uppercase()));
+                    self.at(
+                        &t.referenced,
+                        format!("`{key}` is written inline in the pipeline file"),
+                        "literal secret",
+                        format!(
+                            "secrets must not live in pipeline files: use `{key}: ${{JIRA_{}}}` or `{file_key}:`",
+                            key.to_uppercase()
+                        ),
+                    );
                     return None;
                 }
                 self.text(t, key).map(Secret::new)
@@ -94,7 +112,12 @@ impl Resolver<'_> {
                 match std::fs::read_to_string(&full) {
                     Ok(s) if !s.trim().is_empty() => Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
                     Ok(_) => {
-                        self.at(&f.referenced, format!("`{file_key}` {} is empty", full.display()), "empty file", "write the secret into the file (a trailing newline is ignored)");
+                        self.at(
+                            &f.referenced,
+                            format!("`{file_key}` {} is empty", full.display()),
+                            "empty file",
+                            "write the secret into the file (a trailing newline is ignored)",
+                        );
                         None
                     }
                     Err(e) => {
@@ -109,7 +132,12 @@ impl Resolver<'_> {
     fn forbid(&mut self, value: &Option<Text>, key: &str, kind: AuthKind) {
         if let Some(v) = value {
             let name = auth_name(kind);
-            self.at(&v.referenced, format!("`{key}` is not used with `type: {name}`"), "not used", format!("remove `{key}`, or change `type` to the auth method that uses it"));
+            self.at(
+                &v.referenced,
+                format!("`{key}` is not used with `type: {name}`"),
+                "not used",
+                format!("remove `{key}`, or change `type` to the auth method that uses it"),
+            );
         }
     }
 
@@ -118,11 +146,21 @@ impl Resolver<'_> {
         let loc = a.kind.referenced;
         match (deployment, kind) {
             (Deployment::Cloud, AuthKind::Pat) => {
-                self.at(&loc, "personal access tokens (PAT) exist only on Jira Data Center", "Data Center only", "for Jira Cloud use `type: api_token` with `email` and an API token from id.atlassian.com");
+                self.at(
+                    &loc,
+                    "personal access tokens (PAT) exist only on Jira Data Center",
+                    "Data Center only",
+                    "for Jira Cloud use `type: api_token` with `email` and an API token from id.atlassian.com",
+                );
                 return None;
             }
             (Deployment::DataCenter, AuthKind::ApiToken) => {
-                self.at(&loc, "API tokens are for Jira Cloud; Data Center uses a PAT or Basic auth", "Cloud only", "use `type: pat` with `token: ${JIRA_PAT}`, or `type: basic`");
+                self.at(
+                    &loc,
+                    "API tokens are for Jira Cloud; Data Center uses a PAT or Basic auth",
+                    "Cloud only",
+                    "use `type: pat` with `token: ${JIRA_PAT}`, or `type: basic`",
+                );
                 return None;
             }
             _ => {}
@@ -135,7 +173,12 @@ impl Resolver<'_> {
                 let email = match &a.email {
                     Some(e) => self.text(e, "email"),
                     None => {
-                        self.at(&loc, "`email` is required with `type: api_token`", "needs email", "add `email: ${JIRA_EMAIL}` (the Atlassian account the token belongs to)");
+                        self.at(
+                            &loc,
+                            "`email` is required with `type: api_token`",
+                            "needs email",
+                            "add `email: ${JIRA_EMAIL}` (the Atlassian account the token belongs to)",
+                        );
                         None
                     }
                 };
@@ -156,7 +199,12 @@ impl Resolver<'_> {
                 let username = match &a.username {
                     Some(u) => self.text(u, "username"),
                     None => {
-                        self.at(&loc, "`username` is required with `type: basic`", "needs username", "add `username: ${JIRA_USER}`");
+                        self.at(
+                            &loc,
+                            "`username` is required with `type: basic`",
+                            "needs username",
+                            "add `username: ${JIRA_USER}`",
+                        );
                         None
                     }
                 };
@@ -171,7 +219,12 @@ impl Resolver<'_> {
         match Url::parse(raw.trim_end_matches('/')) {
             Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Some(u),
             _ => {
-                self.at(&t.referenced, format!("`{key}` is not an http(s) URL: `{raw}`"), "not a URL", format!("write the full URL, e.g. `{key}: https://acme.atlassian.net`"));
+                self.at(
+                    &t.referenced,
+                    format!("`{key}` is not an http(s) URL: `{raw}`"),
+                    "not a URL",
+                    format!("write the full URL, e.g. `{key}: https://acme.atlassian.net`"),
+                );
                 None
             }
         }
@@ -185,19 +238,39 @@ impl Resolver<'_> {
             (Deployment::Cloud, Some(site), None) => self.site_url(site, "site"),
             (Deployment::DataCenter, None, Some(b)) => self.site_url(b, "base_url"),
             (Deployment::Cloud, _, Some(b)) => {
-                self.at(&b.referenced, "`base_url` is for Data Center; Jira Cloud uses `site`", "Data Center key", "rename it to `site:`, or set `deployment: data_center`");
+                self.at(
+                    &b.referenced,
+                    "`base_url` is for Data Center; Jira Cloud uses `site`",
+                    "Data Center key",
+                    "rename it to `site:`, or set `deployment: data_center`",
+                );
                 None
             }
             (Deployment::DataCenter, Some(site), _) => {
-                self.at(&site.referenced, "`site` is for Jira Cloud; Data Center uses `base_url`", "Cloud key", "rename it to `base_url:`, or set `deployment: cloud`");
+                self.at(
+                    &site.referenced,
+                    "`site` is for Jira Cloud; Data Center uses `base_url`",
+                    "Cloud key",
+                    "rename it to `base_url:`, or set `deployment: cloud`",
+                );
                 None
             }
             (Deployment::Cloud, None, None) => {
-                self.at(&auth_loc, "`source.site` is missing", "source needs a site", "add `site: https://your-site.atlassian.net` under `source`");
+                self.at(
+                    &auth_loc,
+                    "`source.site` is missing",
+                    "source needs a site",
+                    "add `site: https://your-site.atlassian.net` under `source`",
+                );
                 None
             }
             (Deployment::DataCenter, None, None) => {
-                self.at(&auth_loc, "`source.base_url` is missing", "source needs base_url", "add `base_url: https://jira.example.com` under `source`");
+                self.at(
+                    &auth_loc,
+                    "`source.base_url` is missing",
+                    "source needs base_url",
+                    "add `base_url: https://jira.example.com` under `source`",
+                );
                 None
             }
         };
@@ -221,7 +294,12 @@ impl Resolver<'_> {
                 match Url::from_directory_path(&abs) {
                     Ok(u) => u,
                     Err(()) => {
-                        self.at(&t.referenced, format!("`{raw}` is not a usable local path"), "bad path", format!("use {SCHEMES}"));
+                        self.at(
+                            &t.referenced,
+                            format!("`{raw}` is not a usable local path"),
+                            "bad path",
+                            format!("use {SCHEMES}"),
+                        );
                         return None;
                     }
                 }
@@ -230,7 +308,12 @@ impl Resolver<'_> {
         match url.scheme() {
             "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "memory" => Some(Destination { url }),
             other => {
-                self.at(&t.referenced, format!("destination scheme `{other}://` is not supported"), "unsupported scheme", format!("use {SCHEMES}"));
+                self.at(
+                    &t.referenced,
+                    format!("destination scheme `{other}://` is not supported"),
+                    "unsupported scheme",
+                    format!("use {SCHEMES}"),
+                );
                 None
             }
         }
@@ -248,12 +331,22 @@ impl Resolver<'_> {
         };
         match (&s.cron, &s.every) {
             (Some(_), Some(e)) => {
-                self.at(&e.referenced, "`schedule` has both `cron` and `every`", "second schedule", "keep exactly one of `cron` and `every`");
+                self.at(
+                    &e.referenced,
+                    "`schedule` has both `cron` and `every`",
+                    "second schedule",
+                    "keep exactly one of `cron` and `every`",
+                );
                 return None;
             }
             (None, None) => {
                 let loc = s.timezone.as_ref().map(|t| t.referenced).unwrap_or(f.name.referenced);
-                self.at(&loc, "`schedule` needs `cron` or `every`", "schedule", "add `cron: \"*/15 * * * *\"` or `every: 30m`, or remove `schedule`");
+                self.at(
+                    &loc,
+                    "`schedule` needs `cron` or `every`",
+                    "schedule",
+                    "add `cron: \"*/15 * * * *\"` or `every: 30m`, or remove `schedule`",
+                );
                 return None;
             }
             _ => {}
@@ -268,7 +361,12 @@ impl Resolver<'_> {
     fn object(&mut self, kind: ObjectKind, o: &ObjectSpec) -> Option<ObjectConfig> {
         let sync = match &o.sync {
             Some(s) if s.value == SyncMode::Incremental && kind != ObjectKind::Issues => {
-                self.at(&s.referenced, format!("`{kind}` cannot be extracted incrementally: Jira gives no change date for them"), "only issues are incremental", "use `sync: full_refresh`");
+                self.at(
+                    &s.referenced,
+                    format!("`{kind}` cannot be extracted incrementally: Jira gives no change date for them"),
+                    "only issues are incremental",
+                    "use `sync: full_refresh`",
+                );
                 None
             }
             Some(s) => Some(s.value),
@@ -277,7 +375,12 @@ impl Resolver<'_> {
         };
         let jql = match &o.jql {
             Some(j) if kind != ObjectKind::Issues => {
-                self.at(&j.referenced, format!("`jql` applies only to issues, not to `{kind}`"), "not for this object", "move the `jql` under `objects.issues`, or remove it");
+                self.at(
+                    &j.referenced,
+                    format!("`jql` applies only to issues, not to `{kind}`"),
+                    "not for this object",
+                    "move the `jql` under `objects.issues`, or remove it",
+                );
                 None
             }
             Some(j) => self.text(j, "jql").filter(|q| !q.trim().is_empty()),
@@ -288,9 +391,19 @@ impl Resolver<'_> {
         for h in &o.hash {
             let path = self.text(h, "hash")?;
             if path == "id" {
-                self.at(&h.referenced, "`id` cannot be hashed: it is the primary key that merges and joins rely on", "primary key", "remove `id` from `hash`");
+                self.at(
+                    &h.referenced,
+                    "`id` cannot be hashed: it is the primary key that merges and joins rely on",
+                    "primary key",
+                    "remove `id` from `hash`",
+                );
             } else if path.trim().is_empty() {
-                self.at(&h.referenced, "empty path in `hash`", "empty", "write a field path such as `assignee.emailAddress`");
+                self.at(
+                    &h.referenced,
+                    "empty path in `hash`",
+                    "empty",
+                    "write a field path such as `assignee.emailAddress`",
+                );
             } else {
                 hash.push(path);
             }
@@ -317,20 +430,35 @@ impl Resolver<'_> {
         match (&f.include, &f.exclude) {
             (Some(inc), None) => {
                 if inc.value.is_empty() {
-                    self.at(&inc.referenced, "`fields.include` is empty", "empty list", "list the fields to keep, or remove `fields` to keep all");
+                    self.at(
+                        &inc.referenced,
+                        "`fields.include` is empty",
+                        "empty list",
+                        "list the fields to keep, or remove `fields` to keep all",
+                    );
                     return None;
                 }
                 Some(FieldSelection::Include(list(self, &inc.value, "fields.include")?))
             }
             (None, Some(exc)) => {
                 if let Some(id) = exc.value.iter().find(|t| t.value == "id") {
-                    self.at(&id.referenced, "`id` cannot be excluded: every table is keyed by it", "primary key", "remove `id` from `exclude`");
+                    self.at(
+                        &id.referenced,
+                        "`id` cannot be excluded: every table is keyed by it",
+                        "primary key",
+                        "remove `id` from `exclude`",
+                    );
                     return None;
                 }
                 Some(FieldSelection::Exclude(list(self, &exc.value, "fields.exclude")?))
             }
             (Some(_), Some(exc)) => {
-                self.at(&exc.referenced, "`fields` has both `include` and `exclude`", "second list", "keep one: `include` lists what to keep, `exclude` what to drop");
+                self.at(
+                    &exc.referenced,
+                    "`fields` has both `include` and `exclude`",
+                    "second list",
+                    "keep one: `include` lists what to keep, `exclude` what to drop",
+                );
                 None
             }
             (None, None) => Some(FieldSelection::All),
@@ -339,13 +467,23 @@ impl Resolver<'_> {
 
     pub fn pipeline(&mut self, f: &PipelineFile) -> Option<Pipeline> {
         if f.version.value != 1 {
-            self.at(&f.version.referenced, format!("unsupported pipeline version {}", f.version.value), "version", "set `version: 1`");
+            self.at(
+                &f.version.referenced,
+                format!("unsupported pipeline version {}", f.version.value),
+                "version",
+                "set `version: 1`",
+            );
         }
         let name = self.text(&f.name, "name");
         if let Some(n) = &name
             && (n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         {
-            self.at(&f.name.referenced, format!("pipeline name `{n}` must be letters, digits, `-` or `_`"), "name", "pick a short identifier such as `acme-jira`");
+            self.at(
+                &f.name.referenced,
+                format!("pipeline name `{n}` must be letters, digits, `-` or `_`"),
+                "name",
+                "pick a short identifier such as `acme-jira`",
+            );
         }
         let source = self.source(f);
         let destination = self.destination(f);
@@ -376,7 +514,12 @@ impl Resolver<'_> {
             }
         }
         if specs.iter().all(|(_, s)| s.is_none()) {
-            self.at(&f.objects.referenced, "`objects` is empty: nothing to extract", "no objects", "add at least one object, e.g. `issues: {sync: incremental}`");
+            self.at(
+                &f.objects.referenced,
+                "`objects` is empty: nothing to extract",
+                "no objects",
+                "add at least one object, e.g. `issues: {sync: incremental}`",
+            );
         }
         if !self.errors.is_empty() {
             return None;

@@ -93,7 +93,13 @@ fn unknown_object_name() {
 
 #[test]
 fn unknown_sync_mode() {
-    assert_error(&BASE.replace("sync: full_refresh", "sync: fullrefresh"), 12, 18, "unknown variant `fullrefresh`", "did you mean `full_refresh`?");
+    assert_error(
+        &BASE.replace("sync: full_refresh", "sync: fullrefresh"),
+        12,
+        18,
+        "unknown variant `fullrefresh`",
+        "did you mean `full_refresh`?",
+    );
 }
 
 #[test]
@@ -112,13 +118,25 @@ fn unsupported_destination_scheme() {
 
 #[test]
 fn empty_objects() {
-    assert_error(&BASE.replace("objects:\n  issues: {sync: full_refresh}\n", "objects: {}\n"), 11, 10, "`objects` is empty", "issues");
+    assert_error(
+        &BASE.replace("objects:\n  issues: {sync: full_refresh}\n", "objects: {}\n"),
+        11,
+        10,
+        "`objects` is empty",
+        "issues",
+    );
 }
 
 #[test]
 fn duplicate_keys() {
     assert_error(&format!("{BASE}name: other\n"), 13, 1, "duplicate", "only once");
-    assert_error(&BASE.replace("    email: me@acme.com\n", "    email: me@acme.com\n    email: you@acme.com\n"), 8, 5, "duplicate", "only once");
+    assert_error(
+        &BASE.replace("    email: me@acme.com\n", "    email: me@acme.com\n    email: you@acme.com\n"),
+        8,
+        5,
+        "duplicate",
+        "only once",
+    );
 }
 
 #[test]
@@ -146,19 +164,37 @@ fn secrets_from_files() {
 
 #[test]
 fn auth_must_match_the_deployment() {
-    assert_error(&BASE.replace("type: api_token", "type: pat").replace("    email: me@acme.com\n", ""), 6, 11, "only on Jira Data Center", "api_token");
+    assert_error(
+        &BASE.replace("type: api_token", "type: pat").replace("    email: me@acme.com\n", ""),
+        6,
+        11,
+        "only on Jira Data Center",
+        "api_token",
+    );
     let dc = BASE.replace("  site:", "  deployment: data_center\n  base_url:");
     assert_error(&dc, 7, 11, "Data Center uses a PAT", "type: pat");
     let pat = dc.replace("type: api_token", "type: pat").replace("    email: me@acme.com\n", "");
     let p = load(&pat).unwrap();
     assert!(matches!(p.source.auth, Auth::Pat { .. }));
     assert_error(&BASE.replace("  site:", "  base_url:"), 4, 13, "`base_url` is for Data Center", "site");
-    assert_error(&pat.replace("    type: pat\n", "    type: pat\n    password: x\n"), 8, 15, "`password` is not used with `type: pat`", "remove");
+    assert_error(
+        &pat.replace("    type: pat\n", "    type: pat\n    password: x\n"),
+        8,
+        15,
+        "`password` is not used with `type: pat`",
+        "remove",
+    );
 }
 
 #[test]
 fn site_must_be_a_url() {
-    assert_error(&BASE.replace("https://acme.atlassian.net", "acme"), 4, 9, "not an http(s) URL", "https://acme.atlassian.net");
+    assert_error(
+        &BASE.replace("https://acme.atlassian.net", "acme"),
+        4,
+        9,
+        "not an http(s) URL",
+        "https://acme.atlassian.net",
+    );
 }
 
 #[test]
@@ -171,7 +207,9 @@ fn field_selection_rules() {
     assert_error(&empty, 12, 30, "`fields.include` is empty", "list the fields");
     let ok = BASE.replace("{sync: full_refresh}", "{fields: {include: [summary, customfield_10016]}}");
     let p = load(&ok).unwrap();
-    assert!(p.objects[0].fields.keeps("id") && p.objects[0].fields.keeps("summary") && !p.objects[0].fields.keeps("labels"));
+    assert!(
+        p.objects[0].fields.keeps("id") && p.objects[0].fields.keeps("summary") && !p.objects[0].fields.keeps("labels")
+    );
 }
 
 #[test]

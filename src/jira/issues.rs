@@ -28,7 +28,13 @@ const MAX_GET_FIELDS_LEN: usize = 1500;
 
 impl JiraClient {
     /// One page of `jql` with `fields` (ids), continuing from `token`.
-    pub async fn search_page(&self, jql: &str, fields: &[String], token: Option<&str>, max_results: u32) -> Result<SearchPage, JiraError> {
+    pub async fn search_page(
+        &self,
+        jql: &str,
+        fields: &[String],
+        token: Option<&str>,
+        max_results: u32,
+    ) -> Result<SearchPage, JiraError> {
         let joined = fields.join(",");
         if joined.len() > MAX_GET_FIELDS_LEN {
             let mut body = json!({"jql": jql, "fields": fields, "maxResults": max_results});
@@ -72,7 +78,8 @@ mod tests {
     fn last_page_has_no_next() {
         let p: SearchPage = serde_json::from_value(json!({"issues": [], "isLast": true})).unwrap();
         assert_eq!(p.next(), None);
-        let p: SearchPage = serde_json::from_value(json!({"issues": [], "nextPageToken": "t", "isLast": false})).unwrap();
+        let p: SearchPage =
+            serde_json::from_value(json!({"issues": [], "nextPageToken": "t", "isLast": false})).unwrap();
         assert_eq!(p.next(), Some("t"));
     }
 }

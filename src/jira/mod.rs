@@ -32,10 +32,12 @@ impl JiraClient {
         let mut auth = match &source.auth {
             Auth::ApiToken { email, token } => basic(email, token.expose()),
             Auth::Basic { username, password } => basic(username, password.expose()),
-            Auth::Pat { token } => HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| JiraError::Decode {
-                endpoint: source.base_url.to_string(),
-                message: "the token contains characters not allowed in an HTTP header".into(),
-            })?,
+            Auth::Pat { token } => {
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| JiraError::Decode {
+                    endpoint: source.base_url.to_string(),
+                    message: "the token contains characters not allowed in an HTTP header".into(),
+                })?
+            }
         };
         // Keeps the credential out of reqwest's debug output.
         auth.set_sensitive(true);
@@ -70,7 +72,11 @@ impl JiraClient {
 
     /// Sends with retries: 429/503 wait for `Retry-After`, other transient failures back off
     /// exponentially with full jitter, up to `max_attempts`.
-    async fn send<T: DeserializeOwned>(&self, path: &str, request: impl Fn() -> reqwest::RequestBuilder) -> Result<T, JiraError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, JiraError> {
         let endpoint = path.to_string();
         let mut attempt = 0;
         loop {
@@ -81,14 +87,23 @@ impl JiraClient {
                     let wait = retry::retry_after(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()));
                     match resp.bytes().await {
                         Ok(body) if status.is_success() => (
-                            serde_json::from_slice::<T>(&body).map_err(|e| JiraError::Decode { endpoint: endpoint.clone(), message: e.to_string() }),
+                            serde_json::from_slice::<T>(&body)
+                                .map_err(|e| JiraError::Decode { endpoint: endpoint.clone(), message: e.to_string() }),
                             None,
                         ),
                         Ok(body) => (Err(status_error(&endpoint, status.as_u16(), &body)), wait),
-                        Err(e) => (Err(JiraError::Decode { endpoint: endpoint.clone(), message: format!("body cut short: {e}") }), None),
+                        Err(e) => (
+                            Err(JiraError::Decode {
+                                endpoint: endpoint.clone(),
+                                message: format!("body cut short: {e}"),
+                            }),
+                            None,
+                        ),
                     }
                 }
-                Err(e) => (Err(JiraError::Connect { endpoint: endpoint.clone(), message: transport_message(&e) }), None),
+                Err(e) => {
+                    (Err(JiraError::Connect { endpoint: endpoint.clone(), message: transport_message(&e) }), None)
+                }
             };
             let err = match result {
                 Ok(v) => return Ok(v),
@@ -100,7 +115,11 @@ impl JiraClient {
             }
             let delay = match wait {
                 Some(w) if w > self.retry.max_retry_after => {
-                    return Err(JiraError::Exhausted { endpoint, attempts: attempt, last: format!("Retry-After of {}s exceeds the limit", w.as_secs()) });
+                    return Err(JiraError::Exhausted {
+                        endpoint,
+                        attempts: attempt,
+                        last: format!("Retry-After of {}s exceeds the limit", w.as_secs()),
+                    });
                 }
                 Some(w) => w,
                 None => self.retry.backoff(attempt, retry::jitter()),
@@ -142,7 +161,12 @@ fn status_error(endpoint: &str, status: u16, body: &[u8]) -> JiraError {
     let message = serde_json::from_slice::<Value>(body)
         .ok()
         .map(|v| {
-            let mut parts: Vec<String> = v["errorMessages"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+            let mut parts: Vec<String> = v["errorMessages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect();
             if let Some(errs) = v["errors"].as_object() {
                 parts.extend(errs.iter().map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or_default())));
             }

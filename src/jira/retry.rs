@@ -42,7 +42,8 @@ pub fn retry_after(value: Option<&str>) -> Option<Duration> {
 /// A uniform value in [0, 1) from the system clock's nanoseconds: enough to decorrelate
 /// retries without a random-number dependency.
 pub fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     f64::from(nanos % 1_000_000) / 1_000_000.0
 }
 
@@ -52,7 +53,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_caps_and_jitters() {
-        let c = RetryConfig { base_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(10), ..Default::default() };
+        let c = RetryConfig {
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(10),
+            ..Default::default()
+        };
         assert_eq!(c.backoff(1, 1.0), Duration::from_secs(1));
         assert_eq!(c.backoff(3, 1.0), Duration::from_secs(4));
         assert_eq!(c.backoff(10, 1.0), Duration::from_secs(10));

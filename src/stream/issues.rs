@@ -22,7 +22,8 @@ pub fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Colu
         }
     }
     // `id` and `key` are always kept: the primary key and the name people use for an issue.
-    let mut cols = vec![Column { name: "id".into(), ty: ColumnType::Text }, Column { name: "key".into(), ty: ColumnType::Text }];
+    let mut cols =
+        vec![Column { name: "id".into(), ty: ColumnType::Text }, Column { name: "key".into(), ty: ColumnType::Text }];
     for d in defs {
         if d.id != "id" && d.id != "key" && selection.keeps(&d.id) {
             cols.push(Column { name: d.id.clone(), ty: ColumnType::of(d.schema.as_ref()) });
@@ -49,10 +50,16 @@ fn unknown_field(defs: &[FieldDef], name: &str) -> StreamError {
 }
 
 /// Pulls every issue matching the object's JQL (full refresh) into typed batches.
-pub async fn extract(client: &JiraClient, object: &ObjectConfig, defs: &[FieldDef], stamp: &RunStamp) -> Result<Extract, StreamError> {
+pub async fn extract(
+    client: &JiraClient,
+    object: &ObjectConfig,
+    defs: &[FieldDef],
+    stamp: &RunStamp,
+) -> Result<Extract, StreamError> {
     let cols = columns(defs, &object.fields)?;
     // Push the selection down: ask Jira only for the fields that become columns.
-    let wanted: Vec<String> = cols.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
+    let wanted: Vec<String> =
+        cols.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
     let wanted = if wanted.is_empty() { vec!["id".to_string()] } else { wanted };
     let jql = bounded_jql(object.jql.as_deref(), 0);
     let mut builder = BatchBuilder::new(cols);

@@ -45,7 +45,10 @@ impl RunStamp {
     /// The metadata columns, appended to every table.
     pub fn columns() -> [crate::transform::columns::Column; 2] {
         use crate::transform::columns::{Column, ColumnType};
-        [Column { name: EXTRACTED_AT.into(), ty: ColumnType::Timestamp }, Column { name: RUN_ID.into(), ty: ColumnType::Text }]
+        [
+            Column { name: EXTRACTED_AT.into(), ty: ColumnType::Timestamp },
+            Column { name: RUN_ID.into(), ty: ColumnType::Text },
+        ]
     }
 }
 

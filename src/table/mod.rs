@@ -8,16 +8,16 @@ use std::sync::Once;
 use crate::arrow::array::RecordBatch;
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::protocol::SaveMode;
-use deltalake::parquet::file::properties::WriterProperties;
-use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::operations::write::SchemaMode;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::protocol::SaveMode;
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     #[error("table {url}: {source}")]
-    Delta { url: String, source: deltalake::DeltaTableError },
+    Delta { url: String, source: Box<deltalake::DeltaTableError> },
     #[error("cannot create local folder {path}: {source}")]
     Folder { path: String, source: std::io::Error },
 }
@@ -63,12 +63,16 @@ impl TableStore {
 
     async fn open(&self, url: &Url) -> Result<DeltaTable, TableError> {
         if url.scheme() == "file" {
-            let path = url.to_file_path().map_err(|()| TableError::Folder { path: url.to_string(), source: std::io::Error::other("not a local path") })?;
-            std::fs::create_dir_all(&path).map_err(|source| TableError::Folder { path: path.display().to_string(), source })?;
+            let path = url.to_file_path().map_err(|()| TableError::Folder {
+                path: url.to_string(),
+                source: std::io::Error::other("not a local path"),
+            })?;
+            std::fs::create_dir_all(&path)
+                .map_err(|source| TableError::Folder { path: path.display().to_string(), source })?;
         }
         DeltaTable::try_from_url_with_storage_options(url.clone(), self.storage_options.clone())
             .await
-            .map_err(|source| TableError::Delta { url: url.to_string(), source })
+            .map_err(|source| TableError::Delta { url: url.to_string(), source: Box::new(source) })
     }
 
     /// Replaces the table's content (and schema) with `batches` in one commit; returns the
@@ -90,7 +94,7 @@ impl TableStore {
             .with_writer_properties(props)
             .with_commit_properties(commit)
             .await
-            .map_err(|source| TableError::Delta { url: url.to_string(), source })?;
+            .map_err(|source| TableError::Delta { url: url.to_string(), source: Box::new(source) })?;
         Ok(table.version().unwrap_or_default())
     }
 }

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use crate::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use crate::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate};
@@ -97,10 +98,7 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     pub fn new(columns: Vec<Column>) -> Self {
         let schema = Arc::new(Schema::new(
-            columns
-                .iter()
-                .map(|c| Field::new(&c.name, c.ty.arrow(), c.name != "id"))
-                .collect::<Vec<_>>(),
+            columns.iter().map(|c| Field::new(&c.name, c.ty.arrow(), c.name != "id")).collect::<Vec<_>>(),
         ));
         let builders = columns.iter().map(|c| new_builder(c.ty)).collect();
         Self { columns, builders, schema, rows: 0 }

@@ -27,7 +27,11 @@ pub fn python() -> PathBuf {
     PYTHON
         .get_or_init(|| {
             let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-venv");
-            let out = Command::new("bash").arg(root().join("scripts/python-env.sh")).arg(&venv).output().expect("run python-env.sh");
+            let out = Command::new("bash")
+                .arg(root().join("scripts/python-env.sh"))
+                .arg(&venv)
+                .output()
+                .expect("run python-env.sh");
             assert!(out.status.success(), "python-env.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
             PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
         })
@@ -63,7 +67,8 @@ fn without_views(batch: &RecordBatch) -> RecordBatch {
             other => other.clone(),
         }
     }
-    let fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone().with_data_type(plain(f.data_type()))).collect();
+    let fields: Vec<Field> =
+        batch.schema().fields().iter().map(|f| f.as_ref().clone().with_data_type(plain(f.data_type()))).collect();
     let columns = batch.columns().iter().zip(&fields).map(|(c, f)| cast(c, f.data_type()).unwrap()).collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
 }

@@ -37,9 +37,7 @@ impl Default for DatasetConfig {
     }
 }
 
-const PROJECT_KEYS: [&str; 12] = [
-    "ENG", "OPS", "WEB", "DATA", "MOB", "SEC", "INFRA", "PAY", "HR", "MKT", "SUP", "QA",
-];
+const PROJECT_KEYS: [&str; 12] = ["ENG", "OPS", "WEB", "DATA", "MOB", "SEC", "INFRA", "PAY", "HR", "MKT", "SUP", "QA"];
 const PROJECT_NAMES: [&str; 12] = [
     "Engineering",
     "Operations",
@@ -54,16 +52,11 @@ const PROJECT_NAMES: [&str; 12] = [
     "Support",
     "Quality",
 ];
-const FIRST: [&str; 10] = [
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Linus",
-];
-const LAST: [&str; 10] = [
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton",
-    "Torvalds",
-];
-const VERBS: [&str; 8] = [
-    "Fix", "Add", "Remove", "Refactor", "Document", "Speed up", "Investigate", "Migrate",
-];
+const FIRST: [&str; 10] =
+    ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Linus"];
+const LAST: [&str; 10] =
+    ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Torvalds"];
+const VERBS: [&str; 8] = ["Fix", "Add", "Remove", "Refactor", "Document", "Speed up", "Investigate", "Migrate"];
 const NOUNS: [&str; 8] = [
     "login flow",
     "export job",
@@ -81,13 +74,7 @@ const STATUSES: [(&str, &str, u64, &str, &str, &str); 4] = [
     ("10001", "In Review", 4, "indeterminate", "yellow", "In Progress"),
     ("10002", "Done", 3, "done", "green", "Done"),
 ];
-const PRIORITIES: [(&str, &str); 5] = [
-    ("1", "Highest"),
-    ("2", "High"),
-    ("3", "Medium"),
-    ("4", "Low"),
-    ("5", "Lowest"),
-];
+const PRIORITIES: [(&str, &str); 5] = [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")];
 /// (id, name, subtask, hierarchyLevel)
 const ISSUE_TYPES: [(&str, &str, bool, i64); 4] = [
     ("10001", "Story", false, 0),
@@ -96,13 +83,12 @@ const ISSUE_TYPES: [(&str, &str, bool, i64); 4] = [
     ("10004", "Sub-task", true, -1),
 ];
 const LABELS: [&str; 6] = ["backend", "frontend", "tech-debt", "customer", "urgent", "q4"];
-const SEVERITIES: [(&str, &str); 4] = [
-    ("10100", "S1 - Critical"),
-    ("10101", "S2 - Major"),
-    ("10102", "S3 - Minor"),
-    ("10103", "S4 - Trivial"),
-];
-const REGIONS: [(&str, &str, [(&str, &str); 2]); 2] = [
+const SEVERITIES: [(&str, &str); 4] =
+    [("10100", "S1 - Critical"), ("10101", "S2 - Major"), ("10102", "S3 - Minor"), ("10103", "S4 - Trivial")];
+/// (id, value) of a select option.
+type Opt = (&'static str, &'static str);
+/// Cascading select: parent options with their children.
+const REGIONS: [(&str, &str, [Opt; 2]); 2] = [
     ("10200", "EMEA", [("10201", "Germany"), ("10202", "France")]),
     ("10210", "AMER", [("10211", "USA"), ("10212", "Brazil")]),
 ];
@@ -255,9 +241,7 @@ impl Dataset {
     /// Renders an instant the way Jira does: user's time zone, millis, offset without colon.
     pub fn format_datetime(&self, ms: i64) -> String {
         let utc = Utc.timestamp_millis_opt(ms).single().expect("in range");
-        utc.with_timezone(&self.config.time_zone)
-            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
-            .to_string()
+        utc.with_timezone(&self.config.time_zone).format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
     }
 
     pub fn user_account_id(&self, u: u64) -> String {
@@ -279,12 +263,7 @@ impl Dataset {
             "locale": "en_US",
         });
         if !app {
-            user["emailAddress"] = json!(format!(
-                "{}.{}{}@example.com",
-                first.to_lowercase(),
-                last.to_lowercase(),
-                u
-            ));
+            user["emailAddress"] = json!(format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), u));
         }
         user
     }
@@ -367,17 +346,9 @@ impl Dataset {
         let assignee = self.p(tag::ASSIGNEE, i) % (users + users / 4);
         let reporter = self.p(tag::REPORTER, i) % users;
         let r = self.p(tag::SUMMARY, i);
-        let summary = format!(
-            "{} {} ({})",
-            VERBS[(r % 8) as usize],
-            NOUNS[((r >> 8) % 8) as usize],
-            self.issue_key(i)
-        );
+        let summary = format!("{} {} ({})", VERBS[(r % 8) as usize], NOUNS[((r >> 8) % 8) as usize], self.issue_key(i));
         let lbits = self.p(tag::LABELS, i);
-        let labels: Vec<&str> = (0..LABELS.len())
-            .filter(|b| lbits >> (b * 3) & 7 == 0)
-            .map(|b| LABELS[b])
-            .collect();
+        let labels: Vec<&str> = (0..LABELS.len()).filter(|b| lbits >> (b * 3) & 7 == 0).map(|b| LABELS[b]).collect();
         let present = self.p(tag::PRESENT, i);
         let has = |bit: u32| present >> bit & 1 == 1;
         let created = self.created_ms(i);
@@ -426,10 +397,7 @@ impl Dataset {
         }
         f.insert("project".into(), proj);
         // A fifth of the draws land past the user list: those issues are unassigned.
-        f.insert(
-            "assignee".into(),
-            if assignee < users { self.user_ref(assignee) } else { Value::Null },
-        );
+        f.insert("assignee".into(), if assignee < users { self.user_ref(assignee) } else { Value::Null });
         f.insert("reporter".into(), self.user_ref(reporter));
         f.insert("labels".into(), json!(labels));
         f.insert(
@@ -447,7 +415,7 @@ impl Dataset {
                 let v = 10_000 + project * 10 + (i % 3);
                 json!([{"self": format!("{base}/rest/api/3/version/{v}"), "id": v.to_string(),
                         "name": format!("{}.{}", 1 + i % 3, project), "archived": false,
-                        "released": i % 3 == 0, "description": ""}])
+                        "released": i.is_multiple_of(3), "description": ""}])
             } else {
                 json!([])
             },
@@ -458,14 +426,7 @@ impl Dataset {
             "resolutiondate".into(),
             if status.3 == "done" { json!(self.format_datetime(updated)) } else { Value::Null },
         );
-        f.insert(
-            "duedate".into(),
-            if has(3) {
-                json!(self.format_date(created + 30 * DAY_MS))
-            } else {
-                Value::Null
-            },
-        );
+        f.insert("duedate".into(), if has(3) { json!(self.format_date(created + 30 * DAY_MS)) } else { Value::Null });
         // Sub-tasks point at an earlier issue of the same project.
         if itype.2 && i >= c.projects {
             let parent = i - c.projects;
@@ -480,7 +441,7 @@ impl Dataset {
         }
         for (n, cf) in CUSTOM_FIELDS.iter().enumerate() {
             let r = self.p(tag::CUSTOM + n as u64 * 101, i);
-            let value = if r % 5 == 0 { Value::Null } else { self.custom_value(cf, r, i) };
+            let value = if r.is_multiple_of(5) { Value::Null } else { self.custom_value(cf, r, i) };
             f.insert(format!("customfield_{}", cf.id), value);
         }
         f
@@ -494,9 +455,7 @@ impl Dataset {
     fn custom_value(&self, cf: &CustomField, r: u64, i: u64) -> Value {
         let base = &self.base_url;
         let users = self.config.users.max(1);
-        let option = |id: &str, value: &str| {
-            json!({"self": format!("{base}/rest/api/3/customFieldOption/{id}"), "value": value, "id": id})
-        };
+        let option = |id: &str, value: &str| json!({"self": format!("{base}/rest/api/3/customFieldOption/{id}"), "value": value, "id": id});
         match cf.id {
             10016 => json!([1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 0.5][(r % 7) as usize]),
             10020 => {

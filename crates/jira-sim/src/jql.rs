@@ -136,10 +136,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, JqlError> {
             }
             _ => {
                 let mut j = i;
-                while j < chars.len()
-                    && !chars[j].is_whitespace()
-                    && !"()=,!<>\"'".contains(chars[j])
-                {
+                while j < chars.len() && !chars[j].is_whitespace() && !"()=,!<>\"'".contains(chars[j]) {
                     j += 1;
                 }
                 out.push(Tok::Word(chars[i..j].iter().collect()));

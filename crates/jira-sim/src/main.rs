@@ -9,7 +9,10 @@ use jira_sim::{DEFAULT_API_TOKEN, DEFAULT_EMAIL, DatasetConfig, RunningSim, SimC
 /// same issues. Authenticate with HTTP Basic auth as EMAIL:TOKEN (defaults: sim@example.com /
 /// sim-api-token), exactly as with a Jira Cloud API token.
 #[derive(Debug, Parser)]
-#[command(version, after_help = "Example:\n  jira-sim --issues 50000 --port 8080\n  curl -u sim@example.com:sim-api-token 'http://127.0.0.1:8080/rest/api/3/search/jql?jql=updated>=0&fields=summary'")]
+#[command(
+    version,
+    after_help = "Example:\n  jira-sim --issues 50000 --port 8080\n  curl -u sim@example.com:sim-api-token 'http://127.0.0.1:8080/rest/api/3/search/jql?jql=updated>=0&fields=summary'"
+)]
 struct Args {
     /// Number of issues on the site.
     #[arg(long, default_value_t = 250)]

@@ -55,7 +55,10 @@ pub(crate) async fn get(State(site): State<Arc<Site>>, Query(p): Query<GetParams
 
 pub(crate) async fn post(State(site): State<Arc<Site>>, body: Option<Json<PostBody>>) -> Response {
     let Some(Json(b)) = body else {
-        return error(StatusCode::BAD_REQUEST, "Invalid request payload. Refer to the REST API documentation and try again.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload. Refer to the REST API documentation and try again.",
+        );
     };
     let fields = b.fields.unwrap_or_else(|| vec!["id".into()]);
     search(&site, b.jql.unwrap_or_default(), b.next_page_token, b.max_results, fields)

@@ -135,9 +135,7 @@ fn router(site: Arc<Site>) -> Router {
         .route("/rest/api/3/field", get(fields))
         .route("/rest/api/3/myself", get(myself))
         .route_layer(middleware::from_fn_with_state(site.clone(), basic_auth));
-    api.fallback(not_found)
-        .layer(middleware::from_fn_with_state(site.clone(), count))
-        .with_state(site)
+    api.fallback(not_found).layer(middleware::from_fn_with_state(site.clone(), count)).with_state(site)
 }
 
 async fn count(State(site): State<Arc<Site>>, req: Request, next: Next) -> Response {
@@ -165,8 +163,7 @@ async fn basic_auth(State(site): State<Arc<Site>>, headers: HeaderMap, req: Requ
         return next.run(req).await;
     }
     let mut resp = error(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.");
-    resp.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, "Basic realm=\"protected-area\"".parse().expect("static"));
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, "Basic realm=\"protected-area\"".parse().expect("static"));
     resp
 }
 
