@@ -18,6 +18,7 @@ pub struct DatasetConfig {
     pub issues: u64,
     pub projects: u64,
     pub users: u64,
+    pub boards: u64,
     /// IANA time zone of the API user; Jira renders datetimes and evaluates JQL dates in it.
     pub time_zone: Tz,
     /// `updated` of the newest base issue; the rest spread over the year before it.
@@ -31,6 +32,7 @@ impl Default for DatasetConfig {
             issues: 250,
             projects: 5,
             users: 40,
+            boards: 8,
             time_zone: chrono_tz::America::New_York,
             updated_until: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
         }
@@ -489,6 +491,71 @@ impl Dataset {
             10039 => json!([self.user_ref(r % users), self.user_ref((r >> 16) % users)]),
             _ => json!(["alpha", "beta", "gamma"][..(1 + r % 3) as usize]),
         }
+    }
+}
+
+impl Dataset {
+    /// Cloud id of the site (what `/_edge/tenant_info` and accessible-resources report).
+    pub fn cloud_id(&self) -> String {
+        let r = pick(self.config.seed, 0xC10D, 0);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            r >> 32,
+            (r >> 16) & 0xffff,
+            r & 0xfff,
+            (r >> 4) & 0xfff,
+            r & 0xffff_ffff_ffff
+        )
+    }
+
+    pub fn board_id(b: u64) -> u64 {
+        1 + b
+    }
+
+    /// Every 7th board's filter is private to its owner: the API user cannot read the board.
+    pub fn board_filter_shared(b: u64) -> bool {
+        b % 7 != 6
+    }
+
+    pub fn board(&self, b: u64) -> Value {
+        let p = b % self.config.projects.max(1);
+        let project = self.project(p);
+        let kind = if b.is_multiple_of(2) { "scrum" } else { "kanban" };
+        json!({
+            "id": Self::board_id(b),
+            "self": format!("{}/rest/agile/1.0/board/{}", self.base_url, Self::board_id(b)),
+            "name": format!("{} {} board {}", self.project_key(p), kind, b),
+            "type": kind,
+            "location": {
+                "projectId": Self::project_id(p), "projectKey": project["key"], "projectName": project["name"],
+                "displayName": format!("{} ({})", project["name"].as_str().unwrap_or_default(), project["key"].as_str().unwrap_or_default()),
+                "projectTypeKey": "software", "name": project["name"],
+                "avatarURI": format!("{}/secure/projectavatar?size=small&pid={}", self.base_url, Self::project_id(p)),
+            },
+            "isPrivate": false,
+        })
+    }
+}
+
+/// Data Center's v2 API returns rich text as wiki markup strings, not ADF documents.
+pub fn adf_to_wiki(v: Value) -> Value {
+    fn text(node: &Value, out: &mut String) {
+        if let Some(t) = node.get("text").and_then(Value::as_str) {
+            out.push_str(t);
+        }
+        for c in node.get("content").and_then(Value::as_array).into_iter().flatten() {
+            text(c, out);
+        }
+        if node.get("type").and_then(Value::as_str) == Some("paragraph") {
+            out.push('\n');
+        }
+    }
+    if v.get("type").and_then(Value::as_str) == Some("doc") {
+        let mut out = String::new();
+        text(&v, &mut out);
+        Value::String(out.trim_end().to_string())
+    } else {
+        v
     }
 }
 

@@ -1,19 +1,27 @@
-//! `jira-sim`: serve a simulated Jira Cloud site on 127.0.0.1.
+//! `jira-sim`: serve a simulated Jira Cloud or Data Center site on 127.0.0.1.
 
-use clap::Parser;
-use jira_sim::{DEFAULT_API_TOKEN, DEFAULT_EMAIL, DatasetConfig, RunningSim, SimConfig};
+use std::time::Duration;
 
-/// Serve a simulated Jira Cloud site (REST API v3) on 127.0.0.1 for tests, demos and benchmarks.
+use clap::{Parser, ValueEnum};
+use jira_sim::{Behaviour, Credentials, DatasetConfig, Flavor, RunningSim, SimConfig};
+
+/// Serve a simulated Jira site on 127.0.0.1 for tests, demos and benchmarks.
 ///
-/// The data set is generated deterministically from --seed, so the same flags always serve the
-/// same issues. Authenticate with HTTP Basic auth as EMAIL:TOKEN (defaults: sim@example.com /
-/// sim-api-token), exactly as with a Jira Cloud API token.
+/// The data set is generated from --seed, so the same flags always serve the same issues, and
+/// nothing is stored: a million issues need no more memory than ten.
+///
+/// Default credentials — Cloud: HTTP Basic sim@example.com / sim-api-token (like an API token);
+/// OAuth 2.0 client sim-client / sim-client-secret with refresh token sim-refresh-0.
+/// Data Center: Bearer PAT sim-pat, or Basic sim / sim-password.
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Example:\n  jira-sim --issues 50000 --port 8080\n  curl -u sim@example.com:sim-api-token 'http://127.0.0.1:8080/rest/api/3/search/jql?jql=updated>=0&fields=summary'"
+    after_help = "Examples:\n  jira-sim --issues 50000 --port 8080\n  curl -u sim@example.com:sim-api-token 'http://127.0.0.1:8080/rest/api/3/search/jql?jql=updated>=0&fields=summary'\n  jira-sim --flavor data-center --rate-limit 10 --search-latency-ms 250"
 )]
 struct Args {
+    /// Jira Cloud (REST v3, enhanced search, OAuth gateway) or Data Center (REST v2).
+    #[arg(long, value_enum, default_value_t = FlavorArg::Cloud)]
+    flavor: FlavorArg,
     /// Number of issues on the site.
     #[arg(long, default_value_t = 250)]
     issues: u64,
@@ -23,6 +31,9 @@ struct Args {
     /// Number of users.
     #[arg(long, default_value_t = 40)]
     users: u64,
+    /// Number of agile boards (every 7th has a filter not shared with the API user).
+    #[arg(long, default_value_t = 8)]
+    boards: u64,
     /// Seed of the generated data set.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -32,33 +43,96 @@ struct Args {
     /// API user's IANA time zone: datetimes are rendered and JQL dates read in it.
     #[arg(long, default_value = "America/New_York")]
     time_zone: chrono_tz::Tz,
-    /// Email accepted for Basic auth.
-    #[arg(long, default_value = DEFAULT_EMAIL)]
+    /// Email accepted for Cloud Basic auth.
+    #[arg(long, default_value = jira_sim::DEFAULT_EMAIL)]
     email: String,
-    /// API token accepted for Basic auth.
-    #[arg(long, default_value = DEFAULT_API_TOKEN)]
+    /// API token accepted for Cloud Basic auth.
+    #[arg(long, default_value = jira_sim::DEFAULT_API_TOKEN)]
     token: String,
+    /// Requests per second above which the site answers 429 with Retry-After.
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Latency added to every issue-search page, in milliseconds (real pages: 200-800).
+    #[arg(long, default_value_t = 0)]
+    search_latency_ms: u64,
+    /// Fraction of API requests answered 500/502/503.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Fraction of API requests whose connection drops.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Fraction of API requests whose body is cut short.
+    #[arg(long, default_value_t = 0.0)]
+    truncate_rate: f64,
+    /// Every Nth issue is under a security level the API user cannot see.
+    #[arg(long)]
+    hidden_every: Option<u64>,
+    /// Hide user email addresses (profile privacy / a token without read:jira-user).
+    #[arg(long)]
+    no_emails: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FlavorArg {
+    Cloud,
+    DataCenter,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    let flavor = match a.flavor {
+        FlavorArg::Cloud => Flavor::Cloud,
+        FlavorArg::DataCenter => Flavor::DataCenter,
+    };
     let config = SimConfig {
         data: DatasetConfig {
             seed: a.seed,
             issues: a.issues,
             projects: a.projects.max(1),
             users: a.users.max(1),
+            boards: a.boards,
             time_zone: a.time_zone,
             ..DatasetConfig::default()
         },
-        email: a.email,
-        api_token: a.token,
+        flavor,
+        credentials: Credentials { email: a.email, api_token: a.token, ..Credentials::default() },
+        behaviour: Behaviour {
+            rate_limit_per_sec: a.rate_limit,
+            latency: Duration::from_millis(a.latency_ms),
+            search_latency: Duration::from_millis(a.search_latency_ms),
+            error_rate: a.error_rate,
+            drop_rate: a.drop_rate,
+            truncate_rate: a.truncate_rate,
+            hidden_issue_every: a.hidden_every,
+            user_emails_visible: !a.no_emails,
+            ..Behaviour::default()
+        },
         addr: ([127, 0, 0, 1], a.port).into(),
     };
     let sim = RunningSim::start(config).await?;
-    println!("jira-sim serving {} issues at {}", a.issues, sim.base_url());
-    println!("credentials: {} / {} (HTTP Basic, like a Jira Cloud API token)", sim.email(), sim.api_token());
+    let c = sim.credentials();
+    match flavor {
+        Flavor::Cloud => {
+            println!("jira-sim (Jira Cloud) serving {} issues at {}", a.issues, sim.base_url());
+            println!("credentials: {} / {} (HTTP Basic, like a Jira Cloud API token)", c.email, c.api_token);
+            println!(
+                "OAuth 2.0: token endpoint {}/oauth/token, client {} / {}, refresh token {}; API via {}",
+                sim.base_url(),
+                c.oauth.client_id,
+                c.oauth.client_secret,
+                c.oauth.refresh_token,
+                sim.gateway_url()
+            );
+        }
+        Flavor::DataCenter => {
+            println!("jira-sim (Jira Data Center) serving {} issues at {}", a.issues, sim.base_url());
+            println!("credentials: PAT {} (Bearer), or Basic {} / {}", c.pat, c.username, c.password);
+        }
+    }
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())

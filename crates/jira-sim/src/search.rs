@@ -1,33 +1,41 @@
-//! `GET|POST /rest/api/3/search/jql` — Jira Cloud's enhanced search.
+//! Issue search: Cloud's enhanced `/rest/api/3/search/jql` (opaque `nextPageToken`), Data
+//! Center's `/rest/api/2/search` (`startAt`, `total`), Cloud's `approximate-count`, and the
+//! removed Cloud `/rest/api/3/search` (410).
 //!
-//! Paging is by an opaque `nextPageToken` that the client must echo back; the last page has
-//! `isLast: true` and no token. Page sizes are Jira's, not the caller's: up to 5000 when only
-//! `id`/`key` are requested, at most 100 otherwise.
+//! Page sizes are Jira's, not the caller's: Cloud returns up to 5000 when only `id`/`key` are
+//! requested and at most 100 otherwise; Data Center caps at 1000 and refuses to page past
+//! 10,000 results with `startAt`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::auth::Viewer;
 use crate::data::Dataset;
-use crate::jql::{self, IssueView, SortKey};
+use crate::jql::{self, SortKey};
 use crate::rng::mix;
-use crate::server::{Site, error};
+use crate::server::{AppState, error};
+use crate::site::{self, Snapshot, State as SiteState};
 
-const MAX_IDS_PAGE: usize = 5000;
-const MAX_FIELDS_PAGE: usize = 100;
+const CLOUD_MAX_IDS_PAGE: usize = 5000;
+const CLOUD_MAX_FIELDS_PAGE: usize = 100;
 const DEFAULT_PAGE: usize = 50;
+const DC_MAX_PAGE: usize = 1000;
+const DC_MAX_WINDOW: usize = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GetParams {
     jql: Option<String>,
     next_page_token: Option<String>,
+    start_at: Option<i64>,
     max_results: Option<i64>,
     fields: Option<String>,
 }
@@ -37,39 +45,112 @@ pub(crate) struct GetParams {
 pub(crate) struct PostBody {
     jql: Option<String>,
     next_page_token: Option<String>,
+    start_at: Option<i64>,
     max_results: Option<i64>,
     fields: Option<Vec<String>>,
 }
 
-pub(crate) async fn get(State(site): State<Arc<Site>>, Query(p): Query<GetParams>) -> Response {
-    let fields: Vec<String> = p
-        .fields
-        .as_deref()
-        .unwrap_or("id")
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    search(&site, p.jql.unwrap_or_default(), p.next_page_token, p.max_results, fields)
+fn split_fields(fields: Option<&str>) -> Option<Vec<String>> {
+    fields.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
 
-pub(crate) async fn post(State(site): State<Arc<Site>>, body: Option<Json<PostBody>>) -> Response {
-    let Some(Json(b)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Invalid request payload. Refer to the REST API documentation and try again.",
-        );
-    };
-    let fields = b.fields.unwrap_or_else(|| vec!["id".into()]);
-    search(&site, b.jql.unwrap_or_default(), b.next_page_token, b.max_results, fields)
+/// One search request, whichever form it came in.
+struct SearchRequest {
+    jql: String,
+    token: Option<String>,
+    start_at: Option<i64>,
+    max: Option<i64>,
+    fields: Option<Vec<String>>,
+    emails: bool,
 }
 
-/// The old search endpoint, as Jira Cloud answers it since its removal.
+impl SearchRequest {
+    fn from_get(p: GetParams, viewer: Viewer) -> Self {
+        let fields = split_fields(p.fields.as_deref());
+        Self {
+            jql: p.jql.unwrap_or_default(),
+            token: p.next_page_token,
+            start_at: p.start_at,
+            max: p.max_results,
+            fields,
+            emails: viewer.emails,
+        }
+    }
+
+    fn from_post(b: PostBody, viewer: Viewer) -> Self {
+        Self {
+            jql: b.jql.unwrap_or_default(),
+            token: b.next_page_token,
+            start_at: b.start_at,
+            max: b.max_results,
+            fields: b.fields,
+            emails: viewer.emails,
+        }
+    }
+}
+
+pub(crate) async fn cloud_get(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    Query(p): Query<GetParams>,
+) -> Response {
+    cloud(&app, SearchRequest::from_get(p, v)).await
+}
+
+pub(crate) async fn cloud_post(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    body: Option<Json<PostBody>>,
+) -> Response {
+    let Some(Json(b)) = body else { return bad_payload() };
+    cloud(&app, SearchRequest::from_post(b, v)).await
+}
+
+pub(crate) async fn dc_get(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    Query(p): Query<GetParams>,
+) -> Response {
+    data_center(&app, SearchRequest::from_get(p, v)).await
+}
+
+pub(crate) async fn dc_post(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    body: Option<Json<PostBody>>,
+) -> Response {
+    let Some(Json(b)) = body else { return bad_payload() };
+    data_center(&app, SearchRequest::from_post(b, v)).await
+}
+
+fn bad_payload() -> Response {
+    error(StatusCode::BAD_REQUEST, "Invalid request payload. Refer to the REST API documentation and try again.")
+}
+
+/// The old Cloud search endpoint, as Jira Cloud answers it since its removal.
 pub(crate) async fn removed() -> Response {
     error(
         StatusCode::GONE,
         "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046",
     )
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CountBody {
+    jql: Option<String>,
+}
+
+/// `POST /rest/api/3/search/approximate-count`.
+pub(crate) async fn approximate_count(State(app): State<Arc<AppState>>, body: Option<Json<CountBody>>) -> Response {
+    let Some(Json(b)) = body else { return bad_payload() };
+    let data = &app.site.data;
+    let st = app.site.lock();
+    let query = match parse(data, b.jql.as_deref().unwrap_or_default(), true) {
+        Ok(q) => q,
+        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+    };
+    let count = Matcher { st: &st, data, query: &query, now: Instant::now() }.count();
+    Json(json!({"count": count})).into_response()
 }
 
 /// Which fields each returned issue carries.
@@ -78,11 +159,15 @@ struct Selection {
     with_key: bool,
 }
 
-fn select(requested: &[String], data: &Dataset) -> Selection {
-    let all = data.field_ids();
+fn select(requested: Option<&[String]>, all: &[String], default_all: bool) -> Selection {
     let mut chosen: Vec<String> = Vec::new();
     let mut excluded: Vec<&str> = Vec::new();
     let mut with_key = false;
+    let requested = match requested {
+        Some(r) => r,
+        None if default_all => &["*navigable".to_string()][..],
+        None => &["id".to_string()][..],
+    };
     for f in requested {
         match f.as_str() {
             "*all" | "*navigable" => chosen.extend(all.iter().cloned()),
@@ -115,18 +200,108 @@ fn hash_str(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| mix(h ^ b as u64))
 }
 
-fn search(site: &Site, jql: String, token: Option<String>, max: Option<i64>, fields: Vec<String>) -> Response {
-    let data = &site.data;
-    let query = match jql::parse(&jql, &data.config.time_zone) {
-        Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e.0),
-    };
-    if query.filter.is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
-        );
+/// Parses JQL in the API user's time zone; `Err` is Jira's 400 message.
+fn parse(data: &Dataset, jql: &str, bounded: bool) -> Result<jql::Query, String> {
+    let query = jql::parse(jql, &data.config.time_zone).map_err(|e| e.0)?;
+    if bounded && query.filter.is_none() {
+        return Err("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into());
     }
+    Ok(query)
+}
+
+/// Walks the site's visible issues in a query's order.
+struct Matcher<'a> {
+    st: &'a SiteState,
+    data: &'a Dataset,
+    query: &'a jql::Query,
+    now: Instant,
+}
+
+/// A position in `updated, id` order: base indices first, then the tail of changed issues.
+impl Matcher<'_> {
+    fn natural(&self) -> bool {
+        matches!(
+            self.query.order.as_slice(),
+            [] | [(SortKey::Updated, true)] | [(SortKey::Updated, true), (SortKey::Id, true)]
+        )
+    }
+
+    fn matches(&self, s: &Snapshot) -> bool {
+        let key = self.data.issue_key(s.index);
+        let pkey = self.data.project_key(self.data.project_of(s.index));
+        self.query.matches(&site::view(self.data, s, &key, &pkey))
+    }
+
+    /// The snapshot at natural position `pos` if it is a match.
+    fn at(&self, pos: u64, tail: &[Snapshot]) -> Option<Snapshot> {
+        let n = self.data.config.issues;
+        let s = if pos < n {
+            self.st.snapshot(self.data, pos, self.now).filter(|s| s.version == 0)?
+        } else {
+            *tail.get((pos - n) as usize)?
+        };
+        self.matches(&s).then_some(s)
+    }
+
+    /// Up to `limit` matches from natural position `start`, and the position to resume at.
+    fn page_natural(&self, start: u64, limit: usize) -> (Vec<Snapshot>, Option<u64>) {
+        let tail = self.st.tail(self.data, self.now);
+        let end = self.data.config.issues + tail.len() as u64;
+        let floor = self.query.min_updated().map(|t| first_index_updated_at_or_after(self.data, t)).unwrap_or(0);
+        let mut pos = start.max(floor);
+        let mut page = Vec::with_capacity(limit.min(1024));
+        while pos < end && page.len() < limit {
+            page.extend(self.at(pos, &tail));
+            pos += 1;
+        }
+        while pos < end && self.at(pos, &tail).is_none() {
+            pos += 1;
+        }
+        (page, (pos < end).then_some(pos))
+    }
+
+    /// Every match in the query's order (for orders other than `updated`).
+    fn all_sorted(&self) -> Vec<Snapshot> {
+        let mut all: Vec<Snapshot> = (0..self.st.index_count(self.data))
+            .filter_map(|i| self.st.snapshot(self.data, i, self.now))
+            .filter(|s| self.matches(s))
+            .collect();
+        let data = self.data;
+        all.sort_by(|a, b| {
+            for (key, asc) in &self.query.order {
+                let ord = match key {
+                    SortKey::Updated => a.updated_ms.cmp(&b.updated_ms),
+                    SortKey::Created => a.created_ms.cmp(&b.created_ms),
+                    SortKey::Key => jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index)),
+                    SortKey::Id => a.index.cmp(&b.index),
+                };
+                let ord = if *asc { ord } else { ord.reverse() };
+                if ord.is_ne() {
+                    return ord;
+                }
+            }
+            a.index.cmp(&b.index)
+        });
+        all
+    }
+
+    fn count(&self) -> u64 {
+        (0..self.st.index_count(self.data))
+            .filter_map(|i| self.st.snapshot(self.data, i, self.now))
+            .filter(|s| self.matches(s))
+            .count() as u64
+    }
+}
+
+async fn cloud(app: &AppState, r: SearchRequest) -> Response {
+    search_pause(app).await;
+    let data = &app.site.data;
+    let st = app.site.lock();
+    let SearchRequest { jql, token, max, fields, emails, .. } = r;
+    let query = match parse(data, &jql, true) {
+        Ok(q) => q,
+        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+    };
     let jql_hash = hash_str(&jql);
     let start = match token.as_deref() {
         None | Some("") => 0,
@@ -135,77 +310,80 @@ fn search(site: &Site, jql: String, token: Option<String>, max: Option<i64>, fie
             None => return error(StatusCode::BAD_REQUEST, "The provided next page token is invalid or expired."),
         },
     };
-    let sel = select(&fields, data);
-    let cap = if sel.fields.is_empty() { MAX_IDS_PAGE } else { MAX_FIELDS_PAGE };
+    let sel = select(fields.as_deref(), &st.field_ids(data), false);
+    let cap = if sel.fields.is_empty() { CLOUD_MAX_IDS_PAGE } else { CLOUD_MAX_FIELDS_PAGE };
     let limit = match max {
-        Some(n) if n < 0 => return error(StatusCode::BAD_REQUEST, "maxResults must not be negative."),
+        Some(n) if n < 0 => return error(StatusCode::BAD_REQUEST, "The value of 'maxResults' must be at least 0."),
         Some(0) | None => DEFAULT_PAGE,
         Some(n) => n as usize,
     }
     .min(cap);
-
-    let n = data.config.issues;
-    let view_matches = |i: u64| {
-        let key = data.issue_key(i);
-        let pkey = data.project_key(data.project_of(i));
-        query.matches(&IssueView {
-            id: Dataset::issue_id(i),
-            key: &key,
-            project_key: &pkey,
-            project_id: Dataset::project_id(data.project_of(i)),
-            updated_ms: data.updated_ms(i),
-            created_ms: data.created_ms(i),
-        })
-    };
-
-    // Index order is (updated, id) order; other orders need the matches sorted.
-    let natural = matches!(
-        query.order.as_slice(),
-        [] | [(SortKey::Updated, true)] | [(SortKey::Updated, true), (SortKey::Id, true)] | [(SortKey::Id, true)]
-    );
-    let (page, next): (Vec<u64>, Option<u64>) = if natural {
-        // Positions are issue indices; skip straight to the first candidate for `updated >= t`.
-        let floor = query.min_updated().map(|t| first_index_updated_at_or_after(data, t)).unwrap_or(0);
-        let mut i = start.max(floor);
-        let mut page = Vec::with_capacity(limit);
-        while i < n && page.len() < limit {
-            if view_matches(i) {
-                page.push(i);
-            }
-            i += 1;
-        }
-        while i < n && !view_matches(i) {
-            i += 1;
-        }
-        (page, (i < n).then_some(i))
+    let m = Matcher { st: &st, data, query: &query, now: Instant::now() };
+    let (page, next) = if m.natural() {
+        m.page_natural(start, limit)
     } else {
-        let mut all: Vec<u64> = (0..n).filter(|&i| view_matches(i)).collect();
-        all.sort_by(|&a, &b| {
-            for (key, asc) in &query.order {
-                let ord = match key {
-                    SortKey::Updated => data.updated_ms(a).cmp(&data.updated_ms(b)),
-                    SortKey::Created => data.created_ms(a).cmp(&data.created_ms(b)),
-                    SortKey::Key => jql::key_cmp(&data.issue_key(a), &data.issue_key(b)),
-                    SortKey::Id => a.cmp(&b),
-                };
-                let ord = if *asc { ord } else { ord.reverse() };
-                if ord.is_ne() {
-                    return ord;
-                }
-            }
-            a.cmp(&b)
-        });
+        let all = m.all_sorted();
         let from = (start as usize).min(all.len());
         let to = (from + limit).min(all.len());
         (all[from..to].to_vec(), (to < all.len()).then_some(to as u64))
     };
-
-    let issues: Vec<Value> = page.iter().map(|&i| render_issue(data, i, &sel)).collect();
+    let issues: Vec<Value> = page.iter().map(|s| render(&st, data, s, &sel, "3", emails)).collect();
     let mut body = json!({"issues": issues, "isLast": next.is_none()});
     if let Some(pos) = next {
         body["nextPageToken"] = json!(encode_token(pos, jql_hash));
     }
     Json(body).into_response()
+}
+
+async fn data_center(app: &AppState, r: SearchRequest) -> Response {
+    search_pause(app).await;
+    let data = &app.site.data;
+    let st = app.site.lock();
+    let SearchRequest { jql, start_at, max, fields, emails, .. } = r;
+    let query = match parse(data, &jql, false) {
+        Ok(q) => q,
+        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+    };
+    let start = start_at.unwrap_or(0).max(0) as usize;
+    let limit = match max {
+        Some(n) if n < 0 => DEFAULT_PAGE,
+        Some(n) => n as usize,
+        None => DEFAULT_PAGE,
+    }
+    .min(DC_MAX_PAGE);
+    if start + limit > DC_MAX_WINDOW {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The requested result window is too large: startAt + maxResults must be less than or equal to 10000. Narrow the query (for example by an updated or id range).",
+        );
+    }
+    let sel = select(fields.as_deref(), &st.field_ids(data), true);
+    let m = Matcher { st: &st, data, query: &query, now: Instant::now() };
+    let all: Vec<Snapshot> = if m.natural() {
+        let mut v = Vec::new();
+        let mut pos = Some(0);
+        while let Some(p) = pos {
+            let (page, next) = m.page_natural(p, DC_MAX_WINDOW);
+            v.extend(page);
+            pos = next;
+        }
+        v
+    } else {
+        m.all_sorted()
+    };
+    let page: Vec<Value> =
+        all.iter().skip(start).take(limit).map(|s| render(&st, data, s, &sel, "2", emails)).collect();
+    Json(json!({
+        "expand": "schema,names", "startAt": start, "maxResults": limit, "total": all.len(), "issues": page,
+    }))
+    .into_response()
+}
+
+async fn search_pause(app: &AppState) {
+    let lag = app.site.lock().behaviour.search_latency;
+    if !lag.is_zero() {
+        tokio::time::sleep(lag).await;
+    }
 }
 
 /// Binary search over the strictly increasing `updated` of base issues.
@@ -222,27 +400,28 @@ fn first_index_updated_at_or_after(data: &Dataset, t: i64) -> u64 {
     lo
 }
 
-fn render_issue(data: &Dataset, i: u64, sel: &Selection) -> Value {
-    let id = Dataset::issue_id(i).to_string();
-    if sel.fields.is_empty() {
+fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selection, api: &str, emails: bool) -> Value {
+    let id = Dataset::issue_id(s.index).to_string();
+    if sel.fields.is_empty() && api == "3" {
         let mut v = json!({"id": id});
         if sel.with_key {
-            v["key"] = json!(data.issue_key(i));
+            v["key"] = json!(data.issue_key(s.index));
         }
         return v;
     }
-    let mut all = data.issue_fields(i);
+    let mut all = st.issue_fields(data, s, emails);
     let mut fields = Map::new();
     for f in &sel.fields {
         if let Some(v) = all.remove(f) {
+            let v = if api == "2" { crate::data::adf_to_wiki(v) } else { v };
             fields.insert(f.clone(), v);
         }
     }
     json!({
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
         "id": id,
-        "self": format!("{}/rest/api/3/issue/{}", data.base_url(), Dataset::issue_id(i)),
-        "key": data.issue_key(i),
+        "self": format!("{}/rest/api/{api}/issue/{id}", data.base_url()),
+        "key": data.issue_key(s.index),
         "fields": fields,
     })
 }
@@ -263,11 +442,14 @@ mod tests {
     #[test]
     fn selection_handles_all_exclusions_and_unknown_names() {
         let d = Dataset::new(DatasetConfig::default(), "http://x");
-        let s = select(&["*all".into(), "-description".into(), "nope".into()], &d);
+        let all = d.field_ids();
+        let s = select(Some(&["*all".into(), "-description".into(), "nope".into()]), &all, false);
         assert!(s.fields.contains(&"summary".to_string()));
         assert!(!s.fields.contains(&"description".to_string()));
-        let ids = select(&["id".into(), "key".into()], &d);
+        let ids = select(Some(&["id".into(), "key".into()]), &all, false);
         assert!(ids.fields.is_empty() && ids.with_key);
+        assert!(select(None, &all, false).fields.is_empty());
+        assert_eq!(select(None, &all, true).fields.len(), all.len());
     }
 
     #[test]

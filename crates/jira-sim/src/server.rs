@@ -1,33 +1,34 @@
-//! The simulated site over real HTTP: routing, auth and request accounting.
+//! The simulated site over real HTTP: routing, misbehaviour, request accounting, and the
+//! control surface tests and benchmarks use to change the site while it runs.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use base64::Engine;
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::auth::{self, Credentials, Flavor, OAuthState};
+use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
-use crate::search;
-
-/// Credentials the simulator accepts unless told otherwise.
-pub const DEFAULT_EMAIL: &str = "sim@example.com";
-pub const DEFAULT_API_TOKEN: &str = "sim-api-token";
+use crate::site::Site;
+use crate::{endpoints, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub data: DatasetConfig,
-    pub email: String,
-    pub api_token: String,
+    pub flavor: Flavor,
+    pub credentials: Credentials,
+    pub behaviour: Behaviour,
     /// `127.0.0.1:0` picks a free port.
     pub addr: SocketAddr,
 }
@@ -36,25 +37,34 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             data: DatasetConfig::default(),
-            email: DEFAULT_EMAIL.into(),
-            api_token: DEFAULT_API_TOKEN.into(),
+            flavor: Flavor::Cloud,
+            credentials: Credentials::default(),
+            behaviour: Behaviour::default(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
 
-pub(crate) struct Site {
-    pub data: Dataset,
-    email: String,
-    api_token: String,
-    /// Requests served, by (path, status): tests assert on these.
-    counters: Mutex<BTreeMap<(String, u16), u64>>,
+pub(crate) struct AppState {
+    pub site: Site,
+    pub flavor: Flavor,
+    pub credentials: Credentials,
+    pub oauth: Mutex<OAuthState>,
+}
+
+impl AppState {
+    pub fn api_version(&self) -> &'static str {
+        match self.flavor {
+            Flavor::Cloud => "3",
+            Flavor::DataCenter => "2",
+        }
+    }
 }
 
 /// A simulated site serving on a loopback port until dropped or shut down.
 pub struct RunningSim {
     base_url: String,
-    site: Arc<Site>,
+    app: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -63,50 +73,105 @@ impl RunningSim {
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let site = Arc::new(Site {
-            data: Dataset::new(config.data, base_url.clone()),
-            email: config.email,
-            api_token: config.api_token,
-            counters: Mutex::default(),
+        let app = Arc::new(AppState {
+            site: Site::new(Dataset::new(config.data, base_url.clone()), config.behaviour),
+            flavor: config.flavor,
+            credentials: config.credentials,
+            oauth: Mutex::default(),
         });
-        let app = router(site.clone());
+        let router = router(app.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let _ = axum::serve(listener, router)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
                 .await;
         });
-        Ok(Self { base_url, site, shutdown: Some(tx), task: Some(task) })
+        Ok(Self { base_url, app, shutdown: Some(tx), task: Some(task) })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
+    /// Base URL of the OAuth gateway for this site: `{base}/ex/jira/{cloudId}`.
+    pub fn gateway_url(&self) -> String {
+        format!("{}/ex/jira/{}", self.base_url, self.app.site.data.cloud_id())
+    }
+
     pub fn dataset(&self) -> &Dataset {
-        &self.site.data
+        &self.app.site.data
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.app.credentials
     }
 
     pub fn email(&self) -> &str {
-        &self.site.email
+        &self.app.credentials.email
     }
 
     pub fn api_token(&self) -> &str {
-        &self.site.api_token
+        &self.app.credentials.api_token
     }
 
     /// Requests served for `path`, all statuses together.
     pub fn requests(&self, path: &str) -> u64 {
-        let c = self.site.counters.lock().expect("counters");
-        c.iter().filter(|((p, _), _)| p == path).map(|(_, n)| n).sum()
+        let st = self.app.site.lock();
+        st.counters.iter().filter(|((p, _), _)| p == path).map(|(_, n)| n).sum()
     }
 
     /// Requests served for `path` that answered `status`.
     pub fn requests_with_status(&self, path: &str, status: u16) -> u64 {
-        let c = self.site.counters.lock().expect("counters");
-        c.get(&(path.to_string(), status)).copied().unwrap_or(0)
+        self.app.site.lock().counters.get(&(path.to_string(), status)).copied().unwrap_or(0)
+    }
+
+    /// Every (path, status) → count served so far.
+    pub fn request_log(&self) -> Vec<(String, u16, u64)> {
+        self.app.site.lock().counters.iter().map(|((p, s), n)| (p.clone(), *s, *n)).collect()
+    }
+
+    pub fn behaviour(&self) -> Behaviour {
+        self.app.site.lock().behaviour.clone()
+    }
+
+    /// Changes how the site misbehaves from the next request on.
+    pub fn set_behaviour(&self, b: Behaviour) {
+        self.app.site.lock().behaviour = b;
+    }
+
+    /// Edits `count` issues now (every `stride`-th from index `first`); returns their ids.
+    pub fn edit_issues(&self, first: u64, stride: u64, count: u64) -> Vec<u64> {
+        let mut st = self.app.site.lock();
+        let lag = st.behaviour.index_lag;
+        st.edit(&self.app.site.data, first, stride, count, lag)
+    }
+
+    /// Creates `count` issues now; returns their ids.
+    pub fn create_issues(&self, count: u64) -> Vec<u64> {
+        let mut st = self.app.site.lock();
+        let lag = st.behaviour.index_lag;
+        st.create(&self.app.site.data, count, lag)
+    }
+
+    /// Deletes issues by id; returns how many existed.
+    pub fn delete_issues(&self, ids: &[u64]) -> usize {
+        self.app.site.lock().delete(&self.app.site.data, ids)
+    }
+
+    /// Adds a custom field (`number` or `string`) with values on every issue; returns its id.
+    pub fn add_custom_field(&self, name: &str, kind: &'static str) -> String {
+        self.app.site.lock().add_field(name, kind)
+    }
+
+    pub fn rename_field(&self, id: &str, name: &str) {
+        self.app.site.lock().rename_field(id, name);
+    }
+
+    /// Moves the site's clock (used for edit times) forward.
+    pub fn advance_clock(&self, by: Duration) {
+        self.app.site.lock().advance_clock(by.as_millis() as i64);
     }
 
     /// Stops accepting connections and waits for in-flight requests.
@@ -128,21 +193,130 @@ impl Drop for RunningSim {
     }
 }
 
-fn router(site: Arc<Site>) -> Router {
-    let api = Router::new()
-        .route("/rest/api/3/search/jql", get(search::get).post(search::post))
-        .route("/rest/api/3/search", get(search::removed).post(search::removed))
-        .route("/rest/api/3/field", get(fields))
-        .route("/rest/api/3/myself", get(myself))
-        .route_layer(middleware::from_fn_with_state(site.clone(), basic_auth));
-    api.fallback(not_found).layer(middleware::from_fn_with_state(site.clone(), count)).with_state(site)
+/// The REST API of one flavor, mounted on the site URL (and on the OAuth gateway for Cloud).
+fn api(flavor: Flavor) -> Router<Arc<AppState>> {
+    let agile = Router::new()
+        .route("/rest/agile/1.0/board", get(endpoints::boards))
+        .route("/rest/agile/1.0/board/{id}/configuration", get(endpoints::board_configuration));
+    match flavor {
+        Flavor::Cloud => agile
+            .route("/rest/api/3/search/jql", get(search::cloud_get).post(search::cloud_post))
+            .route("/rest/api/3/search/approximate-count", post(search::approximate_count))
+            .route("/rest/api/3/search", get(search::removed).post(search::removed))
+            .route("/rest/api/2/search", get(search::removed).post(search::removed))
+            .route("/rest/api/3/field", get(endpoints::fields))
+            .route("/rest/api/3/myself", get(endpoints::myself))
+            .route("/rest/api/3/project/search", get(endpoints::project_search))
+            .route("/rest/api/3/users/search", get(endpoints::users_search)),
+        Flavor::DataCenter => agile
+            .route("/rest/api/2/search", get(search::dc_get).post(search::dc_post))
+            .route("/rest/api/2/field", get(endpoints::fields))
+            .route("/rest/api/2/myself", get(endpoints::myself))
+            .route("/rest/api/2/project", get(endpoints::project_list))
+            .route("/rest/api/2/user/search", get(endpoints::dc_user_search)),
+    }
 }
 
-async fn count(State(site): State<Arc<Site>>, req: Request, next: Next) -> Response {
+fn router(app: Arc<AppState>) -> Router {
+    let misbehave = middleware::from_fn_with_state(app.clone(), misbehave);
+    let site_api = api(app.flavor)
+        .route_layer(middleware::from_fn_with_state(app.clone(), auth::site_auth))
+        .layer(misbehave.clone());
+    let mut router = Router::new().merge(site_api);
+    if app.flavor == Flavor::Cloud {
+        let gateway = api(Flavor::Cloud)
+            .route_layer(middleware::from_fn_with_state(app.clone(), auth::gateway_auth))
+            .layer(misbehave);
+        router = router
+            .nest("/ex/jira/{cloud_id}", gateway)
+            .route("/_edge/tenant_info", get(auth::tenant_info))
+            .route("/oauth/token", post(auth::token))
+            .route("/oauth/token/accessible-resources", get(auth::accessible_resources));
+    }
+    router
+        .route("/_sim/stats", get(stats))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), count))
+        .with_state(app)
+}
+
+async fn count(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
-    let mut c = site.counters.lock().expect("counters");
-    *c.entry((path, resp.status().as_u16())).or_default() += 1;
+    let mut st = app.site.lock();
+    *st.counters.entry((path, resp.status().as_u16())).or_default() += 1;
+    resp
+}
+
+/// Rate limit, latency and faults, in that order, as a real site's edge applies them.
+async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let (fault, latency, limited) = {
+        let mut st = app.site.lock();
+        st.requests += 1;
+        let n = st.requests;
+        let b = st.behaviour.clone();
+        let limited = match b.rate_limit_per_sec {
+            Some(limit) => {
+                let now = chrono::Utc::now().timestamp_millis() as u64;
+                st.rate.admit(limit, now).err().map(|wait| (limit, wait))
+            }
+            None => None,
+        };
+        (b.fault(app.site.data.config.seed, n), b.latency, limited)
+    };
+    if let Some((limit, wait_ms)) = limited {
+        return rate_limited(limit, wait_ms);
+    }
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match fault {
+        Fault::None => next.run(req).await,
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).expect("valid status");
+            let mut resp = error(status, "Internal server error (simulated).");
+            if code == 503 {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            resp
+        }
+        Fault::Drop => broken_body(Vec::new(), 0),
+        Fault::Truncate => {
+            let resp = next.run(req).await;
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let mut cut = broken_body(bytes[..bytes.len() / 2].to_vec(), bytes.len());
+            *cut.status_mut() = parts.status;
+            cut
+        }
+    }
+}
+
+/// A response that promises `declared` bytes, sends `sent`, then breaks the connection.
+fn broken_body(sent: Vec<u8>, declared: usize) -> Response {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(sent), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated connection drop"))];
+    let mut resp = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if declared > 0 {
+        resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(declared));
+    }
+    resp
+}
+
+/// Jira Cloud's 429: `Retry-After` in seconds plus the `X-RateLimit-*` headers.
+fn rate_limited(limit: u32, wait_ms: u64) -> Response {
+    let mut resp = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded.");
+    let h = resp.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from(wait_ms.div_ceil(1000).max(1)));
+    h.insert("X-RateLimit-Limit", HeaderValue::from(limit));
+    h.insert("X-RateLimit-Remaining", HeaderValue::from(0));
+    let reset = chrono::Utc::now() + chrono::Duration::milliseconds(wait_ms as i64);
+    h.insert(
+        "X-RateLimit-Reset",
+        HeaderValue::from_str(&reset.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).expect("ascii"),
+    );
+    h.insert("RateLimit-Reason", HeaderValue::from_static("jira-burst-based"));
     resp
 }
 
@@ -151,42 +325,13 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"errorMessages": [message], "errors": {}}))).into_response()
 }
 
-async fn basic_auth(State(site): State<Arc<Site>>, headers: HeaderMap, req: Request, next: Next) -> Response {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    let ok = given.as_deref().and_then(|s| s.split_once(':')) == Some((site.email.as_str(), site.api_token.as_str()));
-    if ok {
-        return next.run(req).await;
-    }
-    let mut resp = error(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.");
-    resp.headers_mut().insert(header::WWW_AUTHENTICATE, "Basic realm=\"protected-area\"".parse().expect("static"));
-    resp
-}
-
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "No resource found for this path in the Jira simulator.")
 }
 
-async fn fields(State(site): State<Arc<Site>>) -> Response {
-    axum::Json(site.data.fields()).into_response()
-}
-
-async fn myself(State(site): State<Arc<Site>>) -> Response {
-    let d = &site.data;
-    axum::Json(json!({
-        "self": format!("{}/rest/api/3/user?accountId=sim-api-user", d.base_url()),
-        "accountId": "5b10ac8d82e05b22cc7d4ef5",
-        "accountType": "atlassian",
-        "emailAddress": site.email,
-        "displayName": "Jira API user",
-        "active": true,
-        "timeZone": d.config.time_zone.name(),
-        "locale": "en_US",
-        "avatarUrls": {},
-    }))
-    .into_response()
+/// `GET /_sim/stats`: request counters, for benchmarks that run the simulator as a process.
+async fn stats(State(app): State<Arc<AppState>>) -> Response {
+    let st = app.site.lock();
+    let by_path: Vec<_> = st.counters.iter().map(|((p, s), n)| json!({"path": p, "status": s, "count": n})).collect();
+    axum::Json(json!({"requests": st.requests, "by_path": by_path})).into_response()
 }

@@ -1,0 +1,129 @@
+//! Switchable misbehaviour: rate limits, latency, faults and permission gaps, as real sites
+//! show them. Set at start-up (`SimConfig::behaviour`, binary flags) or changed while running
+//! (`RunningSim::set_behaviour`), so tests can break a site mid-run.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// How the site misbehaves. The default is a perfectly well-behaved site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behaviour {
+    /// Requests per second above which the site answers 429 with `Retry-After`.
+    pub rate_limit_per_sec: Option<u32>,
+    /// Added to every API request.
+    pub latency: Duration,
+    /// Added to every issue-search page (real pages take 200–800 ms).
+    pub search_latency: Duration,
+    /// Fraction of API requests answered 500, 502 or 503.
+    pub error_rate: f64,
+    /// Fraction of API requests whose connection is dropped before a complete response.
+    pub drop_rate: f64,
+    /// Fraction of API requests whose body is cut short.
+    pub truncate_rate: f64,
+    /// Every Nth issue (index ≡ N−1 mod N) is under a security level the API user cannot see.
+    pub hidden_issue_every: Option<u64>,
+    /// Projects (by index) the API user lost Browse Projects on: their issues vanish from
+    /// search and they vanish from project search, exactly as on a real site.
+    pub hidden_projects: BTreeSet<u64>,
+    /// Whether user email addresses are visible (false: profile privacy or a token without
+    /// `read:jira-user`; the field is simply absent, as Jira does).
+    pub user_emails_visible: bool,
+    /// Search results reflect an edit only this long after it (Jira's index is eventually
+    /// consistent).
+    pub index_lag: Duration,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_sec: None,
+            latency: Duration::ZERO,
+            search_latency: Duration::ZERO,
+            error_rate: 0.0,
+            drop_rate: 0.0,
+            truncate_rate: 0.0,
+            hidden_issue_every: None,
+            hidden_projects: BTreeSet::new(),
+            user_emails_visible: true,
+            index_lag: Duration::ZERO,
+        }
+    }
+}
+
+/// What the fault injector decided for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    Status(u16),
+    Drop,
+    Truncate,
+}
+
+impl Behaviour {
+    /// Deterministic per request number: the same run against the same site sees the same
+    /// faults in the same places.
+    pub fn fault(&self, seed: u64, request_no: u64) -> Fault {
+        let r = crate::rng::pick(seed, 0xFA17, request_no);
+        let u = (r >> 11) as f64 / (1u64 << 53) as f64;
+        let statuses = [500, 502, 503];
+        if u < self.error_rate {
+            Fault::Status(statuses[(r % 3) as usize])
+        } else if u < self.error_rate + self.drop_rate {
+            Fault::Drop
+        } else if u < self.error_rate + self.drop_rate + self.truncate_rate {
+            Fault::Truncate
+        } else {
+            Fault::None
+        }
+    }
+}
+
+/// A token bucket per second: `limit` requests, refilled at the start of each second.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    second: u64,
+    used: u32,
+}
+
+impl RateWindow {
+    /// Counts a request at `now_ms`; `Err(ms until the window resets)` when over `limit`.
+    pub fn admit(&mut self, limit: u32, now_ms: u64) -> Result<u32, u64> {
+        let second = now_ms / 1000;
+        if second != self.second {
+            self.second = second;
+            self.used = 0;
+        }
+        if self.used >= limit {
+            return Err(1000 - now_ms % 1000);
+        }
+        self.used += 1;
+        Ok(limit - self.used)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_follow_the_rates() {
+        let b = Behaviour { error_rate: 0.2, drop_rate: 0.1, ..Default::default() };
+        let n = 20_000;
+        let faults: Vec<Fault> = (0..n).map(|i| b.fault(1, i)).collect();
+        let errors = faults.iter().filter(|f| matches!(f, Fault::Status(_))).count() as f64 / n as f64;
+        let drops = faults.iter().filter(|f| **f == Fault::Drop).count() as f64 / n as f64;
+        assert!((errors - 0.2).abs() < 0.02, "{errors}");
+        assert!((drops - 0.1).abs() < 0.02, "{drops}");
+        assert_eq!(b.fault(1, 77), b.fault(1, 77));
+        assert_eq!(Behaviour::default().fault(1, 5), Fault::None);
+    }
+
+    #[test]
+    fn rate_window_admits_limit_per_second() {
+        let mut w = RateWindow::default();
+        assert_eq!(w.admit(2, 10_000), Ok(1));
+        assert_eq!(w.admit(2, 10_100), Ok(0));
+        assert_eq!(w.admit(2, 10_400), Err(600));
+        assert_eq!(w.admit(2, 11_000), Ok(1));
+    }
+}

@@ -1,0 +1,371 @@
+//! The site as it is now: the generated data set plus everything that changed since start-up
+//! (edits, deletes, new issues, new or renamed custom fields), and what the API user may see.
+//!
+//! Base issues keep their generated `updated`, which increases with the index. An edit moves
+//! an issue to the end of `updated` order, so search walks base indices first and then a short
+//! "tail" of changed issues sorted by their new `updated` — no sort over the whole site.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+use crate::behaviour::{Behaviour, RateWindow};
+use crate::data::Dataset;
+use crate::jql::IssueView;
+
+/// An issue's state when it differs from the generated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Version {
+    version: u32,
+    updated_ms: i64,
+    /// When search starts to see this version (index lag).
+    visible_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Change {
+    current: Version,
+    /// What search shows until `current` is visible; `None`: the generated issue.
+    previous: Option<Version>,
+}
+
+/// A custom field added while the site runs.
+#[derive(Debug, Clone)]
+pub struct AddedField {
+    pub id: u64,
+    pub name: String,
+    /// `number` or `string`.
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Overlay {
+    changed: HashMap<u64, Change>,
+    deleted: HashSet<u64>,
+    /// Issues created after start-up: indices `n..n + created.len()`.
+    created: Vec<Version>,
+    added_fields: Vec<AddedField>,
+    renamed: HashMap<String, String>,
+    clock_offset_ms: i64,
+    /// Last `updated` handed out: changes get strictly increasing times, as on a real site
+    /// where each change is its own transaction.
+    last_change_ms: i64,
+}
+
+/// Mutable state behind one lock: small, and held only for the length of one request.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub overlay: Overlay,
+    pub behaviour: Behaviour,
+    pub rate: RateWindow,
+    pub requests: u64,
+    pub counters: std::collections::BTreeMap<(String, u16), u64>,
+}
+
+pub(crate) struct Site {
+    pub data: Dataset,
+    state: Mutex<State>,
+}
+
+/// The visible state of one issue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Snapshot {
+    pub index: u64,
+    pub version: u32,
+    pub updated_ms: i64,
+    pub created_ms: i64,
+}
+
+impl Site {
+    pub fn new(data: Dataset, behaviour: Behaviour) -> Self {
+        Self { data, state: Mutex::new(State { behaviour, ..State::default() }) }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// The site's clock: real time, moved forward by `advance_clock`.
+    pub fn now_ms(&self) -> i64 {
+        Utc::now().timestamp_millis() + self.overlay.clock_offset_ms
+    }
+
+    /// The `updated` of a change made now.
+    fn change_time(&mut self) -> i64 {
+        let ms = self.now_ms().max(self.overlay.last_change_ms + 1);
+        self.overlay.last_change_ms = ms;
+        ms
+    }
+
+    /// Number of issue indices ever allocated (base + created).
+    pub fn index_count(&self, data: &Dataset) -> u64 {
+        data.config.issues + self.overlay.created.len() as u64
+    }
+
+    fn hidden(&self, data: &Dataset, i: u64) -> bool {
+        let b = &self.behaviour;
+        b.hidden_issue_every.is_some_and(|n| n > 0 && i % n == n - 1) || b.hidden_projects.contains(&data.project_of(i))
+    }
+
+    /// What search shows for index `i` right now; `None` if deleted or invisible.
+    pub fn snapshot(&self, data: &Dataset, i: u64, now: Instant) -> Option<Snapshot> {
+        if self.overlay.deleted.contains(&i) || self.hidden(data, i) {
+            return None;
+        }
+        let n = data.config.issues;
+        let shown = |v: &Version| Snapshot { index: i, version: v.version, updated_ms: v.updated_ms, created_ms: 0 };
+        if i >= n {
+            let v = self.overlay.created.get((i - n) as usize)?;
+            return (v.visible_at <= now).then(|| Snapshot { created_ms: v.updated_ms, ..shown(v) });
+        }
+        let created_ms = data.created_ms(i);
+        let snap = match self.overlay.changed.get(&i) {
+            Some(c) if c.current.visible_at <= now => shown(&c.current),
+            Some(Change { previous: Some(p), .. }) => shown(p),
+            _ => Snapshot { index: i, version: 0, updated_ms: data.updated_ms(i), created_ms },
+        };
+        Some(Snapshot { created_ms, ..snap })
+    }
+
+    /// Changed and created issues, ordered by (updated, id): the end of `updated` order.
+    pub fn tail(&self, data: &Dataset, now: Instant) -> Vec<Snapshot> {
+        let n = data.config.issues;
+        let mut tail: Vec<Snapshot> = self
+            .overlay
+            .changed
+            .keys()
+            .copied()
+            .chain(n..self.index_count(data))
+            .filter_map(|i| self.snapshot(data, i, now))
+            .filter(|s| s.version > 0 || s.index >= n)
+            .collect();
+        tail.sort_by_key(|s| (s.updated_ms, s.index));
+        tail
+    }
+
+    /// Edits `count` issues (every `stride`-th visible base issue from `first`), as if a user
+    /// changed them now. Returns the ids edited.
+    pub fn edit(&mut self, data: &Dataset, first: u64, stride: u64, count: u64, lag: std::time::Duration) -> Vec<u64> {
+        let now = Instant::now();
+        let mut ids = Vec::new();
+        let mut i = first;
+        while (ids.len() as u64) < count && i < self.index_count(data) {
+            if !self.overlay.deleted.contains(&i) {
+                let ms = self.change_time();
+                let visible_at = now + lag;
+                let entry = self.overlay.changed.entry(i);
+                let change = entry.or_insert(Change {
+                    current: Version { version: 0, updated_ms: data.updated_ms(i), visible_at: now },
+                    previous: None,
+                });
+                let prev = change.current;
+                change.previous = (prev.version > 0).then_some(prev);
+                change.current = Version { version: prev.version + 1, updated_ms: ms, visible_at };
+                ids.push(Dataset::issue_id(i));
+            }
+            i += stride.max(1);
+        }
+        ids
+    }
+
+    /// Creates `count` issues now; returns their ids.
+    pub fn create(&mut self, data: &Dataset, count: u64, lag: std::time::Duration) -> Vec<u64> {
+        let now = Instant::now();
+        (0..count)
+            .map(|_| {
+                let ms = self.change_time();
+                self.overlay.created.push(Version { version: 1, updated_ms: ms, visible_at: now + lag });
+                Dataset::issue_id(self.index_count(data) - 1)
+            })
+            .collect()
+    }
+
+    /// Deletes issues by id; unknown ids are ignored. Returns how many were deleted.
+    pub fn delete(&mut self, data: &Dataset, ids: &[u64]) -> usize {
+        let count = self.index_count(data);
+        let deleted = &mut self.overlay.deleted;
+        ids.iter().filter_map(|id| id.checked_sub(10_000).filter(|i| *i < count)).filter(|i| deleted.insert(*i)).count()
+    }
+
+    pub fn add_field(&mut self, name: &str, kind: &'static str) -> String {
+        let id = 10_100 + self.overlay.added_fields.len() as u64;
+        self.overlay.added_fields.push(AddedField { id, name: name.to_string(), kind });
+        format!("customfield_{id}")
+    }
+
+    pub fn rename_field(&mut self, id: &str, name: &str) {
+        self.overlay.renamed.insert(id.to_string(), name.to_string());
+    }
+
+    pub fn advance_clock(&mut self, ms: i64) {
+        self.overlay.clock_offset_ms += ms;
+    }
+
+    /// `/field`: generated fields with renames applied, then fields added at run time.
+    pub fn fields(&self, data: &Dataset) -> Vec<Value> {
+        let mut fields = data.fields();
+        for f in &mut fields {
+            if let Some(name) = f["id"].as_str().and_then(|id| self.overlay.renamed.get(id)) {
+                f["name"] = json!(name);
+            }
+        }
+        fields.extend(self.overlay.added_fields.iter().map(|f| {
+            let custom = if f.kind == "number" { "float" } else { "textfield" };
+            json!({
+                "id": format!("customfield_{}", f.id), "key": format!("customfield_{}", f.id),
+                "name": self.overlay.renamed.get(&format!("customfield_{}", f.id)).unwrap_or(&f.name),
+                "custom": true, "orderable": true, "navigable": true, "searchable": true,
+                "clauseNames": [format!("cf[{}]", f.id)],
+                "schema": {"type": f.kind, "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{custom}"), "customId": f.id},
+            })
+        }));
+        fields
+    }
+
+    pub fn field_ids(&self, data: &Dataset) -> Vec<String> {
+        let mut ids = data.field_ids();
+        ids.extend(self.overlay.added_fields.iter().map(|f| format!("customfield_{}", f.id)));
+        ids
+    }
+
+    /// The `fields` object of an issue as it is now, with what the API user may not see removed.
+    pub fn issue_fields(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Map<String, Value> {
+        let mut f = data.issue_fields(s.index);
+        if s.version > 0 {
+            f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
+            if let Some(summary) = f.get("summary").and_then(Value::as_str).map(str::to_string) {
+                let base = summary.split(" [edit ").next().unwrap_or(&summary).to_string();
+                f.insert("summary".into(), json!(format!("{base} [edit {}]", s.version)));
+            }
+        }
+        if s.index >= data.config.issues {
+            f.insert("created".into(), json!(data.format_datetime(s.created_ms)));
+        }
+        for a in &self.overlay.added_fields {
+            let r = crate::rng::pick(data.config.seed, a.id, s.index);
+            let v =
+                if a.kind == "number" { json!((r % 1000) as f64 / 10.0) } else { json!(format!("value {}", r % 97)) };
+            f.insert(format!("customfield_{}", a.id), v);
+        }
+        if !(emails && self.behaviour.user_emails_visible) {
+            for v in f.values_mut() {
+                strip_emails(v);
+            }
+        }
+        f
+    }
+
+    pub fn user(&self, data: &Dataset, u: u64) -> Value {
+        let mut user = data.user(u);
+        if !self.behaviour.user_emails_visible {
+            strip_emails(&mut user);
+        }
+        user
+    }
+
+    pub fn project_visible(&self, p: u64) -> bool {
+        !self.behaviour.hidden_projects.contains(&p)
+    }
+}
+
+/// Removes `emailAddress` from user objects anywhere in a value (how Jira redacts them).
+fn strip_emails(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.contains_key("accountId") {
+                o.remove("emailAddress");
+            }
+            o.values_mut().for_each(strip_emails);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_emails),
+        _ => {}
+    }
+}
+
+/// What JQL sees of a snapshot.
+pub(crate) fn view<'a>(data: &Dataset, s: &Snapshot, key: &'a str, project_key: &'a str) -> IssueView<'a> {
+    IssueView {
+        id: Dataset::issue_id(s.index),
+        key,
+        project_key,
+        project_id: Dataset::project_id(data.project_of(s.index)),
+        updated_ms: s.updated_ms,
+        created_ms: s.created_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DatasetConfig;
+    use std::time::Duration;
+
+    fn setup() -> (Dataset, State) {
+        (Dataset::new(DatasetConfig { issues: 100, ..Default::default() }, "http://x"), State::default())
+    }
+
+    #[test]
+    fn edits_move_issues_to_the_tail_in_edit_order() {
+        let (d, mut s) = setup();
+        let ids = s.edit(&d, 10, 10, 3, Duration::ZERO);
+        assert_eq!(ids, [10_010, 10_020, 10_030]);
+        let now = Instant::now();
+        let tail: Vec<u64> = s.tail(&d, now).iter().map(|t| t.index).collect();
+        assert_eq!(tail, [10, 20, 30]);
+        assert!(s.snapshot(&d, 10, now).unwrap().updated_ms > d.updated_ms(99));
+        s.edit(&d, 10, 1, 1, Duration::ZERO);
+        let tail: Vec<u64> = s.tail(&d, Instant::now()).iter().map(|t| t.index).collect();
+        assert_eq!(tail, [20, 30, 10]);
+    }
+
+    #[test]
+    fn index_lag_shows_the_previous_version_until_visible() {
+        let (d, mut s) = setup();
+        s.edit(&d, 5, 1, 1, Duration::from_secs(3600));
+        let snap = s.snapshot(&d, 5, Instant::now()).unwrap();
+        assert_eq!((snap.version, snap.updated_ms), (0, d.updated_ms(5)));
+        assert!(s.tail(&d, Instant::now()).is_empty());
+        assert_eq!(s.snapshot(&d, 5, Instant::now() + Duration::from_secs(3601)).unwrap().version, 1);
+    }
+
+    #[test]
+    fn deletes_creates_and_hidden_issues() {
+        let (d, mut s) = setup();
+        assert_eq!(s.delete(&d, &[10_003, 10_003, 99_999]), 1);
+        assert!(s.snapshot(&d, 3, Instant::now()).is_none());
+        let ids = s.create(&d, 2, Duration::ZERO);
+        assert_eq!(ids, [10_100, 10_101]);
+        assert_eq!(s.tail(&d, Instant::now()).len(), 2);
+        s.behaviour.hidden_issue_every = Some(10);
+        assert!(s.snapshot(&d, 9, Instant::now()).is_none());
+        s.behaviour.hidden_projects.insert(d.project_of(4));
+        assert!(s.snapshot(&d, 4, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn redacted_users_lose_their_email() {
+        let (d, mut s) = setup();
+        s.behaviour.user_emails_visible = false;
+        let f = s.issue_fields(&d, &s.snapshot(&d, 1, Instant::now()).unwrap(), true);
+        assert!(f["reporter"].get("emailAddress").is_none());
+        assert!(f["reporter"].get("accountId").is_some());
+        assert!(s.user(&d, 1).get("emailAddress").is_none());
+    }
+
+    #[test]
+    fn added_and_renamed_fields() {
+        let (d, mut s) = setup();
+        let id = s.add_field("Risk", "number");
+        s.rename_field("customfield_10016", "Effort");
+        let fields = s.fields(&d);
+        assert!(fields.iter().any(|f| f["id"] == id.as_str() && f["schema"]["type"] == "number"));
+        assert!(fields.iter().any(|f| f["id"] == "customfield_10016" && f["name"] == "Effort"));
+        let snap = s.snapshot(&d, 2, Instant::now()).unwrap();
+        assert!(s.issue_fields(&d, &snap, true)[&id].is_number());
+    }
+}
