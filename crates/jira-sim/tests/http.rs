@@ -1,0 +1,571 @@
+//! The simulator over real HTTP, checked against Atlassian's OpenAPI specs and against the
+//! behaviours jirapipe depends on: paging, limits, JQL time zones, auth, faults, permissions
+//! and change between runs.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use jira_sim::{Behaviour, Dataset, DatasetConfig, Flavor, RunningSim, SimConfig};
+use serde_json::{Value, json};
+
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi");
+
+fn spec(name: &str) -> &'static Value {
+    static PLATFORM: OnceLock<Value> = OnceLock::new();
+    static AGILE: OnceLock<Value> = OnceLock::new();
+    let cell = if name == "platform" { &PLATFORM } else { &AGILE };
+    cell.get_or_init(|| {
+        let file = if name == "platform" { "jira-cloud-platform-v3.json" } else { "jira-software-agile-v3.json" };
+        let path = format!("{SPECS}/{file}");
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    })
+}
+
+/// Validates `body` against a schema of the spec, resolving `#/components/...` references.
+#[track_caller]
+fn assert_schema(spec_name: &str, schema: Value, body: &Value) {
+    let spec = spec(spec_name);
+    let mut root = schema;
+    root["components"] = spec["components"].clone();
+    let validator = jsonschema::options().with_draft(jsonschema::Draft::Draft4).build(&root).expect("schema compiles");
+    let errors: Vec<String> =
+        validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).take(5).collect();
+    assert!(
+        errors.is_empty(),
+        "response does not match the spec:\n{}\nbody: {}",
+        errors.join("\n"),
+        &body.to_string()[..body.to_string().len().min(600)]
+    );
+}
+
+fn response_schema(spec_name: &str, path: &str, method: &str) -> Value {
+    spec(spec_name)["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"].clone()
+}
+
+fn component(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+struct Site {
+    _rt: tokio::runtime::Runtime,
+    sim: RunningSim,
+    http: reqwest::Client,
+}
+
+fn site(config: SimConfig) -> Site {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt.block_on(RunningSim::start(config)).unwrap();
+    Site { _rt: rt, sim, http: reqwest::Client::new() }
+}
+
+fn cloud(issues: u64) -> Site {
+    site(SimConfig { data: DatasetConfig { issues, ..Default::default() }, ..Default::default() })
+}
+
+impl Site {
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self._rt.block_on(f)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sim.base_url())
+    }
+
+    /// GET with the site's Basic credentials; (status, JSON body or Null).
+    fn get(&self, path: &str) -> (u16, Value) {
+        let req = self.http.get(self.url(path)).basic_auth(self.sim.email(), Some(self.sim.api_token()));
+        self.send(req)
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let req = self.http.post(self.url(path)).basic_auth(self.sim.email(), Some(self.sim.api_token())).json(&body);
+        self.send(req)
+    }
+
+    fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        self.block(async {
+            let resp = req.send().await.expect("request");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    }
+
+    /// Every issue id of a Cloud search, following `nextPageToken`, and the number of pages.
+    fn all_ids(&self, jql: &str, fields: &str, max: u32) -> (Vec<String>, usize) {
+        let mut ids = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut q = format!("/rest/api/3/search/jql?jql={}&fields={fields}&maxResults={max}", urlencode(jql));
+            if let Some(t) = &token {
+                q.push_str(&format!("&nextPageToken={t}"));
+            }
+            let (status, body) = self.get(&q);
+            assert_eq!(status, 200, "{body}");
+            pages += 1;
+            ids.extend(body["issues"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()));
+            match body["nextPageToken"].as_str() {
+                Some(t) => {
+                    assert_eq!(body["isLast"], false);
+                    token = Some(t.to_string());
+                }
+                None => {
+                    assert_eq!(body["isLast"], true);
+                    return (ids, pages);
+                }
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses match Atlassian's OpenAPI specs.
+
+#[test]
+fn cloud_endpoints_match_the_openapi_specs() {
+    let s = cloud(60);
+    let (st, body) = s.get("/rest/api/3/search/jql?jql=project%20%3D%20ENG&fields=*all&maxResults=5");
+    assert_eq!(st, 200);
+    assert_schema("platform", response_schema("platform", "/rest/api/3/search/jql", "get"), &body);
+    let (st, body) = s.post(
+        "/rest/api/3/search/jql",
+        json!({"jql": "updated >= 0", "fields": ["summary", "assignee"], "maxResults": 3}),
+    );
+    assert_eq!(st, 200);
+    assert_schema("platform", response_schema("platform", "/rest/api/3/search/jql", "post"), &body);
+    for (path, api) in [
+        ("/rest/api/3/field", "/rest/api/3/field"),
+        ("/rest/api/3/myself", "/rest/api/3/myself"),
+        ("/rest/api/3/project/search?maxResults=2", "/rest/api/3/project/search"),
+        ("/rest/api/3/users/search?maxResults=30", "/rest/api/3/users/search"),
+    ] {
+        let (st, body) = s.get(path);
+        assert_eq!(st, 200, "{path}");
+        assert_schema("platform", response_schema("platform", api, "get"), &body);
+    }
+    let (st, body) = s.post("/rest/api/3/search/approximate-count", json!({"jql": "project = ENG"}));
+    assert_eq!(st, 200);
+    assert_schema("platform", response_schema("platform", "/rest/api/3/search/approximate-count", "post"), &body);
+    let (st, body) = s.get("/rest/agile/1.0/board?maxResults=3");
+    assert_eq!(st, 200);
+    assert_schema("agile", response_schema("agile", "/rest/agile/1.0/board", "get"), &body);
+    // Error bodies are Jira's ErrorCollection.
+    let (st, body) = s.get("/rest/api/3/search?jql=project%3DENG");
+    assert_eq!(st, 410);
+    assert_schema("platform", component("ErrorCollection"), &body);
+    let (st, body) = s.get("/rest/api/3/search/jql?jql=nonsense%20%3D%201");
+    assert_eq!(st, 400);
+    assert_schema("platform", component("ErrorCollection"), &body);
+}
+
+#[test]
+fn data_center_search_matches_the_search_results_schema() {
+    let s = site(SimConfig {
+        flavor: Flavor::DataCenter,
+        data: DatasetConfig { issues: 30, ..Default::default() },
+        ..Default::default()
+    });
+    let pat = s.sim.credentials().pat.clone();
+    let (st, body) = s.send(s.http.get(s.url("/rest/api/2/search?jql=project%3DENG&maxResults=4")).bearer_auth(&pat));
+    assert_eq!(st, 200, "{body}");
+    assert_schema("platform", component("SearchResults"), &body);
+    assert_eq!(body["total"], 6);
+    // Rich text is wiki markup on v2, not ADF.
+    let (_, all) =
+        s.send(s.http.get(s.url("/rest/api/2/search?jql=updated%3E%3D0&fields=description")).bearer_auth(&pat));
+    let descriptions: Vec<&Value> =
+        all["issues"].as_array().unwrap().iter().map(|i| &i["fields"]["description"]).collect();
+    assert!(descriptions.iter().all(|d| d.is_null() || d.is_string()), "{descriptions:?}");
+    assert!(descriptions.iter().any(|d| d.as_str().is_some_and(|t| t.starts_with("Steps to reproduce"))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paging.
+
+#[test]
+fn cloud_paging_crosses_page_boundaries_without_gaps_or_repeats() {
+    let s = cloud(103);
+    let d = s.sim.dataset();
+    let want: Vec<String> =
+        (0..103).filter(|i| d.project_of(*i) == 0).map(|i| Dataset::issue_id(i).to_string()).collect();
+    for page in [1, 7, 21, 50] {
+        let (ids, pages) = s.all_ids("project = ENG", "summary", page);
+        assert_eq!(ids, want, "page size {page}");
+        assert_eq!(pages, want.len().div_ceil(page as usize), "page size {page}");
+    }
+}
+
+#[test]
+fn cloud_page_size_caps_depend_on_the_fields_requested() {
+    let s = cloud(6000);
+    let (_, body) = s.get("/rest/api/3/search/jql?jql=updated%3E%3D0&fields=id&maxResults=9999");
+    assert_eq!(body["issues"].as_array().unwrap().len(), 5000);
+    assert_eq!(body["issues"][0], json!({"id": "10000"}));
+    let (_, body) = s.get("/rest/api/3/search/jql?jql=updated%3E%3D0&fields=summary&maxResults=9999");
+    assert_eq!(body["issues"].as_array().unwrap().len(), 100);
+    let (_, body) = s.get("/rest/api/3/search/jql?jql=updated%3E%3D0");
+    assert_eq!(body["issues"].as_array().unwrap().len(), 50, "default page size");
+    // Unbounded queries are refused on Cloud.
+    let (st, body) = s.get("/rest/api/3/search/jql?jql=order%20by%20key");
+    assert_eq!(st, 400);
+    assert!(body["errorMessages"][0].as_str().unwrap().contains("Unbounded"));
+    // A token from another query is refused.
+    let (_, first) = s.get("/rest/api/3/search/jql?jql=project%3DENG&maxResults=1");
+    let token = first["nextPageToken"].as_str().unwrap();
+    let (st, _) = s.get(&format!("/rest/api/3/search/jql?jql=project%3DOPS&nextPageToken={token}"));
+    assert_eq!(st, 400);
+}
+
+#[test]
+fn other_endpoints_page_with_their_own_caps() {
+    let s = site(SimConfig {
+        data: DatasetConfig { issues: 10, projects: 130, users: 1200, boards: 60, ..Default::default() },
+        ..Default::default()
+    });
+    let (_, p) = s.get("/rest/api/3/project/search?maxResults=500");
+    assert_eq!(
+        (p["values"].as_array().unwrap().len(), p["total"].as_u64(), p["isLast"].as_bool()),
+        (100, Some(130), Some(false))
+    );
+    assert!(p["nextPage"].is_string());
+    let (_, p) = s.get("/rest/api/3/project/search?startAt=100&maxResults=100");
+    assert_eq!((p["values"].as_array().unwrap().len(), p["isLast"].as_bool()), (30, Some(true)));
+    let (_, u) = s.get("/rest/api/3/users/search?maxResults=5000");
+    assert_eq!(u.as_array().unwrap().len(), 1000);
+    let (_, u) = s.get("/rest/api/3/users/search?startAt=1000&maxResults=1000");
+    assert_eq!(u.as_array().unwrap().len(), 200);
+    let (_, b) = s.get("/rest/agile/1.0/board?maxResults=100");
+    assert_eq!((b["values"].as_array().unwrap().len(), b["isLast"].as_bool()), (50, Some(false)));
+}
+
+#[test]
+fn data_center_caps_pages_at_1000_and_the_window_at_10000() {
+    let s = site(SimConfig {
+        flavor: Flavor::DataCenter,
+        data: DatasetConfig { issues: 12_000, ..Default::default() },
+        ..Default::default()
+    });
+    let c = s.sim.credentials().clone();
+    let get = |q: &str| s.send(s.http.get(s.url(q)).basic_auth(&c.username, Some(&c.password)));
+    let (st, body) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&maxResults=5000");
+    assert_eq!(st, 200);
+    assert_eq!((body["maxResults"].as_u64(), body["total"].as_u64()), (Some(1000), Some(12_000)));
+    assert_eq!(body["issues"].as_array().unwrap().len(), 1000);
+    let (st, _) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&startAt=9000&maxResults=1000");
+    assert_eq!(st, 200);
+    let (st, body) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&startAt=10000&maxResults=10");
+    assert_eq!(st, 400, "{body}");
+    assert!(body["errorMessages"][0].as_str().unwrap().contains("10000"));
+    // Cloud-only paths do not exist on Data Center; Cloud credentials do not work there.
+    assert_eq!(get("/rest/api/3/search/jql?jql=updated%3E%3D0").0, 404);
+    assert_eq!(s.get("/rest/api/2/search?jql=updated%3E%3D0").0, 401);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JQL.
+
+#[test]
+fn jql_dates_are_read_in_the_api_users_time_zone() {
+    // Dense enough (about 26 minutes apart) that a 4-5 hour error changes the answer.
+    let n = 20_000;
+    let s = cloud(n);
+    let d = s.sim.dataset();
+    let (_, me) = s.get("/rest/api/3/myself");
+    assert_eq!(me["timeZone"], "America/New_York");
+    // Pick an issue, write its `updated` minute as the user's wall clock, and search from there.
+    let i = 19_900;
+    let ms = d.updated_ms(i);
+    let local = chrono::DateTime::from_timestamp_millis(ms).unwrap().with_timezone(&chrono_tz::America::New_York);
+    let minute = local.format("%Y/%m/%d %H:%M").to_string();
+    let minute_start = ms - ms.rem_euclid(60_000);
+    let want: Vec<String> =
+        (0..n).filter(|j| d.updated_ms(*j) >= minute_start).map(|j| Dataset::issue_id(j).to_string()).collect();
+    let (ids, _) = s.all_ids(&format!("updated >= \"{minute}\""), "id", 5000);
+    assert_eq!(ids, want);
+    // The same wall-clock text read as UTC would be 4-5 hours off: the result must differ.
+    let utc_start =
+        chrono::NaiveDateTime::parse_from_str(&minute, "%Y/%m/%d %H:%M").unwrap().and_utc().timestamp_millis();
+    let wrong: Vec<String> =
+        (0..n).filter(|j| d.updated_ms(*j) >= utc_start).map(|j| Dataset::issue_id(j).to_string()).collect();
+    assert_ne!(ids, wrong);
+    // Epoch milliseconds are exact.
+    let (ids, _) = s.all_ids(&format!("updated >= {ms}"), "id", 5000);
+    assert_eq!(ids.first().map(String::as_str), Some(Dataset::issue_id(i).to_string().as_str()));
+}
+
+#[test]
+fn jql_order_and_combinations() {
+    let s = cloud(50);
+    let (ids, _) = s.all_ids("project in (ENG, OPS) AND key >= ENG-5 ORDER BY key DESC", "id", 100);
+    let d = s.sim.dataset();
+    let mut want: Vec<(String, String)> = (0..50)
+        .filter(|i| d.project_of(*i) <= 1)
+        .map(|i| (d.issue_key(i), Dataset::issue_id(i).to_string()))
+        .filter(|(k, _)| jira_sim::jql::key_cmp(k, "ENG-5").is_ge())
+        .collect();
+    want.sort_by(|a, b| jira_sim::jql::key_cmp(&b.0, &a.0));
+    assert_eq!(ids, want.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth: Basic, PAT, OAuth 2.0 with rotating refresh tokens.
+
+#[test]
+fn wrong_or_missing_credentials_get_jiras_401() {
+    let s = cloud(5);
+    let (st, body) = s.send(s.http.get(s.url("/rest/api/3/myself")));
+    assert_eq!(st, 401);
+    assert_schema("platform", component("ErrorCollection"), &body);
+    let (st, _) = s.send(s.http.get(s.url("/rest/api/3/myself")).basic_auth(s.sim.email(), Some("wrong")));
+    assert_eq!(st, 401);
+    // A Data Center PAT sent to Cloud is not a credential there.
+    let (st, _) = s.send(s.http.get(s.url("/rest/api/3/myself")).bearer_auth("sim-pat"));
+    assert_eq!(st, 401);
+}
+
+fn refresh(s: &Site, refresh_token: &str) -> (u16, Value) {
+    let o = &s.sim.credentials().oauth;
+    s.send(s.http.post(s.url("/oauth/token")).json(&json!({
+        "grant_type": "refresh_token", "client_id": o.client_id, "client_secret": o.client_secret, "refresh_token": refresh_token,
+    })))
+}
+
+#[test]
+fn oauth_refresh_tokens_rotate_and_access_tokens_expire() {
+    let mut config = SimConfig::default();
+    config.credentials.oauth.access_token_ttl = Duration::from_secs(2);
+    let s = site(config);
+    let first = s.sim.credentials().oauth.refresh_token.clone();
+    let (st, t1) = refresh(&s, &first);
+    assert_eq!(st, 200, "{t1}");
+    assert_eq!(t1["token_type"], "Bearer");
+    let rotated = t1["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rotated, first);
+    // The used refresh token is dead; the rotated one works once.
+    let (st, body) = refresh(&s, &first);
+    assert_eq!((st, body["error"].as_str()), (403, Some("invalid_grant")));
+    let (st, t2) = refresh(&s, &rotated);
+    assert_eq!(st, 200);
+    let access = t2["access_token"].as_str().unwrap().to_string();
+
+    // Cloud id from tenant_info and accessible-resources, then the gateway prefix.
+    let (_, tenant) = s.send(s.http.get(s.url("/_edge/tenant_info")));
+    let (_, resources) = s.send(s.http.get(s.url("/oauth/token/accessible-resources")).bearer_auth(&access));
+    assert_eq!(tenant["cloudId"], resources[0]["id"]);
+    let gw = s.sim.gateway_url();
+    let (st, me) = s.send(s.http.get(format!("{gw}/rest/api/3/myself")).bearer_auth(&access));
+    assert_eq!(st, 200, "{me}");
+    let (st, _) = s.send(
+        s.http.get(format!("{}/ex/jira/not-the-cloud-id/rest/api/3/myself", s.sim.base_url())).bearer_auth(&access),
+    );
+    assert_eq!(st, 404);
+    std::thread::sleep(Duration::from_millis(2100));
+    let (st, body) = s.send(s.http.get(format!("{gw}/rest/api/3/myself")).bearer_auth(&access));
+    assert_eq!(st, 401, "{body}");
+}
+
+#[test]
+fn oauth_scopes_and_audience_are_enforced() {
+    let mut config = SimConfig::default();
+    config.credentials.oauth.scopes = vec!["read:jira-work".into(), "offline_access".into()];
+    let s = site(config);
+    let (_, t) = refresh(&s, "sim-refresh-0");
+    let access = t["access_token"].as_str().unwrap();
+    let gw = s.sim.gateway_url();
+    // Without read:jira-user: user endpoints refuse, issues come back with users redacted.
+    let (st, body) = s.send(s.http.get(format!("{gw}/rest/api/3/users/search")).bearer_auth(access));
+    assert_eq!((st, body["message"].as_str()), (401, Some("Unauthorized; scope does not match")));
+    let (st, body) = s
+        .send(s.http.get(format!("{gw}/rest/api/3/search/jql?jql=updated%3E%3D0&fields=reporter")).bearer_auth(access));
+    assert_eq!(st, 200);
+    let reporter = &body["issues"][0]["fields"]["reporter"];
+    assert!(reporter["accountId"].is_string() && reporter.get("emailAddress").is_none(), "{reporter}");
+
+    let mut config = SimConfig::default();
+    config.credentials.oauth.audience = "jira.atlassian.com".into();
+    let s = site(config);
+    let (_, t) = refresh(&s, "sim-refresh-0");
+    let (st, body) = s.send(
+        s.http
+            .get(format!("{}/rest/api/3/myself", s.sim.gateway_url()))
+            .bearer_auth(t["access_token"].as_str().unwrap()),
+    );
+    assert_eq!(st, 401);
+    assert!(body["message"].as_str().unwrap().contains("audience"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults.
+
+#[test]
+fn rate_limit_answers_429_with_retry_after_and_headers() {
+    let s = site(SimConfig {
+        behaviour: Behaviour { rate_limit_per_sec: Some(3), ..Default::default() },
+        ..Default::default()
+    });
+    let statuses: Vec<(u16, Option<String>, Option<String>)> = s.block(async {
+        let mut out = Vec::new();
+        for _ in 0..8 {
+            let r = s
+                .http
+                .get(s.url("/rest/api/3/field"))
+                .basic_auth(s.sim.email(), Some(s.sim.api_token()))
+                .send()
+                .await
+                .unwrap();
+            let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
+            out.push((r.status().as_u16(), h("retry-after"), h("x-ratelimit-limit")));
+        }
+        out
+    });
+    let limited: Vec<_> = statuses.iter().filter(|(st, _, _)| *st == 429).collect();
+    assert!(limited.len() >= 4, "{statuses:?}");
+    for (_, retry, limit) in limited {
+        assert!(retry.as_deref().is_some_and(|r| r.parse::<u64>().unwrap() >= 1));
+        assert_eq!(limit.as_deref(), Some("3"));
+    }
+    assert_eq!(
+        s.sim.requests_with_status("/rest/api/3/field", 429) as usize,
+        statuses.iter().filter(|x| x.0 == 429).count()
+    );
+}
+
+#[test]
+fn injected_errors_drops_and_truncations() {
+    let s = cloud(5);
+    s.sim.set_behaviour(Behaviour { error_rate: 1.0, ..Default::default() });
+    let (st, _) = s.get("/rest/api/3/field");
+    assert!(matches!(st, 500 | 502 | 503), "{st}");
+    s.sim.set_behaviour(Behaviour { drop_rate: 1.0, ..Default::default() });
+    let dropped = s.block(async {
+        let r = s.http.get(s.url("/rest/api/3/field")).basic_auth(s.sim.email(), Some(s.sim.api_token())).send().await;
+        match r {
+            Err(_) => true,
+            Ok(resp) => resp.bytes().await.is_err(),
+        }
+    });
+    assert!(dropped, "a dropped connection must surface as an error");
+    s.sim.set_behaviour(Behaviour { truncate_rate: 1.0, ..Default::default() });
+    let truncated = s.block(async {
+        match s.http.get(s.url("/rest/api/3/field")).basic_auth(s.sim.email(), Some(s.sim.api_token())).send().await {
+            Err(_) => true,
+            Ok(resp) => resp.bytes().await.is_err(),
+        }
+    });
+    assert!(truncated, "a truncated body must surface as an error");
+    s.sim.set_behaviour(Behaviour::default());
+    assert_eq!(s.get("/rest/api/3/field").0, 200);
+}
+
+#[test]
+fn latency_is_added_to_search_pages() {
+    let s = site(SimConfig {
+        behaviour: Behaviour { search_latency: Duration::from_millis(300), ..Default::default() },
+        ..Default::default()
+    });
+    let start = std::time::Instant::now();
+    s.get("/rest/api/3/search/jql?jql=updated%3E%3D0");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    s.get("/rest/api/3/field");
+    assert!(start.elapsed() < Duration::from_millis(300));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permissions.
+
+#[test]
+fn permission_gaps_look_like_real_jira() {
+    let s = cloud(100);
+    let d = s.sim.dataset().clone();
+    let mut hidden = BTreeSet::new();
+    hidden.insert(1); // OPS
+    s.sim.set_behaviour(Behaviour {
+        hidden_issue_every: Some(10),
+        hidden_projects: hidden,
+        user_emails_visible: false,
+        ..Default::default()
+    });
+    let (ids, _) = s.all_ids("updated >= 0", "id", 5000);
+    let want: Vec<String> =
+        (0..100).filter(|i| i % 10 != 9 && d.project_of(*i) != 1).map(|i| Dataset::issue_id(i).to_string()).collect();
+    assert_eq!(ids, want);
+    let (_, count) = s.post("/rest/api/3/search/approximate-count", json!({"jql": "updated >= 0"}));
+    assert_eq!(count["count"].as_u64(), Some(want.len() as u64));
+    let (_, projects) = s.get("/rest/api/3/project/search");
+    assert!(projects["values"].as_array().unwrap().iter().all(|p| p["key"] != "OPS"));
+    let (_, users) = s.get("/rest/api/3/users/search");
+    assert!(users.as_array().unwrap().iter().all(|u| u.get("emailAddress").is_none()));
+    // A board whose filter is not shared cannot be read.
+    let (st, body) = s.get("/rest/agile/1.0/board/7/configuration");
+    assert_eq!(st, 403, "{body}");
+    assert!(body["errorMessages"][0].as_str().unwrap().contains("not shared"));
+    assert_eq!(s.get("/rest/agile/1.0/board/1/configuration").0, 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change between and during runs.
+
+#[test]
+fn edits_deletes_and_new_fields_show_up_like_on_a_live_site() {
+    let s = cloud(40);
+    let d = s.sim.dataset().clone();
+    let high_water = d.updated_ms(39);
+    let edited = s.sim.edit_issues(3, 10, 3);
+    let created = s.sim.create_issues(2);
+    assert_eq!(s.sim.delete_issues(&[Dataset::issue_id(5)]), 1);
+    // An incremental window from the old high-water mark sees exactly the changes, in order.
+    let (ids, _) = s.all_ids(&format!("updated > {high_water} ORDER BY updated ASC, id ASC"), "id", 100);
+    let want: Vec<String> = edited.iter().chain(&created).map(|id| id.to_string()).collect();
+    assert_eq!(ids, want);
+    let (all, _) = s.all_ids("updated >= 0", "id", 5000);
+    assert_eq!(all.len(), 40 - 1 + 2);
+    assert!(!all.contains(&Dataset::issue_id(5).to_string()));
+    let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=id%3D{}&fields=summary,updated", edited[0]));
+    assert!(page["issues"][0]["fields"]["summary"].as_str().unwrap().ends_with("[edit 1]"));
+    // New and renamed custom fields.
+    let id = s.sim.add_custom_field("Risk Score", "number");
+    s.sim.rename_field("customfield_10016", "Effort");
+    let (_, fields) = s.get("/rest/api/3/field");
+    assert!(fields.as_array().unwrap().iter().any(|f| f["id"] == id.as_str() && f["name"] == "Risk Score"));
+    assert!(fields.as_array().unwrap().iter().any(|f| f["id"] == "customfield_10016" && f["name"] == "Effort"));
+    let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=updated%3E%3D0&fields={id}&maxResults=1"));
+    assert!(page["issues"][0]["fields"][&id].is_number());
+}
+
+#[test]
+fn index_lag_hides_fresh_edits_from_search_for_a_while() {
+    let s = site(SimConfig {
+        behaviour: Behaviour { index_lag: Duration::from_millis(700), ..Default::default() },
+        ..Default::default()
+    });
+    let high_water = s.sim.dataset().updated_ms(249);
+    let edited = s.sim.edit_issues(0, 1, 1);
+    let jql = format!("updated > {high_water}");
+    assert!(s.all_ids(&jql, "id", 10).0.is_empty(), "search must lag the edit");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(s.all_ids(&jql, "id", 10).0, [edited[0].to_string()]);
+}
+
+#[test]
+fn the_request_log_counts_by_path_and_status() {
+    let s = cloud(5);
+    s.get("/rest/api/3/field");
+    s.get("/rest/api/3/field");
+    s.get("/rest/api/3/nope");
+    assert_eq!(s.sim.requests("/rest/api/3/field"), 2);
+    assert_eq!(s.sim.requests_with_status("/rest/api/3/field", 200), 2);
+    let (_, stats) = s.send(s.http.get(s.url("/_sim/stats")));
+    assert!(stats["requests"].as_u64().unwrap() >= 2);
+    assert!(s.sim.request_log().iter().any(|(p, st, _)| p == "/rest/api/3/nope" && *st == 404));
+}
