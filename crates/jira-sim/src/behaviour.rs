@@ -20,6 +20,9 @@ pub struct Behaviour {
     pub drop_rate: f64,
     /// Fraction of API requests whose body is cut short.
     pub truncate_rate: f64,
+    /// Fraction of API requests answered only after `slow_by` (to exercise client timeouts).
+    pub slow_rate: f64,
+    pub slow_by: Duration,
     /// Every Nth issue (index ≡ N−1 mod N) is under a security level the API user cannot see.
     pub hidden_issue_every: Option<u64>,
     /// Projects (by index) the API user lost Browse Projects on: their issues vanish from
@@ -42,6 +45,8 @@ impl Default for Behaviour {
             error_rate: 0.0,
             drop_rate: 0.0,
             truncate_rate: 0.0,
+            slow_rate: 0.0,
+            slow_by: Duration::from_secs(30),
             hidden_issue_every: None,
             hidden_projects: BTreeSet::new(),
             user_emails_visible: true,
@@ -57,6 +62,7 @@ pub enum Fault {
     Status(u16),
     Drop,
     Truncate,
+    Slow,
 }
 
 impl Behaviour {
@@ -72,6 +78,8 @@ impl Behaviour {
             Fault::Drop
         } else if u < self.error_rate + self.drop_rate + self.truncate_rate {
             Fault::Truncate
+        } else if u < self.error_rate + self.drop_rate + self.truncate_rate + self.slow_rate {
+            Fault::Slow
         } else {
             Fault::None
         }

@@ -339,16 +339,26 @@ impl Dataset {
 
     /// The full `fields` object of issue `i`, as `*all` returns it.
     pub fn issue_fields(&self, i: u64) -> serde_json::Map<String, Value> {
+        self.issue_fields_at(i, 0)
+    }
+
+    /// Issue `i` after `version` edits: each edit moves it one status along its workflow and
+    /// changes its summary, the way a person working on it would.
+    pub fn issue_fields_at(&self, i: u64, version: u32) -> serde_json::Map<String, Value> {
         let c = &self.config;
         let project = self.project_of(i);
-        let status = STATUSES[(self.p(tag::STATUS, i) % 4) as usize];
+        let status = STATUSES[((self.p(tag::STATUS, i) + u64::from(version)) % 4) as usize];
         let priority = PRIORITIES[(self.p(tag::PRIORITY, i) % 5) as usize];
         let itype = ISSUE_TYPES[(self.p(tag::TYPE, i) % 4) as usize];
         let users = c.users.max(1);
         let assignee = self.p(tag::ASSIGNEE, i) % (users + users / 4);
         let reporter = self.p(tag::REPORTER, i) % users;
         let r = self.p(tag::SUMMARY, i);
-        let summary = format!("{} {} ({})", VERBS[(r % 8) as usize], NOUNS[((r >> 8) % 8) as usize], self.issue_key(i));
+        let mut summary =
+            format!("{} {} ({})", VERBS[(r % 8) as usize], NOUNS[((r >> 8) % 8) as usize], self.issue_key(i));
+        if version > 0 {
+            summary.push_str(&format!(" [edit {version}]"));
+        }
         let lbits = self.p(tag::LABELS, i);
         let labels: Vec<&str> = (0..LABELS.len()).filter(|b| lbits >> (b * 3) & 7 == 0).map(|b| LABELS[b]).collect();
         let present = self.p(tag::PRESENT, i);

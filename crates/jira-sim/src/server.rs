@@ -235,6 +235,9 @@ fn router(app: Arc<AppState>) -> Router {
     }
     router
         .route("/_sim/stats", get(stats))
+        .route("/_sim/edit", post(admin_edit))
+        .route("/_sim/create", post(admin_create))
+        .route("/_sim/delete", post(admin_delete))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), count))
         .with_state(app)
@@ -250,7 +253,7 @@ async fn count(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Re
 
 /// Rate limit, latency and faults, in that order, as a real site's edge applies them.
 async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let (fault, latency, limited) = {
+    let (fault, latency, slow_by, limited) = {
         let mut st = app.site.lock();
         st.requests += 1;
         let n = st.requests;
@@ -262,7 +265,7 @@ async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -
             }
             None => None,
         };
-        (b.fault(app.site.data.config.seed, n), b.latency, limited)
+        (b.fault(app.site.data.config.seed, n), b.latency, b.slow_by, limited)
     };
     if let Some((limit, wait_ms)) = limited {
         return rate_limited(limit, wait_ms);
@@ -272,6 +275,10 @@ async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -
     }
     match fault {
         Fault::None => next.run(req).await,
+        Fault::Slow => {
+            tokio::time::sleep(slow_by).await;
+            next.run(req).await
+        }
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).expect("valid status");
             let mut resp = error(status, "Internal server error (simulated).");
@@ -334,4 +341,43 @@ async fn stats(State(app): State<Arc<AppState>>) -> Response {
     let st = app.site.lock();
     let by_path: Vec<_> = st.counters.iter().map(|((p, s), n)| json!({"path": p, "status": s, "count": n})).collect();
     axum::Json(json!({"requests": st.requests, "by_path": by_path})).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct EditParams {
+    count: u64,
+    #[serde(default)]
+    first: u64,
+    #[serde(default = "one")]
+    stride: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// `POST /_sim/edit?count=N[&first=I&stride=S]`: edit issues now (for benchmarks that run the
+/// simulator as a separate process). Answers the edited ids.
+async fn admin_edit(
+    State(app): State<Arc<AppState>>,
+    axum::extract::Query(p): axum::extract::Query<EditParams>,
+) -> Response {
+    let mut st = app.site.lock();
+    let lag = st.behaviour.index_lag;
+    axum::Json(st.edit(&app.site.data, p.first, p.stride, p.count, lag)).into_response()
+}
+
+/// `POST /_sim/create?count=N`: create issues now. Answers their ids.
+async fn admin_create(
+    State(app): State<Arc<AppState>>,
+    axum::extract::Query(p): axum::extract::Query<EditParams>,
+) -> Response {
+    let mut st = app.site.lock();
+    let lag = st.behaviour.index_lag;
+    axum::Json(st.create(&app.site.data, p.count, lag)).into_response()
+}
+
+/// `POST /_sim/delete` with a JSON array of issue ids. Answers how many existed.
+async fn admin_delete(State(app): State<Arc<AppState>>, axum::Json(ids): axum::Json<Vec<u64>>) -> Response {
+    axum::Json(app.site.lock().delete(&app.site.data, &ids)).into_response()
 }

@@ -235,13 +235,9 @@ impl State {
 
     /// The `fields` object of an issue as it is now, with what the API user may not see removed.
     pub fn issue_fields(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Map<String, Value> {
-        let mut f = data.issue_fields(s.index);
+        let mut f = data.issue_fields_at(s.index, if s.index >= data.config.issues { 0 } else { s.version });
         if s.version > 0 {
             f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
-            if let Some(summary) = f.get("summary").and_then(Value::as_str).map(str::to_string) {
-                let base = summary.split(" [edit ").next().unwrap_or(&summary).to_string();
-                f.insert("summary".into(), json!(format!("{base} [edit {}]", s.version)));
-            }
         }
         if s.index >= data.config.issues {
             f.insert("created".into(), json!(data.format_datetime(s.created_ms)));

@@ -463,6 +463,10 @@ fn injected_errors_drops_and_truncations() {
         }
     });
     assert!(truncated, "a truncated body must surface as an error");
+    s.sim.set_behaviour(Behaviour { slow_rate: 1.0, slow_by: Duration::from_millis(400), ..Default::default() });
+    let start = std::time::Instant::now();
+    assert_eq!(s.get("/rest/api/3/field").0, 200);
+    assert!(start.elapsed() >= Duration::from_millis(400));
     s.sim.set_behaviour(Behaviour::default());
     assert_eq!(s.get("/rest/api/3/field").0, 200);
 }
@@ -531,8 +535,19 @@ fn edits_deletes_and_new_fields_show_up_like_on_a_live_site() {
     let (all, _) = s.all_ids("updated >= 0", "id", 5000);
     assert_eq!(all.len(), 40 - 1 + 2);
     assert!(!all.contains(&Dataset::issue_id(5).to_string()));
-    let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=id%3D{}&fields=summary,updated", edited[0]));
-    assert!(page["issues"][0]["fields"]["summary"].as_str().unwrap().ends_with("[edit 1]"));
+    let (_, before) = s.get(&format!("/rest/api/3/search/jql?jql=id%3D{}&fields=status", Dataset::issue_id(14)));
+    let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=id%3D{}&fields=summary,updated,status", edited[0]));
+    let f = &page["issues"][0]["fields"];
+    assert!(f["summary"].as_str().unwrap().ends_with("[edit 1]"));
+    assert_ne!(f["status"]["name"], d.issue_fields(3)["status"]["name"], "an edit moves the status on");
+    assert_eq!(before["issues"][0]["fields"]["status"]["name"], d.issue_fields(14)["status"]["name"]);
+    // Moving the clock forward dates later changes accordingly.
+    s.sim.advance_clock(Duration::from_secs(86_400));
+    let later = s.sim.edit_issues(20, 1, 1);
+    let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=id%3D{}&fields=updated", later[0]));
+    let updated = page["issues"][0]["fields"]["updated"].as_str().unwrap();
+    let t = chrono::DateTime::parse_from_str(updated, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap();
+    assert!(t.timestamp_millis() > chrono::Utc::now().timestamp_millis() + 86_000_000, "{updated}");
     // New and renamed custom fields.
     let id = s.sim.add_custom_field("Risk Score", "number");
     s.sim.rename_field("customfield_10016", "Effort");
@@ -565,6 +580,8 @@ fn the_request_log_counts_by_path_and_status() {
     s.get("/rest/api/3/nope");
     assert_eq!(s.sim.requests("/rest/api/3/field"), 2);
     assert_eq!(s.sim.requests_with_status("/rest/api/3/field", 200), 2);
+    let (_, edited) = s.send(s.http.post(s.url("/_sim/edit?count=2&first=1")));
+    assert_eq!(edited, json!([10_001, 10_002]));
     let (_, stats) = s.send(s.http.get(s.url("/_sim/stats")));
     assert!(stats["requests"].as_u64().unwrap() >= 2);
     assert!(s.sim.request_log().iter().any(|(p, st, _)| p == "/rest/api/3/nope" && *st == 404));
