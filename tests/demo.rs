@@ -104,20 +104,27 @@ async fn demo_writes_the_simulators_issues_and_both_readers_agree() {
 }
 
 #[test]
-fn a_second_demo_run_replaces_the_table_in_one_new_version() {
+fn a_second_demo_run_replaces_full_refresh_tables_and_leaves_unchanged_issues_alone() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
         let out = common::jirapipe().args(["demo", "--issues", "40", "--dir"]).arg(dir.path()).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let log = dir.path().join("issues/_delta_log");
-    let mut commits: Vec<String> = std::fs::read_dir(&log)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    commits.sort();
-    assert_eq!(commits, ["00000000000000000000.json", "00000000000000000001.json"]);
+    let commits = |table: &str| {
+        let mut c: Vec<String> = std::fs::read_dir(dir.path().join(table).join("_delta_log"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        c.sort();
+        c
+    };
+    // Full refresh: one new version per run, replacing the rows.
+    assert_eq!(commits("projects"), ["00000000000000000000.json", "00000000000000000001.json"]);
+    let (_, rows) = common::read_with_python(&dir.path().join("projects"));
+    assert_eq!(rows.len(), 5, "full refresh must replace, not append");
+    // Incremental issues with nothing changed since: no new commit at all.
+    assert_eq!(commits("issues"), ["00000000000000000000.json"]);
     let (_, rows) = common::read_with_python(&dir.path().join("issues"));
-    assert_eq!(rows.len(), 40, "full refresh must replace, not append");
+    assert_eq!(rows.len(), 40);
 }

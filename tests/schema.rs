@@ -51,6 +51,9 @@ fn every_example_pipeline_names_the_schema_and_validates() {
         ("JIRA_EMAIL", "me@acme.com"),
         ("JIRA_API_TOKEN", "t"),
         ("JIRA_PAT", "t"),
+        ("JIRA_CLIENT_ID", "c"),
+        ("JIRA_CLIENT_SECRET", "s"),
+        ("JIRA_REFRESH_TOKEN", "r"),
         ("JIRA_MASK_KEY", "k"),
         ("JIRAPIPE_DEMO_DIR", "/tmp/demo"),
     ]);

@@ -29,7 +29,7 @@ Start here:
   jirapipe validate pipelines/*.yaml  check pipeline files without touching Jira
   jirapipe run pipelines/acme.yaml    extract once (for cron, systemd, Kubernetes, Airflow)";
 
-/// Extract Jira Cloud data into Delta Lake tables, driven by YAML pipeline files.
+/// Extract Jira Cloud and Data Center data into Delta Lake tables, driven by YAML pipeline files.
 #[derive(Debug, Parser)]
 #[command(name = "jirapipe", version, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -60,7 +60,8 @@ enum Command {
     /// Run a pipeline once: extract from Jira and commit one Delta table per object.
     ///
     /// Secrets are read from the environment (${VAR}) or from *_file paths. Each table is
-    /// replaced in a single commit, so readers never see a partial run.
+    /// written in a single commit (replaced, or merged by id for incremental issues), so
+    /// readers never see a partial run.
     Run {
         /// The pipeline file.
         file: PathBuf,

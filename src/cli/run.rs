@@ -18,7 +18,12 @@ pub async fn execute(pipeline: &Pipeline) -> Result<RunReport, u8> {
     match runner::run(pipeline, RetryConfig::default()).await {
         Ok(report) => {
             for o in &report.objects {
-                println!("{:<10} {:>8} rows  -> {} (version {})", o.object, o.rows_written, o.table, o.table_version);
+                let version = o.table_version.map_or_else(|| "unchanged".to_string(), |v| format!("version {v}"));
+                let skipped = if o.skipped > 0 { format!(", {} skipped", o.skipped) } else { String::new() };
+                println!("{:<10} {:>8} rows{skipped}  -> {} ({version})", o.object, o.rows_written, o.table);
+                for w in &o.warnings {
+                    println!("  warning: {}\n    fix: {}", w.message, w.fix);
+                }
             }
             Ok(report)
         }

@@ -14,8 +14,8 @@ pub use error::{ConfigError, LoadError, SourceFile};
 pub use interpolate::Vars;
 pub use model::PipelineFile;
 pub use pipeline::{
-    Auth, Deployment, Destination, FieldSelection, ObjectConfig, ObjectKind, Pipeline, Schedule, SchemaDrift, Source,
-    SyncMode,
+    Auth, Deployment, Destination, FieldSelection, OAuth2, ObjectConfig, ObjectKind, Pipeline, Schedule, SchemaDrift,
+    Source, SyncMode,
 };
 pub use secret::Secret;
 

@@ -66,6 +66,15 @@ pub struct SourceSpec {
     pub base_url: Option<Text>,
     /// Credentials.
     pub auth: AuthSpec,
+    /// Most requests per second sent to Jira, all objects together. Default 10. Jira Cloud
+    /// answers 429 above its (cost-based) limit; staying under it is faster than retrying.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub requests_per_second: Option<Spanned<f64>>,
+    /// Most requests in flight at once (objects and issue partitions together). Default 4.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub concurrency: Option<Spanned<u32>>,
 }
 
 /// How jirapipe authenticates.
@@ -78,13 +87,15 @@ pub enum AuthKind {
     Pat,
     /// HTTP Basic with `username` and `password` (Data Center).
     Basic,
+    /// Jira Cloud OAuth 2.0 (3LO) app: `client_id`, `client_secret` and a `refresh_token`.
+    Oauth2,
 }
 
 /// Credentials. Secret values come from `${ENV}` or from a `*_file` path, never inline.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
-    /// `api_token` (Cloud), `pat` or `basic` (Data Center).
+    /// `api_token` or `oauth2` (Cloud), `pat` or `basic` (Data Center).
     #[serde(rename = "type")]
     #[schemars(with = "AuthKind")]
     pub kind: Spanned<AuthKind>,
@@ -112,6 +123,45 @@ pub struct AuthSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub password_file: Option<Text>,
+    /// OAuth app client id (`oauth2`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub client_id: Option<Text>,
+    /// OAuth app secret (`oauth2`), usually `${JIRA_CLIENT_SECRET}`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub client_secret: Option<Text>,
+    /// File holding the OAuth app secret (`oauth2`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub client_secret_file: Option<Text>,
+    /// The refresh token from the consent flow (`oauth2`). Used only until jirapipe has stored a
+    /// rotated one in `token_store`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub refresh_token: Option<Text>,
+    /// File holding the initial refresh token (`oauth2`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub refresh_token_file: Option<Text>,
+    /// Where jirapipe keeps the rotating refresh token (`oauth2`): a file only this user can
+    /// read, on storage that survives between runs. Default
+    /// `.jirapipe/{name}.oauth.json` beside the pipeline file.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token_store: Option<Text>,
+    /// The site's cloud id (`oauth2`). Default: looked up from the site.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub cloud_id: Option<Text>,
+    /// Atlassian's token endpoint (`oauth2`). Default `https://auth.atlassian.com/oauth/token`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token_url: Option<Text>,
+    /// Atlassian's API gateway (`oauth2`). Default `https://api.atlassian.com`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub api_url: Option<Text>,
 }
 
 /// Where the tables go.
@@ -219,6 +269,11 @@ pub struct ObjectSpec {
     #[serde(default)]
     #[schemars(with = "Option<SchemaDrift>")]
     pub schema_drift: Option<Spanned<SchemaDrift>>,
+    /// How far before the cursor an incremental run starts again (issues only), e.g. `5m`.
+    /// Covers JQL's minute precision and Jira's search index lagging behind edits. Default `5m`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub lookback: Option<Text>,
 }
 
 /// Field selection: exactly one of `include` and `exclude`.

@@ -24,6 +24,8 @@ pub struct Source {
     /// Site or base URL without a trailing slash.
     pub base_url: Url,
     pub auth: Auth,
+    pub requests_per_second: f64,
+    pub concurrency: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +33,20 @@ pub enum Auth {
     ApiToken { email: String, token: Secret },
     Pat { token: Secret },
     Basic { username: String, password: Secret },
+    OAuth2(Box<OAuth2>),
+}
+
+/// A Jira Cloud OAuth 2.0 (3LO) app and where its rotating refresh token lives.
+#[derive(Debug, Clone)]
+pub struct OAuth2 {
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The configured refresh token; the stored (rotated) one takes precedence.
+    pub refresh_token: Secret,
+    pub token_store: std::path::PathBuf,
+    pub cloud_id: Option<String>,
+    pub token_url: Url,
+    pub api_url: Url,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +119,8 @@ pub struct ObjectConfig {
     pub fields: FieldSelection,
     pub hash: Vec<String>,
     pub schema_drift: SchemaDrift,
+    /// Overlap before the cursor on incremental runs.
+    pub lookback: std::time::Duration,
 }
 
 impl Pipeline {

@@ -10,7 +10,9 @@ use url::Url;
 use super::error::{ConfigError, SourceFile};
 use super::interpolate::{InterpolateError, Vars, interpolate};
 use super::model::{AuthKind, AuthSpec, Deployment, FieldsSpec, ObjectSpec, PipelineFile, SyncMode, Text};
-use super::pipeline::{Auth, Destination, FieldSelection, ObjectConfig, ObjectKind, Pipeline, Schedule, Source};
+use super::pipeline::{
+    Auth, Destination, FieldSelection, OAuth2, ObjectConfig, ObjectKind, Pipeline, Schedule, Source,
+};
 use super::secret::Secret;
 
 pub(super) struct Resolver<'a> {
@@ -20,6 +22,11 @@ pub(super) struct Resolver<'a> {
     pub base_dir: &'a Path,
     pub errors: Vec<ConfigError>,
 }
+
+const DEFAULT_REQUESTS_PER_SECOND: f64 = 10.0;
+const DEFAULT_CONCURRENCY: u32 = 4;
+/// Long enough to cover JQL's minute precision and ordinary index lag.
+const DEFAULT_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 const SCHEMES: &str = "file://, s3://, gs://, az://, memory:// or a local path";
 
@@ -129,19 +136,63 @@ impl Resolver<'_> {
         }
     }
 
-    fn forbid(&mut self, value: &Option<Text>, key: &str, kind: AuthKind) {
-        if let Some(v) = value {
-            let name = auth_name(kind);
-            self.at(
-                &v.referenced,
-                format!("`{key}` is not used with `type: {name}`"),
-                "not used",
-                format!("remove `{key}`, or change `type` to the auth method that uses it"),
-            );
+    /// Rejects every key of `a` that `kind` does not use.
+    fn only(&mut self, a: &AuthSpec, kind: AuthKind, allowed: &[&str]) {
+        let keys: [(&str, &Option<Text>); 15] = [
+            ("email", &a.email),
+            ("token", &a.token),
+            ("token_file", &a.token_file),
+            ("username", &a.username),
+            ("password", &a.password),
+            ("password_file", &a.password_file),
+            ("client_id", &a.client_id),
+            ("client_secret", &a.client_secret),
+            ("client_secret_file", &a.client_secret_file),
+            ("refresh_token", &a.refresh_token),
+            ("refresh_token_file", &a.refresh_token_file),
+            ("token_store", &a.token_store),
+            ("cloud_id", &a.cloud_id),
+            ("token_url", &a.token_url),
+            ("api_url", &a.api_url),
+        ];
+        for (key, value) in keys {
+            if let Some(v) = value
+                && !allowed.contains(&key)
+            {
+                let name = auth_name(kind);
+                self.at(
+                    &v.referenced,
+                    format!("`{key}` is not used with `type: {name}`"),
+                    "not used",
+                    format!("remove `{key}`, or change `type` to the auth method that uses it"),
+                );
+            }
         }
     }
 
-    fn auth(&mut self, a: &AuthSpec, deployment: Deployment) -> Option<Auth> {
+    fn required(
+        &mut self,
+        value: &Option<Text>,
+        key: &str,
+        kind: AuthKind,
+        loc: &Location,
+        example: &str,
+    ) -> Option<String> {
+        match value {
+            Some(v) => self.text(v, key),
+            None => {
+                self.at(
+                    loc,
+                    format!("`{key}` is required with `type: {}`", auth_name(kind)),
+                    format!("needs {key}").as_str(),
+                    format!("add `{key}: {example}`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn auth(&mut self, a: &AuthSpec, deployment: Deployment, pipeline_name: Option<&str>) -> Option<Auth> {
         let kind = a.kind.value;
         let loc = a.kind.referenced;
         match (deployment, kind) {
@@ -154,10 +205,10 @@ impl Resolver<'_> {
                 );
                 return None;
             }
-            (Deployment::DataCenter, AuthKind::ApiToken) => {
+            (Deployment::DataCenter, AuthKind::ApiToken | AuthKind::Oauth2) => {
                 self.at(
                     &loc,
-                    "API tokens are for Jira Cloud; Data Center uses a PAT or Basic auth",
+                    format!("`type: {}` is for Jira Cloud; Data Center uses a PAT or Basic auth", auth_name(kind)),
                     "Cloud only",
                     "use `type: pat` with `token: ${JIRA_PAT}`, or `type: basic`",
                 );
@@ -167,49 +218,71 @@ impl Resolver<'_> {
         }
         match kind {
             AuthKind::ApiToken => {
-                self.forbid(&a.username, "username", kind);
-                self.forbid(&a.password, "password", kind);
-                self.forbid(&a.password_file, "password_file", kind);
-                let email = match &a.email {
-                    Some(e) => self.text(e, "email"),
-                    None => {
-                        self.at(
-                            &loc,
-                            "`email` is required with `type: api_token`",
-                            "needs email",
-                            "add `email: ${JIRA_EMAIL}` (the Atlassian account the token belongs to)",
-                        );
-                        None
-                    }
-                };
+                self.only(a, kind, &["email", "token", "token_file"]);
+                let email = self.required(
+                    &a.email,
+                    "email",
+                    kind,
+                    &loc,
+                    "${JIRA_EMAIL}` (the Atlassian account the token belongs to",
+                );
                 let token = self.secret(&a.token, &a.token_file, "token", &loc);
                 Some(Auth::ApiToken { email: email?, token: token? })
             }
             AuthKind::Pat => {
-                self.forbid(&a.email, "email", kind);
-                self.forbid(&a.username, "username", kind);
-                self.forbid(&a.password, "password", kind);
-                self.forbid(&a.password_file, "password_file", kind);
+                self.only(a, kind, &["token", "token_file"]);
                 Some(Auth::Pat { token: self.secret(&a.token, &a.token_file, "token", &loc)? })
             }
             AuthKind::Basic => {
-                self.forbid(&a.email, "email", kind);
-                self.forbid(&a.token, "token", kind);
-                self.forbid(&a.token_file, "token_file", kind);
-                let username = match &a.username {
-                    Some(u) => self.text(u, "username"),
-                    None => {
-                        self.at(
-                            &loc,
-                            "`username` is required with `type: basic`",
-                            "needs username",
-                            "add `username: ${JIRA_USER}`",
-                        );
-                        None
-                    }
-                };
+                self.only(a, kind, &["username", "password", "password_file"]);
+                let username = self.required(&a.username, "username", kind, &loc, "${JIRA_USER}");
                 let password = self.secret(&a.password, &a.password_file, "password", &loc);
                 Some(Auth::Basic { username: username?, password: password? })
+            }
+            AuthKind::Oauth2 => {
+                self.only(
+                    a,
+                    kind,
+                    &[
+                        "client_id",
+                        "client_secret",
+                        "client_secret_file",
+                        "refresh_token",
+                        "refresh_token_file",
+                        "token_store",
+                        "cloud_id",
+                        "token_url",
+                        "api_url",
+                    ],
+                );
+                let client_id = self.required(&a.client_id, "client_id", kind, &loc, "${JIRA_CLIENT_ID}");
+                let client_secret = self.secret(&a.client_secret, &a.client_secret_file, "client_secret", &loc);
+                let refresh_token = self.secret(&a.refresh_token, &a.refresh_token_file, "refresh_token", &loc);
+                let token_store = match &a.token_store {
+                    Some(t) => self.text(t, "token_store").map(|p| self.base_dir.join(p)),
+                    None => Some(self.base_dir.join(".jirapipe").join(format!("{}.oauth.json", pipeline_name?))),
+                };
+                let cloud_id = match &a.cloud_id {
+                    Some(c) => Some(self.text(c, "cloud_id")?),
+                    None => None,
+                };
+                let token_url = match &a.token_url {
+                    Some(t) => self.site_url(t, "token_url"),
+                    None => Some(Url::parse("https://auth.atlassian.com/oauth/token").expect("static URL")),
+                };
+                let api_url = match &a.api_url {
+                    Some(t) => self.site_url(t, "api_url"),
+                    None => Some(Url::parse("https://api.atlassian.com").expect("static URL")),
+                };
+                Some(Auth::OAuth2(Box::new(OAuth2 {
+                    client_id: client_id?,
+                    client_secret: client_secret?,
+                    refresh_token: refresh_token?,
+                    token_store: std::path::absolute(token_store?).ok()?,
+                    cloud_id,
+                    token_url: token_url?,
+                    api_url: api_url?,
+                })))
             }
         }
     }
@@ -230,7 +303,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn source(&mut self, f: &PipelineFile) -> Option<Source> {
+    fn source(&mut self, f: &PipelineFile, pipeline_name: Option<&str>) -> Option<Source> {
         let s = &f.source;
         let deployment = s.deployment.as_ref().map(|d| d.value).unwrap_or_default();
         let auth_loc = s.auth.kind.referenced;
@@ -274,8 +347,40 @@ impl Resolver<'_> {
                 None
             }
         };
-        let auth = self.auth(&s.auth, deployment);
-        Some(Source { deployment, base_url: base_url?, auth: auth? })
+        let auth = self.auth(&s.auth, deployment, pipeline_name);
+        let requests_per_second = match &s.requests_per_second {
+            Some(r) if !(r.value > 0.0 && r.value <= 1000.0) => {
+                self.at(
+                    &r.referenced,
+                    format!("`requests_per_second` must be above 0 and at most 1000, not {}", r.value),
+                    "out of range",
+                    "use e.g. `requests_per_second: 10`",
+                );
+                None
+            }
+            Some(r) => Some(r.value),
+            None => Some(DEFAULT_REQUESTS_PER_SECOND),
+        };
+        let concurrency = match &s.concurrency {
+            Some(c) if c.value == 0 || c.value > 64 => {
+                self.at(
+                    &c.referenced,
+                    format!("`concurrency` must be 1 to 64, not {}", c.value),
+                    "out of range",
+                    "use e.g. `concurrency: 4`",
+                );
+                None
+            }
+            Some(c) => Some(c.value),
+            None => Some(DEFAULT_CONCURRENCY),
+        };
+        Some(Source {
+            deployment,
+            base_url: base_url?,
+            auth: auth?,
+            requests_per_second: requests_per_second?,
+            concurrency: concurrency?,
+        })
     }
 
     fn destination(&mut self, f: &PipelineFile) -> Option<Destination> {
@@ -387,6 +492,42 @@ impl Resolver<'_> {
             None => None,
         };
         let fields = self.fields(o.fields.as_ref());
+        let lookback = match &o.lookback {
+            Some(l) if kind != ObjectKind::Issues => {
+                self.at(
+                    &l.referenced,
+                    format!("`lookback` applies only to incremental issues, not to `{kind}`"),
+                    "not for this object",
+                    "remove `lookback`",
+                );
+                None
+            }
+            Some(l) => {
+                let raw = self.text(l, "lookback")?;
+                match humantime::parse_duration(raw.trim()) {
+                    Ok(d) if d <= std::time::Duration::from_secs(7 * 24 * 3600) => Some(d),
+                    Ok(_) => {
+                        self.at(
+                            &l.referenced,
+                            format!("`lookback: {raw}` is over 7 days"),
+                            "too long",
+                            "a few minutes is enough: e.g. `lookback: 5m`",
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.at(
+                            &l.referenced,
+                            format!("`lookback: {raw}` is not a duration: {e}"),
+                            "not a duration",
+                            "write e.g. `5m`, `90s` or `1h`",
+                        );
+                        None
+                    }
+                }
+            }
+            None => Some(DEFAULT_LOOKBACK),
+        };
         let mut hash = Vec::new();
         for h in &o.hash {
             let path = self.text(h, "hash")?;
@@ -415,6 +556,7 @@ impl Resolver<'_> {
             fields: fields?,
             hash,
             schema_drift: o.schema_drift.as_ref().map(|d| d.value).unwrap_or_default(),
+            lookback: lookback?,
         })
     }
 
@@ -485,7 +627,7 @@ impl Resolver<'_> {
                 "pick a short identifier such as `acme-jira`",
             );
         }
-        let source = self.source(f);
+        let source = self.source(f, name.as_deref());
         let destination = self.destination(f);
         let schedule = self.schedule(f);
         let masking_key = match &f.masking {
@@ -540,5 +682,6 @@ fn auth_name(kind: AuthKind) -> &'static str {
         AuthKind::ApiToken => "api_token",
         AuthKind::Pat => "pat",
         AuthKind::Basic => "basic",
+        AuthKind::Oauth2 => "oauth2",
     }
 }

@@ -2,8 +2,8 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum JiraError {
-    #[error("{endpoint}: Jira rejected the credentials (HTTP 401). {hint}")]
-    Unauthorized { endpoint: String, hint: &'static str },
+    #[error("{endpoint}: Jira rejected the credentials (HTTP 401{}). Check the email and API token (Cloud), the OAuth app and scopes, or the PAT (Data Center), and that the token has not been revoked", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Unauthorized { endpoint: String, message: String },
     #[error("{endpoint}: permission denied (HTTP 403): {message}")]
     Forbidden { endpoint: String, message: String },
     #[error("{endpoint}: HTTP {status}: {message}")]
@@ -14,6 +14,10 @@ pub enum JiraError {
     Connect { endpoint: String, message: String },
     #[error("{endpoint}: unexpected response body: {message}")]
     Decode { endpoint: String, message: String },
+    #[error("OAuth: {message}. Fix: {fix}")]
+    OAuth { message: String, fix: &'static str },
+    #[error("{message}. Fix: {fix}")]
+    Config { message: String, fix: &'static str },
 }
 
 impl JiraError {

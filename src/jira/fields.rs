@@ -1,4 +1,4 @@
-//! `GET /rest/api/3/field`: the field catalogue that types every issue column.
+//! `GET /rest/api/{3|2}/field`: the field catalogue that types every issue column.
 
 use serde::Deserialize;
 
@@ -30,6 +30,6 @@ pub struct FieldSchema {
 
 impl JiraClient {
     pub async fn fields(&self) -> Result<Vec<FieldDef>, JiraError> {
-        self.get("rest/api/3/field", &[]).await
+        self.get(&format!("{}/field", self.api()), &[]).await
     }
 }

@@ -1,47 +1,62 @@
-//! Jira over HTTP: authentication, retries and paging. Knows Jira, not Arrow.
+//! Jira over HTTP: authentication, the request-rate cap, retries and paging. Knows Jira, not
+//! Arrow.
 
+mod auth;
 mod error;
 pub mod fields;
 pub mod issues;
+mod oauth;
+pub mod objects;
 mod retry;
+mod stats;
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
+use chrono::{DateTime, Utc};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use url::Url;
 
 pub use error::JiraError;
 pub use retry::RetryConfig;
+pub use stats::RequestStats;
 
-use crate::config::{Auth, Source};
+use crate::config::{Auth, Deployment, Source};
 
-/// A client for one Jira site. Cheap to clone.
+/// A client for one Jira site. Cheap to clone; clones share the rate cap, the concurrency
+/// limit, the credentials and the counters.
 #[derive(Clone)]
 pub struct JiraClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     http: reqwest::Client,
+    /// Where API paths are resolved: the site, or the OAuth gateway `…/ex/jira/{cloudId}/`.
     base: Url,
+    deployment: Deployment,
+    auth: auth::Authenticator,
     retry: RetryConfig,
+    limiter: DefaultDirectRateLimiter,
+    in_flight: Semaphore,
+    counters: stats::Counters,
+}
+
+/// A decoded response and Jira's clock at the time it answered (the `Date` header).
+pub struct Reply<T> {
+    pub body: T,
+    pub date: Option<DateTime<Utc>>,
 }
 
 impl JiraClient {
-    pub fn new(source: &Source, retry: RetryConfig) -> Result<Self, JiraError> {
+    /// Builds the client; for OAuth this gets an access token and finds the site's cloud id.
+    pub async fn connect(source: &Source, retry: RetryConfig) -> Result<Self, JiraError> {
         let mut headers = HeaderMap::new();
-        let mut auth = match &source.auth {
-            Auth::ApiToken { email, token } => basic(email, token.expose()),
-            Auth::Basic { username, password } => basic(username, password.expose()),
-            Auth::Pat { token } => {
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| JiraError::Decode {
-                    endpoint: source.base_url.to_string(),
-                    message: "the token contains characters not allowed in an HTTP header".into(),
-                })?
-            }
-        };
-        // Keeps the credential out of reqwest's debug output.
-        auth.set_sensitive(true);
-        headers.insert(reqwest::header::AUTHORIZATION, auth);
         headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
         let http = reqwest::Client::builder()
             .default_headers(headers)
@@ -51,70 +66,114 @@ impl JiraClient {
             .gzip(true)
             .build()
             .map_err(|e| JiraError::Connect { endpoint: source.base_url.to_string(), message: e.to_string() })?;
-        let mut base = source.base_url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
+        let auth = auth::Authenticator::new(&source.auth, &http)?;
+        let base = match (&source.auth, auth.oauth()) {
+            (Auth::OAuth2(o), Some(session)) => {
+                let cloud_id = match &o.cloud_id {
+                    Some(id) => id.clone(),
+                    None => discover_cloud_id(&http, session, &source.base_url).await?,
+                };
+                o.api_url.join(&format!("ex/jira/{cloud_id}/")).map_err(|e| JiraError::Config {
+                    message: format!("cannot build the API URL from `api_url` and cloud id `{cloud_id}`: {e}"),
+                    fix: "check `auth.api_url` and `auth.cloud_id`",
+                })?
+            }
+            _ => with_slash(source.base_url.clone()),
+        };
+        let rps = source.requests_per_second.max(0.001);
+        let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rps))
+            .expect("positive period")
+            .allow_burst(NonZeroU32::MIN);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                deployment: source.deployment,
+                auth,
+                retry,
+                limiter: RateLimiter::direct(quota),
+                in_flight: Semaphore::new(source.concurrency.max(1) as usize),
+                counters: stats::Counters::default(),
+            }),
+        })
+    }
+
+    pub fn deployment(&self) -> Deployment {
+        self.inner.deployment
+    }
+
+    /// The REST API prefix: v3 on Cloud (ADF rich text), v2 on Data Center.
+    pub fn api(&self) -> &'static str {
+        match self.inner.deployment {
+            Deployment::Cloud => "rest/api/3",
+            Deployment::DataCenter => "rest/api/2",
         }
-        Ok(Self { http, base, retry })
+    }
+
+    pub fn stats(&self) -> RequestStats {
+        self.inner.counters.snapshot()
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path.trim_start_matches('/')).expect("relative API path")
+        self.inner.base.join(path.trim_start_matches('/')).expect("relative API path")
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, JiraError> {
-        self.send(path, || self.http.get(self.url(path)).query(query)).await
+        Ok(self.get_reply(path, query).await?.body)
     }
 
-    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, JiraError> {
-        self.send(path, || self.http.post(self.url(path)).json(body)).await
+    pub async fn get_reply<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Reply<T>, JiraError> {
+        let url = self.url(path);
+        self.send(path, || self.inner.http.get(url.clone()).query(query)).await
     }
 
-    /// Sends with retries: 429/503 wait for `Retry-After`, other transient failures back off
-    /// exponentially with full jitter, up to `max_attempts`.
+    pub async fn post_reply<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<Reply<T>, JiraError> {
+        let url = self.url(path);
+        self.send(path, || self.inner.http.post(url.clone()).json(body)).await
+    }
+
+    /// Sends under the rate cap and the concurrency limit, with retries: 429/503 wait for
+    /// `Retry-After`, other transient failures back off exponentially with full jitter, up to
+    /// `max_attempts`; a 401 with OAuth refreshes the access token once.
     async fn send<T: DeserializeOwned>(
         &self,
         path: &str,
         request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<T, JiraError> {
+    ) -> Result<Reply<T>, JiraError> {
+        let inner = &self.inner;
         let endpoint = path.to_string();
         let mut attempt = 0;
+        let mut reauthenticated = false;
         loop {
             attempt += 1;
-            let (result, wait) = match request().send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let wait = retry::retry_after(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()));
-                    match resp.bytes().await {
-                        Ok(body) if status.is_success() => (
-                            serde_json::from_slice::<T>(&body)
-                                .map_err(|e| JiraError::Decode { endpoint: endpoint.clone(), message: e.to_string() }),
-                            None,
-                        ),
-                        Ok(body) => (Err(status_error(&endpoint, status.as_u16(), &body)), wait),
-                        Err(e) => (
-                            Err(JiraError::Decode {
-                                endpoint: endpoint.clone(),
-                                message: format!("body cut short: {e}"),
-                            }),
-                            None,
-                        ),
-                    }
-                }
-                Err(e) => {
-                    (Err(JiraError::Connect { endpoint: endpoint.clone(), message: transport_message(&e) }), None)
-                }
+            inner.limiter.until_ready().await;
+            let auth = inner.auth.header().await?;
+            let outcome = {
+                let _permit = inner.in_flight.acquire().await.expect("semaphore is never closed");
+                self.attempt(&endpoint, request().header(reqwest::header::AUTHORIZATION, auth.clone())).await
             };
-            let err = match result {
-                Ok(v) => return Ok(v),
-                Err(e) if !e.is_transient() => return Err(e),
+            let (err, wait) = match outcome {
+                Ok(reply) => return Ok(reply),
+                Err((e @ JiraError::Unauthorized { .. }, _)) if !reauthenticated => {
+                    if !inner.auth.rejected(&auth).await {
+                        return Err(e);
+                    }
+                    reauthenticated = true;
+                    attempt -= 1;
+                    continue;
+                }
+                Err((e, _)) if !e.is_transient() => return Err(e),
                 Err(e) => e,
             };
-            if attempt >= self.retry.max_attempts {
+            if attempt >= inner.retry.max_attempts {
                 return Err(JiraError::Exhausted { endpoint, attempts: attempt, last: err.to_string() });
             }
             let delay = match wait {
-                Some(w) if w > self.retry.max_retry_after => {
+                Some(w) if w > inner.retry.max_retry_after => {
                     return Err(JiraError::Exhausted {
                         endpoint,
                         attempts: attempt,
@@ -122,17 +181,92 @@ impl JiraClient {
                     });
                 }
                 Some(w) => w,
-                None => self.retry.backoff(attempt, retry::jitter()),
+                None => inner.retry.backoff(attempt, retry::jitter()),
             };
+            inner.counters.retry();
             tracing::warn!(endpoint = %endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying Jira request");
             tokio::time::sleep(delay).await;
         }
     }
+
+    /// One attempt; on failure also the server's `Retry-After`.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Reply<T>, (JiraError, Option<Duration>)> {
+        let counters = &self.inner.counters;
+        let resp = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                counters.request(0);
+                return Err((JiraError::Connect { endpoint: endpoint.into(), message: transport_message(&e) }, None));
+            }
+        };
+        let status = resp.status().as_u16();
+        counters.status(status);
+        let wait = retry::retry_after(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()));
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+            .map(|d| d.with_timezone(&Utc));
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                counters.request(0);
+                let message = format!("body cut short: {}", transport_message(&e));
+                return Err((JiraError::Decode { endpoint: endpoint.into(), message }, None));
+            }
+        };
+        counters.request(body.len());
+        if !(200..300).contains(&status) {
+            return Err((status_error(endpoint, status, &body), wait));
+        }
+        match serde_json::from_slice::<T>(&body) {
+            Ok(body) => Ok(Reply { body, date }),
+            Err(e) => Err((JiraError::Decode { endpoint: endpoint.into(), message: e.to_string() }, None)),
+        }
+    }
 }
 
-fn basic(user: &str, secret: &str) -> HeaderValue {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-    HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header value")
+fn with_slash(mut u: Url) -> Url {
+    if !u.path().ends_with('/') {
+        u.set_path(&format!("{}/", u.path()));
+    }
+    u
+}
+
+/// The cloud id of `site` among the sites the OAuth token reaches (`accessible-resources`).
+async fn discover_cloud_id(http: &reqwest::Client, session: &oauth::Session, site: &Url) -> Result<String, JiraError> {
+    let url = session.config().api_url.join("oauth/token/accessible-resources").expect("static path");
+    let endpoint = url.to_string();
+    let resp = http
+        .get(url)
+        .header(reqwest::header::AUTHORIZATION, session.header().await?)
+        .send()
+        .await
+        .map_err(|e| JiraError::Connect { endpoint: endpoint.clone(), message: transport_message(&e) })?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap_or_default();
+    if status != 200 {
+        return Err(status_error(&endpoint, status, &body));
+    }
+    let sites: Vec<Value> =
+        serde_json::from_slice(&body).map_err(|e| JiraError::Decode { endpoint, message: e.to_string() })?;
+    let want = site.as_str().trim_end_matches('/');
+    sites
+        .iter()
+        .find(|s| s["url"].as_str().is_some_and(|u| u.trim_end_matches('/') == want))
+        .and_then(|s| s["id"].as_str().map(str::to_string))
+        .ok_or_else(|| JiraError::Config {
+            message: format!(
+                "the OAuth token does not reach {want}; it reaches: {}",
+                sites.iter().filter_map(|s| s["url"].as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            fix: "check `source.site`, or install the OAuth app on that site and consent again",
+        })
 }
 
 /// What went wrong on the wire, without the URL (its query can carry JQL with personal data).
@@ -156,7 +290,8 @@ fn transport_message(e: &reqwest::Error) -> String {
     msg
 }
 
-/// Jira's `{"errorMessages": [...], "errors": {...}}` body, flattened to one line.
+/// Jira's `{"errorMessages": [...], "errors": {...}}` body (or the gateway's `{"message"}`),
+/// flattened to one line.
 fn status_error(endpoint: &str, status: u16, body: &[u8]) -> JiraError {
     let message = serde_json::from_slice::<Value>(body)
         .ok()
@@ -170,15 +305,15 @@ fn status_error(endpoint: &str, status: u16, body: &[u8]) -> JiraError {
             if let Some(errs) = v["errors"].as_object() {
                 parts.extend(errs.iter().map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or_default())));
             }
+            if let Some(m) = v["message"].as_str() {
+                parts.push(m.to_string());
+            }
             parts.join("; ")
         })
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string());
     match status {
-        401 => JiraError::Unauthorized {
-            endpoint: endpoint.to_string(),
-            hint: "Check the email and API token (Cloud) or the PAT (Data Center), and that the token has not been revoked",
-        },
+        401 => JiraError::Unauthorized { endpoint: endpoint.to_string(), message },
         403 => JiraError::Forbidden { endpoint: endpoint.to_string(), message },
         _ => JiraError::Status { endpoint: endpoint.to_string(), status, message },
     }

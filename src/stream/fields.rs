@@ -3,29 +3,28 @@
 
 use serde_json::{Value, json};
 
-use super::{Extract, RunStamp, StreamError};
+use super::{Outcome, Rows, RunStamp, Sender, StreamError, col};
 use crate::jira::fields::FieldDef;
-use crate::transform::columns::{BatchBuilder, Column, ColumnType};
+use crate::transform::columns::{Column, ColumnType};
 
 pub fn columns() -> Vec<Column> {
-    let text = |n: &str| Column { name: n.into(), ty: ColumnType::Text };
     let mut cols = vec![
-        text("id"),
-        text("name"),
-        Column { name: "custom".into(), ty: ColumnType::Bool },
-        text("schema_type"),
-        text("schema_items"),
-        text("schema_custom"),
-        text("schema_system"),
-        text("column_type"),
+        col("id", ColumnType::Text),
+        col("name", ColumnType::Text),
+        col("custom", ColumnType::Bool),
+        col("schema_type", ColumnType::Text),
+        col("schema_items", ColumnType::Text),
+        col("schema_custom", ColumnType::Text),
+        col("schema_system", ColumnType::Text),
+        col("column_type", ColumnType::Text),
     ];
     cols.extend(RunStamp::columns());
     cols
 }
 
-/// Builds the table from an already fetched catalogue (the issues stream needs it too).
-pub fn extract(defs: &[FieldDef], stamp: &RunStamp) -> Result<Extract, StreamError> {
-    let mut builder = BatchBuilder::new(columns());
+/// Sends the table built from an already fetched catalogue (the issues stream needs it too).
+pub async fn extract(defs: &[FieldDef], stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
+    let mut rows = Rows::new(columns(), tx);
     for d in defs {
         let s = d.schema.as_ref();
         let row = json!({
@@ -34,8 +33,8 @@ pub fn extract(defs: &[FieldDef], stamp: &RunStamp) -> Result<Extract, StreamErr
             "schema_custom": s.and_then(|s| s.custom.as_ref()), "schema_system": s.and_then(|s| s.system.as_ref()),
             "column_type": format!("{}", ColumnType::of(s).arrow()),
         });
-        builder.push(&d.id, |c| stamp.column(c).or_else(|| row.get(c)).filter(|v: &&Value| !v.is_null()))?;
+        rows.push(&d.id, |c| stamp.column(c).or_else(|| row.get(c)).filter(|v: &&Value| !v.is_null())).await?;
     }
-    let batch = builder.finish();
-    Ok(Extract { schema: batch.schema(), rows: batch.num_rows(), batches: vec![batch] })
+    rows.flush().await?;
+    Ok(Outcome { rows: rows.count, ..Outcome::default() })
 }

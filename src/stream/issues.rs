@@ -1,16 +1,29 @@
-//! Issues: JQL search pages → typed batches, one column per selected field.
+//! Issues: a cheap ids-only search finds what matches, then id-range partitions are fetched
+//! in parallel, so a large site is bounded by Jira's rate limit rather than by one sequential
+//! chain of pages that each take hundreds of milliseconds.
+//!
+//! Partitions page in `id` order: an issue edited while the run pages cannot move to a page
+//! already read (it could under `ORDER BY updated`), and Data Center, which refuses to page
+//! past 10,000 results with `startAt`, is walked by `id > last` windows instead.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{BATCH_ROWS, Extract, RunStamp, StreamError};
-use crate::config::{FieldSelection, ObjectConfig};
+use super::{Outcome, Rows, RunStamp, Sender, StreamError, Warning};
+use crate::config::{Deployment, FieldSelection, ObjectConfig};
 use crate::jira::JiraClient;
 use crate::jira::fields::FieldDef;
-use crate::jira::issues::bounded_jql;
-use crate::transform::columns::{BatchBuilder, Column, ColumnType};
+use crate::jira::issues::{Cursor, id_range_jql, window_jql};
+use crate::transform::columns::{Column, ColumnType};
 
-/// Page size asked for; Jira may return fewer, and paging never assumes it.
+/// Issues per page with fields; Jira Cloud caps it at 100 (it may return fewer).
 const PAGE_SIZE: u32 = 100;
+/// Ids per page of the ids-only pass (Cloud allows up to 5000 when only ids are asked for).
+const IDS_PAGE_SIZE_CLOUD: u32 = 5000;
+/// Data Center caps `maxResults` at 1000.
+const PAGE_SIZE_DC: u32 = 1000;
+/// Smallest partition worth its own request chain.
+const MIN_PARTITION: usize = 500;
 
 /// The issue table's columns: `id`, `key`, the selected fields in `/field` order, metadata.
 pub fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, StreamError> {
@@ -49,49 +62,200 @@ fn unknown_field(defs: &[FieldDef], name: &str) -> StreamError {
     StreamError::UnknownField { object: "issues", field: name.to_string(), suggestion }
 }
 
-/// Pulls every issue matching the object's JQL (full refresh) into typed batches.
-pub async fn extract(
-    client: &JiraClient,
-    object: &ObjectConfig,
-    defs: &[FieldDef],
-    stamp: &RunStamp,
-) -> Result<Extract, StreamError> {
-    let cols = columns(defs, &object.fields)?;
-    // Push the selection down: ask Jira only for the fields that become columns.
-    let wanted: Vec<String> =
-        cols.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
-    let wanted = if wanted.is_empty() { vec!["id".to_string()] } else { wanted };
-    let jql = bounded_jql(object.jql.as_deref(), 0);
-    let mut builder = BatchBuilder::new(cols);
-    let mut batches = Vec::new();
-    let mut rows = 0;
-    let mut token: Option<String> = None;
-    loop {
-        let page = client.search_page(&jql, &wanted, token.as_deref(), PAGE_SIZE).await?;
-        for issue in &page.issues {
-            let id = issue["id"].as_str().unwrap_or_default();
-            let fields = &issue["fields"];
-            builder.push(id, |col| lookup(issue, fields, stamp, col))?;
-            rows += 1;
-            if builder.len() >= BATCH_ROWS {
-                batches.push(builder.finish());
-            }
-        }
-        tracing::debug!(rows, "issues page received");
-        match page.next() {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
-        }
-    }
-    if !builder.is_empty() || batches.is_empty() {
-        batches.push(builder.finish());
-    }
-    Ok(Extract { schema: batches[0].schema(), batches, rows })
+/// What the ids-only pass found: every matching id, in order, and Jira's clock when it began.
+#[derive(Debug)]
+pub struct Discovery {
+    /// The filter (user JQL and window) without ordering.
+    pub filter: String,
+    pub ids: Vec<u64>,
+    /// Jira's time at the first response. Everything updated before it (and indexed) is in
+    /// `ids`, so it is the next run's cursor: unlike the largest `updated` received, it cannot
+    /// skip an issue edited during the run after its partition was read.
+    pub jira_now: DateTime<Utc>,
+    /// Data Center's exact count.
+    pub total: Option<u64>,
 }
 
-fn lookup<'v>(issue: &'v Value, fields: &'v Value, stamp: &'v RunStamp, col: &str) -> Option<&'v Value> {
-    match col {
-        "id" | "key" => issue.get(col),
-        _ => stamp.column(col).or_else(|| fields.get(col)),
+/// The ids-only pass over `updated >= since_ms`.
+pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64) -> Result<Discovery, StreamError> {
+    let filter = window_jql(object.jql.as_deref(), since_ms);
+    let only_id = vec!["id".to_string()];
+    let mut ids = Vec::new();
+    let mut jira_now = None;
+    let mut total = None;
+    match client.deployment() {
+        Deployment::Cloud => {
+            let jql = id_range_jql(&filter, None, None);
+            let mut cursor = Cursor::Start;
+            loop {
+                let page = client.search(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
+                jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
+                ids.extend(page.issues.iter().filter_map(issue_id));
+                match page.next {
+                    Some(t) => cursor = Cursor::Token(t),
+                    None => break,
+                }
+            }
+        }
+        Deployment::DataCenter => {
+            let mut last = None;
+            loop {
+                let jql = id_range_jql(&filter, last.map(|l: u64| l + 1), None);
+                let page = client.search(&jql, &only_id, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
+                jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
+                total = total.or(page.total);
+                let before = ids.len();
+                ids.extend(page.issues.iter().filter_map(issue_id));
+                if ids.len() == before || page.total.is_some_and(|t| (ids.len() - before) as u64 >= t) {
+                    break;
+                }
+                last = ids.last().copied();
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Discovery { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
+}
+
+/// Without Jira's `Date` header, the local clock less a margin for clock skew.
+fn local_clock() -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::minutes(5)
+}
+
+fn issue_id(issue: &Value) -> Option<u64> {
+    issue["id"].as_str().and_then(|s| s.parse().ok())
+}
+
+/// Splits the sorted ids into at most `n` contiguous ranges; the first is open below and the
+/// last open above, so issues created during the run still land in one.
+pub fn partitions(ids: &[u64], n: usize) -> Vec<(Option<u64>, Option<u64>)> {
+    if ids.is_empty() {
+        return vec![(None, None)];
+    }
+    let n = n.clamp(1, ids.len().div_ceil(MIN_PARTITION).max(1));
+    let size = ids.len().div_ceil(n).max(1);
+    let chunks: Vec<&[u64]> = ids.chunks(size).collect();
+    let last = chunks.len().saturating_sub(1);
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (if i == 0 { None } else { Some(c[0]) }, if i == last { None } else { c.last().copied() }))
+        .collect()
+}
+
+/// Fetches every issue found by `discovery` with the selected fields, partitions in parallel.
+pub async fn extract(
+    client: &JiraClient,
+    columns: &[Column],
+    discovery: &Discovery,
+    concurrency: usize,
+    stamp: &RunStamp,
+    tx: &Sender,
+) -> Result<Outcome, StreamError> {
+    if discovery.ids.is_empty() {
+        return Ok(Outcome { expected: Some(0), ..Outcome::default() });
+    }
+    // Push the selection down: ask Jira only for the fields that become columns.
+    let mut wanted: Vec<String> =
+        columns.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
+    if !wanted.iter().any(|f| f == "updated") {
+        wanted.push("updated".into());
+    }
+    let parts = partitions(&discovery.ids, concurrency);
+    tracing::debug!(issues = discovery.ids.len(), partitions = parts.len(), "fetching issues");
+    let counts = futures::future::try_join_all(parts.iter().map(|(lo, hi)| {
+        let jql = id_range_jql(&discovery.filter, *lo, *hi);
+        fetch_partition(client, jql, columns, &wanted, stamp, tx)
+    }))
+    .await?;
+    let rows: usize = counts.iter().sum();
+    let expected = match discovery.total {
+        Some(t) => Some(t),
+        None => client.approximate_count(&discovery.filter).await?,
+    };
+    let mut warnings = Vec::new();
+    if let Some(e) = expected
+        && (rows as u64) < e
+    {
+        warnings.push(Warning {
+            message: format!("received {rows} issues but Jira counts {e} matching the same JQL"),
+            fix: "issues under security levels or in projects the API user cannot browse are not returned; if the gap persists on the next run, check the API user's permissions (`jirapipe check`)".into(),
+        });
+    }
+    Ok(Outcome { rows, expected, warnings, ..Outcome::default() })
+}
+
+async fn fetch_partition(
+    client: &JiraClient,
+    jql: String,
+    columns: &[Column],
+    wanted: &[String],
+    stamp: &RunStamp,
+    tx: &Sender,
+) -> Result<usize, StreamError> {
+    let mut rows = Rows::new(columns.to_vec(), tx);
+    match client.deployment() {
+        Deployment::Cloud => {
+            let mut cursor = Cursor::Start;
+            loop {
+                let page = client.search(&jql, wanted, &cursor, 0, PAGE_SIZE).await?;
+                push_issues(&mut rows, &page.issues, stamp).await?;
+                match page.next {
+                    Some(t) => cursor = Cursor::Token(t),
+                    None => break,
+                }
+            }
+        }
+        Deployment::DataCenter => {
+            // `id > last` windows: never deeper than one page, so the 10,000 limit never applies.
+            let (filter, _) = jql.rsplit_once(" ORDER BY").expect("id_range_jql orders");
+            let mut last: Option<u64> = None;
+            loop {
+                let window = match last {
+                    Some(l) => format!("{filter} AND id > {l} ORDER BY id ASC"),
+                    None => jql.clone(),
+                };
+                let page = client.search(&window, wanted, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
+                if page.issues.is_empty() {
+                    break;
+                }
+                push_issues(&mut rows, &page.issues, stamp).await?;
+                last = page.issues.iter().filter_map(issue_id).max();
+                if page.total.is_some_and(|t| page.issues.len() as u64 >= t) {
+                    break;
+                }
+            }
+        }
+    }
+    rows.flush().await?;
+    Ok(rows.count)
+}
+
+async fn push_issues(rows: &mut Rows<'_>, issues: &[Value], stamp: &RunStamp) -> Result<(), StreamError> {
+    for issue in issues {
+        let id = issue["id"].as_str().unwrap_or_default();
+        let fields = &issue["fields"];
+        rows.push(id, |col| match col {
+            "id" | "key" => issue.get(col),
+            _ => stamp.column(col).or_else(|| fields.get(col)),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_cover_everything_with_open_ends() {
+        let ids: Vec<u64> = (0..2000).collect();
+        let p = partitions(&ids, 4);
+        assert_eq!(p, vec![(None, Some(499)), (Some(500), Some(999)), (Some(1000), Some(1499)), (Some(1500), None)]);
+        // Few issues: one partition, whatever the concurrency.
+        assert_eq!(partitions(&ids[..10], 8), vec![(None, None)]);
+        assert_eq!(partitions(&[], 8), vec![(None, None)]);
     }
 }

@@ -10,6 +10,9 @@ use std::time::Duration;
 pub struct Behaviour {
     /// Requests per second above which the site answers 429 with `Retry-After`.
     pub rate_limit_per_sec: Option<u32>,
+    /// Every Nth API request is answered 429 with `Retry-After: 1`, whatever the rate (a storm
+    /// of throttling, as busy shared sites show it).
+    pub throttle_every: Option<u64>,
     /// Added to every API request.
     pub latency: Duration,
     /// Added to every issue-search page (real pages take 200–800 ms).
@@ -40,6 +43,7 @@ impl Default for Behaviour {
     fn default() -> Self {
         Self {
             rate_limit_per_sec: None,
+            throttle_every: None,
             latency: Duration::ZERO,
             search_latency: Duration::ZERO,
             error_rate: 0.0,

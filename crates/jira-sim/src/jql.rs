@@ -400,6 +400,43 @@ impl Query {
     }
 }
 
+impl Query {
+    /// Bounds `[lo, hi]` on `id` implied by a conjunction of `id` comparisons, so that
+    /// id-ordered search starts and stops there instead of scanning every issue.
+    pub fn id_range(&self) -> (Option<i64>, Option<i64>) {
+        fn walk(e: &Expr) -> (Option<i64>, Option<i64>) {
+            let num = |values: &[ValueSlot]| match values.first().map(|v| &v.0) {
+                Some(Value::Number(n)) => Some(*n),
+                _ => None,
+            };
+            match e {
+                Expr::Clause { field: Field::Id, op, values } => match op {
+                    Op::Ge => (num(values), None),
+                    Op::Gt => (num(values).map(|n| n + 1), None),
+                    Op::Le => (None, num(values)),
+                    Op::Lt => (None, num(values).map(|n| n - 1)),
+                    Op::Eq => (num(values), num(values)),
+                    _ => (None, None),
+                },
+                Expr::And(a, b) => {
+                    let ((la, ha), (lb, hb)) = (walk(a), walk(b));
+                    let lo = match (la, lb) {
+                        (Some(x), Some(y)) => Some(x.max(y)),
+                        (x, y) => x.or(y),
+                    };
+                    let hi = match (ha, hb) {
+                        (Some(x), Some(y)) => Some(x.min(y)),
+                        (x, y) => x.or(y),
+                    };
+                    (lo, hi)
+                }
+                _ => (None, None),
+            }
+        }
+        self.filter.as_ref().map(walk).unwrap_or((None, None))
+    }
+}
+
 fn instant(v: &ValueSlot) -> Option<i64> {
     match v.0 {
         Value::Instant(t) => Some(t),
@@ -473,6 +510,14 @@ mod tests {
         // In winter the offset is UTC-5.
         let q = parse(r#"updated >= "2024-01-15""#, &NY).unwrap();
         assert_eq!(q.min_updated(), Some(1_705_294_800_000));
+    }
+
+    #[test]
+    fn id_ranges_come_from_conjunctions_only() {
+        let q = parse("(project = ENG) AND updated >= 0 AND id >= 10010 AND id < 10020 ORDER BY id ASC", &NY).unwrap();
+        assert_eq!(q.id_range(), (Some(10010), Some(10019)));
+        let q = parse("id > 5 OR id < 3", &NY).unwrap();
+        assert_eq!(q.id_range(), (None, None));
     }
 
     #[test]

@@ -260,6 +260,30 @@ impl Matcher<'_> {
         (page, (pos < end).then_some(pos))
     }
 
+    /// Ordered by `id` ascending alone: positions are issue indices (ids are `10000 + index`).
+    fn by_id(&self) -> bool {
+        matches!(self.query.order.as_slice(), [(SortKey::Id, true)])
+    }
+
+    /// Up to `limit` matches in `id` order from index `start`, and the index to resume at.
+    fn page_by_id(&self, start: u64, limit: usize) -> (Vec<Snapshot>, Option<u64>) {
+        let (lo, hi) = self.query.id_range();
+        let index_of = |id: i64| (id - Dataset::issue_id(0) as i64).max(0) as u64;
+        let end =
+            hi.map(|h| (index_of(h) + 1).min(self.st.index_count(self.data))).unwrap_or(self.st.index_count(self.data));
+        let mut pos = start.max(lo.map(index_of).unwrap_or(0));
+        let visible = |i: u64| self.st.snapshot(self.data, i, self.now).filter(|s| self.matches(s));
+        let mut page = Vec::with_capacity(limit.min(1024));
+        while pos < end && page.len() < limit {
+            page.extend(visible(pos));
+            pos += 1;
+        }
+        while pos < end && visible(pos).is_none() {
+            pos += 1;
+        }
+        (page, (pos < end).then_some(pos))
+    }
+
     /// Every match in the query's order (for orders other than `updated`).
     fn all_sorted(&self) -> Vec<Snapshot> {
         let mut all: Vec<Snapshot> = (0..self.st.index_count(self.data))
@@ -321,6 +345,8 @@ async fn cloud(app: &AppState, r: SearchRequest) -> Response {
     let m = Matcher { st: &st, data, query: &query, now: Instant::now() };
     let (page, next) = if m.natural() {
         m.page_natural(start, limit)
+    } else if m.by_id() {
+        m.page_by_id(start, limit)
     } else {
         let all = m.all_sorted();
         let from = (start as usize).min(all.len());
@@ -359,11 +385,12 @@ async fn data_center(app: &AppState, r: SearchRequest) -> Response {
     }
     let sel = select(fields.as_deref(), &st.field_ids(data), true);
     let m = Matcher { st: &st, data, query: &query, now: Instant::now() };
-    let all: Vec<Snapshot> = if m.natural() {
+    let all: Vec<Snapshot> = if m.natural() || m.by_id() {
         let mut v = Vec::new();
         let mut pos = Some(0);
         while let Some(p) = pos {
-            let (page, next) = m.page_natural(p, DC_MAX_WINDOW);
+            let (page, next) =
+                if m.natural() { m.page_natural(p, DC_MAX_WINDOW) } else { m.page_by_id(p, DC_MAX_WINDOW) };
             v.extend(page);
             pos = next;
         }

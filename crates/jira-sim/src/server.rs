@@ -169,6 +169,18 @@ impl RunningSim {
         self.app.site.lock().rename_field(id, name);
     }
 
+    /// The truth tests compare against: every issue search can show the API user right now,
+    /// as `(id, key, updated in epoch milliseconds)` in id order.
+    pub fn visible_issues(&self) -> Vec<(u64, String, i64)> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        let now = std::time::Instant::now();
+        (0..st.index_count(d))
+            .filter_map(|i| st.snapshot(d, i, now))
+            .map(|s| (Dataset::issue_id(s.index), d.issue_key(s.index), s.updated_ms))
+            .collect()
+    }
+
     /// Moves the site's clock (used for edit times) forward.
     pub fn advance_clock(&self, by: Duration) {
         self.app.site.lock().advance_clock(by.as_millis() as i64);
@@ -265,6 +277,11 @@ async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -
             }
             None => None,
         };
+        let limited = limited.or_else(|| {
+            b.throttle_every
+                .filter(|e| *e > 0 && n.is_multiple_of(*e))
+                .map(|_| (b.rate_limit_per_sec.unwrap_or(100), 1000))
+        });
         (b.fault(app.site.data.config.seed, n), b.latency, b.slow_by, limited)
     };
     if let Some((limit, wait_ms)) = limited {

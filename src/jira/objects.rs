@@ -1,0 +1,138 @@
+//! Projects, users, boards and the API user: each endpoint with its own paging envelope and
+//! page-size cap, as Jira applies them. Callers get pages, never the whole object at once.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{JiraClient, JiraError};
+use crate::config::Deployment;
+
+/// How an endpoint pages.
+#[derive(Debug, Clone, Copy)]
+enum Envelope {
+    /// `{startAt, maxResults, isLast, values}` (project search, agile).
+    Values,
+    /// A bare array; the end is an empty page (users: Jira may return short pages before it).
+    Array,
+    /// A bare array of everything, no paging (Data Center projects).
+    All,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValuesPage {
+    values: Vec<Value>,
+    #[serde(default)]
+    is_last: Option<bool>,
+    #[serde(default)]
+    total: Option<u64>,
+}
+
+/// The API user, and the time zone Jira reads JQL dates in for them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Myself {
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub email_address: Option<String>,
+}
+
+impl JiraClient {
+    pub async fn myself(&self) -> Result<Myself, JiraError> {
+        self.get(&format!("{}/myself", self.api()), &[]).await
+    }
+
+    /// Every visible project, page by page.
+    pub fn projects(&self) -> Pager<'_> {
+        match self.deployment() {
+            Deployment::Cloud => {
+                let q = vec![("expand", "description,lead".to_string())];
+                Pager::new(self, "rest/api/3/project/search", q, 100, Envelope::Values)
+            }
+            Deployment::DataCenter => Pager::new(self, "rest/api/2/project", vec![], 0, Envelope::All),
+        }
+    }
+
+    /// Every user, page by page (Data Center's search needs `username`; `.` matches all).
+    pub fn users(&self) -> Pager<'_> {
+        match self.deployment() {
+            Deployment::Cloud => Pager::new(self, "rest/api/3/users/search", vec![], 1000, Envelope::Array),
+            Deployment::DataCenter => {
+                let q = vec![("username", ".".to_string()), ("includeInactive", "true".to_string())];
+                Pager::new(self, "rest/api/2/user/search", q, 1000, Envelope::Array)
+            }
+        }
+    }
+
+    /// Every agile board, page by page (Jira Software; 50 a page).
+    pub fn boards(&self) -> Pager<'_> {
+        Pager::new(self, "rest/agile/1.0/board", vec![], 50, Envelope::Values)
+    }
+
+    /// A board's filter and columns; 403 when its saved filter is not shared with the API user.
+    pub async fn board_configuration(&self, board_id: &str) -> Result<Value, JiraError> {
+        self.get(&format!("rest/agile/1.0/board/{board_id}/configuration"), &[]).await
+    }
+}
+
+/// Walks one `startAt`-paged endpoint.
+pub struct Pager<'c> {
+    client: &'c JiraClient,
+    path: &'static str,
+    extra: Vec<(&'static str, String)>,
+    page_size: u64,
+    envelope: Envelope,
+    start: u64,
+    done: bool,
+}
+
+impl<'c> Pager<'c> {
+    fn new(
+        client: &'c JiraClient,
+        path: &'static str,
+        extra: Vec<(&'static str, String)>,
+        page_size: u64,
+        envelope: Envelope,
+    ) -> Self {
+        Self { client, path, extra, page_size, envelope, start: 0, done: false }
+    }
+
+    /// The next non-empty page, or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, JiraError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut query = self.extra.clone();
+        if !matches!(self.envelope, Envelope::All) {
+            query.push(("startAt", self.start.to_string()));
+            query.push(("maxResults", self.page_size.to_string()));
+        }
+        let (values, last) = match self.envelope {
+            Envelope::Values => {
+                let p: ValuesPage = self.client.get(self.path, &query).await?;
+                let n = p.values.len() as u64;
+                // `isLast` when given; else the total; an empty page always ends.
+                let last = n == 0
+                    || p.is_last.unwrap_or_else(|| match p.total {
+                        Some(t) => self.start + n >= t,
+                        None => n < self.page_size,
+                    });
+                (p.values, last)
+            }
+            Envelope::Array => {
+                let v: Vec<Value> = self.client.get(self.path, &query).await?;
+                let last = v.is_empty();
+                (v, last)
+            }
+            Envelope::All => (self.client.get::<Vec<Value>>(self.path, &query).await?, true),
+        };
+        self.start += values.len() as u64;
+        self.done = last;
+        Ok(if values.is_empty() { None } else { Some(values) })
+    }
+}

@@ -1,0 +1,102 @@
+//! The `boards` table: agile boards with their saved filter and columns. A board whose filter
+//! is not shared with the API user keeps its row (the list shows it) without configuration,
+//! and is counted as skipped.
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use super::{Outcome, Rows, RunStamp, Sender, StreamError, Warning, col};
+use crate::jira::{JiraClient, JiraError};
+use crate::transform::columns::{Column, ColumnType};
+
+pub fn columns() -> Vec<Column> {
+    let mut cols = vec![
+        col("id", ColumnType::Text),
+        col("name", ColumnType::Text),
+        col("type", ColumnType::Text),
+        col("isPrivate", ColumnType::Bool),
+        col("location", ColumnType::Json),
+        col("filter_id", ColumnType::Text),
+        col("columns", ColumnType::TextList),
+    ];
+    cols.extend(RunStamp::columns());
+    cols
+}
+
+/// Configurations fetched at once per page (the client's rate cap still applies).
+const CONFIG_CONCURRENCY: usize = 8;
+
+pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
+    let mut rows = Rows::new(columns(), tx);
+    let mut forbidden = Vec::new();
+    let mut pager = client.boards();
+    loop {
+        let page = match pager.next().await {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            // No Jira Software on the site, or no access to it: the object is skipped, not the run.
+            Err(JiraError::Forbidden { message, .. }) | Err(JiraError::Status { status: 404, message, .. }) => {
+                rows.flush().await?;
+                return Ok(Outcome {
+                    rows: rows.count,
+                    skipped: 1,
+                    warnings: vec![Warning {
+                        message: format!("boards are not available: {message}"),
+                        fix: "boards need Jira Software and the API user's access to it; remove `boards` from `objects` if the site has none".into(),
+                    }],
+                    ..Outcome::default()
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let configs: Vec<Result<Value, JiraError>> = futures::stream::iter(page.iter().map(|b| {
+            let id = id_text(&b["id"]);
+            async move { client.board_configuration(&id).await }
+        }))
+        .buffered(CONFIG_CONCURRENCY)
+        .collect()
+        .await;
+        for (b, config) in page.iter().zip(configs) {
+            let id = id_text(&b["id"]);
+            let extra = match config {
+                Ok(c) => json!({
+                    "filter_id": c["filter"]["id"],
+                    "columns": c["columnConfig"]["columns"].as_array().map(|cols| cols.iter().map(|c| c["name"].clone()).collect::<Vec<_>>()),
+                }),
+                Err(JiraError::Forbidden { .. }) => {
+                    forbidden.push(id.clone());
+                    json!({})
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let id_value = Value::String(id.clone());
+            rows.push(&id, |c| match c {
+                "id" => Some(&id_value),
+                "filter_id" | "columns" => extra.get(c),
+                _ => stamp.column(c).or_else(|| b.get(c)),
+            })
+            .await?;
+        }
+    }
+    rows.flush().await?;
+    let mut warnings = Vec::new();
+    if !forbidden.is_empty() {
+        warnings.push(Warning {
+            message: format!(
+                "{} boards' configuration is forbidden (their saved filter is not shared with the API user): {}",
+                forbidden.len(),
+                forbidden.join(", ")
+            ),
+            fix: "ask each filter's owner to share it with the API user (or a group it is in); the boards are kept without filter and columns".into(),
+        });
+    }
+    Ok(Outcome { rows: rows.count, skipped: forbidden.len(), warnings, ..Outcome::default() })
+}
+
+/// Board ids are numbers in JSON; the table keys every object by text.
+fn id_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
