@@ -7,6 +7,7 @@ pub(crate) use deltalake::arrow;
 
 pub mod config;
 pub mod jira;
+pub mod report;
 pub mod runner;
 pub mod stream;
 pub mod table;

@@ -7,14 +7,18 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use tokio::sync::Mutex;
 use tokio::sync::mpsc;
 
-use crate::config::{ObjectConfig, ObjectKind, Pipeline, SyncMode};
+use crate::config::{Deletes, ObjectConfig, ObjectKind, Pipeline, SchemaDrift, SyncMode};
 use crate::jira::fields::FieldDef;
-use crate::jira::{JiraClient, JiraError, RequestStats, RetryConfig};
-use crate::stream::{self, CHANNEL_BATCHES, Outcome, RunStamp, StreamError, Warning};
-use crate::table::{CommitMeta, TableError, TableStore};
+use crate::jira::{JiraClient, JiraError, RetryConfig};
+use crate::report;
+pub use crate::report::{ObjectReport, RunReport};
+use crate::stream::{self, CHANNEL_BATCHES, Outcome, Reject, RunStamp, Shape, StreamError, Warning};
+use crate::table::{CommitMeta, DELETED_AT, TableError, TableStore};
+use crate::transform::columns::{Column, ColumnType};
+use crate::transform::mask::Masker;
 
 /// Why a run (or one object of it) stopped. `is_config` separates "fix your pipeline" (exit 2)
 /// from "the run failed" (exit 1).
@@ -32,65 +36,27 @@ pub enum RunError {
     Objects { failed: usize, total: usize, first: String, config: bool },
 }
 
+impl Context<'_> {
+    fn meta(&self) -> CommitMeta {
+        CommitMeta {
+            pipeline: self.pipeline.name.clone(),
+            run_id: self.run_id.clone(),
+            cursor_ms: None,
+            reconciled_ms: None,
+        }
+    }
+}
+
 impl RunError {
     pub fn is_config(&self) -> bool {
         match self {
-            RunError::Unsupported { .. } | RunError::Stream(StreamError::UnknownField { .. }) => true,
+            RunError::Unsupported { .. } => true,
+            RunError::Stream(e) => e.is_config(),
             RunError::Jira(JiraError::Config { .. }) => true,
             RunError::Objects { config, .. } => *config,
             _ => false,
         }
     }
-}
-
-/// What a run did, per object.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub pipeline: String,
-    pub run_id: String,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    /// Requests to Jira for the whole run (objects share one client).
-    pub requests: RequestStats,
-    pub objects: Vec<ObjectReport>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ObjectReport {
-    pub object: String,
-    pub sync: &'static str,
-    pub status: &'static str,
-    pub rows_written: usize,
-    pub skipped: usize,
-    /// Jira's own count of matching records, when it gives one.
-    pub expected: Option<u64>,
-    pub cursor_before: Option<DateTime<Utc>>,
-    pub cursor_after: Option<DateTime<Utc>>,
-    pub table: String,
-    pub table_version: Option<u64>,
-    pub duration_ms: u64,
-    pub warnings: Vec<Warning>,
-    pub error: Option<String>,
-}
-
-impl RunReport {
-    pub fn failed(&self) -> impl Iterator<Item = &ObjectReport> {
-        self.objects.iter().filter(|o| o.error.is_some())
-    }
-}
-
-/// Checks before anything is fetched or written, so an unsupported pipeline fails fast and
-/// leaves every table as it was.
-fn preflight(p: &Pipeline) -> Result<(), RunError> {
-    for o in &p.objects {
-        if !o.hash.is_empty() {
-            return Err(RunError::Unsupported {
-                what: format!("`hash` on `{}`", o.kind),
-                fix: "remove `hash` for now",
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Everything an object's run shares with the others.
@@ -101,12 +67,14 @@ struct Context<'a> {
     stamp: RunStamp,
     run_id: String,
     defs: Vec<FieldDef>,
+    masker: Option<Masker>,
+    /// Rejected records of every object, written to `_rejects` once at the end.
+    rejects: Mutex<Vec<(String, Reject)>>,
 }
 
 /// Runs `pipeline` once. `Err` when nothing could run (bad credentials, unreachable site) or
 /// when any object failed; the report of the objects that did run is logged either way.
 pub async fn run(pipeline: &Pipeline, retry: RetryConfig) -> Result<RunReport, RunError> {
-    preflight(pipeline)?;
     let started_at = Utc::now();
     let run_id = uuid::Uuid::now_v7().to_string();
     tracing::info!(pipeline = %pipeline.name, run_id = %run_id, "run started");
@@ -121,6 +89,8 @@ pub async fn run(pipeline: &Pipeline, retry: RetryConfig) -> Result<RunReport, R
         stamp: RunStamp::new(&run_id, started_at),
         run_id: run_id.clone(),
         defs,
+        masker: pipeline.masking_key.as_ref().map(|k| Masker::new(k.expose())),
+        rejects: Mutex::new(Vec::new()),
     };
     let results = futures::future::join_all(pipeline.objects.iter().map(|o| run_object(&ctx, o))).await;
     let mut objects = Vec::new();
@@ -138,16 +108,33 @@ pub async fn run(pipeline: &Pipeline, retry: RetryConfig) -> Result<RunReport, R
     }
     let report = RunReport {
         pipeline: pipeline.name.clone(),
-        run_id,
+        run_id: run_id.clone(),
         started_at,
         finished_at: Utc::now(),
         requests: client.stats(),
         objects,
     };
+    write_audit(&ctx, &report).await;
     match first_error {
         None => Ok(report),
         Some(e) if pipeline.objects.len() == 1 => Err(e),
         Some(e) => Err(RunError::Objects { failed, total: pipeline.objects.len(), first: e.to_string(), config }),
+    }
+}
+
+/// Appends the run to `_runs` and its rejected records to `_rejects`. A failure here is logged,
+/// not fatal: the objects' own commits already happened.
+async fn write_audit(ctx: &Context<'_>, report: &RunReport) {
+    let meta = ctx.meta();
+    let rejects = std::mem::take(&mut *ctx.rejects.lock().await);
+    if !rejects.is_empty() {
+        let batch = report::rejects_batch(&ctx.run_id, report.started_at, &rejects);
+        if let Err(e) = ctx.store.append("_rejects", batch, &meta).await {
+            tracing::error!(error = %e, "cannot record rejected records in _rejects");
+        }
+    }
+    if let Err(e) = ctx.store.append("_runs", report::runs_batch(report), &meta).await {
+        tracing::error!(error = %e, "cannot record the run in _runs");
     }
 }
 
@@ -165,6 +152,8 @@ async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError
         },
         status: "ok",
         rows_written: 0,
+        rows_rejected: 0,
+        rows_deleted: 0,
         skipped: 0,
         expected: None,
         cursor_before: None,
@@ -172,6 +161,7 @@ async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError
         table: ctx.store.table_url(o.kind.name()).to_string(),
         table_version: None,
         duration_ms: 0,
+        drift: None,
         warnings: Vec::new(),
         error: None,
     };
@@ -189,11 +179,16 @@ async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError
 
 async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut ObjectReport) -> Result<(), RunError> {
     let name = o.kind.name();
-    let mut meta = CommitMeta { pipeline: ctx.pipeline.name.clone(), run_id: ctx.run_id.clone(), cursor_ms: None };
+    let mut meta = ctx.meta();
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
     let (outcome, version) = match o.kind {
         ObjectKind::Issues => {
-            let cols = stream::issues::columns(&ctx.defs, &o.fields)?;
+            let mut columns = stream::issues::columns(&ctx.defs, &o.fields)?;
+            if o.deletes == Deletes::Soft {
+                columns.push(Column { name: DELETED_AT.into(), ty: ColumnType::Timestamp });
+            }
+            let shape = shape_for(ctx, o, columns)?;
+            let shape = drifted(ctx, o, shape, report).await?;
             let before = match o.sync {
                 SyncMode::Incremental => ctx.store.cursor(&ctx.pipeline.name, name).await?,
                 SyncMode::FullRefresh => None,
@@ -204,16 +199,20 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             meta.cursor_ms = Some(discovery.jira_now.timestamp_millis());
             report.cursor_after = Some(discovery.jira_now);
             let merge = before.is_some();
+            if merge && o.deletes != Deletes::Ignore {
+                meta.reconciled_ms = reconcile_deletes(ctx, o, report).await?;
+            }
             if merge && discovery.ids.is_empty() {
                 // Nothing changed: no commit (the window is re-read next time, cheaply).
                 report.cursor_after = report.cursor_before;
                 report.expected = Some(0);
                 return Ok(());
             }
-            let schema = stream::schema_of(&cols);
+            let schema = stream::schema_of(&shape.columns);
             let concurrency = ctx.pipeline.source.concurrency as usize;
+            let shape = &shape;
             let extract = async move {
-                stream::issues::extract(&ctx.client, &cols, &discovery, concurrency, &ctx.stamp, &tx).await
+                stream::issues::extract(&ctx.client, shape, &discovery, concurrency, &ctx.stamp, &tx).await
             };
             let write = async {
                 if merge {
@@ -231,13 +230,15 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                 ObjectKind::Boards => stream::boards::columns(),
                 _ => stream::fields::columns(),
             };
-            let schema = stream::schema_of(&cols);
+            let shape = shape_for(ctx, o, cols)?;
+            let schema = stream::schema_of(&shape.columns);
+            let shape = &shape;
             let extract = async move {
                 match kind {
-                    ObjectKind::Projects => stream::projects::extract(&ctx.client, &ctx.stamp, &tx).await,
-                    ObjectKind::Users => stream::users::extract(&ctx.client, &ctx.stamp, &tx).await,
-                    ObjectKind::Boards => stream::boards::extract(&ctx.client, &ctx.stamp, &tx).await,
-                    _ => stream::fields::extract(&ctx.defs, &ctx.stamp, &tx).await,
+                    ObjectKind::Projects => stream::projects::extract(&ctx.client, shape, &ctx.stamp, &tx).await,
+                    ObjectKind::Users => stream::users::extract(&ctx.client, shape, &ctx.stamp, &tx).await,
+                    ObjectKind::Boards => stream::boards::extract(&ctx.client, shape, &ctx.stamp, &tx).await,
+                    _ => stream::fields::extract(&ctx.defs, shape, &ctx.stamp, &tx).await,
                 }
             };
             join(extract, ctx.store.replace(name, schema, rx, &meta)).await?
@@ -245,11 +246,121 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
     };
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
     report.rows_written = outcome.rows;
+    report.rows_rejected = outcome.rejected;
     report.skipped = outcome.skipped;
     report.expected = outcome.expected;
-    report.warnings = outcome.warnings;
+    report.warnings.extend(outcome.warnings);
     report.table_version = Some(version);
+    if outcome.rejected > 0 {
+        report.warnings.push(Warning {
+            message: format!("{} records did not fit their columns and were not written", outcome.rejected),
+            fix: "see the `_rejects` table (raw record and reason); a field whose type changed in Jira keeps the table's type until the table is rebuilt".into(),
+        });
+        ctx.rejects.lock().await.extend(outcome.rejects.into_iter().map(|r| (name.to_string(), r)));
+    }
     Ok(())
+}
+
+/// Looks for issues deleted in Jira when it is due (`reconcile_every`): every id the JQL
+/// matches now (ids-only search) against the table's rows. A row whose project the API user
+/// can no longer see at all is lost access, not a deletion: it is kept and reported. Returns
+/// when the reconciliation happened, to be recorded with this run's commit.
+async fn reconcile_deletes(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    report: &mut ObjectReport,
+) -> Result<Option<i64>, RunError> {
+    let name = o.kind.name();
+    let now = Utc::now();
+    if let Some(last) = ctx.store.reconciled(&ctx.pipeline.name, name).await?
+        && now.timestamp_millis() - last < o.reconcile_every.as_millis() as i64
+    {
+        return Ok(None);
+    }
+    let in_jira = stream::issues::discover(&ctx.client, o, 0).await?.ids;
+    let missing: Vec<(String, String)> = ctx
+        .store
+        .ids(name)
+        .await?
+        .into_iter()
+        .filter(|(id, _, deleted)| !deleted && id.parse::<u64>().is_ok_and(|n| in_jira.binary_search(&n).is_err()))
+        .map(|(id, key, _)| (id, key))
+        .collect();
+    if missing.is_empty() {
+        return Ok(Some(now.timestamp_millis()));
+    }
+    let mut visible = std::collections::HashSet::new();
+    let mut pager = ctx.client.projects();
+    while let Some(page) = pager.next().await? {
+        visible.extend(page.iter().filter_map(|p| p["key"].as_str().map(str::to_string)));
+    }
+    let project = |key: &str| key.rsplit_once('-').map(|(p, _)| p.to_string()).unwrap_or_default();
+    let (lost, gone): (Vec<_>, Vec<_>) = missing.into_iter().partition(|(_, key)| !visible.contains(&project(key)));
+    let mut lost_projects = std::collections::BTreeMap::<String, usize>::new();
+    for (_, key) in &lost {
+        *lost_projects.entry(project(key)).or_default() += 1;
+    }
+    for (p, n) in lost_projects {
+        report.warnings.push(Warning {
+            message: format!("{n} issues of project {p} are no longer visible and project {p} is missing from project search: the API user lost access to it. Their rows are kept, not marked deleted"),
+            fix: format!("give the API user Browse Projects on {p} again; if {p} was really deleted or archived, remove its rows yourself"),
+        });
+    }
+    if !gone.is_empty() {
+        let ids: Vec<String> = gone.into_iter().map(|(id, _)| id).collect();
+        let mut meta = ctx.meta();
+        meta.reconciled_ms = Some(now.timestamp_millis());
+        ctx.store.delete_ids(name, &ids, o.deletes == Deletes::Soft, now.timestamp_micros(), &meta).await?;
+        tracing::info!(object = name, deleted = ids.len(), "issues deleted in Jira marked");
+        report.rows_deleted = ids.len();
+    }
+    Ok(Some(now.timestamp_millis()))
+}
+
+/// The object's columns with its `hash` paths applied.
+fn shape_for(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    columns: Vec<crate::transform::columns::Column>,
+) -> Result<Shape, RunError> {
+    Ok(Shape::new(o.kind.name(), columns, &o.hash, ctx.masker.as_ref())?)
+}
+
+/// Applies the schema-drift policy against the table as it is, before anything is fetched.
+async fn drifted(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    mut shape: Shape,
+    report: &mut ObjectReport,
+) -> Result<Shape, RunError> {
+    let name = o.kind.name();
+    let Some(table) = ctx.store.schema(name).await? else { return Ok(shape) };
+    // A full refresh under `auto_sync` may drop columns; otherwise the table keeps them.
+    let keep_missing = !(o.sync == SyncMode::FullRefresh && o.schema_drift == SchemaDrift::AutoSync);
+    let drift = crate::transform::drift::reconcile(&mut shape.columns, &table, o.schema_drift, keep_missing)
+        .map_err(|fields| StreamError::Drift { object: name, fields: fields.join(", ") })?;
+    let label = |id: &String| match ctx.defs.iter().find(|d| &d.id == id) {
+        Some(d) => format!("{id} ({})", d.name),
+        None => id.clone(),
+    };
+    if !drift.added.is_empty() {
+        let fields = drift.added.iter().map(label).collect::<Vec<_>>().join(", ");
+        report.warnings.push(match o.schema_drift {
+            SchemaDrift::Block => Warning {
+                message: format!("new fields not added to the table (`schema_drift: block`): {fields}"),
+                fix: "set `schema_drift: auto_sync` to add them, or deselect them in `fields` to silence this".into(),
+            },
+            _ => Warning { message: format!("new columns added: {fields}"), fix: "nothing to do".into() },
+        });
+    }
+    for (col, table_type, jira_type) in &drift.retyped {
+        report.warnings.push(Warning {
+            message: format!("`{col}` is {jira_type} in Jira now but {table_type} in the table; the table keeps {table_type}"),
+            fix: "records whose value does not fit go to `_rejects`; to adopt the new type, rebuild the table (delete it, or `jirapipe state reset`)".into(),
+        });
+    }
+    report.drift = Some(drift);
+    Ok(shape)
 }
 
 /// Runs extraction and the table write together. The extraction future owns the channel's

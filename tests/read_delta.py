@@ -15,6 +15,10 @@ def plain(v):
         return (v - EPOCH) // datetime.timedelta(microseconds=1)
     if isinstance(v, datetime.date):
         return v.isoformat()
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
     return v
 
 

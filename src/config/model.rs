@@ -246,6 +246,19 @@ pub enum SchemaDrift {
     Fail,
 }
 
+/// What happens to rows of issues deleted in Jira.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Deletes {
+    /// Keep the row and set `_deleted_at`.
+    #[default]
+    Soft,
+    /// Remove the row.
+    Hard,
+    /// Do not look for deletions.
+    Ignore,
+}
+
 /// Settings of one object.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -269,6 +282,16 @@ pub struct ObjectSpec {
     #[serde(default)]
     #[schemars(with = "Option<SchemaDrift>")]
     pub schema_drift: Option<Spanned<SchemaDrift>>,
+    /// What happens to rows of issues deleted in Jira (incremental issues only): `soft` (default)
+    /// sets `_deleted_at`, `hard` removes the rows, `ignore` keeps them as they are.
+    #[serde(default)]
+    #[schemars(with = "Option<Deletes>")]
+    pub deletes: Option<Spanned<Deletes>>,
+    /// How often deletions are looked for (incremental issues only), e.g. `24h`; `0s` on every
+    /// run. Each look is an ids-only search over the whole JQL. Default `24h`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub reconcile_every: Option<Text>,
     /// How far before the cursor an incremental run starts again (issues only), e.g. `5m`.
     /// Covers JQL's minute precision and Jira's search index lagging behind edits. Default `5m`.
     #[serde(default)]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use url::Url;
 
-pub use super::model::{Deployment, SchemaDrift, SyncMode};
+pub use super::model::{Deletes, Deployment, SchemaDrift, SyncMode};
 use super::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -121,6 +121,9 @@ pub struct ObjectConfig {
     pub schema_drift: SchemaDrift,
     /// Overlap before the cursor on incremental runs.
     pub lookback: std::time::Duration,
+    /// Deletion handling; `Ignore` for everything but incremental issues.
+    pub deletes: Deletes,
+    pub reconcile_every: std::time::Duration,
 }
 
 impl Pipeline {

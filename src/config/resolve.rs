@@ -9,7 +9,7 @@ use url::Url;
 
 use super::error::{ConfigError, SourceFile};
 use super::interpolate::{InterpolateError, Vars, interpolate};
-use super::model::{AuthKind, AuthSpec, Deployment, FieldsSpec, ObjectSpec, PipelineFile, SyncMode, Text};
+use super::model::{AuthKind, AuthSpec, Deletes, Deployment, FieldsSpec, ObjectSpec, PipelineFile, SyncMode, Text};
 use super::pipeline::{
     Auth, Destination, FieldSelection, OAuth2, ObjectConfig, ObjectKind, Pipeline, Schedule, Source,
 };
@@ -27,6 +27,7 @@ const DEFAULT_REQUESTS_PER_SECOND: f64 = 10.0;
 const DEFAULT_CONCURRENCY: u32 = 4;
 /// Long enough to cover JQL's minute precision and ordinary index lag.
 const DEFAULT_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+const DEFAULT_RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 const SCHEMES: &str = "file://, s3://, gs://, az://, memory:// or a local path";
 
@@ -492,41 +493,29 @@ impl Resolver<'_> {
             None => None,
         };
         let fields = self.fields(o.fields.as_ref());
-        let lookback = match &o.lookback {
-            Some(l) if kind != ObjectKind::Issues => {
+        let incremental_issues = kind == ObjectKind::Issues && sync == Some(SyncMode::Incremental);
+        let lookback =
+            self.issues_duration(&o.lookback, "lookback", incremental_issues, 7 * 24 * 3600, DEFAULT_LOOKBACK);
+        let reconcile_every = self.issues_duration(
+            &o.reconcile_every,
+            "reconcile_every",
+            incremental_issues,
+            366 * 24 * 3600,
+            DEFAULT_RECONCILE_EVERY,
+        );
+        let deletes = match &o.deletes {
+            Some(d) if !incremental_issues => {
                 self.at(
-                    &l.referenced,
-                    format!("`lookback` applies only to incremental issues, not to `{kind}`"),
+                    &d.referenced,
+                    format!("`deletes` applies only to issues with `sync: incremental`, not to `{kind}`"),
                     "not for this object",
-                    "remove `lookback`",
+                    "remove `deletes`: a full refresh replaces the table, so deleted records disappear with it",
                 );
                 None
             }
-            Some(l) => {
-                let raw = self.text(l, "lookback")?;
-                match humantime::parse_duration(raw.trim()) {
-                    Ok(d) if d <= std::time::Duration::from_secs(7 * 24 * 3600) => Some(d),
-                    Ok(_) => {
-                        self.at(
-                            &l.referenced,
-                            format!("`lookback: {raw}` is over 7 days"),
-                            "too long",
-                            "a few minutes is enough: e.g. `lookback: 5m`",
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        self.at(
-                            &l.referenced,
-                            format!("`lookback: {raw}` is not a duration: {e}"),
-                            "not a duration",
-                            "write e.g. `5m`, `90s` or `1h`",
-                        );
-                        None
-                    }
-                }
-            }
-            None => Some(DEFAULT_LOOKBACK),
+            Some(d) => Some(d.value),
+            None if incremental_issues => Some(Deletes::Soft),
+            None => Some(Deletes::Ignore),
         };
         let mut hash = Vec::new();
         for h in &o.hash {
@@ -557,7 +546,55 @@ impl Resolver<'_> {
             hash,
             schema_drift: o.schema_drift.as_ref().map(|d| d.value).unwrap_or_default(),
             lookback: lookback?,
+            deletes: deletes?,
+            reconcile_every: reconcile_every?,
         })
+    }
+
+    /// A duration key of incremental issues (`lookback`, `reconcile_every`), at most `max_secs`.
+    fn issues_duration(
+        &mut self,
+        value: &Option<Text>,
+        key: &str,
+        allowed: bool,
+        max_secs: u64,
+        default: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        let Some(l) = value else { return Some(default) };
+        if !allowed {
+            self.at(
+                &l.referenced,
+                format!("`{key}` applies only to issues with `sync: incremental`"),
+                "not for this object",
+                format!("remove `{key}`"),
+            );
+            return None;
+        }
+        let raw = self.text(l, key)?;
+        match humantime::parse_duration(raw.trim()) {
+            Ok(d) if d.as_secs() <= max_secs => Some(d),
+            Ok(_) => {
+                self.at(
+                    &l.referenced,
+                    format!(
+                        "`{key}: {raw}` is too long (at most {})",
+                        humantime::format_duration(std::time::Duration::from_secs(max_secs))
+                    ),
+                    "too long",
+                    format!("use a shorter duration, e.g. `{key}: {}`", humantime::format_duration(default)),
+                );
+                None
+            }
+            Err(e) => {
+                self.at(
+                    &l.referenced,
+                    format!("`{key}: {raw}` is not a duration: {e}"),
+                    "not a duration",
+                    "write e.g. `5m`, `90s`, `1h` or `1d`",
+                );
+                None
+            }
+        }
     }
 
     fn fields(&mut self, f: Option<&FieldsSpec>) -> Option<FieldSelection> {

@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::{Outcome, Rows, RunStamp, Sender, StreamError, Warning, col};
+use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning, col};
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
@@ -17,7 +17,7 @@ pub fn columns() -> Vec<Column> {
         col("isPrivate", ColumnType::Bool),
         col("location", ColumnType::Json),
         col("filter_id", ColumnType::Text),
-        col("columns", ColumnType::TextList),
+        col("columns", ColumnType::List(Box::new(ColumnType::Text))),
     ];
     cols.extend(RunStamp::columns());
     cols
@@ -26,8 +26,13 @@ pub fn columns() -> Vec<Column> {
 /// Configurations fetched at once per page (the client's rate cap still applies).
 const CONFIG_CONCURRENCY: usize = 8;
 
-pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(columns(), tx);
+pub async fn extract(
+    client: &JiraClient,
+    shape: &Shape,
+    stamp: &RunStamp,
+    tx: &Sender,
+) -> Result<Outcome, StreamError> {
+    let mut rows = Rows::new(shape.columns.clone(), tx);
     let mut forbidden = Vec::new();
     let mut pager = client.boards();
     loop {
@@ -37,15 +42,14 @@ pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Resu
             // No Jira Software on the site, or no access to it: the object is skipped, not the run.
             Err(JiraError::Forbidden { message, .. }) | Err(JiraError::Status { status: 404, message, .. }) => {
                 rows.flush().await?;
-                return Ok(Outcome {
-                    rows: rows.count,
+                return Ok(rows.into_outcome(Outcome {
                     skipped: 1,
                     warnings: vec![Warning {
                         message: format!("boards are not available: {message}"),
                         fix: "boards need Jira Software and the API user's access to it; remove `boards` from `objects` if the site has none".into(),
                     }],
                     ..Outcome::default()
-                });
+                }));
             }
             Err(e) => return Err(e.into()),
         };
@@ -56,7 +60,7 @@ pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Resu
         .buffered(CONFIG_CONCURRENCY)
         .collect()
         .await;
-        for (b, config) in page.iter().zip(configs) {
+        for (mut b, config) in page.into_iter().zip(configs) {
             let id = id_text(&b["id"]);
             let extra = match config {
                 Ok(c) => json!({
@@ -69,8 +73,13 @@ pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Resu
                 }
                 Err(e) => return Err(e.into()),
             };
+            let mut extra = extra;
+            if let (Some(o), Some(x)) = (b.as_object_mut(), extra.as_object_mut()) {
+                shape.mask(o);
+                shape.mask(x);
+            }
             let id_value = Value::String(id.clone());
-            rows.push(&id, |c| match c {
+            rows.push(&id, &b, |c| match c {
                 "id" => Some(&id_value),
                 "filter_id" | "columns" => extra.get(c),
                 _ => stamp.column(c).or_else(|| b.get(c)),
@@ -90,7 +99,7 @@ pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Resu
             fix: "ask each filter's owner to share it with the API user (or a group it is in); the boards are kept without filter and columns".into(),
         });
     }
-    Ok(Outcome { rows: rows.count, skipped: forbidden.len(), warnings, ..Outcome::default() })
+    Ok(rows.into_outcome(Outcome { skipped: forbidden.len(), warnings, ..Outcome::default() }))
 }
 
 /// Board ids are numbers in JSON; the table keys every object by text.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Outcome, Rows, RunStamp, Sender, StreamError, col};
+use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, col};
 use crate::jira::fields::FieldDef;
 use crate::transform::columns::{Column, ColumnType};
 
@@ -23,18 +23,21 @@ pub fn columns() -> Vec<Column> {
 }
 
 /// Sends the table built from an already fetched catalogue (the issues stream needs it too).
-pub async fn extract(defs: &[FieldDef], stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(columns(), tx);
+pub async fn extract(defs: &[FieldDef], shape: &Shape, stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
+    let mut rows = Rows::new(shape.columns.clone(), tx);
     for d in defs {
         let s = d.schema.as_ref();
-        let row = json!({
+        let mut row = json!({
             "id": d.id, "name": d.name, "custom": d.custom,
             "schema_type": s.map(|s| &s.kind), "schema_items": s.and_then(|s| s.items.as_ref()),
             "schema_custom": s.and_then(|s| s.custom.as_ref()), "schema_system": s.and_then(|s| s.system.as_ref()),
-            "column_type": format!("{}", ColumnType::of(s).arrow()),
+            "column_type": ColumnType::of(s).describe(),
         });
-        rows.push(&d.id, |c| stamp.column(c).or_else(|| row.get(c)).filter(|v: &&Value| !v.is_null())).await?;
+        if let Some(o) = row.as_object_mut() {
+            shape.mask(o);
+        }
+        rows.push(&d.id, &row, |c| stamp.column(c).or_else(|| row.get(c)).filter(|v: &&Value| !v.is_null())).await?;
     }
     rows.flush().await?;
-    Ok(Outcome { rows: rows.count, ..Outcome::default() })
+    Ok(rows.into_outcome(Outcome::default()))
 }

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Outcome, Rows, RunStamp, Sender, StreamError, Warning};
+use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning};
 use crate::config::{Deployment, FieldSelection, ObjectConfig};
 use crate::jira::JiraClient;
 use crate::jira::fields::FieldDef;
@@ -147,7 +147,7 @@ pub fn partitions(ids: &[u64], n: usize) -> Vec<(Option<u64>, Option<u64>)> {
 /// Fetches every issue found by `discovery` with the selected fields, partitions in parallel.
 pub async fn extract(
     client: &JiraClient,
-    columns: &[Column],
+    shape: &Shape,
     discovery: &Discovery,
     concurrency: usize,
     stamp: &RunStamp,
@@ -158,18 +158,24 @@ pub async fn extract(
     }
     // Push the selection down: ask Jira only for the fields that become columns.
     let mut wanted: Vec<String> =
-        columns.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
+        shape.columns.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
     if !wanted.iter().any(|f| f == "updated") {
         wanted.push("updated".into());
     }
     let parts = partitions(&discovery.ids, concurrency);
     tracing::debug!(issues = discovery.ids.len(), partitions = parts.len(), "fetching issues");
-    let counts = futures::future::try_join_all(parts.iter().map(|(lo, hi)| {
+    let outcomes = futures::future::try_join_all(parts.iter().map(|(lo, hi)| {
         let jql = id_range_jql(&discovery.filter, *lo, *hi);
-        fetch_partition(client, jql, columns, &wanted, stamp, tx)
+        fetch_partition(client, jql, shape, &wanted, stamp, tx)
     }))
     .await?;
-    let rows: usize = counts.iter().sum();
+    let mut total = Outcome::default();
+    for o in outcomes {
+        total.rows += o.rows;
+        total.rejected += o.rejected;
+        total.rejects.extend(o.rejects);
+    }
+    let rows = total.rows + total.rejected;
     let expected = match discovery.total {
         Some(t) => Some(t),
         None => client.approximate_count(&discovery.filter).await?,
@@ -183,24 +189,24 @@ pub async fn extract(
             fix: "issues under security levels or in projects the API user cannot browse are not returned; if the gap persists on the next run, check the API user's permissions (`jirapipe check`)".into(),
         });
     }
-    Ok(Outcome { rows, expected, warnings, ..Outcome::default() })
+    Ok(Outcome { expected, warnings, ..total })
 }
 
 async fn fetch_partition(
     client: &JiraClient,
     jql: String,
-    columns: &[Column],
+    shape: &Shape,
     wanted: &[String],
     stamp: &RunStamp,
     tx: &Sender,
-) -> Result<usize, StreamError> {
-    let mut rows = Rows::new(columns.to_vec(), tx);
+) -> Result<Outcome, StreamError> {
+    let mut rows = Rows::new(shape.columns.clone(), tx);
     match client.deployment() {
         Deployment::Cloud => {
             let mut cursor = Cursor::Start;
             loop {
                 let page = client.search(&jql, wanted, &cursor, 0, PAGE_SIZE).await?;
-                push_issues(&mut rows, &page.issues, stamp).await?;
+                push_issues(&mut rows, shape, page.issues, stamp).await?;
                 match page.next {
                     Some(t) => cursor = Cursor::Token(t),
                     None => break,
@@ -220,23 +226,32 @@ async fn fetch_partition(
                 if page.issues.is_empty() {
                     break;
                 }
-                push_issues(&mut rows, &page.issues, stamp).await?;
+                let n = page.issues.len() as u64;
                 last = page.issues.iter().filter_map(issue_id).max();
-                if page.total.is_some_and(|t| page.issues.len() as u64 >= t) {
+                push_issues(&mut rows, shape, page.issues, stamp).await?;
+                if page.total.is_some_and(|t| n >= t) {
                     break;
                 }
             }
         }
     }
     rows.flush().await?;
-    Ok(rows.count)
+    Ok(rows.into_outcome(Outcome::default()))
 }
 
-async fn push_issues(rows: &mut Rows<'_>, issues: &[Value], stamp: &RunStamp) -> Result<(), StreamError> {
-    for issue in issues {
-        let id = issue["id"].as_str().unwrap_or_default();
+async fn push_issues(
+    rows: &mut Rows<'_>,
+    shape: &Shape,
+    issues: Vec<Value>,
+    stamp: &RunStamp,
+) -> Result<(), StreamError> {
+    for mut issue in issues {
+        if let Some(f) = issue.get_mut("fields").and_then(Value::as_object_mut) {
+            shape.mask(f);
+        }
+        let id = issue["id"].as_str().unwrap_or_default().to_string();
         let fields = &issue["fields"];
-        rows.push(id, |col| match col {
+        rows.push(&id, &issue, |col| match col {
             "id" | "key" => issue.get(col),
             _ => stamp.column(col).or_else(|| fields.get(col)),
         })

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::arrow::array::RecordBatch;
 use crate::jira::JiraError;
 use crate::transform::columns::{BatchBuilder, Column, ColumnType, ConvertError};
+use crate::transform::mask::{MaskPath, Masker, masked_type};
 
 /// Rows per Arrow batch (and so per Parquet row group at most).
 pub const BATCH_ROWS: usize = 10_000;
@@ -70,10 +71,25 @@ pub struct Warning {
     pub fix: String,
 }
 
+/// A record that could not be converted to its row: kept, masked, in the `_rejects` table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject {
+    pub id: String,
+    pub reason: String,
+    /// The record as Jira sent it, after masking.
+    pub raw: String,
+}
+
+/// Rejects kept per object and run; beyond this only the count grows.
+pub const MAX_REJECTS_KEPT: usize = 10_000;
+
 /// What extracting one object found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
     pub rows: usize,
+    pub rejected: usize,
+    #[serde(skip)]
+    pub rejects: Vec<Reject>,
     /// Records (or parts of records) Jira refused to show (HTTP 403), skipped.
     pub skipped: usize,
     /// Jira's own count of matching records, when it gives one (issues).
@@ -92,27 +108,117 @@ pub enum StreamError {
     /// The table writer stopped reading (it failed; its error is the one reported).
     #[error("the table writer stopped")]
     WriterGone,
+    #[error("`objects.{object}.hash`: {message}")]
+    BadHash { object: &'static str, message: String },
+    #[error(
+        "`{object}`: Jira has fields the table does not: {fields}. `schema_drift: fail` stops the run before anything is written; add them (`auto_sync`), keep the table's columns (`block`), or deselect them"
+    )]
+    Drift { object: &'static str, fields: String },
 }
 
-/// Rows of one object on their way to the channel, a batch at a time.
+impl StreamError {
+    /// A problem with the pipeline file rather than with the run.
+    pub fn is_config(&self) -> bool {
+        matches!(self, StreamError::UnknownField { .. } | StreamError::BadHash { .. })
+    }
+}
+
+/// An object's columns with its masks applied: hashed paths become text columns.
+#[derive(Clone)]
+pub struct Shape {
+    pub columns: Vec<Column>,
+    masks: Vec<MaskPath>,
+    masker: Option<Masker>,
+}
+
+impl Shape {
+    /// Checks every `hash` path against the columns (`id` never; the column must be selected).
+    pub fn new(
+        object: &'static str,
+        mut columns: Vec<Column>,
+        hash: &[String],
+        masker: Option<&Masker>,
+    ) -> Result<Self, StreamError> {
+        let mut masks = Vec::new();
+        for text in hash {
+            let bad = |message: String| StreamError::BadHash { object, message };
+            let path = MaskPath::parse(text).map_err(bad)?;
+            let Some(col) = columns.iter_mut().find(|c| c.name == path.column()) else {
+                return Err(bad(format!(
+                    "`{text}` starts at `{}`, which is not a column of this table; hash a selected field (columns: {})",
+                    path.column(),
+                    columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .filter(|n| !n.starts_with('_'))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if col.name == "id" || col.name.starts_with('_') {
+                return Err(bad(format!("`{text}`: `{}` cannot be hashed", col.name)));
+            }
+            col.ty = masked_type(&col.ty, &path).map_err(bad)?;
+            masks.push(path);
+        }
+        let masker = if masks.is_empty() { None } else { masker.cloned() };
+        if !masks.is_empty() && masker.is_none() {
+            return Err(StreamError::BadHash { object, message: "no `masking.key` is configured".into() });
+        }
+        Ok(Self { columns, masks, masker })
+    }
+
+    /// Hashes the masked paths of `record` (column name → value) in place.
+    pub fn mask(&self, record: &mut serde_json::Map<String, Value>) {
+        if let Some(m) = &self.masker {
+            for p in &self.masks {
+                m.apply(record, p);
+            }
+        }
+    }
+}
+
+/// Rows of one object on their way to the channel, a batch at a time; records that do not fit
+/// their columns are set aside as rejects.
 pub(crate) struct Rows<'s> {
     builder: BatchBuilder,
     tx: &'s Sender,
     pub count: usize,
+    pub rejected: usize,
+    pub rejects: Vec<Reject>,
 }
 
 impl<'s> Rows<'s> {
     pub fn new(columns: Vec<Column>, tx: &'s Sender) -> Self {
-        Self { builder: BatchBuilder::new(columns), tx, count: 0 }
+        Self { builder: BatchBuilder::new(columns), tx, count: 0, rejected: 0, rejects: Vec::new() }
     }
 
-    pub async fn push<'v>(&mut self, id: &str, value: impl Fn(&str) -> Option<&'v Value>) -> Result<(), StreamError> {
-        self.builder.push(id, value)?;
-        self.count += 1;
+    /// Appends the record `raw` (already masked) whose columns `value` looks up.
+    pub async fn push<'v>(
+        &mut self,
+        id: &str,
+        raw: &Value,
+        value: impl Fn(&str) -> Option<&'v Value>,
+    ) -> Result<(), StreamError> {
+        match self.builder.push(id, value) {
+            Ok(()) => self.count += 1,
+            Err(e) => {
+                tracing::warn!(record = id, field = %e.field, "record rejected: {}", e.message);
+                self.rejected += 1;
+                if self.rejects.len() < MAX_REJECTS_KEPT {
+                    self.rejects.push(Reject { id: id.to_string(), reason: e.to_string(), raw: raw.to_string() });
+                }
+            }
+        }
         if self.builder.len() >= BATCH_ROWS {
             self.flush().await?;
         }
         Ok(())
+    }
+
+    /// Moves the counts into `outcome`.
+    pub fn into_outcome(self, outcome: Outcome) -> Outcome {
+        Outcome { rows: self.count, rejected: self.rejected, rejects: self.rejects, ..outcome }
     }
 
     pub async fn flush(&mut self) -> Result<(), StreamError> {

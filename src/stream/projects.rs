@@ -1,6 +1,6 @@
 //! The `projects` table: every project the API user can browse.
 
-use super::{Outcome, Rows, RunStamp, Sender, StreamError, col};
+use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, col};
 use crate::jira::JiraClient;
 use crate::transform::columns::{Column, ColumnType};
 
@@ -22,15 +22,23 @@ pub fn columns() -> Vec<Column> {
     cols
 }
 
-pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(columns(), tx);
+pub async fn extract(
+    client: &JiraClient,
+    shape: &Shape,
+    stamp: &RunStamp,
+    tx: &Sender,
+) -> Result<Outcome, StreamError> {
+    let mut rows = Rows::new(shape.columns.clone(), tx);
     let mut pager = client.projects();
     while let Some(page) = pager.next().await? {
-        for p in &page {
-            let id = p["id"].as_str().unwrap_or_default();
-            rows.push(id, |c| stamp.column(c).or_else(|| p.get(c))).await?;
+        for mut p in page {
+            if let Some(o) = p.as_object_mut() {
+                shape.mask(o);
+            }
+            let id = p["id"].as_str().unwrap_or_default().to_string();
+            rows.push(&id, &p, |c| stamp.column(c).or_else(|| p.get(c))).await?;
         }
     }
     rows.flush().await?;
-    Ok(Outcome { rows: rows.count, ..Outcome::default() })
+    Ok(rows.into_outcome(Outcome::default()))
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Outcome, Rows, RunStamp, Sender, StreamError, Warning, col};
+use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning, col};
 use crate::config::Deployment;
 use crate::jira::JiraClient;
 use crate::transform::columns::{Column, ColumnType};
@@ -24,23 +24,31 @@ pub fn columns() -> Vec<Column> {
     cols
 }
 
-pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
+pub async fn extract(
+    client: &JiraClient,
+    shape: &Shape,
+    stamp: &RunStamp,
+    tx: &Sender,
+) -> Result<Outcome, StreamError> {
     let key = match client.deployment() {
         Deployment::Cloud => "accountId",
         Deployment::DataCenter => "key",
     };
-    let mut rows = Rows::new(columns(), tx);
+    let mut rows = Rows::new(shape.columns.clone(), tx);
     let (mut people, mut without_email) = (0usize, 0usize);
     let mut pager = client.users();
     while let Some(page) = pager.next().await? {
-        for u in &page {
+        for mut u in page {
             let id = u.get(key).cloned().unwrap_or(Value::Null);
             // App and bot accounts have no email by design; people should.
             if u["accountType"].as_str().is_none_or(|t| t == "atlassian") {
                 people += 1;
                 without_email += usize::from(u.get("emailAddress").is_none_or(Value::is_null));
             }
-            rows.push(id.as_str().unwrap_or_default(), |c| match c {
+            if let Some(o) = u.as_object_mut() {
+                shape.mask(o);
+            }
+            rows.push(id.as_str().unwrap_or_default(), &u, |c| match c {
                 "id" => Some(&id),
                 _ => stamp.column(c).or_else(|| u.get(c)),
             })
@@ -59,5 +67,5 @@ pub async fn extract(client: &JiraClient, stamp: &RunStamp, tx: &Sender) -> Resu
             },
         });
     }
-    Ok(Outcome { rows: rows.count, warnings, ..Outcome::default() })
+    Ok(rows.into_outcome(Outcome { warnings, ..Outcome::default() }))
 }

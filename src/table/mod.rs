@@ -58,6 +58,8 @@ pub struct CommitMeta {
     pub pipeline: String,
     pub run_id: String,
     pub cursor_ms: Option<i64>,
+    /// When deletions were last looked for (incremental issues).
+    pub reconciled_ms: Option<i64>,
 }
 
 impl CommitMeta {
@@ -71,13 +73,25 @@ impl CommitMeta {
             info.push(("jirapipe.cursor_ms".to_string(), serde_json::json!(ms)));
             props = props.with_application_transaction(Transaction::new(cursor_app_id(&self.pipeline, object), ms));
         }
+        if let Some(ms) = self.reconciled_ms {
+            let app = reconciled_app_id(&self.pipeline, object);
+            props = props.with_application_transaction(Transaction::new(app, ms));
+        }
         props.with_metadata(info)
     }
 }
 
+/// The soft-delete column of incremental issues.
+pub const DELETED_AT: &str = "_deleted_at";
+
 /// The Delta `txn` app id holding an object's cursor.
 fn cursor_app_id(pipeline: &str, object: &str) -> String {
     format!("jirapipe/{pipeline}/{object}")
+}
+
+/// The Delta `txn` app id holding when deletions were last reconciled.
+fn reconciled_app_id(pipeline: &str, object: &str) -> String {
+    format!("jirapipe/{pipeline}/{object}/reconciled")
 }
 
 fn writer_properties() -> WriterProperties {
@@ -120,15 +134,123 @@ impl TableStore {
         }
     }
 
-    /// The cursor committed with the object's last incremental (or full) write, if any.
-    pub async fn cursor(&self, pipeline: &str, object: &str) -> Result<Option<i64>, TableError> {
+    /// The table's current columns, `None` when it does not exist yet.
+    pub async fn schema(&self, object: &str) -> Result<Option<SchemaRef>, TableError> {
         let url = self.table_url(object);
         let table = self.open(&url).await?;
         let Ok(state) = table.snapshot() else { return Ok(None) };
-        state
-            .transaction_version(table.log_store().as_ref(), cursor_app_id(pipeline, object))
+        Ok(Some(state.snapshot().arrow_schema()))
+    }
+
+    /// Appends `batch` in one commit (new columns are added), creating the table if needed.
+    pub async fn append(&self, object: &str, batch: RecordBatch, meta: &CommitMeta) -> Result<u64, TableError> {
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let table = table
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .with_schema_mode(SchemaMode::Merge)
+            .with_table_name(object)
+            .with_writer_properties(writer_properties())
+            .with_commit_properties(meta.properties(object))
             .await
-            .map_err(Self::err(&url))
+            .map_err(Self::err(&url))?;
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// `(id, key, soft-deleted)` of every row, for delete reconciliation.
+    pub async fn ids(&self, object: &str) -> Result<Vec<(String, String, bool)>, TableError> {
+        use deltalake::arrow::array::{Array, AsArray};
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let df_err = |e: deltalake::datafusion::error::DataFusionError| Self::err(&url)(e.into());
+        let Ok(state) = table.snapshot() else { return Ok(Vec::new()) };
+        let has_deleted = state.snapshot().arrow_schema().field_with_name(DELETED_AT).is_ok();
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state()).map_err(Self::err(&url))?;
+        ctx.register_table("t", table.table_provider().await.map_err(df_err)?).map_err(df_err)?;
+        let deleted = if has_deleted { format!("{DELETED_AT} IS NOT NULL") } else { "false".into() };
+        let batches = ctx
+            .sql(&format!("SELECT CAST(id AS VARCHAR), CAST(key AS VARCHAR), {deleted} FROM t"))
+            .await
+            .map_err(df_err)?
+            .collect()
+            .await
+            .map_err(df_err)?;
+        let mut out = Vec::new();
+        let text = |a: &deltalake::arrow::array::ArrayRef| {
+            deltalake::arrow::compute::cast(a, &deltalake::arrow::datatypes::DataType::Utf8)
+                .map_err(|e| Self::err(&url)(e.into()))
+        };
+        for b in batches {
+            // DataFusion hands strings out as views; plain UTF-8 arrays are simpler to walk.
+            let (ids, keys) = (text(b.column(0))?, text(b.column(1))?);
+            let (ids, keys, del) = (ids.as_string::<i32>(), keys.as_string::<i32>(), b.column(2).as_boolean());
+            for r in 0..b.num_rows() {
+                out.push((
+                    ids.value(r).to_string(),
+                    if keys.is_null(r) { String::new() } else { keys.value(r).to_string() },
+                    del.value(r),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks rows deleted in Jira: sets `_deleted_at` (soft) or removes them (hard), in one
+    /// commit. Returns the new version.
+    pub async fn delete_ids(
+        &self,
+        object: &str,
+        ids: &[String],
+        soft: bool,
+        at_micros: i64,
+        meta: &CommitMeta,
+    ) -> Result<u64, TableError> {
+        use deltalake::datafusion::prelude::lit;
+        use deltalake::datafusion::scalar::ScalarValue;
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let predicate = col("id").in_list(ids.iter().map(|i| lit(i.as_str())).collect(), false);
+        let table = if soft {
+            let at = lit(ScalarValue::TimestampMicrosecond(Some(at_micros), Some("UTC".into())));
+            table
+                .update()
+                .with_predicate(predicate)
+                .with_update(DELETED_AT, at)
+                .with_writer_properties(writer_properties())
+                .with_commit_properties(meta.properties(object))
+                .await
+                .map_err(Self::err(&url))?
+                .0
+        } else {
+            table
+                .delete()
+                .with_predicate(predicate)
+                .with_writer_properties(writer_properties())
+                .with_commit_properties(meta.properties(object))
+                .await
+                .map_err(Self::err(&url))?
+                .0
+        };
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// The cursor committed with the object's last incremental (or full) write, if any.
+    pub async fn cursor(&self, pipeline: &str, object: &str) -> Result<Option<i64>, TableError> {
+        self.txn(object, cursor_app_id(pipeline, object)).await
+    }
+
+    /// When deletions were last reconciled for the object (epoch ms), if ever.
+    pub async fn reconciled(&self, pipeline: &str, object: &str) -> Result<Option<i64>, TableError> {
+        self.txn(object, reconciled_app_id(pipeline, object)).await
+    }
+
+    async fn txn(&self, object: &str, app_id: String) -> Result<Option<i64>, TableError> {
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let Ok(state) = table.snapshot() else { return Ok(None) };
+        state.transaction_version(table.log_store().as_ref(), app_id).await.map_err(Self::err(&url))
     }
 
     /// Replaces the table's content (and schema) with the batches from `rx`, in one commit;

@@ -2,3 +2,5 @@
 
 pub mod adf;
 pub mod columns;
+pub mod drift;
+pub mod mask;

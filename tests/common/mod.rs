@@ -64,6 +64,9 @@ fn without_views(batch: &RecordBatch) -> RecordBatch {
         match dt {
             DataType::Utf8View => DataType::Utf8,
             DataType::List(f) => DataType::List(Arc::new(f.as_ref().clone().with_data_type(plain(f.data_type())))),
+            DataType::Struct(fields) => DataType::Struct(
+                fields.iter().map(|f| f.as_ref().clone().with_data_type(plain(f.data_type()))).collect(),
+            ),
             other => other.clone(),
         }
     }

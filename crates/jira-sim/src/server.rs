@@ -165,6 +165,11 @@ impl RunningSim {
         self.app.site.lock().add_field(name, kind)
     }
 
+    /// Changes the type of a field added with `add_custom_field` (`number` or `string`).
+    pub fn retype_field(&self, id: &str, kind: &'static str) {
+        self.app.site.lock().retype_field(id, kind);
+    }
+
     pub fn rename_field(&self, id: &str, name: &str) {
         self.app.site.lock().rename_field(id, name);
     }

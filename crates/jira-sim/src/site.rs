@@ -198,6 +198,15 @@ impl State {
         format!("customfield_{id}")
     }
 
+    /// Changes an added field's type (`number` or `string`), as an admin re-creating it would.
+    pub fn retype_field(&mut self, id: &str, kind: &'static str) {
+        for f in &mut self.overlay.added_fields {
+            if format!("customfield_{}", f.id) == id {
+                f.kind = kind;
+            }
+        }
+    }
+
     pub fn rename_field(&mut self, id: &str, name: &str) {
         self.overlay.renamed.insert(id.to_string(), name.to_string());
     }

@@ -1,0 +1,131 @@
+//! What a run did: the report printed and returned after each run, and its durable forms, the
+//! `_runs` audit table (one row per object per run) and the `_rejects` table.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::arrow::array::RecordBatch;
+use crate::jira::RequestStats;
+use crate::stream::{Reject, Warning};
+use crate::transform::columns::{BatchBuilder, Column, ColumnType};
+use crate::transform::drift::Drift;
+
+/// What a run did, per object.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub pipeline: String,
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Requests to Jira for the whole run (objects share one client).
+    pub requests: RequestStats,
+    pub objects: Vec<ObjectReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectReport {
+    pub object: String,
+    pub sync: &'static str,
+    pub status: &'static str,
+    pub rows_written: usize,
+    /// Records that did not fit their columns (see the `_rejects` table).
+    pub rows_rejected: usize,
+    /// Rows marked or removed because their issue was deleted in Jira.
+    pub rows_deleted: usize,
+    pub skipped: usize,
+    /// Jira's own count of matching records, when it gives one.
+    pub expected: Option<u64>,
+    pub cursor_before: Option<DateTime<Utc>>,
+    pub cursor_after: Option<DateTime<Utc>>,
+    pub table: String,
+    pub table_version: Option<u64>,
+    pub duration_ms: u64,
+    pub drift: Option<Drift>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<String>,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> impl Iterator<Item = &ObjectReport> {
+        self.objects.iter().filter(|o| o.error.is_some())
+    }
+}
+
+fn col(name: &str, ty: ColumnType) -> Column {
+    Column { name: name.into(), ty }
+}
+
+pub fn runs_columns() -> Vec<Column> {
+    use ColumnType::*;
+    vec![
+        col("id", Text),
+        col("pipeline", Text),
+        col("run_id", Text),
+        col("object", Text),
+        col("sync", Text),
+        col("status", Text),
+        col("rows_written", Float),
+        col("rows_rejected", Float),
+        col("rows_deleted", Float),
+        col("skipped", Float),
+        col("expected", Float),
+        col("cursor_before", Timestamp),
+        col("cursor_after", Timestamp),
+        col("started_at", Timestamp),
+        col("duration_ms", Float),
+        col("table_version", Float),
+        col("requests", Float),
+        col("warnings", List(Box::new(Text))),
+        col("error", Text),
+    ]
+}
+
+fn ts(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))).unwrap_or(Value::Null)
+}
+
+/// The `_runs` rows of a run: one per object.
+pub fn runs_batch(r: &RunReport) -> RecordBatch {
+    let mut b = BatchBuilder::new(runs_columns());
+    for o in &r.objects {
+        let row = json!({
+            "id": format!("{}/{}", r.run_id, o.object), "pipeline": r.pipeline, "run_id": r.run_id,
+            "object": o.object, "sync": o.sync, "status": o.status, "rows_written": o.rows_written,
+            "rows_rejected": o.rows_rejected, "rows_deleted": o.rows_deleted, "skipped": o.skipped, "expected": o.expected,
+            "cursor_before": ts(o.cursor_before), "cursor_after": ts(o.cursor_after),
+            "started_at": ts(Some(r.started_at)), "duration_ms": o.duration_ms, "table_version": o.table_version,
+            "requests": r.requests.requests,
+            "warnings": o.warnings.iter().map(|w| format!("{} Fix: {}", w.message, w.fix)).collect::<Vec<_>>(),
+            "error": o.error,
+        });
+        b.push(&o.object, |c| row.get(c)).expect("run rows match their columns");
+    }
+    b.finish()
+}
+
+pub fn rejects_columns() -> Vec<Column> {
+    use ColumnType::*;
+    vec![
+        col("id", Text),
+        col("object", Text),
+        col("record_id", Text),
+        col("reason", Text),
+        col("raw", Text),
+        col("run_id", Text),
+        col("_extracted_at", Timestamp),
+    ]
+}
+
+/// The `_rejects` rows of a run.
+pub fn rejects_batch(run_id: &str, at: DateTime<Utc>, rejects: &[(String, Reject)]) -> RecordBatch {
+    let mut b = BatchBuilder::new(rejects_columns());
+    for (n, (object, r)) in rejects.iter().enumerate() {
+        let row = json!({
+            "id": format!("{run_id}/{n}"), "object": object, "record_id": r.id, "reason": r.reason, "raw": r.raw,
+            "run_id": run_id, "_extracted_at": ts(Some(at)),
+        });
+        b.push(&r.id, |c| row.get(c)).expect("reject rows match their columns");
+    }
+    b.finish()
+}

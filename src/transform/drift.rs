@@ -1,0 +1,102 @@
+//! Schema drift: Jira's fields against the columns a table already has.
+//!
+//! The table's types always win for columns it has: a field whose Jira type changed keeps its
+//! column type, and records whose values no longer fit go to `_rejects` instead of being
+//! coerced. New fields are added, held back, or stop the run, as the policy says.
+
+use serde::Serialize;
+
+use super::columns::{Column, ColumnType};
+use crate::arrow::datatypes::Schema;
+use crate::config::SchemaDrift;
+
+/// What differs between Jira's fields and the table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Drift {
+    /// Fields Jira has and the table does not.
+    pub added: Vec<String>,
+    /// Columns whose Jira type changed: (column, table type, Jira type).
+    pub retyped: Vec<(String, String, String)>,
+    /// Columns the table has and this run does not produce (kept as nulls unless `auto_sync`
+    /// replaces the table).
+    pub missing: Vec<String>,
+}
+
+/// Adjusts `columns` to the table's `schema` under `policy`. `Err` carries the new fields when
+/// `policy` is `fail`. `keep_missing`: re-add the table's other columns (as nulls) so a full
+/// replace does not drop them.
+pub fn reconcile(
+    columns: &mut Vec<Column>,
+    schema: &Schema,
+    policy: SchemaDrift,
+    keep_missing: bool,
+) -> Result<Drift, Vec<String>> {
+    let mut drift = Drift::default();
+    for c in columns.iter_mut() {
+        match schema.field_with_name(&c.name) {
+            Ok(f) if f.data_type() != &c.ty.arrow() => {
+                let table_type = ColumnType::from_arrow(f.data_type());
+                drift.retyped.push((c.name.clone(), table_type.describe(), c.ty.describe()));
+                c.ty = table_type;
+            }
+            Ok(_) => {}
+            // jirapipe's own metadata columns are added without asking.
+            Err(_) if c.name.starts_with('_') => {}
+            Err(_) => drift.added.push(c.name.clone()),
+        }
+    }
+    match policy {
+        SchemaDrift::Fail if !drift.added.is_empty() => return Err(drift.added),
+        SchemaDrift::Block => columns.retain(|c| !drift.added.contains(&c.name)),
+        _ => {}
+    }
+    for f in schema.fields() {
+        if !columns.iter().any(|c| &c.name == f.name()) {
+            drift.missing.push(f.name().clone());
+            if keep_missing {
+                columns.push(Column { name: f.name().clone(), ty: ColumnType::from_arrow(f.data_type()) });
+            }
+        }
+    }
+    Ok(drift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::datatypes::{DataType, Field};
+
+    fn cols(spec: &[(&str, ColumnType)]) -> Vec<Column> {
+        spec.iter().map(|(n, t)| Column { name: n.to_string(), ty: t.clone() }).collect()
+    }
+
+    fn table() -> Schema {
+        Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("points", DataType::Float64, true),
+            Field::new("old", DataType::Utf8, true),
+        ])
+    }
+
+    #[test]
+    fn policies_add_hold_back_or_fail_on_new_fields() {
+        let jira = cols(&[("id", ColumnType::Text), ("points", ColumnType::Float), ("new", ColumnType::Text)]);
+        let mut c = jira.clone();
+        let d = reconcile(&mut c, &table(), SchemaDrift::AutoSync, false).unwrap();
+        assert_eq!((d.added.clone(), d.missing.clone()), (vec!["new".to_string()], vec!["old".to_string()]));
+        assert_eq!(c.len(), 3);
+        let mut c = jira.clone();
+        reconcile(&mut c, &table(), SchemaDrift::Block, true).unwrap();
+        assert_eq!(c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "points", "old"]);
+        let mut c = jira.clone();
+        assert_eq!(reconcile(&mut c, &table(), SchemaDrift::Fail, true).unwrap_err(), ["new"]);
+    }
+
+    #[test]
+    fn the_table_type_wins_when_jira_changes_a_field_type() {
+        let mut c = cols(&[("id", ColumnType::Text), ("points", ColumnType::Text)]);
+        let d = reconcile(&mut c, &table(), SchemaDrift::AutoSync, true).unwrap();
+        assert_eq!(c[1].ty, ColumnType::Float);
+        assert_eq!(d.retyped, vec![("points".into(), "double".into(), "text".into())]);
+    }
+}

@@ -1,0 +1,269 @@
+//! The tables as analysts read them: typed struct and list columns, keyed hashes (recomputed
+//! independently in Python), each schema-drift policy, `_rejects` and `_runs`. Every table is
+//! read back with Python `deltalake`, which shares no code with jirapipe.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+use jirapipe::config::{Pipeline, Vars, load_str};
+use jirapipe::jira::RetryConfig;
+use jirapipe::runner::{self, RunReport};
+use serde_json::{Value, json};
+
+const KEY: &str = "a-long-random-masking-key";
+
+fn pipeline(sim: &RunningSim, dir: &Path, objects: &str) -> Pipeline {
+    let yaml = format!(
+        "version: 1\nname: t\nsource:\n  site: ${{SITE}}\n  requests_per_second: 500\n  auth:\n    type: api_token\n    email: ${{EMAIL}}\n    token: ${{TOKEN}}\ndestination:\n  url: lake\nmasking:\n  key: ${{KEY}}\nobjects:\n{objects}\n"
+    );
+    let vars = Vars::default()
+        .with("SITE", sim.base_url())
+        .with("EMAIL", sim.email())
+        .with("TOKEN", sim.api_token())
+        .with("KEY", KEY);
+    load_str(&yaml, "t.yaml", dir, &vars).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+async fn run(p: &Pipeline) -> RunReport {
+    runner::run(p, RetryConfig::default()).await.unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+fn python_rows(dir: &Path, table: &str) -> (Value, Vec<Value>) {
+    common::read_with_python(&dir.join("lake").join(table))
+}
+
+/// HMAC-SHA256 hex of each value with Python's standard library.
+fn python_hmac(values: &[&str]) -> Vec<String> {
+    let script = "import hmac, hashlib, json, sys\nkey = sys.argv[1].encode()\nfor v in json.load(sys.stdin):\n    print(hmac.new(key, v.encode(), hashlib.sha256).hexdigest())";
+    let mut child = Command::new(common::python())
+        .args(["-c", script, KEY])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(json!(values).to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+fn object<'r>(r: &'r RunReport, name: &str) -> &'r jirapipe::runner::ObjectReport {
+    r.objects.iter().find(|o| o.object == name).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn struct_columns_and_keyed_hashes_as_python_reads_them() {
+    let sim =
+        RunningSim::start(SimConfig { data: DatasetConfig { issues: 80, ..Default::default() }, ..Default::default() })
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let objects = "  issues:\n    hash: [assignee.emailAddress, \"customfield_10039[].emailAddress\"]\n  users: {hash: [emailAddress]}";
+    run(&pipeline(&sim, dir.path(), objects)).await;
+
+    let (schema, rows) = python_rows(dir.path(), "issues");
+    let types = &schema["types"];
+    assert!(
+        types["status"].as_str().unwrap().starts_with("struct<id: string, name: string, statusCategory: struct<"),
+        "{types}"
+    );
+    assert!(types["assignee"].as_str().unwrap().contains("emailAddress: string"), "{types}");
+    assert!(types["customfield_10039"].as_str().unwrap().starts_with("list<element: struct<accountId"), "{types}");
+    assert!(types["customfield_10020"].as_str().unwrap().contains("startDate: timestamp[us, tz=UTC]"), "{types}");
+    assert_eq!(
+        types["customfield_10038"].as_str().unwrap(),
+        "struct<id: string, value: string, child: struct<id: string, value: string>>"
+    );
+    assert_eq!(types["created"], "timestamp[us, tz=UTC]");
+    assert_eq!(types["customfield_10031"], "date32[day]");
+
+    let d = sim.dataset();
+    let mut plain = Vec::new();
+    let mut hashed = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let truth = d.issue_fields(i as u64);
+        assert_eq!(row["id"], json!((10_000 + i).to_string()));
+        assert_eq!(row["status"]["name"], truth["status"]["name"]);
+        assert_eq!(row["status"]["statusCategory"]["key"], truth["status"]["statusCategory"]["key"]);
+        assert_eq!(row["customfield_10038"]["child"]["value"], truth["customfield_10038"]["child"]["value"]);
+        if let Some(email) = truth["assignee"]["emailAddress"].as_str() {
+            plain.push(email.to_string());
+            hashed.push(row["assignee"]["emailAddress"].as_str().unwrap().to_string());
+            assert_eq!(row["assignee"]["displayName"], truth["assignee"]["displayName"], "only the path is hashed");
+        } else {
+            assert!(row["assignee"].is_null() || row["assignee"]["emailAddress"].is_null(), "nulls stay null");
+        }
+        for (k, u) in truth["customfield_10039"].as_array().into_iter().flatten().enumerate() {
+            if let Some(email) = u["emailAddress"].as_str() {
+                plain.push(email.to_string());
+                hashed.push(row["customfield_10039"][k]["emailAddress"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(plain.len() > 40, "enough hashed values to mean something");
+    let refs: Vec<&str> = plain.iter().map(String::as_str).collect();
+    assert_eq!(hashed, python_hmac(&refs), "hashes equal HMAC-SHA256 computed independently");
+
+    // The same person hashes the same in `users`, so the tables still join.
+    let (_, users) = python_rows(dir.path(), "users");
+    let user_hashes: Vec<&str> = users.iter().filter_map(|u| u["emailAddress"].as_str()).collect();
+    assert!(hashed.iter().all(|h| user_hashes.contains(&h.as_str())));
+    let raw = std::fs::read_dir(dir.path().join("lake/users")).unwrap().count();
+    assert!(raw > 1);
+
+    // `_runs` has one row per object of the run.
+    let (_, runs) = python_rows(dir.path(), "_runs");
+    let mut objects: Vec<&str> = runs.iter().map(|r| r["object"].as_str().unwrap()).collect();
+    objects.sort();
+    assert_eq!(objects, ["issues", "users"]);
+    assert!(runs.iter().all(|r| r["status"] == "ok"));
+    assert_eq!(runs.iter().find(|r| r["object"] == "issues").unwrap()["rows_written"], 80.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_hash_path_is_a_config_error_before_anything_is_written() {
+    let sim = RunningSim::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "  issues: {hash: [assignee.email]}");
+    let e = runner::run(&p, RetryConfig::default()).await.unwrap_err();
+    assert!(e.is_config(), "{e}");
+    assert!(e.to_string().contains("emailAddress"), "the message lists the fields: {e}");
+    assert!(!dir.path().join("lake/issues/_delta_log").exists());
+}
+
+/// Runs, adds a custom field on the site, edits issues, runs again under `policy`.
+async fn drift_run(policy: &str) -> (tempfile::TempDir, RunningSim, Pipeline, String, Result<RunReport, String>) {
+    let sim =
+        RunningSim::start(SimConfig { data: DatasetConfig { issues: 60, ..Default::default() }, ..Default::default() })
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        &sim,
+        dir.path(),
+        &format!("  issues: {{schema_drift: {policy}, fields: {{exclude: [description]}}}}"),
+    );
+    run(&p).await;
+    let field = sim.add_custom_field("Risk Score", "number");
+    sim.edit_issues(0, 1, 5);
+    let second = runner::run(&p, RetryConfig::default()).await.map_err(|e| e.to_string());
+    (dir, sim, p, field, second)
+}
+
+fn versions(dir: &Path, table: &str) -> usize {
+    std::fs::read_dir(dir.join("lake").join(table).join("_delta_log"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_auto_sync_adds_the_new_field_as_a_column() {
+    let (dir, _sim, _p, field, second) = drift_run("auto_sync").await;
+    let report = second.unwrap();
+    assert!(object(&report, "issues").warnings.iter().any(|w| w.message.contains("Risk Score")));
+    let (schema, rows) = python_rows(dir.path(), "issues");
+    assert_eq!(schema["types"][&field], "double");
+    // The edited issues carry the new field; the others (not re-read) have null.
+    assert_eq!(rows.iter().filter(|r| r[&field].is_number()).count(), 5);
+    assert_eq!(rows.len(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_block_keeps_the_columns_and_reports_the_field() {
+    let (dir, _sim, _p, field, second) = drift_run("block").await;
+    let report = second.unwrap();
+    let w = &object(&report, "issues").warnings;
+    assert!(w.iter().any(|w| w.message.contains(&field) && w.message.contains("schema_drift: block")), "{w:?}");
+    let (schema, rows) = python_rows(dir.path(), "issues");
+    assert!(schema["types"].get(&field).is_none());
+    assert_eq!(object(&report, "issues").rows_written, 5);
+    assert_eq!(rows.len(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_fail_stops_before_anything_is_written() {
+    let (dir, _sim, _p, field, second) = drift_run("fail").await;
+    let e = second.unwrap_err();
+    assert!(e.contains(&field) && e.contains("schema_drift: fail"), "{e}");
+    assert_eq!(versions(dir.path(), "issues"), 1, "the table is untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_field_whose_type_changes_sends_records_to_rejects() {
+    let (dir, sim, p, field, second) = drift_run("auto_sync").await;
+    second.unwrap();
+    // The field becomes text in Jira; the table column stays double.
+    sim.retype_field(&field, "string");
+    sim.edit_issues(10, 1, 4);
+    let third = run(&p).await;
+    let issues = object(&third, "issues");
+    // The four edits, and the five from the previous run still inside the lookback window.
+    assert_eq!((issues.rows_written, issues.rows_rejected), (0, 9), "{issues:?}");
+    assert!(issues.warnings.iter().any(|w| w.message.contains(&field) && w.message.contains("double")));
+    let (schema, _) = python_rows(dir.path(), "issues");
+    assert_eq!(schema["types"][&field], "double", "never coerced");
+    let (_, rejects) = python_rows(dir.path(), "_rejects");
+    assert_eq!(rejects.len(), 9);
+    for r in &rejects {
+        assert_eq!(r["object"], "issues");
+        assert!(r["reason"].as_str().unwrap().contains(&field), "{r}");
+        let raw: Value = serde_json::from_str(r["raw"].as_str().unwrap()).unwrap();
+        assert_eq!(raw["id"], r["record_id"]);
+    }
+    let (_, runs) = python_rows(dir.path(), "_runs");
+    assert_eq!(runs.len(), 3);
+    assert!(runs.iter().any(|r| r["rows_rejected"] == 9.0));
+}
+
+/// Two deleted issues and a project the API user lost access to, under `deletes: {mode}`.
+async fn deletes_run(mode: &str) -> (tempfile::TempDir, RunReport) {
+    let sim = RunningSim::start(SimConfig {
+        data: DatasetConfig { issues: 100, ..Default::default() },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let objects = format!("  issues: {{deletes: {mode}, reconcile_every: 0s, fields: {{include: [summary]}}}}");
+    let p = pipeline(&sim, dir.path(), &objects);
+    run(&p).await;
+    // Issues 10003 (DATA-1) and 10010 (ENG-3) are deleted; project OPS (index 1) becomes invisible.
+    assert_eq!(sim.delete_issues(&[10_003, 10_010]), 2);
+    let mut b = sim.behaviour();
+    b.hidden_projects.insert(1);
+    sim.set_behaviour(b);
+    sim.edit_issues(20, 1, 1);
+    (dir, run(&p).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn soft_deletes_mark_rows_and_lost_access_is_not_deletion() {
+    let (dir, report) = deletes_run("soft").await;
+    let issues = object(&report, "issues");
+    assert_eq!(issues.rows_deleted, 2, "{issues:?}");
+    let lost = issues.warnings.iter().find(|w| w.message.contains("project OPS")).expect("lost access reported");
+    assert!(lost.message.contains("20 issues") && lost.fix.contains("Browse Projects"), "{lost:?}");
+    let (schema, rows) = python_rows(dir.path(), "issues");
+    assert_eq!(schema["types"]["_deleted_at"], "timestamp[us, tz=UTC]");
+    assert_eq!(rows.len(), 100);
+    for r in &rows {
+        let deleted = !r["_deleted_at"].is_null();
+        let id = r["id"].as_str().unwrap();
+        assert_eq!(deleted, id == "10003" || id == "10010", "{id}: {deleted}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hard_deletes_remove_rows_but_keep_the_invisible_project() {
+    let (dir, report) = deletes_run("hard").await;
+    assert_eq!(object(&report, "issues").rows_deleted, 2);
+    let (_, rows) = python_rows(dir.path(), "issues");
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 98);
+    assert!(!ids.contains(&"10003") && !ids.contains(&"10010"));
+    assert!(ids.contains(&"10001"), "OPS-1 is kept: lost access is not deletion");
+}
