@@ -133,8 +133,15 @@ async fn write_audit(ctx: &Context<'_>, report: &RunReport) {
             tracing::error!(error = %e, "cannot record rejected records in _rejects");
         }
     }
-    if let Err(e) = ctx.store.append("_runs", report::runs_batch(report), &meta).await {
-        tracing::error!(error = %e, "cannot record the run in _runs");
+    let dest = &ctx.pipeline.destination;
+    match ctx.store.append("_runs", report::runs_batch(report), &meta).await {
+        // One small file per run: exactly what compaction is for.
+        Ok(v) => {
+            if let Err(e) = ctx.store.maintain("_runs", v, dest.compact_every, dest.vacuum_retention, &meta).await {
+                tracing::warn!(error = %e, "maintenance of _runs failed; retried at the next due version");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot record the run in _runs"),
     }
 }
 
@@ -245,6 +252,14 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
         }
     };
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
+    let dest = &ctx.pipeline.destination;
+    if let Err(e) = ctx.store.maintain(name, version, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await {
+        // The data is committed; compaction can wait for the next due run.
+        report.warnings.push(Warning {
+            message: format!("table maintenance (compaction/vacuum) failed: {e}"),
+            fix: "nothing is lost; it is retried at the next due version. Check the destination's permissions (delete rights for vacuum)".into(),
+        });
+    }
     report.rows_written = outcome.rows;
     report.rows_rejected = outcome.rejected;
     report.skipped = outcome.skipped;

@@ -16,8 +16,13 @@ use serde_json::{Value, json};
 const KEY: &str = "a-long-random-masking-key";
 
 fn pipeline(sim: &RunningSim, dir: &Path, objects: &str) -> Pipeline {
+    pipeline_with(sim, dir, "", objects)
+}
+
+/// `destination` gets `dest_extra` (YAML lines) after its `url`.
+fn pipeline_with(sim: &RunningSim, dir: &Path, dest_extra: &str, objects: &str) -> Pipeline {
     let yaml = format!(
-        "version: 1\nname: t\nsource:\n  site: ${{SITE}}\n  requests_per_second: 500\n  auth:\n    type: api_token\n    email: ${{EMAIL}}\n    token: ${{TOKEN}}\ndestination:\n  url: lake\nmasking:\n  key: ${{KEY}}\nobjects:\n{objects}\n"
+        "version: 1\nname: t\nsource:\n  site: ${{SITE}}\n  requests_per_second: 500\n  auth:\n    type: api_token\n    email: ${{EMAIL}}\n    token: ${{TOKEN}}\ndestination:\n  url: lake\n{dest_extra}masking:\n  key: ${{KEY}}\nobjects:\n{objects}\n"
     );
     let vars = Vars::default()
         .with("SITE", sim.base_url())
@@ -266,4 +271,34 @@ async fn hard_deletes_remove_rows_but_keep_the_invisible_project() {
     assert_eq!(ids.len(), 98);
     assert!(!ids.contains(&"10003") && !ids.contains(&"10010"));
     assert!(ids.contains(&"10001"), "OPS-1 is kept: lost access is not deletion");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_files_are_compacted_and_vacuumed_on_schedule() {
+    let sim =
+        RunningSim::start(SimConfig { data: DatasetConfig { issues: 50, ..Default::default() }, ..Default::default() })
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p =
+        pipeline_with(&sim, dir.path(), "  compact_every: 3\n  vacuum_retention: 1h\n", "  issues: {deletes: ignore}");
+    // `_runs` gains one small file per run; at version 3 (the fourth run) it is compacted.
+    for k in 0..4 {
+        sim.edit_issues(k * 3, 1, 2);
+        run(&p).await;
+    }
+    let url = url::Url::from_directory_path(dir.path().join("lake/_runs")).unwrap();
+    let table = deltalake::open_table(url).await.unwrap();
+    let ops: Vec<String> = futures::StreamExt::collect::<Vec<_>>(table.history(None))
+        .await
+        .into_iter()
+        .map(|c| c.unwrap().operation.unwrap_or_default())
+        .collect();
+    let files = table.snapshot().unwrap().log_data().num_files();
+    assert!(ops.iter().any(|o| o == "OPTIMIZE"), "{ops:?}");
+    // Vacuum ran too, but every replaced file is younger than the 1h retention: nothing to
+    // delete, so it made no commit.
+    assert_eq!(files, 1, "four appends compacted into one file");
+    let (_, rows) = python_rows(dir.path(), "_runs");
+    assert_eq!(rows.len(), 4, "compaction keeps every row");
 }

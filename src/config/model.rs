@@ -173,6 +173,16 @@ pub struct DestinationSpec {
     /// `{url}/{object}`.
     #[schemars(with = "String")]
     pub url: Text,
+    /// Compact small files (Delta `OPTIMIZE`) and vacuum every this many table versions.
+    /// Default 96 (a day of 15-minute runs); `0` turns it off.
+    #[serde(default)]
+    #[schemars(with = "Option<u64>")]
+    pub compact_every: Option<Spanned<u64>>,
+    /// How long files no longer in the table are kept for readers and time travel before
+    /// vacuum deletes them. Default `7d`; at least `1h`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub vacuum_retention: Option<Text>,
 }
 
 /// When the pipeline runs. Exactly one of `cron` and `every`.

@@ -53,6 +53,9 @@ pub struct OAuth2 {
 pub struct Destination {
     /// Normalised: local paths become absolute `file://` URLs.
     pub url: Url,
+    /// Table versions between compactions (0: never).
+    pub compact_every: u64,
+    pub vacuum_retention: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -411,8 +411,39 @@ impl Resolver<'_> {
                 }
             }
         };
+        let d = &f.destination;
+        let compact_every = d.compact_every.as_ref().map(|c| c.value).unwrap_or(96);
+        let vacuum_retention = match &d.vacuum_retention {
+            Some(t) => {
+                let raw = self.text(t, "vacuum_retention")?;
+                match humantime::parse_duration(raw.trim()) {
+                    Ok(r) if r >= std::time::Duration::from_secs(3600) => r,
+                    Ok(_) => {
+                        self.at(
+                            &t.referenced,
+                            format!("`vacuum_retention: {raw}` is under an hour"),
+                            "too short",
+                            "readers still scanning an older version would lose files; use at least `1h` (default `7d`)",
+                        );
+                        return None;
+                    }
+                    Err(e) => {
+                        self.at(
+                            &t.referenced,
+                            format!("`vacuum_retention: {raw}` is not a duration: {e}"),
+                            "not a duration",
+                            "write e.g. `7d` or `48h`",
+                        );
+                        return None;
+                    }
+                }
+            }
+            None => std::time::Duration::from_secs(7 * 24 * 3600),
+        };
         match url.scheme() {
-            "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "memory" => Some(Destination { url }),
+            "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "memory" => {
+                Some(Destination { url, compact_every, vacuum_retention })
+            }
             other => {
                 self.at(
                     &t.referenced,

@@ -84,6 +84,16 @@ impl CommitMeta {
 /// The soft-delete column of incremental issues.
 pub const DELETED_AT: &str = "_deleted_at";
 
+impl CommitMeta {
+    /// Run facts only: maintenance commits carry no cursor.
+    fn properties_plain(&self) -> CommitProperties {
+        CommitProperties::default().with_metadata([
+            ("jirapipe.pipeline".to_string(), serde_json::json!(self.pipeline)),
+            ("jirapipe.run_id".to_string(), serde_json::json!(self.run_id)),
+        ])
+    }
+}
+
 /// The Delta `txn` app id holding an object's cursor.
 fn cursor_app_id(pipeline: &str, object: &str) -> String {
     format!("jirapipe/{pipeline}/{object}")
@@ -234,6 +244,45 @@ impl TableStore {
                 .0
         };
         Ok(table.version().unwrap_or_default())
+    }
+
+    /// Small-file hygiene: every `every` versions, compacts small files into large ones and
+    /// vacuums files older than `retention` that no version still needs. Returns whether it ran.
+    pub async fn maintain(
+        &self,
+        object: &str,
+        version: u64,
+        every: u64,
+        retention: std::time::Duration,
+        meta: &CommitMeta,
+    ) -> Result<bool, TableError> {
+        if every == 0 || version == 0 || !version.is_multiple_of(every) {
+            return Ok(false);
+        }
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let (table, metrics) = table
+            .optimize()
+            .with_writer_properties(writer_properties())
+            .with_commit_properties(meta.properties_plain())
+            .await
+            .map_err(Self::err(&url))?;
+        let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(7));
+        let (_, vacuumed) = table
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .with_commit_properties(meta.properties_plain())
+            .await
+            .map_err(Self::err(&url))?;
+        tracing::info!(
+            object,
+            compacted = metrics.num_files_removed,
+            into = metrics.num_files_added,
+            vacuumed = vacuumed.files_deleted.len(),
+            "table maintenance done"
+        );
+        Ok(true)
     }
 
     /// The cursor committed with the object's last incremental (or full) write, if any.

@@ -1,0 +1,102 @@
+//! Crash safety: `jirapipe run` is killed with SIGKILL at random moments over 24 runs while
+//! the site keeps changing. After every kill the tables open, hold no duplicate ids and never
+//! more than the truth; one clean run afterwards makes them equal the simulator again.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use deltalake::arrow::array::AsArray;
+use deltalake::arrow::datatypes::Int64Type;
+use deltalake::datafusion::prelude::SessionContext;
+use jira_sim::{Behaviour, DatasetConfig, RunningSim, SimConfig};
+
+const PIPELINE: &str = "version: 1\nname: crash\nsource:\n  site: ${SITE}\n  requests_per_second: 1000\n  auth:\n    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}\ndestination:\n  url: lake\nobjects:\n  issues: {fields: {include: [summary, updated, status]}, reconcile_every: 0s}\n  users: {}\n";
+
+fn start_run(sim: &RunningSim, file: &Path) -> std::process::Child {
+    let mut c = common::jirapipe();
+    c.arg("run").arg(file);
+    c.env("SITE", sim.base_url()).env("EMAIL", sim.email()).env("TOKEN", sim.api_token());
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    c.spawn().unwrap()
+}
+
+/// (rows, distinct ids) of a table, or `None` if it does not exist yet.
+async fn counts(table: &Path) -> Option<(i64, i64)> {
+    if !table.join("_delta_log").exists() {
+        return None;
+    }
+    let url = url::Url::from_directory_path(table).unwrap();
+    let t = deltalake::open_table(url).await.expect("the table opens after a kill");
+    let ctx = SessionContext::new();
+    t.update_datafusion_session(&ctx.state()).unwrap();
+    ctx.register_table("t", t.table_provider().await.unwrap()).unwrap();
+    let b = ctx.sql("SELECT count(*), count(DISTINCT id) FROM t").await.unwrap().collect().await.unwrap();
+    Some((b[0].column(0).as_primitive::<Int64Type>().value(0), b[0].column(1).as_primitive::<Int64Type>().value(0)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_at_random_moments_never_corrupts_a_table() {
+    let behaviour = Behaviour { search_latency: Duration::from_millis(15), ..Behaviour::default() };
+    let sim = RunningSim::start(SimConfig {
+        data: DatasetConfig { issues: 2500, ..Default::default() },
+        behaviour,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.yaml");
+    std::fs::write(&file, PIPELINE).unwrap();
+
+    // How long an uninterrupted first run takes here, to spread the kills over it.
+    let probe_dir = tempfile::tempdir().unwrap();
+    let probe = probe_dir.path().join("crash.yaml");
+    std::fs::write(&probe, PIPELINE).unwrap();
+    let t = Instant::now();
+    assert!(start_run(&sim, &probe).wait().unwrap().success());
+    let full = t.elapsed();
+
+    let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_u64);
+    let mut rng = seed;
+    let mut next = move || {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng >> 33
+    };
+    let mut killed = 0;
+    for round in 0..24 {
+        sim.edit_issues(next() % 2400, 7, 5);
+        if round % 6 == 5 {
+            sim.create_issues(3);
+        }
+        let mut child = start_run(&sim, &file);
+        let delay = Duration::from_millis(next() % (full.as_millis() as u64 * 12 / 10).max(50));
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        let truth = sim.visible_issues().len() as i64;
+        if let Some((rows, distinct)) = counts(&dir.path().join("lake/issues")).await {
+            assert_eq!(rows, distinct, "round {round} (seed {seed}, kill after {delay:?}): duplicate ids");
+            assert!(rows <= truth, "round {round}: {rows} rows but only {truth} issues");
+        }
+        if let Some((rows, distinct)) = counts(&dir.path().join("lake/users")).await {
+            assert_eq!((rows, distinct), (40, 40), "round {round}: users table");
+        }
+    }
+    assert!(killed >= 12, "most runs were killed mid-way ({killed} of 24, first run took {full:?})");
+
+    // One clean run: the table equals the truth.
+    assert!(start_run(&sim, &file).wait().unwrap().success());
+    let (_, rows) = common::read_with_python(&dir.path().join("lake/issues"));
+    let got: Vec<(String, i64)> =
+        rows.iter().map(|r| (r["id"].as_str().unwrap().to_string(), r["updated"].as_i64().unwrap())).collect();
+    let mut want: Vec<(String, i64)> =
+        sim.visible_issues().into_iter().map(|(id, _, ms)| (id.to_string(), ms * 1000)).collect();
+    want.sort();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "after a clean run the issues equal the simulator's");
+}
