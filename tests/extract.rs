@@ -287,3 +287,20 @@ async fn the_lookback_catches_edits_the_search_index_showed_late() {
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
     assert_eq!(late.len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_rate_cap_keeps_under_the_sites_limit() {
+    // The site answers 429 above 20 requests a second; jirapipe is capped at 20.
+    let behaviour = Behaviour { rate_limit_per_sec: Some(20), ..Behaviour::default() };
+    let sim = sim(Flavor::Cloud, DatasetConfig { issues: 1500, ..Default::default() }, behaviour).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  issues: {fields: {include: [summary, updated]}}\n  users: {}");
+    p.source.requests_per_second = 20.0;
+    let started = std::time::Instant::now();
+    let report = run(&p).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let requests = report.requests.requests as f64;
+    assert_eq!(report.requests.throttled, 0, "{:?}", report.requests);
+    assert!(requests / elapsed <= 21.0, "{requests} requests in {elapsed:.2}s exceed the cap");
+    assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+}
