@@ -5,6 +5,7 @@
 
 pub(crate) use deltalake::arrow;
 
+pub mod check;
 pub mod config;
 pub mod jira;
 pub mod report;

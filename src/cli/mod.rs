@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand. Exit codes: 0 ok, 1 run failed, 2 bad input or
 //! configuration.
 
+mod check;
 mod demo;
 mod run;
 mod validate;
@@ -66,6 +67,19 @@ enum Command {
         /// The pipeline file.
         file: PathBuf,
     },
+    /// Test a pipeline against its Jira site: connection, credentials, OAuth scopes, and one
+    /// record of each object.
+    ///
+    /// Prints a table (object, status, records visible) with each problem and its fix from
+    /// jirapipe's error catalog. Exits 1 if any probe failed (warnings do not fail), 2 if the
+    /// file is invalid. Nothing is written, except a rotated OAuth refresh token to `token_store`.
+    Check {
+        /// The pipeline file.
+        file: PathBuf,
+        /// Print the findings as JSON (with stable catalog codes) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a simulated Jira site and run pipelines/demo.yaml against it into a local folder.
     Demo {
         /// Where to write the tables.
@@ -92,6 +106,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Validate { files } => validate::run(&files),
             Command::Run { file } => run::run(&file).await,
+            Command::Check { file, json } => check::run(&file, json).await,
             Command::Demo { dir, issues } => demo::run(&dir, issues).await,
         }
     });
