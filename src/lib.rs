@@ -10,6 +10,7 @@ pub mod config;
 pub mod jira;
 pub mod report;
 pub mod runner;
+pub mod state;
 pub mod stream;
 pub mod table;
 pub mod transform;
