@@ -249,7 +249,7 @@ impl TableStore {
     /// The table's current version, `None` when it does not exist yet.
     pub async fn version(&self, object: &str) -> Result<Option<u64>, TableError> {
         let url = self.table_url(object);
-        Ok(self.open(&url).await?.version().map(|v| v as u64))
+        Ok(self.open(&url).await?.version())
     }
 
     /// Commits `meta` (its cursor) alone: a new table version with no data change, so the next
