@@ -7,6 +7,7 @@ pub(crate) use deltalake::arrow;
 
 pub mod check;
 pub mod config;
+pub mod discover;
 pub mod jira;
 pub mod report;
 pub mod runner;

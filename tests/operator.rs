@@ -140,3 +140,45 @@ async fn state_show_and_reset_rewind_the_next_run() {
     let (_, rows) = common::read_with_python(&dir.path().join("lake/issues"));
     assert_eq!(rows.len(), 300);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discover_lists_fields_and_its_starter_pipeline_runs_without_edits() {
+    let sim = sim(120).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = pipeline_file(dir.path());
+    let f = file.to_str().unwrap();
+    let token = sim.api_token().to_string();
+
+    let out = jirapipe(&sim, &token, &["discover", f]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let line = |id: &str| out.stdout.lines().find(|l| l.starts_with("issues") && l.contains(id)).unwrap().to_string();
+    assert!(line("customfield_10016").contains("Story Points") && line("customfield_10016").contains("double"));
+    assert!(line("customfield_10016").contains("yes"), "custom: {}", line("customfield_10016"));
+    assert!(line("assignee").contains("hash: assignee.displayName, assignee.emailAddress"), "{}", line("assignee"));
+    assert!(line("customfield_10039").contains("customfield_10039[].emailAddress"), "{}", line("customfield_10039"));
+    assert!(out.stdout.lines().any(|l| l.starts_with("users") && l.contains("emailAddress") && l.contains("hash:")));
+
+    // Without a masking block the hashes are suggestions, and the file runs as written.
+    let out = jirapipe(&sim, &token, &["discover", f, "--write-pipeline"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("# hash: [\"assignee.displayName\""), "{}", out.stdout);
+    let starter = dir.path().join("starter.yaml");
+    std::fs::write(&starter, &out.stdout).unwrap();
+    let s = starter.to_str().unwrap();
+    let out = jirapipe(&sim, &token, &["validate", s]);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let out = jirapipe(&sim, &token, &["run", s]);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    for o in ["issues", "projects", "users", "boards", "fields"] {
+        assert!(out.stdout.lines().any(|l| l.starts_with(o)), "{o} missing:\n{}", out.stdout);
+    }
+
+    // With a masking block the hashes are active, and every suggested path is valid for `run`.
+    let yaml = std::fs::read_to_string(&file).unwrap() + "masking:\n  key: ${TOKEN}\n";
+    std::fs::write(&file, yaml).unwrap();
+    let out = jirapipe(&sim, &token, &["discover", f, "--write-pipeline"]);
+    assert!(out.stdout.contains("\n    hash: [\"assignee.displayName\""), "{}", out.stdout);
+    std::fs::write(&starter, &out.stdout).unwrap();
+    let out = jirapipe(&sim, &token, &["run", s]);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+}

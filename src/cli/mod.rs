@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod discover;
 mod run;
 mod state;
 mod validate;
@@ -86,6 +87,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List every object's fields: id, name, Jira type, column type, custom or not, and the
+    /// personal data found (emails, display names, phone numbers) as `hash` paths.
+    Discover {
+        /// The pipeline file (its source is read; objects do not matter).
+        file: PathBuf,
+        /// Print a starter pipeline with every object and the suggested hashes instead.
+        #[arg(long)]
+        write_pipeline: bool,
+    },
     /// Show or rewind where each object's next run starts.
     #[command(subcommand)]
     State(StateCommand),
@@ -143,6 +153,7 @@ pub fn main() -> ExitCode {
             Command::Validate { files } => validate::run(&files),
             Command::Run { file, report } => run::run(&file, report.as_deref()).await,
             Command::Check { file, json } => check::run(&file, json).await,
+            Command::Discover { file, write_pipeline } => discover::run(&file, write_pipeline).await,
             Command::State(StateCommand::Show { file }) => state::show(&file).await,
             Command::State(StateCommand::Reset { file, object, to, yes }) => {
                 state::reset(&file, object.as_deref(), to.as_deref(), yes).await
