@@ -5,10 +5,13 @@
 
 pub(crate) use deltalake::arrow;
 
+pub mod check;
 pub mod config;
+pub mod discover;
 pub mod jira;
 pub mod report;
 pub mod runner;
+pub mod state;
 pub mod stream;
 pub mod table;
 pub mod transform;

@@ -75,13 +75,44 @@ struct Context<'a> {
 /// Runs `pipeline` once. `Err` when nothing could run (bad credentials, unreachable site) or
 /// when any object failed; the report of the objects that did run is logged either way.
 pub async fn run(pipeline: &Pipeline, retry: RetryConfig) -> Result<RunReport, RunError> {
+    let (report, result) = run_reported(pipeline, retry).await;
+    result.map(|()| report)
+}
+
+/// Like [`run`], but the report comes back on failure too (for `run --report`): it holds the
+/// objects that ran, and `status`/`error` say what failed. A run that could not start (bad
+/// credentials, unreachable site) reports no objects.
+pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport, Result<(), RunError>) {
     let started_at = Utc::now();
     let run_id = uuid::Uuid::now_v7().to_string();
     tracing::info!(pipeline = %pipeline.name, run_id = %run_id, "run started");
-    let client = JiraClient::connect(&pipeline.source, retry).await?;
+    let not_started = |e: RunError, requests| {
+        let report = RunReport {
+            pipeline: pipeline.name.clone(),
+            run_id: run_id.clone(),
+            status: "failed",
+            error: Some(e.to_string()),
+            started_at,
+            finished_at: Utc::now(),
+            requests,
+            objects: Vec::new(),
+        };
+        (report, Err(e))
+    };
+    let client = match JiraClient::connect(&pipeline.source, retry).await {
+        Ok(c) => c,
+        Err(e) => return not_started(e.into(), Default::default()),
+    };
     // Every issue column is typed from the field catalogue, so it is fetched first.
     let needs_defs = pipeline.objects.iter().any(|o| matches!(o.kind, ObjectKind::Issues | ObjectKind::Fields));
-    let defs = if needs_defs { client.fields().await? } else { Vec::new() };
+    let defs = if needs_defs {
+        match client.fields().await {
+            Ok(d) => d,
+            Err(e) => return not_started(e.into(), client.stats()),
+        }
+    } else {
+        Vec::new()
+    };
     let ctx = Context {
         pipeline,
         client: client.clone(),
@@ -106,20 +137,23 @@ pub async fn run(pipeline: &Pipeline, retry: RetryConfig) -> Result<RunReport, R
         }
         objects.push(report);
     }
+    let result = match first_error {
+        None => Ok(()),
+        Some(e) if pipeline.objects.len() == 1 => Err(e),
+        Some(e) => Err(RunError::Objects { failed, total: pipeline.objects.len(), first: e.to_string(), config }),
+    };
     let report = RunReport {
         pipeline: pipeline.name.clone(),
         run_id: run_id.clone(),
+        status: if result.is_ok() { "ok" } else { "failed" },
+        error: result.as_ref().err().map(ToString::to_string),
         started_at,
         finished_at: Utc::now(),
         requests: client.stats(),
         objects,
     };
     write_audit(&ctx, &report).await;
-    match first_error {
-        None => Ok(report),
-        Some(e) if pipeline.objects.len() == 1 => Err(e),
-        Some(e) => Err(RunError::Objects { failed, total: pipeline.objects.len(), first: e.to_string(), config }),
-    }
+    (report, result)
 }
 
 /// Appends the run to `_runs` and its rejected records to `_rejects`. A failure here is logged,
@@ -158,6 +192,7 @@ async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError
             SyncMode::FullRefresh => "full_refresh",
         },
         status: "ok",
+        rows_read: 0,
         rows_written: 0,
         rows_rejected: 0,
         rows_deleted: 0,
@@ -260,6 +295,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             fix: "nothing is lost; it is retried at the next due version. Check the destination's permissions (delete rights for vacuum)".into(),
         });
     }
+    report.rows_read = outcome.rows + outcome.rejected;
     report.rows_written = outcome.rows;
     report.rows_rejected = outcome.rejected;
     report.skipped = outcome.skipped;

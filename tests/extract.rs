@@ -294,7 +294,13 @@ async fn the_request_rate_cap_keeps_under_the_sites_limit() {
     let behaviour = Behaviour { rate_limit_per_sec: Some(20), ..Behaviour::default() };
     let sim = sim(Flavor::Cloud, DatasetConfig { issues: 1500, ..Default::default() }, behaviour).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut p = pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  issues: {fields: {include: [summary, updated]}}\n  users: {}");
+    let mut p = pipeline(
+        &sim,
+        dir.path(),
+        "cloud",
+        API_TOKEN,
+        "  issues: {fields: {include: [summary, updated]}}\n  users: {}",
+    );
     p.source.requests_per_second = 20.0;
     let started = std::time::Instant::now();
     let report = run(&p).await;

@@ -44,7 +44,7 @@ pub async fn run(dir: &Path, issues: u64) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let result = super::run::execute(&pipeline).await;
+    let result = super::run::execute(&pipeline, None).await;
     sim.shutdown().await;
     match result {
         Ok(_) => {

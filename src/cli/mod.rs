@@ -1,8 +1,11 @@
 //! The command line: one file per subcommand. Exit codes: 0 ok, 1 run failed, 2 bad input or
 //! configuration.
 
+mod check;
 mod demo;
+mod discover;
 mod run;
+mod state;
 mod validate;
 
 use std::io::IsTerminal;
@@ -65,7 +68,37 @@ enum Command {
     Run {
         /// The pipeline file.
         file: PathBuf,
+        /// Write the JSON run report here (`-`: stdout; the summary then goes to stderr). Written
+        /// on failure too: per object rows read/written/rejected/skipped, cursor before/after,
+        /// duration, warnings with fixes; requests, retries, 429s and bytes for the run.
+        #[arg(long, value_name = "PATH|-")]
+        report: Option<PathBuf>,
     },
+    /// Test a pipeline against its Jira site: connection, credentials, OAuth scopes, and one
+    /// record of each object.
+    ///
+    /// Prints a table (object, status, records visible) with each problem and its fix from
+    /// jirapipe's error catalog. Exits 1 if any probe failed (warnings do not fail), 2 if the
+    /// file is invalid. Nothing is written, except a rotated OAuth refresh token to `token_store`.
+    Check {
+        /// The pipeline file.
+        file: PathBuf,
+        /// Print the findings as JSON (with stable catalog codes) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every object's fields: id, name, Jira type, column type, custom or not, and the
+    /// personal data found (emails, display names, phone numbers) as `hash` paths.
+    Discover {
+        /// The pipeline file (its source is read; objects do not matter).
+        file: PathBuf,
+        /// Print a starter pipeline with every object and the suggested hashes instead.
+        #[arg(long)]
+        write_pipeline: bool,
+    },
+    /// Show or rewind where each object's next run starts.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Start a simulated Jira site and run pipelines/demo.yaml against it into a local folder.
     Demo {
         /// Where to write the tables.
@@ -74,6 +107,33 @@ enum Command {
         /// Issues on the simulated site.
         #[arg(long, default_value_t = 500)]
         issues: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Per object: table version, cursor, and the last run from the `_runs` table.
+    Show {
+        /// The pipeline file.
+        file: PathBuf,
+    },
+    /// Rewind the cursor of incremental objects (issues), in a commit of its own.
+    ///
+    /// Without --to the cursor is forgotten: the next run re-extracts every issue the JQL
+    /// matches and merges it by id (rows are kept, not replaced). With --to, the next run starts
+    /// at that time (less `lookback`). Asks for confirmation unless --yes.
+    Reset {
+        /// The pipeline file.
+        file: PathBuf,
+        /// Only this object (default: every incremental object).
+        #[arg(long)]
+        object: Option<String>,
+        /// New cursor: RFC 3339 (2026-03-01T09:00:00Z), `2026-03-01 09:00` or `2026-03-01` (UTC).
+        #[arg(long)]
+        to: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -91,7 +151,13 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Validate { files } => validate::run(&files),
-            Command::Run { file } => run::run(&file).await,
+            Command::Run { file, report } => run::run(&file, report.as_deref()).await,
+            Command::Check { file, json } => check::run(&file, json).await,
+            Command::Discover { file, write_pipeline } => discover::run(&file, write_pipeline).await,
+            Command::State(StateCommand::Show { file }) => state::show(&file).await,
+            Command::State(StateCommand::Reset { file, object, to, yes }) => {
+                state::reset(&file, object.as_deref(), to.as_deref(), yes).await
+            }
             Command::Demo { dir, issues } => demo::run(&dir, issues).await,
         }
     });

@@ -1,6 +1,7 @@
 //! `jirapipe run`: one run of one pipeline.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use jirapipe::config::{Pipeline, Vars};
 use jirapipe::jira::RetryConfig;
@@ -8,28 +9,64 @@ use jirapipe::runner::{self, RunReport};
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, load};
 
-pub async fn run(file: &Path) -> u8 {
+pub async fn run(file: &Path, report: Option<&Path>) -> u8 {
     let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
-    execute(&pipeline).await.map(|_| EXIT_OK).unwrap_or_else(|code| code)
+    execute(&pipeline, report).await.map(|_| EXIT_OK).unwrap_or_else(|code| code)
 }
 
-/// Runs a loaded pipeline and prints its outcome; `Err` carries the exit code.
-pub async fn execute(pipeline: &Pipeline) -> Result<RunReport, u8> {
-    match runner::run(pipeline, RetryConfig::default()).await {
-        Ok(report) => {
-            for o in &report.objects {
-                let version = o.table_version.map_or_else(|| "unchanged".to_string(), |v| format!("version {v}"));
-                let skipped = if o.skipped > 0 { format!(", {} skipped", o.skipped) } else { String::new() };
-                println!("{:<10} {:>8} rows{skipped}  -> {} ({version})", o.object, o.rows_written, o.table);
-                for w in &o.warnings {
-                    println!("  warning: {}\n    fix: {}", w.message, w.fix);
-                }
-            }
-            Ok(report)
-        }
+/// Runs a loaded pipeline and prints its outcome; `Err` carries the exit code. With `report`,
+/// the JSON run report goes to that path (`-`: stdout, and the summary moves to stderr so
+/// stdout stays pure JSON), whether the run succeeded or not.
+pub async fn execute(pipeline: &Pipeline, report_to: Option<&Path>) -> Result<RunReport, u8> {
+    let to_stdout = report_to == Some(Path::new("-"));
+    let (report, result) = runner::run_reported(pipeline, RetryConfig::default()).await;
+    let summary = summary(&report);
+    if to_stdout {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    let mut code = match &result {
+        Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: pipeline `{}`: {e}", pipeline.name);
-            Err(if e.is_config() { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED })
+            if e.is_config() { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+        }
+    };
+    if let Some(path) = report_to
+        && let Err(e) = write_report(&report, path)
+    {
+        eprintln!("error: cannot write the run report to {}: {e}", path.display());
+        code = code.max(EXIT_RUN_FAILED);
+    }
+    if code == EXIT_OK { Ok(report) } else { Err(code) }
+}
+
+fn summary(report: &RunReport) -> String {
+    let mut out = String::new();
+    for o in &report.objects {
+        let version = o.table_version.map_or_else(|| "unchanged".to_string(), |v| format!("version {v}"));
+        let skipped = if o.skipped > 0 { format!(", {} skipped", o.skipped) } else { String::new() };
+        out.push_str(&format!("{:<10} {:>8} rows{skipped}  -> {} ({version})\n", o.object, o.rows_written, o.table));
+        for w in &o.warnings {
+            out.push_str(&format!("  warning: {}\n    fix: {}\n", w.message, w.fix));
         }
     }
+    out
+}
+
+fn write_report(report: &RunReport, path: &Path) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&json)?;
+        return out.write_all(b"\n");
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    // A reader (a scheduler, a dashboard) never sees half a report.
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(&tmp, path)
 }

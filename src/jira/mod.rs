@@ -238,8 +238,22 @@ fn with_slash(mut u: Url) -> Url {
     u
 }
 
-/// The cloud id of `site` among the sites the OAuth token reaches (`accessible-resources`).
-async fn discover_cloud_id(http: &reqwest::Client, session: &oauth::Session, site: &Url) -> Result<String, JiraError> {
+impl JiraClient {
+    /// The OAuth scopes granted for the site this client talks to, from `accessible-resources`;
+    /// `None` without OAuth (or when the site is not among the token's resources). `check`
+    /// names missing scopes from this before any object probe fails on one.
+    pub async fn granted_scopes(&self) -> Result<Option<Vec<String>>, JiraError> {
+        let Some(session) = self.inner.auth.oauth() else { return Ok(None) };
+        let sites = accessible_resources(&self.inner.http, session).await?;
+        let base = self.inner.base.as_str();
+        Ok(sites.iter().find(|s| s["id"].as_str().is_some_and(|id| base.contains(&format!("/ex/jira/{id}/")))).map(
+            |s| s["scopes"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        ))
+    }
+}
+
+/// The sites an OAuth access token reaches, with their cloud ids and granted scopes.
+async fn accessible_resources(http: &reqwest::Client, session: &oauth::Session) -> Result<Vec<Value>, JiraError> {
     let url = session.config().api_url.join("oauth/token/accessible-resources").expect("static path");
     let endpoint = url.to_string();
     let resp = http
@@ -253,8 +267,12 @@ async fn discover_cloud_id(http: &reqwest::Client, session: &oauth::Session, sit
     if status != 200 {
         return Err(status_error(&endpoint, status, &body));
     }
-    let sites: Vec<Value> =
-        serde_json::from_slice(&body).map_err(|e| JiraError::Decode { endpoint, message: e.to_string() })?;
+    serde_json::from_slice(&body).map_err(|e| JiraError::Decode { endpoint, message: e.to_string() })
+}
+
+/// The cloud id of `site` among the sites the OAuth token reaches (`accessible-resources`).
+async fn discover_cloud_id(http: &reqwest::Client, session: &oauth::Session, site: &Url) -> Result<String, JiraError> {
+    let sites = accessible_resources(http, session).await?;
     let want = site.as_str().trim_end_matches('/');
     sites
         .iter()
@@ -270,7 +288,7 @@ async fn discover_cloud_id(http: &reqwest::Client, session: &oauth::Session, sit
 }
 
 /// What went wrong on the wire, without the URL (its query can carry JQL with personal data).
-fn transport_message(e: &reqwest::Error) -> String {
+pub(crate) fn transport_message(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -16,9 +16,14 @@ use crate::transform::drift::Drift;
 pub struct RunReport {
     pub pipeline: String,
     pub run_id: String,
+    /// `ok`, or `failed` when any object (or the whole run) failed.
+    pub status: &'static str,
+    /// Why the run failed; each failed object also has its own `error`.
+    pub error: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
-    /// Requests to Jira for the whole run (objects share one client).
+    /// Requests to Jira for the whole run: objects run concurrently on one client (one rate
+    /// cap), so requests, retries, 429s and bytes are counted per run, not per object.
     pub requests: RequestStats,
     pub objects: Vec<ObjectReport>,
 }
@@ -28,6 +33,8 @@ pub struct ObjectReport {
     pub object: String,
     pub sync: &'static str,
     pub status: &'static str,
+    /// Records received from Jira: written plus rejected.
+    pub rows_read: usize,
     pub rows_written: usize,
     /// Records that did not fit their columns (see the `_rejects` table).
     pub rows_rejected: usize,

@@ -295,6 +295,65 @@ impl TableStore {
         self.txn(object, reconciled_app_id(pipeline, object)).await
     }
 
+    /// The table's current version, `None` when it does not exist yet.
+    pub async fn version(&self, object: &str) -> Result<Option<u64>, TableError> {
+        let url = self.table_url(object);
+        Ok(self.open(&url).await?.version())
+    }
+
+    /// Commits `meta` (its cursor) alone: a new table version with no data change, so the next
+    /// run reads the cursor from it. `None` when the table does not exist (nothing to rewind).
+    pub async fn commit_meta(&self, object: &str, meta: &CommitMeta) -> Result<Option<u64>, TableError> {
+        use deltalake::kernel::transaction::CommitBuilder;
+        use deltalake::protocol::DeltaOperation;
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let Ok(state) = table.snapshot() else { return Ok(None) };
+        let operation = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
+        let commit = CommitBuilder::from(meta.properties(object))
+            .build(Some(state), table.log_store(), operation)
+            .await
+            .map_err(Self::err(&url))?;
+        Ok(Some(commit.version() as u64))
+    }
+
+    /// Runs `sql` over the table registered as `t`, every column cast to text by the caller's
+    /// SQL (`CAST(x AS VARCHAR)`); `None` when the table does not exist. For small audit
+    /// tables such as `_runs`.
+    pub async fn query_text(&self, object: &str, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>, TableError> {
+        use deltalake::arrow::array::{Array, AsArray};
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        if table.snapshot().is_err() {
+            return Ok(None);
+        }
+        let df_err = |e: deltalake::datafusion::error::DataFusionError| Self::err(&url)(e.into());
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state()).map_err(Self::err(&url))?;
+        ctx.register_table("t", table.table_provider().await.map_err(df_err)?).map_err(df_err)?;
+        let batches = ctx.sql(sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
+        let mut rows = Vec::new();
+        for b in batches {
+            let cols: Vec<_> = b
+                .columns()
+                .iter()
+                .map(|c| deltalake::arrow::compute::cast(c, &deltalake::arrow::datatypes::DataType::Utf8))
+                .collect::<Result<_, _>>()
+                .map_err(|e| Self::err(&url)(e.into()))?;
+            for r in 0..b.num_rows() {
+                rows.push(
+                    cols.iter()
+                        .map(|c| {
+                            let c = c.as_string::<i32>();
+                            (!c.is_null(r)).then(|| c.value(r).to_string())
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(Some(rows))
+    }
+
     async fn txn(&self, object: &str, app_id: String) -> Result<Option<i64>, TableError> {
         let url = self.table_url(object);
         let table = self.open(&url).await?;

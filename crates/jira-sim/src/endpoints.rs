@@ -166,8 +166,13 @@ pub(crate) async fn boards(State(app): State<Arc<AppState>>, Query(q): Query<Pag
 
 /// `GET /rest/agile/1.0/board/{id}/configuration`: fails for boards whose filter is not shared
 /// with the API user, which is how real extractors discover it.
-pub(crate) async fn board_configuration(State(app): State<Arc<AppState>>, Path(id): Path<u64>) -> Response {
+pub(crate) async fn board_configuration(
+    State(app): State<Arc<AppState>>,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+) -> Response {
     let d = &app.site.data;
+    // By name: behind the OAuth gateway the path also carries `{cloud_id}`.
+    let id = params.get("id").and_then(|i| i.parse::<u64>().ok()).unwrap_or(0);
     let Some(b) = id.checked_sub(1).filter(|b| *b < d.config.boards) else {
         return error(
             StatusCode::NOT_FOUND,

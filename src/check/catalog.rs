@@ -1,0 +1,370 @@
+//! The error catalog: what a failed probe means and what the operator should do about it.
+//!
+//! Each entry has a stable code (used by the README's troubleshooting table, `check --json`
+//! and the tests), a problem stated in the user's terms, and a concrete fix. The mapping is a
+//! pure function of the error and what the pipeline says, so every entry is unit-tested here
+//! and produced for real against jira-sim in `tests/check.rs`.
+
+use serde::Serialize;
+
+use crate::config::{Auth, Deployment};
+use crate::jira::JiraError;
+
+/// A diagnosed problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// Stable identifier of the catalog entry, e.g. `oauth-audience`.
+    pub code: &'static str,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl Diagnosis {
+    pub fn new(code: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { code, problem: problem.into(), fix: fix.into() }
+    }
+}
+
+/// What the pipeline says about the site, for telling apart errors that look alike on the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub deployment: Deployment,
+    pub auth: &'a Auth,
+    /// The object (or `auth`) whose probe failed; decides which OAuth scope a 401 lacks.
+    pub target: &'a str,
+    /// Jira answered 429 during the probe.
+    pub throttled: bool,
+}
+
+impl Context<'_> {
+    /// The classic scope an OAuth token needs for the probed endpoint.
+    fn scope(&self) -> &'static str {
+        match self.target {
+            "auth" | "users" => "read:jira-user",
+            _ => "read:jira-work",
+        }
+    }
+}
+
+pub const SCOPES: [&str; 3] = ["read:jira-work", "read:jira-user", "offline_access"];
+
+const OAUTH_CONSENT: &str = "in developer.atlassian.com/console → your app → Permissions → Jira API, add the classic scopes `read:jira-work` and `read:jira-user`, keep `offline_access` in the authorize URL, then run the consent flow again and set the new `refresh_token`";
+
+/// The catalog entry for `err`, met while probing `ctx.target`.
+pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
+    match err {
+        JiraError::Unauthorized { message, .. } => unauthorized(message, ctx),
+        JiraError::Forbidden { message, .. } => forbidden(message, ctx),
+        JiraError::Status { status: 429, .. } => rate_limited(),
+        JiraError::Status { status: 404, message, .. } => not_found(message, ctx),
+        JiraError::Status { status: 400, message, .. } if ctx.target == "issues" => Diagnosis::new(
+            "bad-jql",
+            format!("Jira rejected the issues JQL: {message}"),
+            "fix `objects.issues.jql` (try it in Jira's issue search first); field names in JQL must exist and be visible to the API user",
+        ),
+        JiraError::Status { status, message, .. } if *status >= 500 => server_error(*status, message),
+        JiraError::Status { status, message, .. } => Diagnosis::new(
+            "unexpected-status",
+            format!("Jira answered HTTP {status}: {message}"),
+            "check `source.site`/`base_url`; if it persists, try the same request with curl from this host",
+        ),
+        JiraError::Exhausted { last, .. } => exhausted(last, ctx),
+        JiraError::Connect { message, .. } => connection(message),
+        JiraError::Decode { message, .. } => Diagnosis::new(
+            "not-jira",
+            format!("the answer is not Jira's JSON ({message})"),
+            "a proxy, SSO login page or another web server answered: check `source.site`/`base_url` (the address you open Jira at, without a path like /secure/Dashboard.jspa) and any proxy settings",
+        ),
+        JiraError::OAuth { message, fix } => oauth(message, fix),
+        JiraError::Config { message, fix } if message.contains("does not reach") => {
+            Diagnosis::new("oauth-site", message.clone(), *fix)
+        }
+        JiraError::Config { message, fix } => Diagnosis::new("config", message.clone(), *fix),
+    }
+}
+
+fn unauthorized(message: &str, ctx: &Context<'_>) -> Diagnosis {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("audience") {
+        return Diagnosis::new(
+            "oauth-audience",
+            "the OAuth token was issued for another audience, and Jira's API accepts only `api.atlassian.com`",
+            "add `audience=api.atlassian.com` to the authorize URL of the consent flow (https://auth.atlassian.com/authorize?audience=api.atlassian.com&…), consent again and set the new `refresh_token`",
+        );
+    }
+    if lower.contains("scope") {
+        let scope = ctx.scope();
+        return Diagnosis::new(
+            "oauth-scope",
+            format!("the OAuth token lacks the `{scope}` scope needed for {} (scope does not match)", ctx.target),
+            format!("add `{scope}` to the app: {OAUTH_CONSENT}"),
+        );
+    }
+    let (problem, fix) = match ctx.auth {
+        Auth::ApiToken { .. } => (
+            "Jira rejected the email and API token",
+            "create a new API token at id.atlassian.com → Security → API tokens for the account in `auth.email` (the email must be the token owner's); a token is shown once, copy it whole",
+        ),
+        Auth::Pat { .. } => (
+            "Jira rejected the personal access token",
+            "the PAT is wrong, expired or revoked: create a new one in Jira (Profile → Personal Access Tokens) and update the secret",
+        ),
+        Auth::Basic { .. } => (
+            "Jira rejected the username and password",
+            "check `username` and the password; after several failed logins Jira may require a CAPTCHA: log in once in a browser, then retry (prefer a PAT)",
+        ),
+        Auth::OAuth2(_) => (
+            "Jira rejected the OAuth access token",
+            "the grant may have been revoked or the app uninstalled from the site: run the consent flow again and set the new `refresh_token`",
+        ),
+    };
+    Diagnosis::new("bad-credentials", format!("{problem} (HTTP 401)"), fix)
+}
+
+fn forbidden(message: &str, ctx: &Context<'_>) -> Diagnosis {
+    match ctx.target {
+        "boards" => Diagnosis::new(
+            "boards-unavailable",
+            format!("boards are not available to the API user: {message}"),
+            "boards need Jira Software on the site and a Jira Software licence/product access for the API user; remove `boards` from `objects` if the site has none",
+        ),
+        target => Diagnosis::new(
+            "forbidden",
+            format!("permission denied reading {target}: {message}"),
+            "give the API user the Jira permission it lacks (Browse projects for issues and projects, Browse users and groups for users); with OAuth also check the app's scopes",
+        ),
+    }
+}
+
+fn not_found(message: &str, ctx: &Context<'_>) -> Diagnosis {
+    if ctx.target == "boards" {
+        return Diagnosis::new(
+            "boards-unavailable",
+            "the agile API is missing: the site has no Jira Software",
+            "remove `boards` from `objects` (boards exist only with Jira Software)",
+        );
+    }
+    if let Auth::OAuth2(o) = ctx.auth {
+        return match &o.cloud_id {
+            Some(id) => Diagnosis::new(
+                "wrong-cloud-id",
+                format!("Atlassian's gateway does not know cloud id `{id}` (HTTP 404)"),
+                "remove `auth.cloud_id` so jirapipe looks it up, or copy the id from https://<site>.atlassian.net/_edge/tenant_info",
+            ),
+            None => Diagnosis::new(
+                "wrong-cloud-id",
+                "Atlassian's gateway answered 404 for the site's cloud id",
+                "check `source.site` and `auth.api_url` (default https://api.atlassian.com)",
+            ),
+        };
+    }
+    match ctx.deployment {
+        Deployment::Cloud => Diagnosis::new(
+            "dc-site-as-cloud",
+            format!("`deployment: cloud` but the site has no Jira Cloud REST API v3 (HTTP 404: {message})"),
+            "if this is Jira Data Center/Server, set `deployment: data_center`, `base_url:` and `auth: {type: pat}`; otherwise fix `source.site`",
+        ),
+        Deployment::DataCenter => Diagnosis::new(
+            "cloud-site-as-dc",
+            format!("`deployment: data_center` but the site has no Data Center REST API v2 (HTTP 404: {message})"),
+            "if this is Jira Cloud (*.atlassian.net), set `deployment: cloud`, `site:` and `auth: {type: api_token}` (Cloud has no PATs); otherwise fix `source.base_url` (include the context path, e.g. /jira)",
+        ),
+    }
+}
+
+fn rate_limited() -> Diagnosis {
+    Diagnosis::new(
+        "rate-limited",
+        "Jira is rate limiting the API user right now (HTTP 429)",
+        "wait and run `check` again; if runs hit it too, lower `source.requests_per_second` and `source.concurrency`, or schedule runs off-peak (other tools using the same account share its limit)",
+    )
+}
+
+fn server_error(status: u16, message: &str) -> Diagnosis {
+    Diagnosis::new(
+        "server-errors",
+        format!("Jira keeps failing (HTTP {status}: {message})"),
+        "the site is unhealthy or in maintenance: check status.atlassian.com (Cloud) or the server's logs (Data Center), then retry",
+    )
+}
+
+fn exhausted(last: &str, ctx: &Context<'_>) -> Diagnosis {
+    if ctx.throttled || last.contains("HTTP 429") || last.contains("Retry-After") {
+        return rate_limited();
+    }
+    if last.contains("cannot connect") {
+        return connection(last);
+    }
+    if let Some(status) = last.split("HTTP ").nth(1).and_then(|s| s.get(..3)).and_then(|s| s.parse::<u16>().ok()) {
+        return server_error(status, last);
+    }
+    Diagnosis::new(
+        "unreliable-network",
+        format!("requests keep failing: {last}"),
+        "responses are cut short or time out: check proxies, firewalls and the network path to Jira, then retry",
+    )
+}
+
+/// Connection failures by their cause, from the transport's message chain.
+fn connection(message: &str) -> Diagnosis {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("dns") || lower.contains("lookup address") || lower.contains("name or service not known") {
+        Diagnosis::new(
+            "dns",
+            format!("the site's host name does not resolve ({message})"),
+            "check the spelling of `source.site`/`base_url` (Cloud: https://<your-site>.atlassian.net) and the host's DNS; `nslookup <host>` from this machine must answer",
+        )
+    } else if ["certificate", "tls", "ssl", "handshake", "corrupt message", "wrong version number"]
+        .iter()
+        .any(|k| lower.contains(k))
+    {
+        Diagnosis::new(
+            "tls",
+            format!("the TLS connection failed ({message})"),
+            "use the scheme the server speaks (https:// for Jira Cloud, http:// only for a plain-HTTP Data Center); a private CA or an intercepting proxy must be trusted by this host (add its certificate to the system trust store)",
+        )
+    } else if lower.contains("timed out") {
+        Diagnosis::new(
+            "timeout",
+            format!("the connection to Jira timed out ({message})"),
+            "a firewall or proxy drops the traffic: allow outbound HTTPS to the site (and to api.atlassian.com / auth.atlassian.com for OAuth), or set HTTPS_PROXY",
+        )
+    } else {
+        Diagnosis::new(
+            "connect",
+            format!("cannot connect to the site ({message})"),
+            "check `source.site`/`base_url` (host and port), that Jira is up, and proxies/firewalls; `curl -sI <site>` from this host must answer",
+        )
+    }
+}
+
+fn oauth(message: &str, fix: &str) -> Diagnosis {
+    let code = if message.contains("invalid_grant") {
+        "oauth-refresh-token"
+    } else if message.contains("credentials were rejected") {
+        "oauth-client"
+    } else if message.contains("token store") || message.contains("cannot save") {
+        "oauth-token-store"
+    } else {
+        "oauth"
+    };
+    let problem = match code {
+        "oauth-refresh-token" => format!(
+            "the OAuth refresh token is expired, revoked or already used — Atlassian rotates it on every refresh, so a copy another process (or an earlier run without its `token_store`) used is dead: {message}"
+        ),
+        _ => message.to_string(),
+    };
+    Diagnosis::new(code, problem, fix)
+}
+
+/// OAuth scopes that jirapipe needs and the grant lacks.
+pub fn missing_scopes(granted: &[String]) -> Option<Diagnosis> {
+    let missing: Vec<&str> = SCOPES.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let effect = missing
+        .iter()
+        .map(|s| match *s {
+            "read:jira-work" => "`read:jira-work` (issues, projects, boards, fields)",
+            "read:jira-user" => "`read:jira-user` (users, /myself; without it emails are redacted)",
+            _ => "`offline_access` (refresh tokens; without it access ends after an hour)",
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(Diagnosis::new(
+        "oauth-scope",
+        format!("the OAuth grant lacks {effect}; granted: {}", granted.join(" ")),
+        format!("scope mismatch: {OAUTH_CONSENT}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{OAuth2, Secret};
+
+    fn oauth(cloud_id: Option<&str>) -> Auth {
+        Auth::OAuth2(Box::new(OAuth2 {
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            refresh_token: Secret::new("r"),
+            token_store: "t".into(),
+            cloud_id: cloud_id.map(str::to_string),
+            token_url: "https://auth.atlassian.com/oauth/token".parse().unwrap(),
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        }))
+    }
+
+    fn code(err: JiraError, auth: &Auth, deployment: Deployment, target: &str) -> &'static str {
+        diagnose(&err, &Context { deployment, auth, target, throttled: false }).code
+    }
+
+    fn status(status: u16, message: &str) -> JiraError {
+        JiraError::Status { endpoint: "e".into(), status, message: message.into() }
+    }
+
+    fn unauthorized(message: &str) -> JiraError {
+        JiraError::Unauthorized { endpoint: "e".into(), message: message.into() }
+    }
+
+    #[test]
+    fn every_error_maps_to_its_entry() {
+        let token = Auth::ApiToken { email: "e".into(), token: Secret::new("t") };
+        let pat = Auth::Pat { token: Secret::new("t") };
+        let o = oauth(None);
+        let (c, dc) = (Deployment::Cloud, Deployment::DataCenter);
+        assert_eq!(code(unauthorized(""), &token, c, "auth"), "bad-credentials");
+        assert_eq!(code(unauthorized(""), &pat, dc, "auth"), "bad-credentials");
+        assert_eq!(code(unauthorized("Unauthorized; audience does not match"), &o, c, "auth"), "oauth-audience");
+        assert_eq!(code(unauthorized("Unauthorized; scope does not match"), &o, c, "issues"), "oauth-scope");
+        assert_eq!(code(status(404, "Not Found"), &oauth(Some("x")), c, "auth"), "wrong-cloud-id");
+        assert_eq!(code(status(404, ""), &token, c, "auth"), "dc-site-as-cloud");
+        assert_eq!(code(status(404, ""), &pat, dc, "auth"), "cloud-site-as-dc");
+        assert_eq!(code(status(404, ""), &token, c, "boards"), "boards-unavailable");
+        assert_eq!(code(status(429, ""), &token, c, "issues"), "rate-limited");
+        assert_eq!(code(status(400, "Field 'x' does not exist"), &token, c, "issues"), "bad-jql");
+        assert_eq!(code(status(502, ""), &token, c, "issues"), "server-errors");
+        let forbidden = JiraError::Forbidden { endpoint: "e".into(), message: "no".into() };
+        assert_eq!(code(forbidden, &token, c, "boards"), "boards-unavailable");
+        let exhausted = |last: &str| JiraError::Exhausted { endpoint: "e".into(), attempts: 2, last: last.into() };
+        assert_eq!(code(exhausted("e: HTTP 429: too many"), &token, c, "auth"), "rate-limited");
+        assert_eq!(code(exhausted("e: HTTP 503: down"), &token, c, "auth"), "server-errors");
+        let connect = |m: &str| JiraError::Connect { endpoint: "e".into(), message: m.into() };
+        let conn = |m: &str| code(connect(m), &token, c, "auth");
+        assert_eq!(conn("connection failed: dns error: failed to lookup address information"), "dns");
+        assert_eq!(conn("connection failed: invalid peer certificate: UnknownIssuer"), "tls");
+        assert_eq!(conn("connection failed: received corrupt message of type InvalidContentType"), "tls");
+        assert_eq!(conn("timed out"), "timeout");
+        assert_eq!(conn("connection failed: Connection refused (os error 111)"), "connect");
+        let grant = JiraError::OAuth { message: "the refresh token was rejected (invalid_grant: x)".into(), fix: "f" };
+        assert_eq!(code(grant, &o, c, "auth"), "oauth-refresh-token");
+        let client = JiraError::OAuth { message: "the OAuth app's credentials were rejected (x)".into(), fix: "f" };
+        assert_eq!(code(client, &o, c, "auth"), "oauth-client");
+        let decode = JiraError::Decode { endpoint: "e".into(), message: "expected value".into() };
+        assert_eq!(code(decode, &token, c, "auth"), "not-jira");
+    }
+
+    #[test]
+    fn a_401_names_the_scope_the_endpoint_needs() {
+        let o = oauth(None);
+        let d = |target| {
+            diagnose(
+                &unauthorized("scope does not match"),
+                &Context { deployment: Deployment::Cloud, auth: &o, target, throttled: false },
+            )
+        };
+        assert!(d("users").problem.contains("`read:jira-user`"));
+        assert!(d("issues").problem.contains("`read:jira-work`"));
+    }
+
+    #[test]
+    fn missing_scopes_are_all_named() {
+        let granted = vec!["read:jira-work".to_string()];
+        let d = missing_scopes(&granted).unwrap();
+        assert!(d.problem.contains("read:jira-user") && d.problem.contains("offline_access"), "{}", d.problem);
+        assert!(!d.problem.contains("`read:jira-work` ("));
+        let all: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
+        assert_eq!(missing_scopes(&all), None);
+    }
+}

@@ -1,0 +1,453 @@
+//! `jirapipe check`, the pipeline's healthcheck: is the site what the pipeline says it is, do
+//! the credentials work, and can the API user read each configured object? Every failure is
+//! explained with an entry of the error catalog ([`catalog`]): the problem and its fix.
+//!
+//! Probes are cheap (one record where Jira allows it) and run in order: the site (without
+//! credentials), authentication, OAuth scopes, then each object. A failure that makes the
+//! later probes meaningless (wrong site, rejected credentials) skips them, so the first problem
+//! shown is the one to fix first. Retries are few and short: `check` reports "rate limited
+//! right now" instead of waiting it out.
+
+pub mod catalog;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use catalog::Context;
+pub use catalog::Diagnosis;
+
+use crate::config::{Auth, Deployment, ObjectConfig, ObjectKind, Pipeline};
+use crate::jira::issues::{Cursor, window_jql};
+use crate::jira::{JiraClient, JiraError, RetryConfig};
+
+/// How a probe went. `Note` is information that never fails a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Note,
+    Skipped,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Note => "note",
+            Status::Skipped => "skipped",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// One diagnosed problem of a probe, and how serious it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub status: Status,
+    #[serde(flatten)]
+    pub diagnosis: Diagnosis,
+}
+
+/// One row of the check: the site, authentication, OAuth scopes, or an object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub target: String,
+    pub status: Status,
+    /// Records the API user can see (objects), e.g. `250` or `50+`.
+    pub records: Option<String>,
+    /// What was found when it went well, e.g. `Jira Cloud` or `as sim@example.com`.
+    pub detail: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Probe {
+    fn new(target: &str) -> Self {
+        Self { target: target.into(), status: Status::Ok, records: None, detail: None, findings: Vec::new() }
+    }
+
+    fn add(&mut self, status: Status, diagnosis: Diagnosis) {
+        if status != Status::Note {
+            self.status = self.status.max(status);
+        }
+        self.findings.push(Finding { status, diagnosis });
+    }
+
+    fn failed(&self) -> bool {
+        self.status == Status::Fail
+    }
+}
+
+/// What `check` found, row by row.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub pipeline: String,
+    pub site: String,
+    pub passed: bool,
+    pub probes: Vec<Probe>,
+}
+
+impl CheckReport {
+    /// Every finding's catalog code, in order (for tests and scripts).
+    pub fn codes(&self) -> Vec<&'static str> {
+        self.probes.iter().flat_map(|p| p.findings.iter().map(|f| f.diagnosis.code)).collect()
+    }
+
+    pub fn finding(&self, code: &str) -> Option<&Finding> {
+        self.probes.iter().flat_map(|p| &p.findings).find(|f| f.diagnosis.code == code)
+    }
+}
+
+/// Few, short retries: a check answers quickly, and "rate limited now" is a finding.
+pub fn probe_retry() -> RetryConfig {
+    RetryConfig {
+        max_attempts: 2,
+        base_backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(1),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+/// Runs every probe of `pipeline` against its site.
+pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
+    let source = &pipeline.source;
+    let mut probes = Vec::new();
+    let targets: Vec<&str> = pipeline.objects.iter().map(|o| o.kind.name()).collect();
+    let skip_rest = |probes: &mut Vec<Probe>, from: &[&str]| {
+        for t in from {
+            let mut p = Probe::new(t);
+            p.status = Status::Skipped;
+            p.detail = Some("not probed: fix the problem above first".into());
+            probes.push(p);
+        }
+    };
+
+    let site = probe_site(pipeline).await;
+    let site_failed = site.failed();
+    probes.push(site);
+    if site_failed {
+        let mut rest = vec!["auth"];
+        rest.extend(&targets);
+        skip_rest(&mut probes, &rest);
+        return finish(pipeline, probes);
+    }
+
+    let mut auth = Probe::new("auth");
+    let ctx = |target: &'static str, throttled: bool| Context {
+        deployment: source.deployment,
+        auth: &source.auth,
+        target,
+        throttled,
+    };
+    let client = match JiraClient::connect(source, retry).await {
+        Ok(c) => c,
+        Err(e) => {
+            auth.add(Status::Fail, catalog::diagnose(&e, &ctx("auth", false)));
+            probes.push(auth);
+            skip_rest(&mut probes, &targets);
+            return finish(pipeline, probes);
+        }
+    };
+    if matches!(source.auth, Auth::OAuth2(_)) {
+        let mut scopes = Probe::new("scopes");
+        match client.granted_scopes().await {
+            Ok(Some(granted)) => {
+                scopes.detail = Some(granted.join(" "));
+                if let Some(d) = catalog::missing_scopes(&granted) {
+                    let fatal = !granted.iter().any(|g| g == "read:jira-work");
+                    scopes.add(if fatal { Status::Fail } else { Status::Warn }, d);
+                }
+            }
+            Ok(None) => scopes.detail = Some("the token's resources do not list this site's scopes".into()),
+            Err(e) => scopes.add(Status::Warn, catalog::diagnose(&e, &ctx("scopes", false))),
+        }
+        probes.push(scopes);
+    }
+    let before = client.stats().throttled;
+    match client.myself().await {
+        Ok(me) => {
+            let who = me.email_address.or(me.name).or(me.account_id).unwrap_or_else(|| "the API user".into());
+            let tz = me.time_zone.map(|z| format!(", time zone {z}")).unwrap_or_default();
+            auth.detail = Some(format!("as {who}{tz}"));
+            probes.push(auth);
+        }
+        Err(e) => {
+            let d = catalog::diagnose(&e, &ctx("auth", client.stats().throttled > before));
+            // A missing `read:jira-user` fails /myself but not necessarily the objects.
+            let go_on = d.code == "oauth-scope";
+            auth.add(Status::Fail, d);
+            probes.push(auth);
+            if !go_on {
+                skip_rest(&mut probes, &targets);
+                return finish(pipeline, probes);
+            }
+        }
+    }
+
+    for o in &pipeline.objects {
+        let mut probe = Probe::new(o.kind.name());
+        let before = client.stats().throttled;
+        if let Err(e) = probe_object(&client, o, &mut probe).await {
+            let throttled = client.stats().throttled > before;
+            let d = catalog::diagnose(&e, &ctx(o.kind.name(), throttled));
+            // Like a run, which skips boards on a site without Jira Software and goes on.
+            let status = if d.code == "boards-unavailable" { Status::Warn } else { Status::Fail };
+            probe.add(status, d);
+        }
+        probes.push(probe);
+    }
+    finish(pipeline, probes)
+}
+
+fn finish(pipeline: &Pipeline, probes: Vec<Probe>) -> CheckReport {
+    CheckReport {
+        pipeline: pipeline.name.clone(),
+        site: pipeline.source.base_url.to_string(),
+        passed: !probes.iter().any(Probe::failed),
+        probes,
+    }
+}
+
+/// What answers at the site URL, asked without credentials.
+enum SiteKind {
+    /// Jira Cloud answers `/_edge/tenant_info` with its cloud id.
+    Cloud { cloud_id: String },
+    /// A Jira REST API v2 that is not Cloud: Data Center or Server.
+    DataCenter,
+    /// Neither: another web server, or the wrong path.
+    NotJira,
+}
+
+async fn site_kind(base: &Url) -> Result<SiteKind, JiraError> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("jirapipe/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| JiraError::Connect { endpoint: base.to_string(), message: e.to_string() })?;
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    let get = |path: &str| {
+        let url = base.join(path).expect("static path");
+        let http = http.clone();
+        async move {
+            let resp = http.get(url.clone()).send().await.map_err(|e| JiraError::Connect {
+                endpoint: url.to_string(),
+                message: crate::jira::transport_message(&e),
+            })?;
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.unwrap_or_default();
+            Ok::<_, JiraError>((status, body))
+        }
+    };
+    let (status, body) = get("_edge/tenant_info").await?;
+    if status == 200
+        && let Some(id) =
+            serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["cloudId"].as_str().map(String::from))
+    {
+        return Ok(SiteKind::Cloud { cloud_id: id });
+    }
+    // Data Center answers its REST API at any status but 404 (401 without credentials).
+    let (status, _) = get("rest/api/2/myself").await?;
+    Ok(if status == 404 { SiteKind::NotJira } else { SiteKind::DataCenter })
+}
+
+async fn probe_site(pipeline: &Pipeline) -> Probe {
+    let source = &pipeline.source;
+    let mut p = Probe::new("site");
+    let url = source.base_url.as_str().trim_end_matches('/');
+    let ctx = Context { deployment: source.deployment, auth: &source.auth, target: "site", throttled: false };
+    let kind = match site_kind(&source.base_url).await {
+        Ok(k) => k,
+        Err(e) => {
+            p.add(Status::Fail, catalog::diagnose(&e, &ctx));
+            return p;
+        }
+    };
+    let site_key = match source.deployment {
+        Deployment::Cloud => "source.site",
+        Deployment::DataCenter => "source.base_url",
+    };
+    match (kind, source.deployment) {
+        (SiteKind::NotJira, _) => p.add(
+            Status::Fail,
+            Diagnosis::new(
+                "wrong-site",
+                format!("no Jira at {url}: neither Jira Cloud's /_edge/tenant_info nor the REST API /rest/api/2 answers there (HTTP 404)"),
+                format!("set `{site_key}` to the address you open Jira at: https://<your-site>.atlassian.net for Cloud, the base URL (with its context path, e.g. https://host/jira) for Data Center — not a dashboard or project URL"),
+            ),
+        ),
+        (SiteKind::DataCenter, Deployment::Cloud) => p.add(
+            Status::Fail,
+            Diagnosis::new(
+                "dc-site-as-cloud",
+                format!("{url} is not Jira Cloud (it has no /_edge/tenant_info) but the pipeline says `deployment: cloud`; Cloud API tokens and OAuth do not work on Jira Data Center/Server"),
+                "set `deployment: data_center`, `base_url:` instead of `site:`, and `auth: {type: pat, token: ${JIRA_PAT}}` (or `type: basic`)",
+            ),
+        ),
+        (SiteKind::Cloud { .. }, Deployment::DataCenter) => {
+            let pat = if matches!(source.auth, Auth::Pat { .. }) {
+                "; Jira Cloud does not accept personal access tokens (PATs exist only on Data Center)"
+            } else {
+                ""
+            };
+            p.add(
+                Status::Fail,
+                Diagnosis::new(
+                    "cloud-site-as-dc",
+                    format!("{url} is Jira Cloud but the pipeline says `deployment: data_center`{pat}"),
+                    "set `deployment: cloud`, `site:` instead of `base_url:`, and `auth: {type: api_token, email: ..., token: ${JIRA_API_TOKEN}}` with an API token from id.atlassian.com → Security → API tokens (or OAuth 2.0)",
+                ),
+            );
+        }
+        (SiteKind::Cloud { cloud_id }, Deployment::Cloud) => {
+            p.detail = Some(format!("Jira Cloud, cloud id {cloud_id}"));
+            if let Auth::OAuth2(o) = &source.auth
+                && let Some(configured) = &o.cloud_id
+                && configured != &cloud_id
+            {
+                p.add(
+                    Status::Fail,
+                    Diagnosis::new(
+                        "wrong-cloud-id",
+                        format!("`auth.cloud_id` is `{configured}` but {url} has cloud id `{cloud_id}`"),
+                        format!("set `cloud_id: {cloud_id}`, or remove it so jirapipe looks it up"),
+                    ),
+                );
+            }
+        }
+        (SiteKind::DataCenter, Deployment::DataCenter) => p.detail = Some("Jira Data Center / Server".into()),
+    }
+    p
+}
+
+/// Reads one record (or one page) of `o`, filling in what the API user can see.
+async fn probe_object(client: &JiraClient, o: &ObjectConfig, p: &mut Probe) -> Result<(), JiraError> {
+    let cloud = client.deployment() == Deployment::Cloud;
+    match o.kind {
+        ObjectKind::Issues => {
+            let jql = window_jql(o.jql.as_deref(), 0);
+            let page = client.search(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
+            let count = match page.total {
+                Some(t) => t,
+                None => client.approximate_count(&jql).await?.unwrap_or(page.issues.len() as u64),
+            };
+            p.records = Some(count.to_string());
+            if count == 0 {
+                p.add(
+                    Status::Warn,
+                    Diagnosis::new(
+                        "no-issues-visible",
+                        format!("the API user sees no issue matching `{jql}`"),
+                        "give the API user Browse projects on the projects you extract (a project role or group in each permission scheme), and check `objects.issues.jql`",
+                    ),
+                );
+            }
+            p.add(
+                Status::Note,
+                Diagnosis::new(
+                    "issues-hidden",
+                    "issues under a security level the API user is not in are invisible to it and not counted by Jira either, so no API can show the gap; the count above is what jirapipe will extract",
+                    "if issues are missing from the table, add the API user to those security levels (Project settings → Issue security) or to a role they grant",
+                ),
+            );
+        }
+        ObjectKind::Projects => {
+            let count = if cloud {
+                let v: Value = client.get("rest/api/3/project/search", &[("maxResults", "1".into())]).await?;
+                v["total"].as_u64().unwrap_or_else(|| v["values"].as_array().map_or(0, |a| a.len() as u64))
+            } else {
+                client.get::<Vec<Value>>("rest/api/2/project", &[]).await?.len() as u64
+            };
+            p.records = Some(count.to_string());
+            if count == 0 {
+                p.add(
+                    Status::Warn,
+                    Diagnosis::new(
+                        "no-projects-visible",
+                        "the API user sees no project",
+                        "give the API user Browse projects on the projects you extract",
+                    ),
+                );
+            }
+        }
+        ObjectKind::Users => {
+            const SAMPLE: usize = 50;
+            let users: Vec<Value> = if cloud {
+                client.get("rest/api/3/users/search", &[("maxResults", SAMPLE.to_string())]).await?
+            } else {
+                let q = [("username", ".".to_string()), ("maxResults", SAMPLE.to_string())];
+                client.get("rest/api/2/user/search", &q).await?
+            };
+            p.records = Some(if users.len() >= SAMPLE { format!("{SAMPLE}+") } else { users.len().to_string() });
+            let people: Vec<&Value> =
+                users.iter().filter(|u| u["accountType"].as_str().is_none_or(|t| t == "atlassian")).collect();
+            if !people.is_empty() && people.iter().all(|u| u.get("emailAddress").is_none_or(Value::is_null)) {
+                p.add(
+                    Status::Warn,
+                    Diagnosis::new(
+                        "users-redacted",
+                        format!("users come without `emailAddress` (none of {} sampled people has one)", people.len()),
+                        "with OAuth, grant the `read:jira-user` scope and consent again; otherwise give the API user the global permission Browse users and groups. Emails hidden by a user's own profile visibility stay hidden",
+                    ),
+                );
+            }
+        }
+        ObjectKind::Boards => {
+            let v: Value = client.get("rest/agile/1.0/board", &[("maxResults", "50".into())]).await?;
+            let boards: Vec<String> = v["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| match &b["id"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            p.records = Some(v["total"].as_u64().unwrap_or(boards.len() as u64).to_string());
+            // Each board's configuration needs its saved filter, which may not be shared.
+            let configs: Vec<(String, Result<Value, JiraError>)> =
+                futures::stream::iter(boards.into_iter().map(|id| async move {
+                    let r = client.board_configuration(&id).await;
+                    (id, r)
+                }))
+                .buffered(8)
+                .collect()
+                .await;
+            let mut forbidden = Vec::new();
+            for (id, r) in configs {
+                match r {
+                    Ok(_) => {}
+                    Err(JiraError::Forbidden { .. }) => forbidden.push(id),
+                    Err(e) => return Err(e),
+                }
+            }
+            if !forbidden.is_empty() {
+                p.add(
+                    Status::Warn,
+                    Diagnosis::new(
+                        "board-filter-not-shared",
+                        format!(
+                            "{} board(s) answer 403 for their configuration because their saved filter is not shared with the API user: {} (they are extracted without filter and columns)",
+                            forbidden.len(),
+                            forbidden.join(", ")
+                        ),
+                        "in Jira, open each board → Board settings → General → Edit filter shares, and share the filter with the API user (or a group it is in); the user also needs Browse projects on the filter's projects",
+                    ),
+                );
+            }
+        }
+        ObjectKind::Fields => {
+            p.records = Some(client.fields().await?.len().to_string());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! `jirapipe discover`: the site's fields per object, and a starter pipeline.
+
+use std::path::Path;
+
+use jirapipe::check;
+use jirapipe::config::{ObjectKind, Vars};
+use jirapipe::discover::{self, FieldInfo};
+use jirapipe::jira::JiraClient;
+
+use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, load};
+
+pub async fn run(file: &Path, write_pipeline: bool) -> u8 {
+    let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
+    let defs = match JiraClient::connect(&pipeline.source, check::probe_retry()).await {
+        Ok(client) => client.fields().await,
+        Err(e) => Err(e),
+    };
+    let defs = match defs {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "error: cannot read the site's fields: {e}\n  run `jirapipe check {}` for the diagnosis",
+                file.display()
+            );
+            return EXIT_RUN_FAILED;
+        }
+    };
+    let fields: Vec<FieldInfo> = ObjectKind::ALL.into_iter().flat_map(|k| discover::fields_of(k, &defs)).collect();
+    if write_pipeline {
+        // Only the YAML on stdout, so `> starter.yaml` works.
+        let original = std::fs::read_to_string(file).unwrap_or_default();
+        print!("{}", discover::starter_pipeline(&original, &pipeline.name, &fields));
+        return EXIT_OK;
+    }
+    println!(
+        "{:<9} {:<20} {:<26} {:<16} {:<28} {:<6} pii",
+        "object", "id", "name", "jira type", "column type", "custom"
+    );
+    for f in &fields {
+        let mut column = f.column_type.clone();
+        if column.len() > 28 {
+            column.truncate(25);
+            column.push_str("...");
+        }
+        println!(
+            "{:<9} {:<20} {:<26} {:<16} {:<28} {:<6} {}",
+            f.object,
+            f.id,
+            f.name,
+            f.jira_type,
+            column,
+            if f.custom { "yes" } else { "" },
+            if f.pii.is_empty() { String::new() } else { format!("hash: {}", f.pii.join(", ")) }
+        );
+    }
+    EXIT_OK
+}
