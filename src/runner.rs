@@ -374,7 +374,9 @@ fn shape_for(
     o: &ObjectConfig,
     columns: Vec<crate::transform::columns::Column>,
 ) -> Result<Shape, RunError> {
-    Ok(Shape::new(o.kind.name(), columns, &o.hash, ctx.masker.as_ref())?)
+    let mut shape = Shape::new(o.kind.name(), columns, &o.hash, ctx.masker.as_ref())?;
+    shape.progress = report::progress::bar(o.kind.name());
+    Ok(shape)
 }
 
 /// Applies the schema-drift policy against the table as it is, before anything is fetched.

@@ -170,10 +170,17 @@ fn init_tracing(format: LogFormat) {
     // how every first run starts; its real failures reach us as errors anyway.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("warn,jirapipe=info,jira_sim=info,buoyant_kernel=off"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.with_writer(std::io::stderr).json().init(),
+        LogFormat::Text => {
+            let terminal = std::io::stderr().is_terminal();
+            if terminal {
+                // Bars only where a person watches; pipes, cron mail and JSON logs stay clean.
+                jirapipe::report::progress::enable();
+            }
+            builder.with_writer(|| jirapipe::report::progress::LogWriter).with_ansi(terminal).init()
+        }
     }
 }
 

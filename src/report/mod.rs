@@ -1,6 +1,8 @@
 //! What a run did: the report printed and returned after each run, and its durable forms, the
 //! `_runs` audit table (one row per object per run) and the `_rejects` table.
 
+pub mod progress;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -32,7 +32,7 @@ pub async fn extract(
     stamp: &RunStamp,
     tx: &Sender,
 ) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(shape.columns.clone(), tx);
+    let mut rows = Rows::new(shape, tx);
     let mut forbidden = Vec::new();
     let mut pager = client.boards();
     loop {

@@ -24,7 +24,7 @@ pub fn columns() -> Vec<Column> {
 
 /// Sends the table built from an already fetched catalogue (the issues stream needs it too).
 pub async fn extract(defs: &[FieldDef], shape: &Shape, stamp: &RunStamp, tx: &Sender) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(shape.columns.clone(), tx);
+    let mut rows = Rows::new(shape, tx);
     for d in defs {
         let s = d.schema.as_ref();
         let mut row = json!({

@@ -200,7 +200,7 @@ async fn fetch_partition(
     stamp: &RunStamp,
     tx: &Sender,
 ) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(shape.columns.clone(), tx);
+    let mut rows = Rows::new(shape, tx);
     match client.deployment() {
         Deployment::Cloud => {
             let mut cursor = Cursor::Start;

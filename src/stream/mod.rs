@@ -129,6 +129,8 @@ pub struct Shape {
     pub columns: Vec<Column>,
     masks: Vec<MaskPath>,
     masker: Option<Masker>,
+    /// Counts rows as they are converted (a hidden bar when progress is off).
+    pub progress: indicatif::ProgressBar,
 }
 
 impl Shape {
@@ -165,7 +167,7 @@ impl Shape {
         if !masks.is_empty() && masker.is_none() {
             return Err(StreamError::BadHash { object, message: "no `masking.key` is configured".into() });
         }
-        Ok(Self { columns, masks, masker })
+        Ok(Self { columns, masks, masker, progress: indicatif::ProgressBar::hidden() })
     }
 
     /// Hashes the masked paths of `record` (column name → value) in place.
@@ -183,14 +185,22 @@ impl Shape {
 pub(crate) struct Rows<'s> {
     builder: BatchBuilder,
     tx: &'s Sender,
+    progress: indicatif::ProgressBar,
     pub count: usize,
     pub rejected: usize,
     pub rejects: Vec<Reject>,
 }
 
 impl<'s> Rows<'s> {
-    pub fn new(columns: Vec<Column>, tx: &'s Sender) -> Self {
-        Self { builder: BatchBuilder::new(columns), tx, count: 0, rejected: 0, rejects: Vec::new() }
+    pub fn new(shape: &Shape, tx: &'s Sender) -> Self {
+        Self {
+            builder: BatchBuilder::new(shape.columns.clone()),
+            tx,
+            progress: shape.progress.clone(),
+            count: 0,
+            rejected: 0,
+            rejects: Vec::new(),
+        }
     }
 
     /// Appends the record `raw` (already masked) whose columns `value` looks up.
@@ -200,6 +210,7 @@ impl<'s> Rows<'s> {
         raw: &Value,
         value: impl Fn(&str) -> Option<&'v Value>,
     ) -> Result<(), StreamError> {
+        self.progress.inc(1);
         match self.builder.push(id, value) {
             Ok(()) => self.count += 1,
             Err(e) => {

@@ -28,7 +28,7 @@ pub async fn extract(
     stamp: &RunStamp,
     tx: &Sender,
 ) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(shape.columns.clone(), tx);
+    let mut rows = Rows::new(shape, tx);
     let mut pager = client.projects();
     while let Some(page) = pager.next().await? {
         for mut p in page {

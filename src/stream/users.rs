@@ -34,7 +34,7 @@ pub async fn extract(
         Deployment::Cloud => "accountId",
         Deployment::DataCenter => "key",
     };
-    let mut rows = Rows::new(shape.columns.clone(), tx);
+    let mut rows = Rows::new(shape, tx);
     let (mut people, mut without_email) = (0usize, 0usize);
     let mut pager = client.users();
     while let Some(page) = pager.next().await? {

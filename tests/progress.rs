@@ -1,0 +1,55 @@
+//! What a person watching sees: progress bars on a terminal (run under a pseudo-terminal with
+//! `script`), none in pipes, and JSON lines with `--log-format json`.
+
+mod common;
+
+use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+
+#[test]
+fn progress_bars_on_a_terminal_and_none_in_pipes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_jirapipe");
+    let cmd = format!("{bin} demo --issues 3000 --dir {}", dir.path().join("tty").display());
+    // `script` gives the command a pseudo-terminal and copies what it draws to stdout.
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    let bar = screen.lines().find(|l| l.contains("issues") && l.contains("rows") && l.contains("/s"));
+    assert!(bar.is_some(), "a bar with rows and a rate for issues:\n{screen}");
+    assert!(screen.contains("\u{1b}["), "drawn with terminal escapes");
+
+    let out =
+        common::jirapipe().args(["demo", "--issues", "3000", "--dir"]).arg(dir.path().join("pipe")).output().unwrap();
+    assert!(out.status.success());
+    for text in [String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)] {
+        assert!(!text.contains("/s") && !text.contains("\u{1b}["), "no bars or escapes in pipes:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_json_lines() {
+    let sim =
+        RunningSim::start(SimConfig { data: DatasetConfig { issues: 50, ..Default::default() }, ..Default::default() })
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.yaml");
+    std::fs::write(&file, "version: 1\nname: j\nsource:\n  site: ${SITE}\n  auth: {type: api_token, email: \"${EMAIL}\", token: \"${TOKEN}\"}\ndestination:\n  url: lake\nobjects:\n  issues: {}\n  boards: {}\n").unwrap();
+    let out = common::jirapipe()
+        .args(["--log-format", "json", "run"])
+        .arg(&file)
+        .env("SITE", sim.base_url())
+        .env("EMAIL", sim.email())
+        .env("TOKEN", sim.api_token())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "run started"), "{stderr}");
+    // The board whose filter is not shared is a warning, as JSON too.
+    assert!(lines.iter().any(|l| l["level"] == "WARN" && l["fields"]["object"] == "boards"), "{stderr}");
+}
