@@ -8,6 +8,7 @@ pub(crate) use deltalake::arrow;
 pub mod config;
 pub mod jira;
 pub mod runner;
+pub mod schedule;
 pub mod stream;
 pub mod table;
 pub mod transform;

@@ -7,6 +7,7 @@ use url::Url;
 
 pub use super::model::{Deployment, SchemaDrift, SyncMode};
 use super::secret::Secret;
+pub use crate::schedule::Schedule;
 
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -53,13 +54,6 @@ pub struct OAuth2 {
 pub struct Destination {
     /// Normalised: local paths become absolute `file://` URLs.
     pub url: Url,
-}
-
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    pub cron: Option<String>,
-    pub every: Option<String>,
-    pub timezone: String,
 }
 
 /// The Jira objects jirapipe can extract.
