@@ -35,6 +35,9 @@ pub struct Schedule {
     timezone: Tz,
 }
 
+/// Two consecutive fire instants.
+type FirePair = (DateTime<Utc>, DateTime<Utc>);
+
 #[derive(Debug, Clone)]
 enum Cadence {
     /// `expression` as written; `parsed` in the `cron` crate's syntax.
@@ -171,7 +174,7 @@ impl Schedule {
 
     /// The first two consecutive fire instants less than [`MIN_INTERVAL`] apart; `Err` when it
     /// never fires in the horizon.
-    fn first_violation(&self, from: DateTime<Utc>) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, ()> {
+    fn first_violation(&self, from: DateTime<Utc>) -> Result<Option<FirePair>, ()> {
         let Cadence::Cron { parsed, .. } = &self.cadence else { return Ok(None) };
         let end = from + HORIZON;
         let mut fires: Vec<DateTime<Utc>> = Vec::new();

@@ -94,8 +94,7 @@ impl Daemon {
     /// Runs until `phase` leaves `Running` and every run has ended, or until no pipeline has a
     /// fire time left.
     pub async fn run(self, phase: watch::Receiver<Phase>) {
-        let this = Arc::new(self);
-        let loops = this.pipelines.iter().map(|p| this.pipeline_loop(p.clone(), phase.clone()));
+        let loops = self.pipelines.iter().map(|p| self.pipeline_loop(p.clone(), phase.clone()));
         futures::future::join_all(loops).await;
     }
 
