@@ -32,7 +32,7 @@ Start here:
   jirapipe demo                       simulated Jira site -> Delta tables in ./jirapipe-demo
   jirapipe validate pipelines/*.yaml  check pipeline files without touching Jira
   jirapipe run pipelines/acme.yaml    extract once (for cron, systemd, Kubernetes, Airflow)
-  jirapipe schedule pipelines/        run every pipeline on its schedule (--dry-run: next fire times)";
+  jirapipe schedule pipelines/        run each pipeline on its schedule (a daemon)";
 
 /// Extract Jira Cloud and Data Center data into Delta Lake tables, driven by YAML pipeline files.
 #[derive(Debug, Parser)]
