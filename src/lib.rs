@@ -11,6 +11,7 @@ pub mod discover;
 pub mod jira;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod state;
 pub mod stream;
 pub mod table;

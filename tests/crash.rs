@@ -18,6 +18,8 @@ fn start_run(sim: &RunningSim, file: &Path) -> std::process::Child {
     let mut c = common::jirapipe();
     c.arg("run").arg(file);
     c.env("SITE", sim.base_url()).env("EMAIL", sim.email()).env("TOKEN", sim.api_token());
+    // A killed run leaves its lease; with a 1s TTL the next round can take it over.
+    c.env("JIRAPIPE_LEASE_TTL", "1s");
     c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     c.spawn().unwrap()
 }
@@ -82,8 +84,12 @@ async fn sigkill_at_random_moments_never_corrupts_a_table() {
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             killed += 1;
+            child.wait().unwrap();
+            // Its lease is left behind: wait it out, as the next scheduled run would.
+            std::thread::sleep(Duration::from_millis(1200));
+        } else {
+            child.wait().unwrap();
         }
-        child.wait().unwrap();
         let truth = sim.visible_issues().len() as i64;
         if let Some((rows, distinct)) = counts(&dir.path().join("lake/issues")).await {
             assert_eq!(rows, distinct, "round {round} (seed {seed}, kill after {delay:?}): duplicate ids");

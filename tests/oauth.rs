@@ -20,6 +20,8 @@ fn run(sim: &RunningSim, file: &Path, failpoint: Option<&str>) -> std::process::
     let mut c = common::jirapipe();
     c.args(["run"]).arg(file);
     c.env("SITE", sim.base_url()).env("CLIENT_SECRET", "sim-client-secret").env("REFRESH_TOKEN", "sim-refresh-0");
+    // The crashed run leaves its lease behind; a short TTL lets the next run take it over soon.
+    c.env("JIRAPIPE_LEASE_TTL", "1s");
     match failpoint {
         Some(f) => c.env("JIRAPIPE_FAILPOINT", f),
         None => c.env_remove("JIRAPIPE_FAILPOINT"),
@@ -64,7 +66,7 @@ async fn rotation_survives_a_crash_between_refresh_and_use() {
     assert!(!dir.path().join("lake/issues/_delta_log").exists(), "nothing was written by the crashed run");
 
     // 2. The next run authenticates with the saved token (the configured one is used up).
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(1500));
     let out = run(&sim, &file, None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "second run failed:\n{stderr}");

@@ -1,10 +1,11 @@
 //! The command line: one file per subcommand. Exit codes: 0 ok, 1 run failed, 2 bad input or
-//! configuration.
+//! configuration, 3 another process is running the pipeline.
 
 mod check;
 mod demo;
 mod discover;
 mod run;
+mod schedule;
 mod state;
 mod validate;
 
@@ -20,17 +21,21 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code: bad input: invalid pipeline file, unsupported setting, bad flags.
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: another process holds the pipeline's lease (it is running); nothing was done.
+pub const EXIT_BUSY: u8 = 3;
 
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
   1  the run failed (Jira, network or storage); tables stay at their last good commit
   2  bad input: invalid pipeline file, missing ${VAR}, unsupported setting, bad flags
+  3  another process is running this pipeline (it holds the lease); nothing was done
 
 Start here:
   jirapipe demo                       simulated Jira site -> Delta tables in ./jirapipe-demo
   jirapipe validate pipelines/*.yaml  check pipeline files without touching Jira
-  jirapipe run pipelines/acme.yaml    extract once (for cron, systemd, Kubernetes, Airflow)";
+  jirapipe run pipelines/acme.yaml    extract once (for cron, systemd, Kubernetes, Airflow)
+  jirapipe schedule pipelines/        run each pipeline on its schedule (a daemon)";
 
 /// Extract Jira Cloud and Data Center data into Delta Lake tables, driven by YAML pipeline files.
 #[derive(Debug, Parser)]
@@ -65,6 +70,10 @@ enum Command {
     /// Secrets are read from the environment (${VAR}) or from *_file paths. Each table is
     /// written in a single commit (replaced, or merged by id for incremental issues), so
     /// readers never see a partial run.
+    ///
+    /// The run holds a lease in the destination, so two runs of the same pipeline (on one
+    /// machine or many) never overlap: the second exits 3 at once. SIGTERM or SIGINT abandons
+    /// the run (every table stays at its last commit), releases the lease and exits 1.
     Run {
         /// The pipeline file.
         file: PathBuf,
@@ -73,6 +82,8 @@ enum Command {
         /// duration, warnings with fixes; requests, retries, 429s and bytes for the run.
         #[arg(long, value_name = "PATH|-")]
         report: Option<PathBuf>,
+        #[command(flatten)]
+        lease: schedule::LeaseArgs,
     },
     /// Test a pipeline against its Jira site: connection, credentials, OAuth scopes, and one
     /// record of each object.
@@ -99,6 +110,13 @@ enum Command {
     /// Show or rewind where each object's next run starts.
     #[command(subcommand)]
     State(StateCommand),
+    /// Run pipelines on their `schedule` until stopped (SIGTERM/SIGINT), or print their next
+    /// fire times with --dry-run.
+    ///
+    /// A fire time that comes while the pipeline's previous run is still going is skipped and
+    /// logged. On SIGTERM or SIGINT no new run starts; running ones get --grace to finish, then
+    /// are abandoned (every table stays at its last commit), and the daemon exits 0.
+    Schedule(schedule::Args),
     /// Start a simulated Jira site and run pipelines/demo.yaml against it into a local folder.
     Demo {
         /// Where to write the tables.
@@ -151,13 +169,14 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Validate { files } => validate::run(&files),
-            Command::Run { file, report } => run::run(&file, report.as_deref()).await,
+            Command::Run { file, report, lease } => run::run(&file, report.as_deref(), lease.lease_ttl).await,
             Command::Check { file, json } => check::run(&file, json).await,
             Command::Discover { file, write_pipeline } => discover::run(&file, write_pipeline).await,
             Command::State(StateCommand::Show { file }) => state::show(&file).await,
             Command::State(StateCommand::Reset { file, object, to, yes }) => {
                 state::reset(&file, object.as_deref(), to.as_deref(), yes).await
             }
+            Command::Schedule(args) => schedule::run(args).await,
             Command::Demo { dir, issues } => demo::run(&dir, issues).await,
         }
     });

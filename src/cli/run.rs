@@ -1,25 +1,58 @@
-//! `jirapipe run`: one run of one pipeline.
+//! `jirapipe run`: one run of one pipeline, under the pipeline's lease.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jirapipe::config::{Pipeline, Vars};
 use jirapipe::jira::RetryConfig;
 use jirapipe::runner::{self, RunReport};
+use jirapipe::schedule::lease::DEFAULT_TTL;
+use jirapipe::schedule::{ExclusiveError, LeaseError, LeaseLock, SystemClock, run_exclusive_with};
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, load};
+use super::schedule::StopSignals;
+use super::{EXIT_BAD_INPUT, EXIT_BUSY, EXIT_OK, EXIT_RUN_FAILED, load};
 
-pub async fn run(file: &Path, report: Option<&Path>) -> u8 {
+pub async fn run(file: &Path, report: Option<&Path>, lease_ttl: Duration) -> u8 {
     let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
-    execute(&pipeline, report).await.map(|_| EXIT_OK).unwrap_or_else(|code| code)
+    execute_leased(&pipeline, report, lease_ttl).await.map(|_| EXIT_OK).unwrap_or_else(|code| code)
 }
 
-/// Runs a loaded pipeline and prints its outcome; `Err` carries the exit code. With `report`,
-/// the JSON run report goes to that path (`-`: stdout, and the summary moves to stderr so
-/// stdout stays pure JSON), whether the run succeeded or not.
+/// Runs a loaded pipeline under its lease (default TTL) and prints its outcome; `Err` carries
+/// the exit code.
 pub async fn execute(pipeline: &Pipeline, report_to: Option<&Path>) -> Result<RunReport, u8> {
+    execute_leased(pipeline, report_to, DEFAULT_TTL).await
+}
+
+/// Takes the pipeline's lease, runs it, prints the outcome. With `report_to`, the JSON run
+/// report goes to that path (`-`: stdout, and the summary moves to stderr so stdout stays pure
+/// JSON), whether the run succeeded or not. SIGTERM or SIGINT abandons the run (every table
+/// stays at its last commit), releases the lease and exits 1.
+async fn execute_leased(pipeline: &Pipeline, report_to: Option<&Path>, lease_ttl: Duration) -> Result<RunReport, u8> {
+    let name = &pipeline.name;
+    let mut signals = StopSignals::new();
+    let clock = Arc::new(SystemClock);
+    let lock = LeaseLock::for_destination(&pipeline.destination.url, name, lease_ttl, clock).map_err(|e| {
+        eprintln!("error: pipeline `{name}`: {e}");
+        EXIT_RUN_FAILED
+    })?;
+    let work = runner::run_reported(pipeline, RetryConfig::default());
+    let (report, result) = match run_exclusive_with(pipeline, &lock, work, signals.next()).await {
+        Ok(done) => done,
+        Err(ExclusiveError::Lease(e @ LeaseError::Busy(_))) => {
+            eprintln!(
+                "error: {e}\n  nothing was done. Runs of one pipeline never overlap; if that process \
+                 crashed, its lease frees itself at the expiry shown."
+            );
+            return Err(EXIT_BUSY);
+        }
+        Err(e) => {
+            eprintln!("error: pipeline `{name}`: {e}");
+            return Err(EXIT_RUN_FAILED);
+        }
+    };
     let to_stdout = report_to == Some(Path::new("-"));
-    let (report, result) = runner::run_reported(pipeline, RetryConfig::default()).await;
     let summary = summary(&report);
     if to_stdout {
         eprint!("{summary}");
@@ -29,7 +62,7 @@ pub async fn execute(pipeline: &Pipeline, report_to: Option<&Path>) -> Result<Ru
     let mut code = match &result {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: pipeline `{}`: {e}", pipeline.name);
+            eprintln!("error: pipeline `{name}`: {e}");
             if e.is_config() { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
         }
     };

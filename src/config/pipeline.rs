@@ -7,6 +7,7 @@ use url::Url;
 
 pub use super::model::{Deletes, Deployment, SchemaDrift, SyncMode};
 use super::secret::Secret;
+pub use crate::schedule::Schedule;
 
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -56,13 +57,6 @@ pub struct Destination {
     /// Table versions between compactions (0: never).
     pub compact_every: u64,
     pub vacuum_retention: std::time::Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    pub cron: Option<String>,
-    pub every: Option<String>,
-    pub timezone: String,
 }
 
 /// The Jira objects jirapipe can extract.

@@ -456,17 +456,23 @@ impl Resolver<'_> {
         }
     }
 
+    /// Parses `cron` or `every` and checks the 15-minute floor over the coming year.
     fn schedule(&mut self, f: &PipelineFile) -> Option<Option<Schedule>> {
         let Some(s) = &f.schedule else { return Some(None) };
-        let cron = match &s.cron {
-            Some(c) => Some(self.text(c, "schedule.cron")?),
-            None => None,
+        let timezone = match &s.timezone {
+            Some(t) => {
+                let name = self.text(t, "schedule.timezone")?;
+                match crate::schedule::cron::parse_timezone(&name) {
+                    Ok(tz) => tz,
+                    Err(e) => {
+                        self.at(&t.referenced, e.to_string(), "unknown time zone", e.help());
+                        return None;
+                    }
+                }
+            }
+            None => chrono_tz::Tz::UTC,
         };
-        let every = match &s.every {
-            Some(e) => Some(self.text(e, "schedule.every")?),
-            None => None,
-        };
-        match (&s.cron, &s.every) {
+        let (text, parsed) = match (&s.cron, &s.every) {
             (Some(_), Some(e)) => {
                 self.at(
                     &e.referenced,
@@ -486,13 +492,38 @@ impl Resolver<'_> {
                 );
                 return None;
             }
-            _ => {}
-        }
-        let timezone = match &s.timezone {
-            Some(t) => self.text(t, "schedule.timezone")?,
-            None => "UTC".into(),
+            (Some(c), None) => {
+                let expression = self.text(c, "schedule.cron")?;
+                let parsed = Schedule::cron(&expression, timezone).and_then(|s| {
+                    s.check_floor(chrono::Utc::now())?;
+                    Ok(s)
+                });
+                (c, parsed)
+            }
+            (None, Some(e)) => {
+                if let Some(t) = &s.timezone {
+                    self.at(
+                        &t.referenced,
+                        "`timezone` applies to `cron` only",
+                        "not used by `every`",
+                        "remove `timezone`: an interval runs every so often whatever the zone",
+                    );
+                    return None;
+                }
+                (e, Schedule::every(&self.text(e, "schedule.every")?))
+            }
         };
-        Some(Some(Schedule { cron, every, timezone }))
+        match parsed {
+            Ok(schedule) => Some(Some(schedule)),
+            Err(e) => {
+                let label = match e {
+                    crate::schedule::ScheduleError::TooClose { .. } => "runs too close together",
+                    _ => "invalid schedule",
+                };
+                self.at(&text.referenced, e.to_string(), label, e.help());
+                None
+            }
+        }
     }
 
     fn object(&mut self, kind: ObjectKind, o: &ObjectSpec) -> Option<ObjectConfig> {

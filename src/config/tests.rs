@@ -257,7 +257,7 @@ fn schedule_needs_exactly_one_of_cron_and_every() {
     let both = format!("{BASE}schedule: {{cron: \"*/15 * * * *\", every: 30m}}\n");
     assert_error(&both, 13, 41, "both `cron` and `every`", "exactly one");
     let p = load(&format!("{BASE}schedule: {{every: 30m}}\n")).unwrap();
-    assert_eq!(p.schedule.unwrap().timezone, "UTC");
+    assert_eq!(p.schedule.unwrap().timezone(), chrono_tz::Tz::UTC);
 }
 
 #[test]

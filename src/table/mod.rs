@@ -34,7 +34,7 @@ pub enum TableError {
 }
 
 /// Registers the s3/gs/az URL schemes with deltalake, once per process.
-fn register_stores() {
+pub(crate) fn register_stores() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         deltalake::aws::register_handlers(None);
