@@ -327,3 +327,16 @@ async fn cli_prints_a_table_exits_by_outcome_and_never_a_secret() {
     assert_eq!(v["passed"], false);
     assert_eq!(v["probes"][1]["findings"][0]["code"], "bad-credentials");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn boards_without_jira_software() {
+    let behaviour = Behaviour { jira_software: false, ..Behaviour::default() };
+    let sim = sim_with(Flavor::Cloud, Credentials::default(), behaviour).await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&api_token(&sim, dir.path())).await;
+    let probe = r.probes.iter().find(|p| p.target == "boards").unwrap();
+    let f =
+        probe.findings.iter().find(|f| f.diagnosis.code == "boards-unavailable").unwrap_or_else(|| panic!("{r:#?}"));
+    assert!(f.diagnosis.problem.contains("Jira Software"), "{:?}", f.diagnosis);
+    assert!(f.diagnosis.fix.contains("remove `boards`"), "{:?}", f.diagnosis);
+}

@@ -310,3 +310,22 @@ async fn the_request_rate_cap_keeps_under_the_sites_limit() {
     assert!(requests / elapsed <= 21.0, "{requests} requests in {elapsed:.2}s exceed the cap");
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_without_jira_software_skips_boards_and_the_run_goes_on() {
+    let behaviour = Behaviour { jira_software: false, ..Behaviour::default() };
+    let sim = sim(Flavor::Cloud, DatasetConfig { issues: 30, ..Default::default() }, behaviour).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        &sim,
+        dir.path(),
+        "cloud",
+        API_TOKEN,
+        "  issues: {fields: {include: [summary, updated]}}\n  boards: {}",
+    );
+    let report = run(&p).await;
+    let boards = object(&report, "boards");
+    assert_eq!((boards.rows_written, boards.skipped), (0, 1), "{boards:?}");
+    assert!(boards.warnings[0].fix.contains("Jira Software"), "{:?}", boards.warnings);
+    assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+}

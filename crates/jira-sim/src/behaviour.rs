@@ -34,6 +34,9 @@ pub struct Behaviour {
     /// Whether user email addresses are visible (false: profile privacy or a token without
     /// `read:jira-user`; the field is simply absent, as Jira does).
     pub user_emails_visible: bool,
+    /// Whether the site has Jira Software: without it the agile API (`/rest/agile/…`, boards)
+    /// answers 404, as on a site with Jira Work Management or Service Management only.
+    pub jira_software: bool,
     /// Search results reflect an edit only this long after it (Jira's index is eventually
     /// consistent).
     pub index_lag: Duration,
@@ -54,6 +57,7 @@ impl Default for Behaviour {
             hidden_issue_every: None,
             hidden_projects: BTreeSet::new(),
             user_emails_visible: true,
+            jira_software: true,
             index_lag: Duration::ZERO,
         }
     }

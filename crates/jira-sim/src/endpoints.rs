@@ -154,6 +154,9 @@ pub(crate) async fn dc_user_search(
 
 /// `GET /rest/agile/1.0/board`: at most 50 a page.
 pub(crate) async fn boards(State(app): State<Arc<AppState>>, Query(q): Query<Paging>) -> Response {
+    if !app.site.lock().behaviour.jira_software {
+        return no_jira_software();
+    }
     let d = &app.site.data;
     let (start, size) = q.window(50);
     let total = d.config.boards as usize;
@@ -166,10 +169,21 @@ pub(crate) async fn boards(State(app): State<Arc<AppState>>, Query(q): Query<Pag
 
 /// `GET /rest/agile/1.0/board/{id}/configuration`: fails for boards whose filter is not shared
 /// with the API user, which is how real extractors discover it.
+/// What the agile API answers on a site without Jira Software.
+fn no_jira_software() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "The requested resource could not be found. Jira Software is not installed on this site.",
+    )
+}
+
 pub(crate) async fn board_configuration(
     State(app): State<Arc<AppState>>,
     Path(params): Path<std::collections::HashMap<String, String>>,
 ) -> Response {
+    if !app.site.lock().behaviour.jira_software {
+        return no_jira_software();
+    }
     let d = &app.site.data;
     // By name: behind the OAuth gateway the path also carries `{cloud_id}`.
     let id = params.get("id").and_then(|i| i.parse::<u64>().ok()).unwrap_or(0);
