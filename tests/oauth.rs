@@ -20,6 +20,9 @@ fn run(sim: &RunningSim, file: &Path, failpoint: Option<&str>) -> std::process::
     let mut c = common::jirapipe();
     c.args(["run"]).arg(file);
     c.env("SITE", sim.base_url()).env("CLIENT_SECRET", "sim-client-secret").env("REFRESH_TOKEN", "sim-refresh-0");
+    // A crashed run keeps the pipeline's lease until it expires; keep that shorter than the
+    // pause before the next run.
+    c.env("JIRAPIPE_LEASE_TTL", "1s");
     match failpoint {
         Some(f) => c.env("JIRAPIPE_FAILPOINT", f),
         None => c.env_remove("JIRAPIPE_FAILPOINT"),
