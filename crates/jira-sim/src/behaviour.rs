@@ -37,6 +37,9 @@ pub struct Behaviour {
     /// Whether the site has Jira Software: without it the agile API (`/rest/agile/…`, boards)
     /// answers 404, as on a site with Jira Work Management or Service Management only.
     pub jira_software: bool,
+    /// Serve Cloud's removed `/rest/api/3/search` (startAt/total paging) instead of `410 Gone`,
+    /// for benchmark peers that still use it. Real Jira Cloud answers 410.
+    pub legacy_search: bool,
     /// Search results reflect an edit only this long after it (Jira's index is eventually
     /// consistent).
     pub index_lag: Duration,
@@ -58,6 +61,7 @@ impl Default for Behaviour {
             hidden_projects: BTreeSet::new(),
             user_emails_visible: true,
             jira_software: true,
+            legacy_search: false,
             index_lag: Duration::ZERO,
         }
     }

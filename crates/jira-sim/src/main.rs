@@ -73,6 +73,10 @@ struct Args {
     /// Hide user email addresses (profile privacy / a token without read:jira-user).
     #[arg(long)]
     no_emails: bool,
+    /// Serve Cloud's removed /rest/api/3/search (startAt/total) instead of 410 Gone, for
+    /// benchmarking tools that still use it. Real Jira Cloud answers 410.
+    #[arg(long)]
+    legacy_search: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -109,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             truncate_rate: a.truncate_rate,
             hidden_issue_every: a.hidden_every,
             user_emails_visible: !a.no_emails,
+            legacy_search: a.legacy_search,
             ..Behaviour::default()
         },
         addr: ([127, 0, 0, 1], a.port).into(),

@@ -127,6 +127,32 @@ fn bad_payload() -> Response {
     error(StatusCode::BAD_REQUEST, "Invalid request payload. Refer to the REST API documentation and try again.")
 }
 
+/// Cloud's old `/rest/api/3/search` (`startAt`, `total`, at most 100 a page): `410 Gone` as on
+/// Cloud today, unless `Behaviour::legacy_search` switches it back on for tools (benchmark
+/// peers) that still page through it.
+pub(crate) async fn legacy_get(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    Query(p): Query<GetParams>,
+) -> Response {
+    if !app.site.lock().behaviour.legacy_search {
+        return removed().await;
+    }
+    startat_search(&app, SearchRequest::from_get(p, v), "3", CLOUD_MAX_FIELDS_PAGE).await
+}
+
+pub(crate) async fn legacy_post(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    body: Option<Json<PostBody>>,
+) -> Response {
+    if !app.site.lock().behaviour.legacy_search {
+        return removed().await;
+    }
+    let Some(Json(b)) = body else { return bad_payload() };
+    startat_search(&app, SearchRequest::from_post(b, v), "3", CLOUD_MAX_FIELDS_PAGE).await
+}
+
 /// The old Cloud search endpoint, as Jira Cloud answers it since its removal.
 pub(crate) async fn removed() -> Response {
     error(
@@ -362,6 +388,11 @@ async fn cloud(app: &AppState, r: SearchRequest) -> Response {
 }
 
 async fn data_center(app: &AppState, r: SearchRequest) -> Response {
+    startat_search(app, r, "2", DC_MAX_PAGE).await
+}
+
+/// `startAt`/`total` paging (Data Center, and Cloud's old search when switched back on).
+async fn startat_search(app: &AppState, r: SearchRequest, api: &str, max_page: usize) -> Response {
     search_pause(app).await;
     let data = &app.site.data;
     let st = app.site.lock();
@@ -376,7 +407,7 @@ async fn data_center(app: &AppState, r: SearchRequest) -> Response {
         Some(n) => n as usize,
         None => DEFAULT_PAGE,
     }
-    .min(DC_MAX_PAGE);
+    .min(max_page);
     if start + limit > DC_MAX_WINDOW {
         return error(
             StatusCode::BAD_REQUEST,
@@ -399,7 +430,7 @@ async fn data_center(app: &AppState, r: SearchRequest) -> Response {
         m.all_sorted()
     };
     let page: Vec<Value> =
-        all.iter().skip(start).take(limit).map(|s| render(&st, data, s, &sel, "2", emails)).collect();
+        all.iter().skip(start).take(limit).map(|s| render(&st, data, s, &sel, api, emails)).collect();
     Json(json!({
         "expand": "schema,names", "startAt": start, "maxResults": limit, "total": all.len(), "issues": page,
     }))

@@ -219,7 +219,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
         Flavor::Cloud => agile
             .route("/rest/api/3/search/jql", get(search::cloud_get).post(search::cloud_post))
             .route("/rest/api/3/search/approximate-count", post(search::approximate_count))
-            .route("/rest/api/3/search", get(search::removed).post(search::removed))
+            .route("/rest/api/3/search", get(search::legacy_get).post(search::legacy_post))
             .route("/rest/api/2/search", get(search::removed).post(search::removed))
             .route("/rest/api/3/field", get(endpoints::fields))
             .route("/rest/api/3/myself", get(endpoints::myself))

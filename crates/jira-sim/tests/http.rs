@@ -189,6 +189,33 @@ fn data_center_search_matches_the_search_results_schema() {
     assert!(descriptions.iter().any(|d| d.as_str().is_some_and(|t| t.starts_with("Steps to reproduce"))));
 }
 
+#[test]
+fn the_removed_cloud_search_can_be_switched_back_on_for_benchmark_peers() {
+    let s = site(SimConfig {
+        data: DatasetConfig { issues: 250, ..Default::default() },
+        behaviour: Behaviour { legacy_search: true, ..Behaviour::default() },
+        ..Default::default()
+    });
+    let mut ids = Vec::new();
+    let mut start = 0;
+    loop {
+        let (st, body) =
+            s.get(&format!("/rest/api/3/search?jql=updated%3E%3D0&fields=summary&startAt={start}&maxResults=500"));
+        assert_eq!(st, 200, "{body}");
+        assert_schema("platform", component("SearchResults"), &body);
+        assert_eq!((body["total"].as_u64(), body["maxResults"].as_u64()), (Some(250), Some(100)), "capped at 100");
+        let page = body["issues"].as_array().unwrap();
+        ids.extend(page.iter().map(|i| i["id"].as_str().unwrap().to_string()));
+        start += page.len();
+        if page.is_empty() || start >= 250 {
+            break;
+        }
+    }
+    assert_eq!(ids.len(), 250);
+    ids.dedup();
+    assert_eq!(ids.len(), 250, "no repeats");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Paging.
 
