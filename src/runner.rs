@@ -24,8 +24,6 @@ use crate::transform::mask::Masker;
 /// from "the run failed" (exit 1).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{what} is not supported by this version of jirapipe yet; {fix}")]
-    Unsupported { what: String, fix: &'static str },
     #[error(transparent)]
     Jira(#[from] JiraError),
     #[error(transparent)]
@@ -50,7 +48,6 @@ impl Context<'_> {
 impl RunError {
     pub fn is_config(&self) -> bool {
         match self {
-            RunError::Unsupported { .. } => true,
             RunError::Stream(e) => e.is_config(),
             RunError::Jira(JiraError::Config { .. }) => true,
             RunError::Objects { config, .. } => *config,

@@ -3,6 +3,7 @@ JSON lines: first the schema (column order and types), then one object per row s
 microseconds and dates ISO strings so the Rust side can compare exactly."""
 import datetime
 import json
+import os
 import sys
 
 from deltalake import DeltaTable
@@ -26,3 +27,7 @@ table = DeltaTable(sys.argv[1]).to_pyarrow_table().sort_by("id")
 print(json.dumps({"columns": table.schema.names, "types": {f.name: str(f.type) for f in table.schema}}))
 for row in table.to_pylist():
     print(json.dumps({k: plain(v) for k, v in row.items()}))
+sys.stdout.flush()
+# deltalake's native runtime can abort while the interpreter tears its threads down
+# ("terminate called without an active exception"); everything is printed by now.
+os._exit(0)

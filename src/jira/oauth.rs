@@ -261,6 +261,12 @@ fn is_invalid_grant(e: &JiraError) -> bool {
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
+    // The default store sits beside the pipeline file, usually in a git checkout: keep the
+    // token out of commits.
+    let ignore = dir.join(".gitignore");
+    if dir.file_name().is_some_and(|n| n == ".jirapipe") && !ignore.exists() {
+        std::fs::write(&ignore, "# jirapipe state (OAuth tokens): never commit\n*\n")?;
+    }
     let tmp: PathBuf = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
@@ -305,5 +311,16 @@ mod tests {
         }
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn the_default_store_folder_is_ignored_by_git() {
+        let dir = tempfile::tempdir().unwrap();
+        write_private(&dir.path().join(".jirapipe/p.oauth.json"), b"{}").unwrap();
+        let ignore = std::fs::read_to_string(dir.path().join(".jirapipe/.gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l == "*"));
+        // Elsewhere (a folder the user chose) nothing is added.
+        write_private(&dir.path().join("state/p.json"), b"{}").unwrap();
+        assert!(!dir.path().join("state/.gitignore").exists());
     }
 }
