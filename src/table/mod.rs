@@ -63,11 +63,9 @@ pub struct CommitMeta {
 }
 
 impl CommitMeta {
+    /// Run facts, plus the cursor and reconciliation time (as `txn` actions) when set.
     fn properties(&self, object: &str) -> CommitProperties {
-        let mut info = vec![
-            ("jirapipe.pipeline".to_string(), serde_json::json!(self.pipeline)),
-            ("jirapipe.run_id".to_string(), serde_json::json!(self.run_id)),
-        ];
+        let mut info = self.info();
         let mut props = CommitProperties::default();
         if let Some(ms) = self.cursor_ms {
             info.push(("jirapipe.cursor_ms".to_string(), serde_json::json!(ms)));
@@ -79,20 +77,22 @@ impl CommitMeta {
         }
         props.with_metadata(info)
     }
+
+    /// Run facts only: maintenance commits carry no cursor.
+    fn properties_plain(&self) -> CommitProperties {
+        CommitProperties::default().with_metadata(self.info())
+    }
+
+    fn info(&self) -> Vec<(String, serde_json::Value)> {
+        vec![
+            ("jirapipe.pipeline".to_string(), serde_json::json!(self.pipeline)),
+            ("jirapipe.run_id".to_string(), serde_json::json!(self.run_id)),
+        ]
+    }
 }
 
 /// The soft-delete column of incremental issues.
 pub const DELETED_AT: &str = "_deleted_at";
-
-impl CommitMeta {
-    /// Run facts only: maintenance commits carry no cursor.
-    fn properties_plain(&self) -> CommitProperties {
-        CommitProperties::default().with_metadata([
-            ("jirapipe.pipeline".to_string(), serde_json::json!(self.pipeline)),
-            ("jirapipe.run_id".to_string(), serde_json::json!(self.run_id)),
-        ])
-    }
-}
 
 /// The Delta `txn` app id holding an object's cursor.
 fn cursor_app_id(pipeline: &str, object: &str) -> String {
@@ -170,41 +170,19 @@ impl TableStore {
 
     /// `(id, key, soft-deleted)` of every row, for delete reconciliation.
     pub async fn ids(&self, object: &str) -> Result<Vec<(String, String, bool)>, TableError> {
-        use deltalake::arrow::array::{Array, AsArray};
-        let url = self.table_url(object);
-        let table = self.open(&url).await?;
-        let df_err = |e: deltalake::datafusion::error::DataFusionError| Self::err(&url)(e.into());
-        let Ok(state) = table.snapshot() else { return Ok(Vec::new()) };
-        let has_deleted = state.snapshot().arrow_schema().field_with_name(DELETED_AT).is_ok();
-        let ctx = SessionContext::new();
-        table.update_datafusion_session(&ctx.state()).map_err(Self::err(&url))?;
-        ctx.register_table("t", table.table_provider().await.map_err(df_err)?).map_err(df_err)?;
-        let deleted = if has_deleted { format!("{DELETED_AT} IS NOT NULL") } else { "false".into() };
-        let batches = ctx
-            .sql(&format!("SELECT CAST(id AS VARCHAR), CAST(key AS VARCHAR), {deleted} FROM t"))
-            .await
-            .map_err(df_err)?
-            .collect()
-            .await
-            .map_err(df_err)?;
-        let mut out = Vec::new();
-        let text = |a: &deltalake::arrow::array::ArrayRef| {
-            deltalake::arrow::compute::cast(a, &deltalake::arrow::datatypes::DataType::Utf8)
-                .map_err(|e| Self::err(&url)(e.into()))
+        let Some(schema) = self.schema(object).await? else { return Ok(Vec::new()) };
+        let deleted = match schema.field_with_name(DELETED_AT) {
+            Ok(_) => format!("{DELETED_AT} IS NOT NULL"),
+            Err(_) => "false".into(),
         };
-        for b in batches {
-            // DataFusion hands strings out as views; plain UTF-8 arrays are simpler to walk.
-            let (ids, keys) = (text(b.column(0))?, text(b.column(1))?);
-            let (ids, keys, del) = (ids.as_string::<i32>(), keys.as_string::<i32>(), b.column(2).as_boolean());
-            for r in 0..b.num_rows() {
-                out.push((
-                    ids.value(r).to_string(),
-                    if keys.is_null(r) { String::new() } else { keys.value(r).to_string() },
-                    del.value(r),
-                ));
-            }
-        }
-        Ok(out)
+        let rows = self.query_text(object, &format!("SELECT id, key, {deleted} FROM t")).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let deleted = r[2].as_deref() == Some("true");
+                (r[0].take().unwrap_or_default(), r[1].take().unwrap_or_default(), deleted)
+            })
+            .collect())
     }
 
     /// Marks rows deleted in Jira: sets `_deleted_at` (soft) or removes them (hard), in one
