@@ -107,12 +107,17 @@ pub(crate) struct Viewer {
     pub emails: bool,
 }
 
-/// The scope an endpoint needs from an OAuth token.
-fn required_scope(path: &str) -> &'static str {
-    if path.contains("/myself") || path.contains("/users/search") || path.contains("/user/search") {
-        "read:jira-user"
+/// The scope an endpoint needs from an OAuth token (`None`: any valid token), as Atlassian's
+/// spec lists them.
+fn required_scope(path: &str) -> Option<&'static str> {
+    if path.ends_with("/serverInfo") {
+        None
+    } else if path.ends_with("/group/member") {
+        Some("manage:jira-configuration")
+    } else if path.contains("/myself") || path.contains("/users/search") || path.contains("/user/search") {
+        Some("read:jira-user")
     } else {
-        "read:jira-work"
+        Some("read:jira-work")
     }
 }
 
@@ -177,7 +182,7 @@ pub(crate) async fn gateway_auth(
         return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; audience does not match");
     }
     let needed = required_scope(req.uri().path());
-    if !access.scopes.iter().any(|s| s == needed) {
+    if needed.is_some_and(|n| !access.scopes.iter().any(|s| s == n)) {
         return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; scope does not match");
     }
     let emails = access.scopes.iter().any(|s| s == "read:jira-user");

@@ -5,6 +5,8 @@
 //! (issue `i+1` was updated after issue `i`), which lets search page through a million issues
 //! ordered by `updated, id` without sorting them.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
@@ -23,6 +25,9 @@ pub struct DatasetConfig {
     pub time_zone: Tz,
     /// `updated` of the newest base issue; the rest spread over the year before it.
     pub updated_until: DateTime<Utc>,
+    /// Custom fields beyond the built-in 13, cycling through their types (wider issues for
+    /// benchmarks). Ids start at 10500, clear of fields added at run time.
+    pub extra_custom_fields: u64,
 }
 
 impl Default for DatasetConfig {
@@ -35,6 +40,7 @@ impl Default for DatasetConfig {
             boards: 8,
             time_zone: chrono_tz::America::New_York,
             updated_until: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            extra_custom_fields: 0,
         }
     }
 }
@@ -139,7 +145,7 @@ pub const CUSTOM_FIELDS: [CustomField; 13] = [
 ];
 
 /// (id, name, Jira schema type, items)
-const SYSTEM_FIELDS: [(&str, &str, &str, Option<&str>); 16] = [
+const SYSTEM_FIELDS: [(&str, &str, &str, Option<&str>); 17] = [
     ("summary", "Summary", "string", None),
     ("description", "Description", "string", None),
     ("status", "Status", "status", None),
@@ -156,7 +162,21 @@ const SYSTEM_FIELDS: [(&str, &str, &str, Option<&str>); 16] = [
     ("resolutiondate", "Resolved", "datetime", None),
     ("duedate", "Due date", "date", None),
     ("parent", "Parent", "issuelink", None),
+    ("comment", "Comment", "comments-page", None),
 ];
+
+/// Workflow transitions out of each status (indices into `STATUSES`):
+/// (transition id, name, target status). Edits follow the first one of each status, so the
+/// workflow is a cycle To Do → In Progress → In Review → Done → To Do.
+const TRANSITIONS: [&[(&str, &str, usize)]; 4] = [
+    &[("11", "Start progress", 1)],
+    &[("21", "Submit for review", 2), ("31", "Stop progress", 0)],
+    &[("41", "Done", 3), ("51", "Request changes", 1)],
+    &[("61", "Reopen", 0)],
+];
+
+/// Newest histories a search returns per issue with `expand=changelog` (`total` counts all).
+const CHANGELOG_PAGE: usize = 100;
 
 const DAY_MS: i64 = 86_400_000;
 /// Tags that keep independent attributes of one issue uncorrelated.
@@ -173,6 +193,7 @@ mod tag {
     pub const CUSTOM: u64 = 10;
     pub const USER: u64 = 11;
     pub const PRESENT: u64 = 12;
+    pub const COMMENTS: u64 = 13;
 }
 
 /// The generated content of one simulated site.
@@ -260,7 +281,7 @@ impl Dataset {
             "accountType": if app { "app" } else { "atlassian" },
             "avatarUrls": avatar_urls(&self.base_url, "user", u),
             "displayName": if app { format!("Automation bot {u}") } else { format!("{first} {last} {u}") },
-            "active": u % 10 != 9,
+            "active": Self::user_active(u),
             "timeZone": self.config.time_zone.name(),
             "locale": "en_US",
         });
@@ -268,6 +289,11 @@ impl Dataset {
             user["emailAddress"] = json!(format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), u));
         }
         user
+    }
+
+    /// Every 10th user is inactive.
+    pub fn user_active(u: u64) -> bool {
+        u % 10 != 9
     }
 
     pub fn project(&self, p: u64) -> Value {
@@ -299,21 +325,22 @@ impl Dataset {
                 }
                 json!({
                     "id": id, "key": id, "name": name, "custom": false, "orderable": true,
-                    "navigable": true, "searchable": true, "clauseNames": [id], "schema": schema,
+                    // As on Jira: comments are not a navigable (issue navigator) column.
+                    "navigable": *id != "comment", "searchable": true, "clauseNames": [id], "schema": schema,
                 })
             })
             .collect();
-        out.extend(CUSTOM_FIELDS.iter().map(|f| {
-            let mut schema = json!({"type": f.schema_type, "custom": f.custom, "customId": f.id});
+        out.extend(self.custom_fields().map(|(id, name, f)| {
+            let mut schema = json!({"type": f.schema_type, "custom": f.custom, "customId": id});
             if let Some(items) = f.items {
                 schema["items"] = json!(items);
             }
             json!({
-                "id": format!("customfield_{}", f.id),
-                "key": format!("customfield_{}", f.id),
-                "name": f.name, "custom": true, "orderable": true, "navigable": true,
+                "id": format!("customfield_{id}"),
+                "key": format!("customfield_{id}"),
+                "name": name, "custom": true, "orderable": true, "navigable": true,
                 "searchable": true,
-                "clauseNames": [format!("cf[{}]", f.id), f.name],
+                "clauseNames": [format!("cf[{id}]"), name],
                 "schema": schema,
             })
         }));
@@ -325,8 +352,18 @@ impl Dataset {
         SYSTEM_FIELDS
             .iter()
             .map(|f| f.0.to_string())
-            .chain(CUSTOM_FIELDS.iter().map(|f| format!("customfield_{}", f.id)))
+            .chain(self.custom_fields().map(|(id, _, _)| format!("customfield_{id}")))
             .collect()
+    }
+
+    /// The built-in custom fields, then the extra ones as `(id, name, type template)`.
+    fn custom_fields(&self) -> impl Iterator<Item = (u64, Cow<'static, str>, &'static CustomField)> + '_ {
+        let builtin = CUSTOM_FIELDS.iter().map(|f| (f.id, Cow::Borrowed(f.name), f));
+        let extra = (0..self.config.extra_custom_fields).map(|n| {
+            let t = &CUSTOM_FIELDS[(n % CUSTOM_FIELDS.len() as u64) as usize];
+            (10_500 + n, Cow::Owned(format!("{} {}", t.name, n / CUSTOM_FIELDS.len() as u64 + 2)), t)
+        });
+        builtin.chain(extra)
     }
 
     fn user_ref(&self, u: u64) -> Value {
@@ -347,18 +384,13 @@ impl Dataset {
     pub fn issue_fields_at(&self, i: u64, version: u32) -> serde_json::Map<String, Value> {
         let c = &self.config;
         let project = self.project_of(i);
-        let status = STATUSES[((self.p(tag::STATUS, i) + u64::from(version)) % 4) as usize];
+        let status = STATUSES[self.status_index(i, version)];
         let priority = PRIORITIES[(self.p(tag::PRIORITY, i) % 5) as usize];
         let itype = ISSUE_TYPES[(self.p(tag::TYPE, i) % 4) as usize];
         let users = c.users.max(1);
         let assignee = self.p(tag::ASSIGNEE, i) % (users + users / 4);
         let reporter = self.p(tag::REPORTER, i) % users;
-        let r = self.p(tag::SUMMARY, i);
-        let mut summary =
-            format!("{} {} ({})", VERBS[(r % 8) as usize], NOUNS[((r >> 8) % 8) as usize], self.issue_key(i));
-        if version > 0 {
-            summary.push_str(&format!(" [edit {version}]"));
-        }
+        let summary = self.summary(i, version);
         let lbits = self.p(tag::LABELS, i);
         let labels: Vec<&str> = (0..LABELS.len()).filter(|b| lbits >> (b * 3) & 7 == 0).map(|b| LABELS[b]).collect();
         let present = self.p(tag::PRESENT, i);
@@ -373,18 +405,7 @@ impl Dataset {
             "description".into(),
             if has(0) { adf(&format!("Steps to reproduce for {summary}.")) } else { Value::Null },
         );
-        f.insert(
-            "status".into(),
-            json!({
-                "self": format!("{base}/rest/api/3/status/{}", status.0),
-                "description": "", "iconUrl": format!("{base}/images/icons/status.png"),
-                "name": status.1, "id": status.0,
-                "statusCategory": {
-                    "self": format!("{base}/rest/api/3/statuscategory/{}", status.2),
-                    "id": status.2, "key": status.3, "colorName": status.4, "name": status.5,
-                },
-            }),
-        );
+        f.insert("status".into(), self.status_json(self.status_index(i, version)));
         f.insert(
             "priority".into(),
             json!({
@@ -451,12 +472,134 @@ impl Dataset {
                 }),
             );
         }
-        for (n, cf) in CUSTOM_FIELDS.iter().enumerate() {
+        for (n, (id, _, cf)) in self.custom_fields().enumerate() {
             let r = self.p(tag::CUSTOM + n as u64 * 101, i);
             let value = if r.is_multiple_of(5) { Value::Null } else { self.custom_value(cf, r, i) };
-            f.insert(format!("customfield_{}", cf.id), value);
+            f.insert(format!("customfield_{id}"), value);
         }
+        f.insert("comment".into(), self.comments(i, Some((created, updated))));
         f
+    }
+
+    /// Index into `STATUSES` of issue `i` after `version` edits (one workflow step each).
+    pub(crate) fn status_index(&self, i: u64, version: u32) -> usize {
+        ((self.p(tag::STATUS, i) + u64::from(version)) % 4) as usize
+    }
+
+    fn summary(&self, i: u64, version: u32) -> String {
+        let r = self.p(tag::SUMMARY, i);
+        let mut summary =
+            format!("{} {} ({})", VERBS[(r % 8) as usize], NOUNS[((r >> 8) % 8) as usize], self.issue_key(i));
+        if version > 0 {
+            summary.push_str(&format!(" [edit {version}]"));
+        }
+        summary
+    }
+
+    fn status_json(&self, idx: usize) -> Value {
+        let status = STATUSES[idx];
+        let base = &self.base_url;
+        json!({
+            "self": format!("{base}/rest/api/3/status/{}", status.0),
+            "description": "", "iconUrl": format!("{base}/images/icons/status.png"),
+            "name": status.1, "id": status.0,
+            "statusCategory": {
+                "self": format!("{base}/rest/api/3/statuscategory/{}", status.2),
+                "id": status.2, "key": status.3, "colorName": status.4, "name": status.5,
+            },
+        })
+    }
+
+    /// The `comment` field (`PageOfComments`): none, one or two comments between `created` and
+    /// `updated` (`span`), by the issue's index. `None`: no comments (issues created at run time).
+    pub(crate) fn comments(&self, i: u64, span: Option<(i64, i64)>) -> Value {
+        let base = &self.base_url;
+        let id = Self::issue_id(i);
+        let r = self.p(tag::COMMENTS, i);
+        let n = match (span, r % 6) {
+            (None, _) => 0,
+            (_, 0..=2) => 0,
+            (_, 3 | 4) => 1,
+            _ => 2,
+        };
+        let (created, updated) = span.unwrap_or_default();
+        let users = self.config.users.max(1);
+        let key = self.issue_key(i);
+        let comments: Vec<Value> = (0..n)
+            .map(|k| {
+                let cid = 10_000 + i * 2 + k;
+                let at = self.format_datetime(created + (updated - created) * (k as i64 + 1) / (n as i64 + 1));
+                let author = self.user_ref(((r >> 8) + k) % users);
+                json!({
+                    "self": format!("{base}/rest/api/3/issue/{id}/comment/{cid}"),
+                    "id": cid.to_string(),
+                    "author": author, "updateAuthor": author,
+                    "body": adf(&format!("Comment {} on {}: {}", k + 1, key, NOUNS[((r >> 16) + k) as usize % 8])),
+                    "created": at, "updated": at, "jsdPublic": true,
+                })
+            })
+            .collect();
+        json!({
+            "comments": comments, "self": format!("{base}/rest/api/3/issue/{id}/comment"),
+            "maxResults": n, "total": n, "startAt": 0,
+        })
+    }
+
+    /// `transitions` of an issue in status `status` (`expand=transitions`), as Jira lists them.
+    pub(crate) fn transitions(&self, status: usize) -> Value {
+        let list: Vec<Value> = TRANSITIONS[status]
+            .iter()
+            .map(|(id, name, to)| {
+                json!({
+                    "id": id, "name": name, "to": self.status_json(*to),
+                    "hasScreen": false, "isGlobal": false, "isInitial": false, "isAvailable": true,
+                    "isConditional": false, "isLooped": false,
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    /// `changelog` of base issue `i` (`expand=changelog`, `PageOfChangelogs`), newest first: the
+    /// status changes that brought it from To Do to its generated status (up to its generated
+    /// `updated`), then one history per edit (status and summary), the last at `updated_ms`.
+    /// Issues created at run time (`i` past the base issues) have none.
+    pub(crate) fn changelog(&self, i: u64, version: u32, updated_ms: i64) -> Value {
+        let mut histories = Vec::new();
+        if i < self.config.issues {
+            let s0 = self.status_index(i, 0);
+            let (created, base_updated) = (self.created_ms(i), self.updated_ms(i));
+            let author = self.user_ref(self.p(tag::REPORTER, i) % self.config.users.max(1));
+            let item = |field: &str, from: String, to: String| json!({"field": field, "fieldtype": "jira", "fieldId": field, "fromString": from, "toString": to});
+            let status_item = |from: usize, to: usize| {
+                let (a, b) = (STATUSES[from], STATUSES[to]);
+                let mut v = item("status", a.1.to_string(), b.1.to_string());
+                (v["from"], v["to"]) = (json!(a.0), json!(b.0));
+                v
+            };
+            let total = s0 + version as usize;
+            let mut push = |n: usize, at: i64, items: Vec<Value>| {
+                histories.push(json!({
+                    "id": (10_000 + i * 1000 + n as u64).to_string(), "author": author,
+                    "created": self.format_datetime(at), "items": items,
+                }));
+            };
+            for j in 0..s0 {
+                push(j, created + (base_updated - created) * (j as i64 + 1) / s0 as i64, vec![status_item(j, j + 1)]);
+            }
+            let first_edit = total.saturating_sub(CHANGELOG_PAGE).max(s0);
+            for n in first_edit..total {
+                let k = (n - s0 + 1) as u32;
+                let at = base_updated + (updated_ms - base_updated) * i64::from(k) / i64::from(version);
+                // Text fields carry no ids (`from`/`to`), only the strings.
+                let summary = item("summary", self.summary(i, k - 1), self.summary(i, k));
+                push(n, at, vec![status_item(self.status_index(i, k - 1), self.status_index(i, k)), summary]);
+            }
+            histories.reverse();
+            histories.truncate(CHANGELOG_PAGE);
+            return json!({"startAt": 0, "maxResults": histories.len(), "total": total, "histories": histories});
+        }
+        json!({"startAt": 0, "maxResults": 0, "total": 0, "histories": histories})
     }
 
     fn format_date(&self, ms: i64) -> String {
@@ -545,6 +688,25 @@ impl Dataset {
             "isPrivate": false,
         })
     }
+}
+
+/// A v3 value as REST v2 renders it (Cloud v2 and Data Center): every ADF document, however
+/// deep (descriptions, textarea fields, comment bodies), becomes wiki markup text, and links into
+/// the site's v3 API point at v2.
+pub fn to_v2(v: Value, base_url: &str) -> Value {
+    let v3 = format!("{base_url}/rest/api/3/");
+    fn walk(v: Value, v3: &str) -> Value {
+        match v {
+            Value::Object(_) if v.get("type").and_then(Value::as_str) == Some("doc") => adf_to_wiki(v),
+            Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, walk(v, v3))).collect()),
+            Value::Array(a) => Value::Array(a.into_iter().map(|v| walk(v, v3)).collect()),
+            Value::String(s) if s.starts_with(v3) => {
+                Value::String(format!("{}/rest/api/2/{}", &v3[..v3.len() - "/rest/api/3/".len()], &s[v3.len()..]))
+            }
+            other => other,
+        }
+    }
+    walk(v, &v3)
 }
 
 /// Data Center's v2 API returns rich text as wiki markup strings, not ADF documents.

@@ -5,14 +5,25 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Viewer;
-use crate::data::Dataset;
+use crate::auth::{Flavor, Viewer};
+use crate::data::{Dataset, to_v2};
 use crate::server::{AppState, error};
+
+/// The REST version a request came in on (`/rest/api/2/…` or `/rest/api/3/…`), for the links a
+/// response carries.
+fn api_of(uri: &Uri) -> &'static str {
+    if uri.path().contains("/rest/api/2/") { "2" } else { "3" }
+}
+
+/// `body` as REST version `api` renders it.
+fn in_api(body: Value, api: &str, d: &Dataset) -> Value {
+    if api == "2" { to_v2(body, d.base_url()) } else { body }
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,9 +49,13 @@ pub(crate) async fn fields(State(app): State<Arc<AppState>>) -> Response {
     Json(st.fields(&app.site.data)).into_response()
 }
 
-pub(crate) async fn myself(State(app): State<Arc<AppState>>, Extension(viewer): Extension<Viewer>) -> Response {
+pub(crate) async fn myself(
+    State(app): State<Arc<AppState>>,
+    Extension(viewer): Extension<Viewer>,
+    uri: Uri,
+) -> Response {
     let d = &app.site.data;
-    let api = app.api_version();
+    let api = api_of(&uri);
     let mut me = json!({
         "self": format!("{}/rest/api/{api}/user?accountId=5b10ac8d82e05b22cc7d4ef5", d.base_url()),
         "accountId": "5b10ac8d82e05b22cc7d4ef5",
@@ -58,41 +73,105 @@ pub(crate) async fn myself(State(app): State<Arc<AppState>>, Extension(viewer): 
     Json(me).into_response()
 }
 
+/// `GET /rest/api/{2,3}/serverInfo`: `deploymentType` is `Cloud` on Cloud and `Server` on Data
+/// Center (which is how clients such as tap-jira tell them apart).
+pub(crate) async fn server_info(State(app): State<Arc<AppState>>) -> Response {
+    let d = &app.site.data;
+    let now = app.site.lock().now_ms();
+    let (version, numbers, build, kind): (&str, [u32; 3], u32, &str) = match app.flavor {
+        Flavor::Cloud => ("1001.0.0-SNAPSHOT", [1001, 0, 0], 100_290, "Cloud"),
+        Flavor::DataCenter => ("9.12.15", [9, 12, 15], 9_120_015, "Server"),
+    };
+    let mut body = json!({
+        "baseUrl": d.base_url(), "displayUrl": d.base_url(),
+        "version": version, "versionNumbers": numbers, "deploymentType": kind, "buildNumber": build,
+        "buildDate": d.format_datetime(d.config.updated_until.timestamp_millis() - 30 * 86_400_000),
+        "serverTime": d.format_datetime(now),
+        "scmInfo": "5f1e3c0b9a7d2e4f6a8b0c1d2e3f4a5b6c7d8e9f",
+        "serverTitle": "Jira",
+        "serverTimeZone": d.config.time_zone.name(),
+    });
+    if app.flavor == Flavor::DataCenter {
+        body.as_object_mut().map(|o| o.remove("displayUrl"));
+    }
+    Json(body).into_response()
+}
+
+/// `expand` of the project endpoints: `description`, `lead`, and on Data Center `projectKeys`
+/// (others ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProjectQuery {
+    start_at: Option<i64>,
+    max_results: Option<i64>,
+    expand: Option<String>,
+}
+
+/// Project `p` with the expansions asked for; the lead is a user of the site.
+fn project_expanded(app: &AppState, viewer: Viewer, p: u64, expand: Option<&str>) -> Value {
+    let d = &app.site.data;
+    let mut v = d.project(p);
+    v["expand"] = json!("description,lead,issueTypes,url,projectKeys,permissions,insight");
+    for e in expand.unwrap_or_default().split(',').map(str::trim) {
+        match e {
+            "description" => {
+                v["description"] = json!(format!("Work of the {} team.", v["name"].as_str().unwrap_or_default()))
+            }
+            "lead" => {
+                let mut lead = app.site.lock().user(d, p % d.config.users.max(1));
+                if !viewer.emails {
+                    lead.as_object_mut().map(|o| o.remove("emailAddress"));
+                }
+                v["lead"] = lead;
+            }
+            // Not in Cloud's `Project` schema: only Data Center lists a project's keys.
+            "projectKeys" if app.flavor == Flavor::DataCenter => v["projectKeys"] = json!([d.project_key(p)]),
+            _ => {}
+        }
+    }
+    v
+}
+
 fn visible_projects(app: &AppState) -> Vec<u64> {
     let st = app.site.lock();
     (0..app.site.data.config.projects).filter(|p| st.project_visible(*p)).collect()
 }
 
-/// Cloud `GET /rest/api/3/project/search`: `PageBeanProject`, at most 100 a page.
-pub(crate) async fn project_search(State(app): State<Arc<AppState>>, Query(q): Query<Paging>) -> Response {
+/// Cloud `GET /rest/api/{2,3}/project/search`: `PageBeanProject`, at most 100 a page.
+pub(crate) async fn project_search(
+    State(app): State<Arc<AppState>>,
+    Extension(viewer): Extension<Viewer>,
+    uri: Uri,
+    Query(q): Query<ProjectQuery>,
+) -> Response {
     let d = &app.site.data;
+    let api = api_of(&uri);
     let all = visible_projects(&app);
-    let (start, size) = q.window(100);
-    let values: Vec<Value> = all.iter().skip(start).take(size).map(|p| d.project(*p)).collect();
+    let (start, size) = Paging { start_at: q.start_at, max_results: q.max_results }.window(100);
+    let values: Vec<Value> =
+        all.iter().skip(start).take(size).map(|p| project_expanded(&app, viewer, *p, q.expand.as_deref())).collect();
     let is_last = start + values.len() >= all.len();
     let mut body = json!({
-        "self": format!("{}/rest/api/3/project/search?startAt={start}&maxResults={size}", d.base_url()),
+        "self": format!("{}/rest/api/{api}/project/search?startAt={start}&maxResults={size}", d.base_url()),
         "maxResults": size, "startAt": start, "total": all.len(), "isLast": is_last, "values": values,
     });
     if !is_last {
         body["nextPage"] =
-            json!(format!("{}/rest/api/3/project/search?startAt={}&maxResults={size}", d.base_url(), start + size));
+            json!(format!("{}/rest/api/{api}/project/search?startAt={}&maxResults={size}", d.base_url(), start + size));
     }
-    Json(body).into_response()
+    Json(in_api(body, api, d)).into_response()
 }
 
 /// Data Center `GET /rest/api/2/project`: every visible project, no paging.
-pub(crate) async fn project_list(State(app): State<Arc<AppState>>) -> Response {
+pub(crate) async fn project_list(
+    State(app): State<Arc<AppState>>,
+    Extension(viewer): Extension<Viewer>,
+    Query(q): Query<ProjectQuery>,
+) -> Response {
     let d = &app.site.data;
-    let values: Vec<Value> = visible_projects(&app)
-        .iter()
-        .map(|p| {
-            let mut v = d.project(*p);
-            v["self"] = json!(format!("{}/rest/api/2/project/{}", d.base_url(), Dataset::project_id(*p)));
-            v
-        })
-        .collect();
-    Json(values).into_response()
+    let values: Vec<Value> =
+        visible_projects(&app).iter().map(|p| project_expanded(&app, viewer, *p, q.expand.as_deref())).collect();
+    Json(to_v2(Value::Array(values), d.base_url())).into_response()
 }
 
 fn users_page(app: &AppState, viewer: Viewer, start: usize, size: usize) -> Vec<Value> {
@@ -122,6 +201,99 @@ pub(crate) async fn users_search(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub(crate) struct GroupQuery {
+    groupname: Option<String>,
+    group_id: Option<String>,
+    include_inactive_users: Option<String>,
+    start_at: Option<i64>,
+    max_results: Option<i64>,
+}
+
+/// The site's groups: who is in each.
+fn group_has(group: &str, d: &Dataset, u: u64) -> Option<bool> {
+    match group {
+        "jira-users" | "users" => Some(true),
+        "jira-software-users" => Some(Dataset::user_active(u)),
+        "jira-administrators" => Some(u < 2),
+        _ => None,
+    }
+    .map(|member| member && u < d.config.users)
+}
+
+/// `GET /rest/api/{2,3}/group/member?groupname=…`: `PageBeanUserDetails`, at most 50 a page.
+/// `jira-users` and `users` hold every user, `jira-software-users` the active ones,
+/// `jira-administrators` the first two; inactive members only with `includeInactiveUsers=true`.
+pub(crate) async fn group_member(
+    State(app): State<Arc<AppState>>,
+    Extension(viewer): Extension<Viewer>,
+    uri: Uri,
+    Query(q): Query<GroupQuery>,
+) -> Response {
+    let d = &app.site.data;
+    let api = api_of(&uri);
+    let Some(group) = q.groupname.as_deref().or(q.group_id.as_deref()).filter(|g| !g.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "You must specify a group name or a group ID.");
+    };
+    if group_has(group, d, 0).is_none() || q.groupname.is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("The group named '{group}' does not exist."));
+    }
+    // Jira reads booleans case-insensitively (Python clients send `True`).
+    let inactive = q.include_inactive_users.as_deref().is_some_and(|b| b.eq_ignore_ascii_case("true"));
+    let members: Vec<u64> = (0..d.config.users)
+        .filter(|u| group_has(group, d, *u) == Some(true) && (inactive || Dataset::user_active(*u)))
+        .collect();
+    let (start, size) = Paging { start_at: q.start_at, max_results: q.max_results }.window(50);
+    let values: Vec<Value> = {
+        let st = app.site.lock();
+        members
+            .iter()
+            .skip(start)
+            .take(size)
+            .map(|u| {
+                let mut user = st.user(d, *u);
+                if let Some(o) = user.as_object_mut() {
+                    o.remove("locale");
+                    if !viewer.emails {
+                        o.remove("emailAddress");
+                    }
+                }
+                if app.flavor == Flavor::DataCenter {
+                    dc_identity(&mut user, *u);
+                }
+                user
+            })
+            .collect()
+    };
+    let is_last = start + values.len() >= members.len();
+    let link = |at: usize| {
+        let query = serde_urlencoded::to_string([
+            ("groupname", group.to_string()),
+            ("includeInactiveUsers", inactive.to_string()),
+            ("startAt", at.to_string()),
+            ("maxResults", size.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("{}/rest/api/{api}/group/member?{query}", d.base_url())
+    };
+    let mut body = json!({
+        "self": link(start), "maxResults": size, "startAt": start, "total": members.len(), "isLast": is_last,
+        "values": values,
+    });
+    if !is_last {
+        body["nextPage"] = json!(link(start + size));
+    }
+    Json(in_api(body, api, d)).into_response()
+}
+
+/// Data Center identifies users by `name` and `key` rather than `accountId`.
+fn dc_identity(user: &mut Value, u: u64) {
+    let name = user["displayName"].as_str().unwrap_or_default().to_lowercase().replace(' ', ".");
+    user["name"] = json!(name);
+    user["key"] = json!(format!("JIRAUSER{}", 10_000 + u));
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct DcUserQuery {
     username: Option<String>,
     start_at: Option<i64>,
@@ -142,10 +314,7 @@ pub(crate) async fn dc_user_search(
         .into_iter()
         .enumerate()
         .map(|(k, mut u)| {
-            // Data Center identifies users by name/key rather than accountId.
-            let name = u["displayName"].as_str().unwrap_or_default().to_lowercase().replace(' ', ".");
-            u["name"] = json!(name);
-            u["key"] = json!(format!("JIRAUSER{}", 10_000 + start + k));
+            dc_identity(&mut u, (start + k) as u64);
             u
         })
         .collect();

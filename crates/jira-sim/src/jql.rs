@@ -513,6 +513,19 @@ mod tests {
     }
 
     #[test]
+    fn single_quoted_date_times_and_lowercase_keywords() {
+        // tap-jira's query: the start date as a wall-clock minute in the user's zone.
+        let q = parse("updated >= '1999-12-31 19:00' order by updated asc", &NY).unwrap();
+        // 1999-12-31 19:00 in New York (EST, UTC-5) is 2000-01-01T00:00Z.
+        assert_eq!(q.min_updated(), Some(946_684_800_000));
+        assert_eq!(q.order, vec![(SortKey::Updated, true)]);
+        let q = parse("project = eng and updated >= '2024/07/01' order by key desc, id", &NY).unwrap();
+        assert_eq!(q.order, vec![(SortKey::Key, false), (SortKey::Id, true)]);
+        assert!(q.matches(&view(1_719_806_400_000)));
+        assert!(!q.matches(&view(1_719_806_399_999)));
+    }
+
+    #[test]
     fn id_ranges_come_from_conjunctions_only() {
         let q = parse("(project = ENG) AND updated >= 0 AND id >= 10010 AND id < 10020 ORDER BY id ASC", &NY).unwrap();
         assert_eq!(q.id_range(), (Some(10010), Some(10019)));

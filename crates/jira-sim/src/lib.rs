@@ -14,8 +14,10 @@ mod rng;
 mod search;
 mod server;
 mod site;
+mod tls;
 
 pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, Flavor, OAuthApp};
 pub use behaviour::Behaviour;
 pub use data::{Dataset, DatasetConfig};
 pub use server::{RunningSim, SimConfig};
+pub use tls::TlsIdentity;

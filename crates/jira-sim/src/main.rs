@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use jira_sim::{Behaviour, Credentials, DatasetConfig, Flavor, RunningSim, SimConfig};
+use jira_sim::{Behaviour, Credentials, DatasetConfig, Flavor, RunningSim, SimConfig, TlsIdentity};
 
 /// Serve a simulated Jira site on 127.0.0.1 for tests, demos and benchmarks.
 ///
@@ -34,6 +35,9 @@ struct Args {
     /// Number of agile boards (every 7th has a filter not shared with the API user).
     #[arg(long, default_value_t = 8)]
     boards: u64,
+    /// Number of custom fields (at least the 13 built-in ones; more cycle through their types).
+    #[arg(long, default_value_t = 13, value_parser = clap::value_parser!(u64).range(13..))]
+    custom_fields: u64,
     /// Seed of the generated data set.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -43,6 +47,10 @@ struct Args {
     /// API user's IANA time zone: datetimes are rendered and JQL dates read in it.
     #[arg(long, default_value = "America/New_York")]
     time_zone: chrono_tz::Tz,
+    /// Serve https with a freshly generated certificate, and write the CA that signed it to this
+    /// PEM file (point clients at it, e.g. REQUESTS_CA_BUNDLE).
+    #[arg(long, value_name = "CA_PEM_PATH")]
+    tls_cert: Option<std::path::PathBuf>,
     /// Email accepted for Cloud Basic auth.
     #[arg(long, default_value = jira_sim::DEFAULT_EMAIL)]
     email: String,
@@ -100,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
             users: a.users.max(1),
             boards: a.boards,
             time_zone: a.time_zone,
+            extra_custom_fields: a.custom_fields - 13,
             ..DatasetConfig::default()
         },
         flavor,
@@ -117,8 +126,20 @@ async fn main() -> anyhow::Result<()> {
             ..Behaviour::default()
         },
         addr: ([127, 0, 0, 1], a.port).into(),
+        tls: match &a.tls_cert {
+            None => None,
+            Some(path) => {
+                let identity = TlsIdentity::generate()?;
+                std::fs::write(path, identity.ca_pem())
+                    .with_context(|| format!("cannot write the CA certificate to {}", path.display()))?;
+                Some(identity)
+            }
+        },
     };
     let sim = RunningSim::start(config).await?;
+    if let Some(path) = &a.tls_cert {
+        println!("TLS: clients must trust the CA in {}", path.display());
+    }
     let c = sim.credentials();
     match flavor {
         Flavor::Cloud => {

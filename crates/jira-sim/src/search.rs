@@ -38,6 +38,7 @@ pub(crate) struct GetParams {
     start_at: Option<i64>,
     max_results: Option<i64>,
     fields: Option<String>,
+    expand: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,10 +49,42 @@ pub(crate) struct PostBody {
     start_at: Option<i64>,
     max_results: Option<i64>,
     fields: Option<Vec<String>>,
+    /// A comma list (Cloud enhanced search) or an array of names (Data Center).
+    expand: Option<Value>,
 }
 
 fn split_fields(fields: Option<&str>) -> Option<Vec<String>> {
     fields.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+}
+
+/// The issue expansions the simulator renders (`expand=changelog,transitions`); Jira's others
+/// (`names`, `schema`, `renderedFields`, …) are accepted and ignored.
+#[derive(Debug, Default, Clone, Copy)]
+struct Expand {
+    changelog: bool,
+    transitions: bool,
+}
+
+impl Expand {
+    fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut e = Expand::default();
+        for n in names {
+            match n.trim() {
+                "changelog" => e.changelog = true,
+                "transitions" => e.transitions = true,
+                _ => {}
+            }
+        }
+        e
+    }
+
+    fn from_value(v: Option<&Value>) -> Self {
+        match v {
+            Some(Value::String(s)) => Self::parse(s.split(',')),
+            Some(Value::Array(a)) => Self::parse(a.iter().filter_map(Value::as_str).flat_map(|s| s.split(','))),
+            _ => Self::default(),
+        }
+    }
 }
 
 /// One search request, whichever form it came in.
@@ -61,6 +94,7 @@ struct SearchRequest {
     start_at: Option<i64>,
     max: Option<i64>,
     fields: Option<Vec<String>>,
+    expand: Expand,
     emails: bool,
 }
 
@@ -73,6 +107,7 @@ impl SearchRequest {
             start_at: p.start_at,
             max: p.max_results,
             fields,
+            expand: Expand::parse(p.expand.as_deref().unwrap_or_default().split(',')),
             emails: viewer.emails,
         }
     }
@@ -84,6 +119,7 @@ impl SearchRequest {
             start_at: b.start_at,
             max: b.max_results,
             fields: b.fields,
+            expand: Expand::from_value(b.expand.as_ref()),
             emails: viewer.emails,
         }
     }
@@ -94,7 +130,7 @@ pub(crate) async fn cloud_get(
     Extension(v): Extension<Viewer>,
     Query(p): Query<GetParams>,
 ) -> Response {
-    cloud(&app, SearchRequest::from_get(p, v)).await
+    cloud(&app, SearchRequest::from_get(p, v), "3").await
 }
 
 pub(crate) async fn cloud_post(
@@ -103,7 +139,26 @@ pub(crate) async fn cloud_post(
     body: Option<Json<PostBody>>,
 ) -> Response {
     let Some(Json(b)) = body else { return bad_payload() };
-    cloud(&app, SearchRequest::from_post(b, v)).await
+    cloud(&app, SearchRequest::from_post(b, v), "3").await
+}
+
+/// Cloud's enhanced search on REST v2 (`/rest/api/2/search/jql`): the same paging and issues,
+/// with rich text as wiki markup instead of ADF.
+pub(crate) async fn cloud_v2_get(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    Query(p): Query<GetParams>,
+) -> Response {
+    cloud(&app, SearchRequest::from_get(p, v), "2").await
+}
+
+pub(crate) async fn cloud_v2_post(
+    State(app): State<Arc<AppState>>,
+    Extension(v): Extension<Viewer>,
+    body: Option<Json<PostBody>>,
+) -> Response {
+    let Some(Json(b)) = body else { return bad_payload() };
+    cloud(&app, SearchRequest::from_post(b, v), "2").await
 }
 
 pub(crate) async fn dc_get(
@@ -343,11 +398,11 @@ impl Matcher<'_> {
     }
 }
 
-async fn cloud(app: &AppState, r: SearchRequest) -> Response {
+async fn cloud(app: &AppState, r: SearchRequest, api: &str) -> Response {
     search_pause(app).await;
     let data = &app.site.data;
     let st = app.site.lock();
-    let SearchRequest { jql, token, max, fields, emails, .. } = r;
+    let SearchRequest { jql, token, max, fields, expand, emails, .. } = r;
     let query = match parse(data, &jql, true) {
         Ok(q) => q,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
@@ -379,7 +434,8 @@ async fn cloud(app: &AppState, r: SearchRequest) -> Response {
         let to = (from + limit).min(all.len());
         (all[from..to].to_vec(), (to < all.len()).then_some(to as u64))
     };
-    let issues: Vec<Value> = page.iter().map(|s| render(&st, data, s, &sel, "3", emails)).collect();
+    let how = Render { api, emails, compact: true, expand };
+    let issues: Vec<Value> = page.iter().map(|s| render(&st, data, s, &sel, &how)).collect();
     let mut body = json!({"issues": issues, "isLast": next.is_none()});
     if let Some(pos) = next {
         body["nextPageToken"] = json!(encode_token(pos, jql_hash));
@@ -396,7 +452,7 @@ async fn startat_search(app: &AppState, r: SearchRequest, api: &str, max_page: u
     search_pause(app).await;
     let data = &app.site.data;
     let st = app.site.lock();
-    let SearchRequest { jql, start_at, max, fields, emails, .. } = r;
+    let SearchRequest { jql, start_at, max, fields, expand, emails, .. } = r;
     let query = match parse(data, &jql, false) {
         Ok(q) => q,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
@@ -429,8 +485,9 @@ async fn startat_search(app: &AppState, r: SearchRequest, api: &str, max_page: u
     } else {
         m.all_sorted()
     };
-    let page: Vec<Value> =
-        all.iter().skip(start).take(limit).map(|s| render(&st, data, s, &sel, api, emails)).collect();
+    // Cloud's old search answered `fields=id` with `{"id"}` like the enhanced one.
+    let how = Render { api, emails, compact: api == "3", expand };
+    let page: Vec<Value> = all.iter().skip(start).take(limit).map(|s| render(&st, data, s, &sel, &how)).collect();
     Json(json!({
         "expand": "schema,names", "startAt": start, "maxResults": limit, "total": all.len(), "issues": page,
     }))
@@ -458,30 +515,47 @@ fn first_index_updated_at_or_after(data: &Dataset, t: i64) -> u64 {
     lo
 }
 
-fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selection, api: &str, emails: bool) -> Value {
+/// How a page renders its issues.
+struct Render<'a> {
+    /// REST version: `"2"` renders rich text as wiki markup and links into v2.
+    api: &'a str,
+    emails: bool,
+    /// Cloud's `{"id"}` (plus `key`) shape when no field is selected.
+    compact: bool,
+    expand: Expand,
+}
+
+fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selection, how: &Render<'_>) -> Value {
     let id = Dataset::issue_id(s.index).to_string();
-    if sel.fields.is_empty() && api == "3" {
+    let mut issue = if sel.fields.is_empty() && how.compact {
         let mut v = json!({"id": id});
         if sel.with_key {
             v["key"] = json!(data.issue_key(s.index));
         }
-        return v;
-    }
-    let mut all = st.issue_fields(data, s, emails);
-    let mut fields = Map::new();
-    for f in &sel.fields {
-        if let Some(v) = all.remove(f) {
-            let v = if api == "2" { crate::data::adf_to_wiki(v) } else { v };
-            fields.insert(f.clone(), v);
+        v
+    } else {
+        let mut all = st.issue_fields(data, s, how.emails);
+        let mut fields = Map::new();
+        for f in &sel.fields {
+            if let Some(v) = all.remove(f) {
+                fields.insert(f.clone(), v);
+            }
         }
+        json!({
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": id,
+            "self": format!("{}/rest/api/3/issue/{id}", data.base_url()),
+            "key": data.issue_key(s.index),
+            "fields": fields,
+        })
+    };
+    if how.expand.transitions {
+        issue["transitions"] = st.transitions(data, s);
     }
-    json!({
-        "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
-        "id": id,
-        "self": format!("{}/rest/api/{api}/issue/{id}", data.base_url()),
-        "key": data.issue_key(s.index),
-        "fields": fields,
-    })
+    if how.expand.changelog {
+        issue["changelog"] = st.changelog(data, s, how.emails);
+    }
+    if how.api == "2" { crate::data::to_v2(issue, data.base_url()) } else { issue }
 }
 
 #[cfg(test)]
@@ -495,6 +569,17 @@ mod tests {
         assert_eq!(decode_token(&t, hash_str("project = ENG")), Some(1234));
         assert_eq!(decode_token(&t, hash_str("project = OPS")), None);
         assert_eq!(decode_token("garbage!", 1), None);
+    }
+
+    #[test]
+    fn expand_lists_come_as_comma_strings_or_arrays() {
+        let e = Expand::parse("changelog,transitions".split(','));
+        assert!(e.changelog && e.transitions);
+        let e = Expand::from_value(Some(&json!(["names", "changelog"])));
+        assert!(e.changelog && !e.transitions);
+        let e = Expand::from_value(Some(&json!("renderedFields, transitions")));
+        assert!(!e.changelog && e.transitions);
+        assert!(!Expand::from_value(None).changelog);
     }
 
     #[test]

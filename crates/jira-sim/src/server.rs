@@ -20,6 +20,7 @@ use crate::auth::{self, Credentials, Flavor, OAuthState};
 use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
+use crate::tls::{TlsIdentity, TlsListener};
 use crate::{endpoints, search};
 
 /// How to start a simulated site.
@@ -31,6 +32,8 @@ pub struct SimConfig {
     pub behaviour: Behaviour,
     /// `127.0.0.1:0` picks a free port.
     pub addr: SocketAddr,
+    /// Serve https with this identity instead of plain http.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for SimConfig {
@@ -41,6 +44,7 @@ impl Default for SimConfig {
             credentials: Credentials::default(),
             behaviour: Behaviour::default(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
         }
     }
 }
@@ -50,15 +54,6 @@ pub(crate) struct AppState {
     pub flavor: Flavor,
     pub credentials: Credentials,
     pub oauth: Mutex<OAuthState>,
-}
-
-impl AppState {
-    pub fn api_version(&self) -> &'static str {
-        match self.flavor {
-            Flavor::Cloud => "3",
-            Flavor::DataCenter => "2",
-        }
-    }
 }
 
 /// A simulated site serving on a loopback port until dropped or shut down.
@@ -72,7 +67,8 @@ pub struct RunningSim {
 impl RunningSim {
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr).await?;
-        let base_url = format!("http://{}", listener.local_addr()?);
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{}", listener.local_addr()?);
         let app = Arc::new(AppState {
             site: Site::new(Dataset::new(config.data, base_url.clone()), config.behaviour),
             flavor: config.flavor,
@@ -81,13 +77,13 @@ impl RunningSim {
         });
         let router = router(app.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let stop = async {
+            let _ = rx.await;
+        };
+        let task = match &config.tls {
+            None => tokio::spawn(serve(listener, router, stop)),
+            Some(identity) => tokio::spawn(serve(TlsListener::new(listener, identity)?, router, stop)),
+        };
         Ok(Self { base_url, app, shutdown: Some(tx), task: Some(task) })
     }
 
@@ -210,27 +206,46 @@ impl Drop for RunningSim {
     }
 }
 
+async fn serve<L>(listener: L, router: Router, stop: impl Future<Output = ()> + Send + 'static)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let _ = axum::serve(listener, router).with_graceful_shutdown(stop).await;
+}
+
 /// The REST API of one flavor, mounted on the site URL (and on the OAuth gateway for Cloud).
 fn api(flavor: Flavor) -> Router<Arc<AppState>> {
     let agile = Router::new()
         .route("/rest/agile/1.0/board", get(endpoints::boards))
         .route("/rest/agile/1.0/board/{id}/configuration", get(endpoints::board_configuration));
     match flavor {
+        // Cloud serves REST v2 next to v3: the same resources, rich text as wiki markup.
         Flavor::Cloud => agile
             .route("/rest/api/3/search/jql", get(search::cloud_get).post(search::cloud_post))
+            .route("/rest/api/2/search/jql", get(search::cloud_v2_get).post(search::cloud_v2_post))
             .route("/rest/api/3/search/approximate-count", post(search::approximate_count))
             .route("/rest/api/3/search", get(search::legacy_get).post(search::legacy_post))
             .route("/rest/api/2/search", get(search::removed).post(search::removed))
+            .route("/rest/api/3/serverInfo", get(endpoints::server_info))
+            .route("/rest/api/2/serverInfo", get(endpoints::server_info))
             .route("/rest/api/3/field", get(endpoints::fields))
+            .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/3/myself", get(endpoints::myself))
+            .route("/rest/api/2/myself", get(endpoints::myself))
             .route("/rest/api/3/project/search", get(endpoints::project_search))
-            .route("/rest/api/3/users/search", get(endpoints::users_search)),
+            .route("/rest/api/2/project/search", get(endpoints::project_search))
+            .route("/rest/api/3/users/search", get(endpoints::users_search))
+            .route("/rest/api/3/group/member", get(endpoints::group_member))
+            .route("/rest/api/2/group/member", get(endpoints::group_member)),
         Flavor::DataCenter => agile
             .route("/rest/api/2/search", get(search::dc_get).post(search::dc_post))
+            .route("/rest/api/2/serverInfo", get(endpoints::server_info))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/2/myself", get(endpoints::myself))
             .route("/rest/api/2/project", get(endpoints::project_list))
-            .route("/rest/api/2/user/search", get(endpoints::dc_user_search)),
+            .route("/rest/api/2/user/search", get(endpoints::dc_user_search))
+            .route("/rest/api/2/group/member", get(endpoints::group_member)),
     }
 }
 

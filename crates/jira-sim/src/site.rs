@@ -250,6 +250,7 @@ impl State {
         }
         if s.index >= data.config.issues {
             f.insert("created".into(), json!(data.format_datetime(s.created_ms)));
+            f.insert("comment".into(), data.comments(s.index, None));
         }
         for a in &self.overlay.added_fields {
             let r = crate::rng::pick(data.config.seed, a.id, s.index);
@@ -263,6 +264,21 @@ impl State {
             }
         }
         f
+    }
+
+    /// `changelog` of an issue as it is now (`expand=changelog`), users redacted like fields.
+    pub fn changelog(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Value {
+        let mut v = data.changelog(s.index, s.version, s.updated_ms);
+        if !(emails && self.behaviour.user_emails_visible) {
+            strip_emails(&mut v);
+        }
+        v
+    }
+
+    /// `transitions` available from the issue's current status (`expand=transitions`).
+    pub fn transitions(&self, data: &Dataset, s: &Snapshot) -> Value {
+        let version = if s.index >= data.config.issues { 0 } else { s.version };
+        data.transitions(data.status_index(s.index, version))
     }
 
     pub fn user(&self, data: &Dataset, u: u64) -> Value {

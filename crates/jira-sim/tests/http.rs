@@ -22,9 +22,25 @@ fn spec(name: &str) -> &'static Value {
     })
 }
 
+/// Jira renders datetimes with an offset without a colon (`2026-03-01T09:15:00.000-0500`, as in
+/// Atlassian's own examples), which the specs' `date-time` format (RFC 3339) does not accept:
+/// such strings are validated as the RFC 3339 instant they denote.
+fn rfc3339_offsets(v: &Value) -> Value {
+    match v {
+        Value::String(s) => match chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.3f%z") {
+            Ok(t) if s.len() == 28 => json!(t.to_rfc3339()),
+            _ => v.clone(),
+        },
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), rfc3339_offsets(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(rfc3339_offsets).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Validates `body` against a schema of the spec, resolving `#/components/...` references.
 #[track_caller]
 fn assert_schema(spec_name: &str, schema: Value, body: &Value) {
+    let body = &rfc3339_offsets(body);
     let spec = spec(spec_name);
     let mut root = schema;
     root["components"] = spec["components"].clone();
@@ -612,4 +628,373 @@ fn the_request_log_counts_by_path_and_status() {
     let (_, stats) = s.send(s.http.get(s.url("/_sim/stats")));
     assert!(stats["requests"].as_u64().unwrap() >= 2);
     assert!(s.sim.request_log().iter().any(|(p, st, _)| p == "/rest/api/3/nope" && *st == 404));
+}
+
+#[test]
+fn tls_serves_https_to_clients_that_trust_the_generated_ca() {
+    let identity = jira_sim::TlsIdentity::generate().unwrap();
+    let ca = reqwest::Certificate::from_pem(identity.ca_pem().as_bytes()).unwrap();
+    let mut s = site(SimConfig { tls: Some(identity), ..Default::default() });
+    assert!(s.sim.base_url().starts_with("https://127.0.0.1:"), "{}", s.sim.base_url());
+
+    // A client that does not know the CA refuses the site.
+    let untrusted = s.block(reqwest::Client::new().get(s.url("/rest/api/3/myself")).send());
+    assert!(untrusted.is_err(), "a certificate from an unknown CA was accepted");
+
+    s.http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+    let (status, me) = s.get("/rest/api/3/myself");
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["emailAddress"], s.sim.email());
+    let (ids, pages) = s.all_ids("project = ENG", "summary", 20);
+    assert_eq!((ids.len(), pages), (50, 3));
+}
+
+#[test]
+fn extra_custom_fields_widen_the_field_list_and_every_issue() {
+    let s = site(SimConfig {
+        data: DatasetConfig { issues: 40, extra_custom_fields: 17, ..Default::default() },
+        ..Default::default()
+    });
+    let (_, fields) = s.get("/rest/api/3/field");
+    let custom: Vec<&Value> = fields.as_array().unwrap().iter().filter(|f| f["custom"] == true).collect();
+    assert_eq!(custom.len(), 30);
+    let names: BTreeSet<&str> = custom.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 30, "custom field names must stay unique: {names:?}");
+    assert!(names.contains("Story Points 2") && names.contains("Severity 2"), "{names:?}");
+
+    let (status, page) = s.get("/rest/api/3/search/jql?jql=project%20%3D%20ENG&fields=*all&maxResults=8");
+    assert_eq!(status, 200);
+    for issue in page["issues"].as_array().unwrap() {
+        let keys = issue["fields"].as_object().unwrap().keys().filter(|k| k.starts_with("customfield_")).count();
+        assert_eq!(keys, 30, "{}", issue["key"]);
+    }
+    // An extra field carries values of the type it copies (Story Points → number).
+    let values: Vec<&Value> =
+        page["issues"].as_array().unwrap().iter().map(|i| &i["fields"]["customfield_10500"]).collect();
+    assert!(values.iter().all(|v| v.is_null() || v.is_f64()), "{values:?}");
+    assert!(values.iter().any(|v| v.is_f64()), "{values:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST v2 on Cloud, as tap-jira uses it: serverInfo, myself, project/search, group/member and
+// enhanced search with `expand=changelog,transitions`.
+
+/// True if an ADF document is anywhere in `v`.
+fn has_adf(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.get("type").and_then(Value::as_str) == Some("doc") || o.values().any(has_adf),
+        Value::Array(a) => a.iter().any(has_adf),
+        _ => false,
+    }
+}
+
+/// Every string in `v`.
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+        Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn cloud_v2_and_the_new_endpoints_match_the_openapi_specs() {
+    let s = cloud(60);
+    for api in ["2", "3"] {
+        let (st, info) = s.get(&format!("/rest/api/{api}/serverInfo"));
+        assert_eq!(st, 200);
+        assert_schema("platform", component("ServerInformation"), &info);
+        assert_eq!(
+            (info["deploymentType"].as_str(), info["baseUrl"].as_str()),
+            (Some("Cloud"), Some(s.sim.base_url()))
+        );
+        let (st, page) = s.get(&format!("/rest/api/{api}/group/member?groupname=jira-users&maxResults=7"));
+        assert_eq!(st, 200);
+        assert_schema("platform", response_schema("platform", "/rest/api/3/group/member", "get"), &page);
+        let (st, page) =
+            s.get(&format!("/rest/api/{api}/project/search?expand=description,lead,url,projectKeys&maxResults=2"));
+        assert_eq!(st, 200);
+        assert_schema("platform", response_schema("platform", "/rest/api/3/project/search", "get"), &page);
+        assert_eq!(page["values"][0]["key"], "ENG");
+        assert!(page["values"][0]["lead"]["accountId"].is_string() && page["values"][0]["description"].is_string());
+        assert!(page["nextPage"].as_str().unwrap().contains(&format!("/rest/api/{api}/project/search?startAt=2")));
+        let q = format!(
+            "/rest/api/{api}/search/jql?jql={}&fields=*all&expand=changelog,transitions&validateQuery=strict&maxResults=5",
+            urlencode("updated >= '1999-12-31 19:00' order by updated asc")
+        );
+        let (st, body) = s.get(&q);
+        assert_eq!(st, 200, "{body}");
+        assert_schema("platform", response_schema("platform", "/rest/api/3/search/jql", "get"), &body);
+        let (st, body) = s.post(
+            &format!("/rest/api/{api}/search/jql"),
+            json!({"jql": "project = ENG", "fields": ["*all"], "expand": "changelog,transitions", "maxResults": 5}),
+        );
+        assert_eq!(st, 200, "{body}");
+        assert_schema("platform", response_schema("platform", "/rest/api/3/search/jql", "post"), &body);
+        let (mut comments, mut histories) = (0, 0);
+        for issue in body["issues"].as_array().unwrap() {
+            assert_schema("platform", component("PageOfChangelogs"), &issue["changelog"]);
+            assert_schema("platform", component("PageOfComments"), &issue["fields"]["comment"]);
+            let transitions = json!({"type": "array", "items": component("IssueTransition")});
+            assert_schema("platform", transitions, &issue["transitions"]);
+            comments += issue["fields"]["comment"]["comments"].as_array().unwrap().len();
+            histories += issue["changelog"]["histories"].as_array().unwrap().len();
+        }
+        assert!(comments > 0 && histories > 0, "validated real comments and histories");
+    }
+    let (st, me) = s.get("/rest/api/2/myself");
+    assert_eq!(st, 200);
+    assert_schema("platform", response_schema("platform", "/rest/api/3/myself", "get"), &me);
+    assert!(me["self"].as_str().unwrap().contains("/rest/api/2/user"), "{me}");
+    let (st, body) = s.get("/rest/api/2/group/member?groupname=jira-core-users");
+    assert_eq!(st, 404);
+    assert_schema("platform", component("ErrorCollection"), &body);
+}
+
+#[test]
+fn cloud_v2_search_pages_tap_jiras_query_with_wiki_text_and_comments() {
+    let s = cloud(230);
+    let jql = urlencode("updated >= '1999-12-31 19:00' order by updated asc");
+    let base =
+        format!("/rest/api/2/search/jql?fields=*all&expand=changelog,transitions&validateQuery=strict&jql={jql}");
+    // First a one-issue probe, then pages of the default size by token until `isLast`.
+    let (st, probe) = s.get(&format!("{base}&maxResults=1"));
+    assert_eq!((st, probe["issues"].as_array().unwrap().len(), probe["isLast"].as_bool()), (200, 1, Some(false)));
+    let mut issues = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let q = match &token {
+            Some(t) => format!("{base}&nextPageToken={t}"),
+            None => base.clone(),
+        };
+        let (st, page) = s.get(&q);
+        assert_eq!(st, 200, "{page}");
+        let n = page["issues"].as_array().unwrap().len();
+        issues.extend(page["issues"].as_array().unwrap().iter().cloned());
+        match page["nextPageToken"].as_str() {
+            Some(t) => {
+                assert_eq!((n, &page["isLast"]), (50, &json!(false)));
+                token = Some(t.to_string());
+            }
+            None => {
+                assert_eq!(page["isLast"], true);
+                break;
+            }
+        }
+    }
+    let ids: Vec<String> = issues.iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    let want: Vec<String> = s.sim.visible_issues().into_iter().map(|(id, ..)| id.to_string()).collect();
+    assert_eq!(ids, want, "every issue once, in updated order");
+
+    let mut with_comments = 0;
+    for issue in &issues {
+        let f = &issue["fields"];
+        assert!(!has_adf(issue), "v2 renders rich text as wiki markup: {issue}");
+        let mut links = Vec::new();
+        strings(issue, &mut links);
+        assert!(!links.iter().any(|l| l.contains("/rest/api/3/")), "v2 links point at v2: {}", issue["key"]);
+        assert!(
+            issue["self"].as_str().unwrap().ends_with(&format!("/rest/api/2/issue/{}", issue["id"].as_str().unwrap()))
+        );
+        let comments = f["comment"]["comments"].as_array().expect("fields.comment is a page of comments");
+        assert_eq!(
+            (f["comment"]["total"].as_u64(), f["comment"]["startAt"].as_u64()),
+            (Some(comments.len() as u64), Some(0))
+        );
+        for c in comments {
+            assert!(c["body"].as_str().unwrap().starts_with("Comment "), "{c}");
+            assert!(c["author"]["accountId"].is_string() && c["created"].is_string());
+        }
+        with_comments += usize::from(!comments.is_empty());
+        assert!(issue["changelog"]["histories"].is_array() && issue["transitions"].is_array(), "{}", issue["key"]);
+        assert!(f["description"].is_null() || f["description"].is_string());
+    }
+    assert!(with_comments > 30 && with_comments < 200, "some issues have comments: {with_comments}");
+    // v3 renders the same comments as ADF.
+    let (_, v3) = s.get("/rest/api/3/search/jql?jql=updated%3E%3D0&fields=comment&maxResults=100");
+    let body = v3["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["fields"]["comment"]["comments"].as_array().unwrap().clone())
+        .next()
+        .unwrap()["body"]
+        .clone();
+    assert_eq!(body["type"], "doc", "{body}");
+}
+
+#[test]
+fn expand_adds_changelog_and_transitions_that_follow_edits() {
+    let s = cloud(40);
+    let d = s.sim.dataset().clone();
+    let id = Dataset::issue_id(7);
+    let get = |expand: &str| {
+        let (st, body) = s.get(&format!("/rest/api/3/search/jql?jql=id%3D{id}&fields=status,updated{expand}"));
+        assert_eq!(st, 200, "{body}");
+        body["issues"][0].clone()
+    };
+    let plain = get("");
+    assert!(plain.get("changelog").is_none() && plain.get("transitions").is_none(), "{plain}");
+    let before = get("&expand=changelog,transitions");
+    let total_before = before["changelog"]["total"].as_u64().unwrap();
+    assert_eq!(before["changelog"]["histories"].as_array().unwrap().len() as u64, total_before);
+    if let Some(newest) = before["changelog"]["histories"].as_array().unwrap().first() {
+        assert_eq!(newest["items"][0]["toString"], before["fields"]["status"]["name"], "{newest}");
+    }
+    let status = before["fields"]["status"]["name"].as_str().unwrap().to_string();
+    let targets: Vec<&str> =
+        before["transitions"].as_array().unwrap().iter().map(|t| t["to"]["name"].as_str().unwrap()).collect();
+    assert!(!targets.is_empty() && !targets.contains(&status.as_str()), "{status}: {targets:?}");
+
+    // An edit moves the status along the first transition and adds a history at `updated`.
+    s.sim.edit_issues(7, 1, 1);
+    let after = get("&expand=changelog");
+    assert!(after.get("transitions").is_none());
+    let histories = after["changelog"]["histories"].as_array().unwrap();
+    assert_eq!(after["changelog"]["total"].as_u64(), Some(total_before + 1));
+    assert_eq!(histories[0]["created"], after["fields"]["updated"], "newest first, at the edit");
+    assert_eq!(histories[0]["items"][0]["fromString"], status.as_str());
+    assert_eq!(histories[0]["items"][0]["toString"], after["fields"]["status"]["name"]);
+    assert_eq!(after["fields"]["status"]["name"], before["transitions"][0]["to"]["name"]);
+    assert_ne!(after["fields"]["status"]["name"], d.issue_fields(7)["status"]["name"]);
+
+    // POST takes `expand` as a string; `fields=id` issues carry the expansions too.
+    let (_, body) = s.post(
+        "/rest/api/3/search/jql",
+        json!({"jql": format!("id = {id}"), "fields": ["id"], "expand": "transitions"}),
+    );
+    let issue = &body["issues"][0];
+    assert_eq!(issue["id"], id.to_string());
+    assert!(issue["transitions"].is_array() && issue.get("changelog").is_none(), "{issue}");
+    // Redacted users stay redacted in changelogs.
+    s.sim.set_behaviour(Behaviour { user_emails_visible: false, ..Default::default() });
+    let redacted = get("&expand=changelog");
+    assert!(redacted["changelog"]["histories"][0]["author"].get("emailAddress").is_none());
+    assert!(redacted["changelog"]["histories"][0]["author"]["accountId"].is_string());
+}
+
+#[test]
+fn group_members_page_by_50_and_leave_out_inactive_users_unless_asked() {
+    let s =
+        site(SimConfig { data: DatasetConfig { issues: 5, users: 120, ..Default::default() }, ..Default::default() });
+    let all_members = |group: &str, inactive: &str, max: u32| {
+        let mut users = Vec::new();
+        let mut next = Some(format!(
+            "/rest/api/2/group/member?groupname={group}&maxResults={max}&includeInactiveUsers={inactive}&startAt=0"
+        ));
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            let (st, page) = s.get(&path);
+            assert_eq!(st, 200, "{page}");
+            pages += 1;
+            assert!(page["maxResults"].as_u64().unwrap() <= 50);
+            users.extend(
+                page["values"].as_array().unwrap().iter().map(|u| u["accountId"].as_str().unwrap().to_string()),
+            );
+            if page["isLast"] == false {
+                next = Some(page["nextPage"].as_str().unwrap().trim_start_matches(s.sim.base_url()).to_string());
+            } else {
+                assert!(page.get("nextPage").is_none());
+            }
+        }
+        (users, pages)
+    };
+    let d = s.sim.dataset();
+    let everyone: Vec<String> = (0..120).map(|u| d.user_account_id(u)).collect();
+    let active: Vec<String> = (0..120).filter(|u| Dataset::user_active(*u)).map(|u| d.user_account_id(u)).collect();
+    // tap-jira sends Python's `True`.
+    assert_eq!(all_members("jira-users", "True", 500), (everyone.clone(), 3), "capped at 50 a page");
+    assert_eq!(all_members("users", "true", 50).0, everyone);
+    assert_eq!(all_members("jira-users", "false", 50).0, active, "inactive users only when asked");
+    assert_eq!(all_members("jira-software-users", "true", 7), (active.clone(), active.len().div_ceil(7)));
+    assert_eq!(all_members("jira-administrators", "true", 2).0, everyone[..2]);
+    let (_, page) = s.get("/rest/api/2/group/member?groupname=jira-users");
+    assert_eq!((page["total"].as_u64(), page["maxResults"].as_u64()), (Some(active.len() as u64), Some(50)));
+    assert!(page["values"][0].get("locale").is_none(), "UserDetails has no locale");
+
+    let (st, body) = s.get("/rest/api/2/group/member?groupname=no-such-group");
+    assert_eq!(st, 404);
+    assert!(body["errorMessages"][0].as_str().unwrap().contains("no-such-group"), "{body}");
+    let (st, _) = s.get("/rest/api/3/group/member");
+    assert_eq!(st, 400);
+}
+
+#[test]
+fn data_center_serves_server_info_and_group_members_too() {
+    let s = site(SimConfig { flavor: Flavor::DataCenter, ..Default::default() });
+    let c = s.sim.credentials().clone();
+    let get = |q: &str| s.send(s.http.get(s.url(q)).bearer_auth(&c.pat));
+    let (st, info) = get("/rest/api/2/serverInfo");
+    assert_eq!(st, 200);
+    assert_eq!(info["deploymentType"], "Server");
+    assert!(info["versionNumbers"][0].as_u64().unwrap() < 1000);
+    let (st, page) = get("/rest/api/2/group/member?groupname=jira-administrators");
+    assert_eq!(st, 200);
+    assert_eq!(page["total"], 2);
+    assert!(page["values"][0]["name"].is_string() && page["values"][0]["key"].is_string());
+    let (_, projects) = get("/rest/api/2/project?expand=description,lead,projectKeys");
+    assert!(projects[0]["lead"]["displayName"].is_string(), "{}", projects[0]);
+    assert_eq!(projects[0]["projectKeys"], json!(["ENG"]));
+    assert!(projects[0]["self"].as_str().unwrap().contains("/rest/api/2/project/"));
+    // DC search honours `expand` too, as an array in POST bodies.
+    let (_, body) = s.send(
+        s.http
+            .post(s.url("/rest/api/2/search"))
+            .bearer_auth(&c.pat)
+            .json(&json!({"jql": "updated >= 0", "maxResults": 2, "expand": ["changelog"]})),
+    );
+    assert!(body["issues"][0]["changelog"]["histories"].is_array(), "{body}");
+    assert!(body["issues"][0]["fields"]["comment"]["comments"].is_array());
+    assert_eq!(get("/rest/api/2/search/jql?jql=updated%3E%3D0").0, 404, "enhanced search is Cloud only");
+}
+
+#[test]
+fn the_field_list_has_comment_as_a_system_field() {
+    let s = cloud(5);
+    for api in ["2", "3"] {
+        let (st, fields) = s.get(&format!("/rest/api/{api}/field"));
+        assert_eq!(st, 200);
+        let system: Vec<&Value> = fields.as_array().unwrap().iter().filter(|f| f["custom"] == false).collect();
+        assert_eq!(system.len(), 17);
+        let comment = system.iter().find(|f| f["id"] == "comment").expect("comment field");
+        assert_eq!(
+            (&comment["schema"]["type"], &comment["schema"]["system"]),
+            (&json!("comments-page"), &json!("comment"))
+        );
+        assert_eq!(comment["navigable"], false);
+    }
+    // `-comment` leaves it out, as on Jira.
+    let (_, page) = s.get("/rest/api/3/search/jql?jql=updated%3E%3D0&fields=*all,-comment&maxResults=1");
+    assert!(page["issues"][0]["fields"].get("comment").is_none());
+    assert!(page["issues"][0]["fields"].get("summary").is_some());
+}
+
+#[test]
+fn the_gateway_serves_v2_and_checks_each_endpoints_scope() {
+    let s = cloud(20);
+    let (_, t) = refresh(&s, "sim-refresh-0");
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let gw = s.sim.gateway_url();
+    let get = |path: &str, token: &str| s.send(s.http.get(format!("{gw}{path}")).bearer_auth(token));
+    let (st, body) = get("/rest/api/2/search/jql?jql=updated%3E%3D0&fields=*all&expand=changelog,transitions", &access);
+    assert_eq!(st, 200, "{body}");
+    assert!(!has_adf(&body) && body["issues"][0]["transitions"].is_array());
+    assert_eq!(get("/rest/api/2/serverInfo", &access).0, 200, "serverInfo needs no scope");
+    assert_eq!(get("/rest/api/2/myself", &access).0, 200);
+    assert_eq!(get("/rest/api/2/project/search", &access).0, 200);
+    // Group members need manage:jira-configuration, which the default grant does not have.
+    let (st, body) = get("/rest/api/2/group/member?groupname=jira-users", &access);
+    assert_eq!((st, body["message"].as_str()), (401, Some("Unauthorized; scope does not match")));
+
+    let mut config = SimConfig::default();
+    config.credentials.oauth.scopes.push("manage:jira-configuration".into());
+    let s = site(config);
+    let (_, t) = refresh(&s, "sim-refresh-0");
+    let (st, body) = s.send(
+        s.http
+            .get(format!("{}/rest/api/3/group/member?groupname=jira-administrators", s.sim.gateway_url()))
+            .bearer_auth(t["access_token"].as_str().unwrap()),
+    );
+    assert_eq!((st, body["total"].as_u64()), (200, Some(2)), "{body}");
 }
