@@ -281,6 +281,34 @@ async fn connection_refused_tls_and_dns() {
     assert_finding(&r, "site", "dns", Status::Fail, "does not resolve", "nslookup");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_is_trusted_through_ca_certificate() {
+    let identity = jira_sim::TlsIdentity::generate().unwrap();
+    let ca_pem = identity.ca_pem().to_string();
+    let data = DatasetConfig { issues: 30, ..Default::default() };
+    let sim = RunningSim::start(SimConfig { data, tls: Some(identity), ..Default::default() }).await.unwrap();
+    assert!(sim.base_url().starts_with("https://"));
+    let dir = tempfile::tempdir().unwrap();
+
+    let r = run(&api_token(&sim, dir.path())).await;
+    assert_finding(&r, "site", "tls", Status::Fail, "TLS", "source.ca_certificate");
+
+    std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
+    let yaml = format!(
+        "version: 1\nname: chk\nsource:\n  site: ${{SITE}}\n  ca_certificate: ca.pem\n  auth:\n{API_TOKEN}\ndestination:\n  url: lake\nobjects:\n{ALL}\n"
+    );
+    let vars = Vars::default().with("SITE", sim.base_url()).with("EMAIL", sim.email()).with("TOKEN", sim.api_token());
+    let trusted = load_str(&yaml, "chk.yaml", dir.path(), &vars).unwrap_or_else(|e| panic!("{e:?}"));
+    let r = run(&trusted).await;
+    assert!(r.passed, "{r:#?}");
+
+    // A file that is not PEM fails validation and names the key.
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate").unwrap();
+    let err = load_str(&yaml, "chk.yaml", dir.path(), &vars).unwrap_err();
+    let text = format!("{err:?}");
+    assert!(text.contains("ca_certificate") && text.contains("PEM"), "{text}");
+}
+
 fn write(dir: &Path, yaml: &str) -> std::path::PathBuf {
     let f = dir.join("p.yaml");
     std::fs::write(&f, yaml).unwrap();

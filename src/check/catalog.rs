@@ -221,7 +221,7 @@ fn connection(message: &str) -> Diagnosis {
         Diagnosis::new(
             "tls",
             format!("the TLS connection failed ({message})"),
-            "use the scheme the server speaks (https:// for Jira Cloud, http:// only for a plain-HTTP Data Center); a private CA or an intercepting proxy must be trusted by this host (add its certificate to the system trust store)",
+            "use the scheme the server speaks (https:// for Jira Cloud, http:// only for a plain-HTTP Data Center); for a private CA or an intercepting proxy, save its certificate as PEM and set `source.ca_certificate` to that file",
         )
     } else if lower.contains("timed out") {
         Diagnosis::new(

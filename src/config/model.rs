@@ -75,6 +75,11 @@ pub struct SourceSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub concurrency: Option<Spanned<u32>>,
+    /// PEM file of extra certificate authorities to trust for `https://` (a Data Center site
+    /// behind an internal CA). The public roots stay trusted.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub ca_certificate: Option<Text>,
 }
 
 /// How jirapipe authenticates.

@@ -27,6 +27,8 @@ pub struct Source {
     pub auth: Auth,
     pub requests_per_second: f64,
     pub concurrency: u32,
+    /// Extra trusted CAs from `ca_certificate`, already parsed.
+    pub ca_certificates: Vec<reqwest::Certificate>,
 }
 
 #[derive(Debug, Clone)]

@@ -375,13 +375,48 @@ impl Resolver<'_> {
             Some(c) => Some(c.value),
             None => Some(DEFAULT_CONCURRENCY),
         };
+        let ca_certificates = match &s.ca_certificate {
+            Some(t) => self.ca_certificates(t),
+            None => Some(Vec::new()),
+        };
         Some(Source {
             deployment,
             base_url: base_url?,
             auth: auth?,
             requests_per_second: requests_per_second?,
             concurrency: concurrency?,
+            ca_certificates: ca_certificates?,
         })
+    }
+
+    /// Reads and parses `ca_certificate` now, so a bad file fails `validate`, not the first
+    /// request of a scheduled run.
+    fn ca_certificates(&mut self, t: &Text) -> Option<Vec<reqwest::Certificate>> {
+        let path = self.base_dir.join(self.text(t, "ca_certificate")?);
+        let pem = match std::fs::read(&path) {
+            Ok(pem) => pem,
+            Err(e) => {
+                self.at(
+                    &t.referenced,
+                    format!("cannot read `ca_certificate` {}: {e}", path.display()),
+                    "unreadable",
+                    "check the path (relative paths are read from the pipeline file's directory) and its permissions",
+                );
+                return None;
+            }
+        };
+        match reqwest::Certificate::from_pem_bundle(&pem) {
+            Ok(certs) if !certs.is_empty() => Some(certs),
+            Ok(_) | Err(_) => {
+                self.at(
+                    &t.referenced,
+                    format!("`ca_certificate` {} holds no PEM certificate", path.display()),
+                    "not a PEM certificate",
+                    "point it at a PEM file with `-----BEGIN CERTIFICATE-----` blocks (convert DER with `openssl x509 -inform der`)",
+                );
+                None
+            }
+        }
     }
 
     fn destination(&mut self, f: &PipelineFile) -> Option<Destination> {

@@ -58,7 +58,11 @@ impl JiraClient {
     pub async fn connect(source: &Source, retry: RetryConfig) -> Result<Self, JiraError> {
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for ca in &source.ca_certificates {
+            builder = builder.add_root_certificate(ca.clone());
+        }
+        let http = builder
             .default_headers(headers)
             .user_agent(concat!("jirapipe/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))

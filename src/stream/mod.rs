@@ -18,8 +18,10 @@ use crate::jira::JiraError;
 use crate::transform::columns::{BatchBuilder, Column, ColumnType, ConvertError};
 use crate::transform::mask::{MaskPath, Masker, masked_type};
 
-/// Rows per Arrow batch (and so per Parquet row group at most).
-pub const BATCH_ROWS: usize = 10_000;
+/// Rows a partition gathers before handing a batch to the writer. Pending rows are the
+/// largest thing in memory (a decoded issue is ~10-20 KB), and every issue partition holds its
+/// own, so this stays small; Parquet row groups are sized by the writer, not by this.
+pub const BATCH_ROWS: usize = 512;
 
 /// Batches in flight between extraction and the table writer.
 pub const CHANNEL_BATCHES: usize = 2;

@@ -104,8 +104,17 @@ fn reconciled_app_id(pipeline: &str, object: &str) -> String {
     format!("jirapipe/{pipeline}/{object}/reconciled")
 }
 
+/// Rows per Parquet row group. The writer keeps a row group's column encoders (dictionaries,
+/// statistics, pages) in memory until it closes, several KB per wide issue row, so the default
+/// of a million rows would make memory grow with the table; 16k rows keeps it flat and is
+/// still a comfortable unit for DuckDB, Polars and Spark.
+const ROW_GROUP_ROWS: usize = 16_384;
+
 fn writer_properties() -> WriterProperties {
-    WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build()
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build()
 }
 
 impl TableStore {

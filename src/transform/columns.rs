@@ -186,7 +186,26 @@ pub struct BatchBuilder {
     columns: Vec<Column>,
     schema: SchemaRef,
     decoder: Decoder,
-    rows: Vec<Map<String, Value>>,
+    /// Normalised cells in column order; names are attached only when the decoder reads them,
+    /// so a row costs no map and no copies of column names.
+    rows: Vec<Vec<Value>>,
+}
+
+/// A pending row as the JSON object the decoder expects.
+struct RowView<'a> {
+    columns: &'a [Column],
+    cells: &'a [Value],
+}
+
+impl serde::Serialize for RowView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.cells.len()))?;
+        for (c, v) in self.columns.iter().zip(self.cells) {
+            map.serialize_entry(&c.name, v)?;
+        }
+        map.end()
+    }
 }
 
 impl BatchBuilder {
@@ -218,7 +237,7 @@ impl BatchBuilder {
     /// Appends one record; `value(name)` looks a column's JSON value up. Either the whole row is
     /// appended or, on error, nothing is.
     pub fn push<'v>(&mut self, record: &str, value: impl Fn(&str) -> Option<&'v Value>) -> Result<(), ConvertError> {
-        let mut row = Map::with_capacity(self.columns.len());
+        let mut row = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
             let v = value(&c.name).filter(|v| !v.is_null());
             let cell = match v {
@@ -229,7 +248,7 @@ impl BatchBuilder {
                 })?,
                 None => Value::Null,
             };
-            row.insert(c.name.clone(), cell);
+            row.push(cell);
         }
         self.rows.push(row);
         Ok(())
@@ -241,7 +260,8 @@ impl BatchBuilder {
             return RecordBatch::new_empty(self.schema.clone());
         }
         // Every value was normalised to its column's type above, so decoding cannot fail.
-        self.decoder.serialize(&rows).expect("normalised rows decode");
+        let view: Vec<RowView> = rows.iter().map(|cells| RowView { columns: &self.columns, cells }).collect();
+        self.decoder.serialize(&view).expect("normalised rows decode");
         self.decoder.flush().expect("normalised rows decode").expect("rows were added")
     }
 }
