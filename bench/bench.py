@@ -206,13 +206,13 @@ class Bench:
                                         env, None, self.work, self.args.timeout)
         after = sim.stats()
         if code != 0:
-            raise SystemExit(f"jirapipe failed ({code}); see {self.work}/stderr.log")
+            self.say(f"  jirapipe exited {code}; see {self.work}/stderr.log")
         rep = json.loads(report.read_text())
         n, by_path = requests_between(before, after)
         rows = sum(o["rows_written"] for o in rep["objects"])
         issues = next(o["rows_read"] for o in rep["objects"] if o["object"] == "issues")
         return Measure(label, wall, cpu, rss, n, rows, dir_bytes(dest) if dest.exists() else 0, issues, by_path,
-                       {"report_requests": rep["requests"]})
+                       {"exit": code, "report_requests": rep["requests"]})
 
     def run_raw(self, sim: Sim) -> Measure:
         out = self.work / "raw.json"
@@ -433,17 +433,17 @@ def main() -> None:
     b = Bench(args)
     b.say(f"work dir: {b.work}")
     started = dt.datetime.now(dt.timezone.utc)
-    if "compare" in args.only:
-        for lat in args.latencies:
-            b.compare(lat)
-    if "scale" in args.only:
-        b.scale()
-    if "incremental" in args.only:
-        b.incremental()
-    if "rate" in args.only:
-        b.rate_limited()
-    if "cap" in args.only:
-        b.latency_cap()
+    scenarios = [lambda lat=lat: b.compare(lat) for lat in args.latencies] if "compare" in args.only else []
+    scenarios += [f for k, f in (("scale", b.scale), ("incremental", b.incremental), ("rate", b.rate_limited),
+                                 ("cap", b.latency_cap)) if k in args.only]
+    for run in scenarios:
+        run()
+        # Saved after every scenario, so a long run that dies late keeps what it measured.
+        save(b, args, started)
+    b.say(f"results: {args.out}")
+
+
+def save(b: Bench, args, started: dt.datetime) -> None:
     b.results.update(
         started=started.isoformat(timespec="seconds"),
         machine=machine(),
@@ -453,7 +453,6 @@ def main() -> None:
         site=SITE,
     )
     Path(args.out).write_text(json.dumps(b.results, indent=1, default=str))
-    b.say(f"results: {args.out}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ use url::Url;
 use catalog::Context;
 pub use catalog::Diagnosis;
 
-use crate::config::{Auth, Deployment, ObjectConfig, ObjectKind, Pipeline};
+use crate::config::{Auth, Deployment, ObjectConfig, ObjectKind, Pipeline, Source};
 use crate::jira::issues::{Cursor, window_jql};
 use crate::jira::{JiraClient, JiraError, RetryConfig};
 
@@ -224,8 +224,8 @@ enum SiteKind {
     NotJira,
 }
 
-async fn site_kind(base: &Url) -> Result<SiteKind, JiraError> {
-    let http = reqwest::Client::builder()
+async fn site_kind(base: &Url, source: &Source) -> Result<SiteKind, JiraError> {
+    let http = crate::jira::http_builder(source)
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("jirapipe/", env!("CARGO_PKG_VERSION")))
@@ -265,7 +265,7 @@ async fn probe_site(pipeline: &Pipeline) -> Probe {
     let mut p = Probe::new("site");
     let url = source.base_url.as_str().trim_end_matches('/');
     let ctx = Context { deployment: source.deployment, auth: &source.auth, target: "site", throttled: false };
-    let kind = match site_kind(&source.base_url).await {
+    let kind = match site_kind(&source.base_url, source).await {
         Ok(k) => k,
         Err(e) => {
             p.add(Status::Fail, catalog::diagnose(&e, &ctx));

@@ -53,16 +53,18 @@ pub struct Reply<T> {
     pub date: Option<DateTime<Utc>>,
 }
 
+/// An HTTP client builder that trusts what the source says to trust (`ca_certificate`), for
+/// every client that talks to the site.
+pub fn http_builder(source: &Source) -> reqwest::ClientBuilder {
+    source.ca_certificates.iter().fold(reqwest::Client::builder(), |b, ca| b.add_root_certificate(ca.clone()))
+}
+
 impl JiraClient {
     /// Builds the client; for OAuth this gets an access token and finds the site's cloud id.
     pub async fn connect(source: &Source, retry: RetryConfig) -> Result<Self, JiraError> {
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
-        let mut builder = reqwest::Client::builder();
-        for ca in &source.ca_certificates {
-            builder = builder.add_root_certificate(ca.clone());
-        }
-        let http = builder
+        let http = http_builder(source)
             .default_headers(headers)
             .user_agent(concat!("jirapipe/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))

@@ -95,7 +95,9 @@ async fn main() -> anyhow::Result<()> {
     f.get("/rest/api/3/field", &[]).await?;
     let mut start = 0;
     loop {
-        let body = f.get("/rest/api/3/project/search", &[("startAt", start.to_string()), ("maxResults", "100".into())]).await?;
+        let body = f
+            .get("/rest/api/3/project/search", &[("startAt", start.to_string()), ("maxResults", "100".into())])
+            .await?;
         let page: Page = serde_json::from_slice(&body)?;
         start += 100;
         if page.is_last != Some(false) {
@@ -104,7 +106,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut start = 0;
     loop {
-        let body = f.get("/rest/api/3/users/search", &[("startAt", start.to_string()), ("maxResults", "1000".into())]).await?;
+        let body =
+            f.get("/rest/api/3/users/search", &[("startAt", start.to_string()), ("maxResults", "1000".into())]).await?;
         let n = serde_json::from_slice::<Vec<IgnoredAny>>(&body)?.len();
         start += 1000;
         if n < 1000 {
@@ -114,7 +117,8 @@ async fn main() -> anyhow::Result<()> {
     let mut start = 0;
     let mut boards = Vec::new();
     loop {
-        let body = f.get("/rest/agile/1.0/board", &[("startAt", start.to_string()), ("maxResults", "50".into())]).await?;
+        let body =
+            f.get("/rest/agile/1.0/board", &[("startAt", start.to_string()), ("maxResults", "50".into())]).await?;
         let page: Page = serde_json::from_slice(&body)?;
         boards.extend(page.values.iter().map(|b| b.id.to_string()));
         start += 50;

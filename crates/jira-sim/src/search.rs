@@ -464,7 +464,8 @@ async fn startat_search(app: &AppState, r: SearchRequest, api: &str, max_page: u
         None => DEFAULT_PAGE,
     }
     .min(max_page);
-    if start + limit > DC_MAX_WINDOW {
+    // Data Center's 10,000 result window; Cloud's old search paged without one.
+    if api == "2" && start + limit > DC_MAX_WINDOW {
         return error(
             StatusCode::BAD_REQUEST,
             "The requested result window is too large: startAt + maxResults must be less than or equal to 10000. Narrow the query (for example by an updated or id range).",

@@ -230,6 +230,16 @@ fn the_removed_cloud_search_can_be_switched_back_on_for_benchmark_peers() {
     assert_eq!(ids.len(), 250);
     ids.dedup();
     assert_eq!(ids.len(), 250, "no repeats");
+
+    // Unlike Data Center, Cloud's old search had no 10,000-result window.
+    let deep = site(SimConfig {
+        data: DatasetConfig { issues: 10_050, ..Default::default() },
+        behaviour: Behaviour { legacy_search: true, ..Behaviour::default() },
+        ..Default::default()
+    });
+    let (st, body) = deep.get("/rest/api/3/search?jql=updated%3E%3D0&fields=summary&startAt=10000&maxResults=100");
+    assert_eq!(st, 200, "{body}");
+    assert_eq!((body["total"].as_u64(), body["issues"].as_array().map(Vec::len)), (Some(10_050), Some(50)));
 }
 
 // ---------------------------------------------------------------------------------------------
