@@ -240,11 +240,22 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             let merge = before.is_some();
             if merge && o.deletes != Deletes::Ignore {
                 meta.reconciled_ms = reconcile_deletes(ctx, o, report).await?;
+            } else if !merge {
+                // A full load rewrites the table from what Jira shows now: nothing deleted
+                // before this moment can be left in it, so the next reconciliation is not due
+                // for another `reconcile_every`.
+                meta.reconciled_ms = Some(Utc::now().timestamp_millis());
             }
             if merge && discovery.ids.is_empty() {
-                // Nothing changed: no commit (the window is re-read next time, cheaply).
+                // Nothing changed: no data commit (the window is re-read next time, cheaply).
                 report.cursor_after = report.cursor_before;
                 report.expected = Some(0);
+                if meta.reconciled_ms.is_some() && report.rows_deleted == 0 {
+                    // Record the reconciliation alone (cursor unchanged), or every quiet run
+                    // would page through every issue id again until something changes.
+                    meta.cursor_ms = before;
+                    ctx.store.commit_meta(name, &meta).await?;
+                }
                 return Ok(());
             }
             let schema = stream::schema_of(&shape.columns);

@@ -246,6 +246,37 @@ async fn deletes_run(mode: &str) -> (tempfile::TempDir, RunReport) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn quiet_incremental_runs_do_not_reconcile_again_until_it_is_due() {
+    let sim = RunningSim::start(SimConfig {
+        data: DatasetConfig { issues: 12_000, ..Default::default() },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "  issues: {fields: {include: [summary]}}");
+    run(&p).await;
+    let searches = || sim.requests("/rest/api/3/search/jql");
+    // The full load counts as reconciled: the next runs search only their window.
+    let before = searches();
+    run(&p).await;
+    assert!(searches() - before <= 2, "{} searches on a quiet run", searches() - before);
+    let v = versions(dir.path(), "issues");
+    let before = searches();
+    run(&p).await;
+    assert!(searches() - before <= 2, "{} searches on a second quiet run", searches() - before);
+    assert_eq!(versions(dir.path(), "issues"), v, "a quiet run that did not reconcile commits nothing");
+
+    // Due every run: the id pass (3 pages of 5,000 ids) runs, and is recorded without data.
+    let p = pipeline(&sim, dir.path(), "  issues: {fields: {include: [summary]}, reconcile_every: 0s}");
+    let before = searches();
+    let report = run(&p).await;
+    assert!(searches() - before >= 4, "{} searches", searches() - before);
+    assert_eq!(object(&report, "issues").rows_written, 0);
+    assert_eq!(versions(dir.path(), "issues"), v + 1, "the reconciliation is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn soft_deletes_mark_rows_and_lost_access_is_not_deletion() {
     let (dir, report) = deletes_run("soft").await;
     let issues = object(&report, "issues");
