@@ -197,18 +197,22 @@ class Bench:
                                              concurrency=concurrency or self.args.concurrency))
         return path
 
+    def measured_on(self, sim: Sim, label: str, argv: list[str], env: dict, stdout: Path | None):
+        """Runs one tool against `sim`: (wall s, CPU s, peak RSS MB, exit code, requests, by path)."""
+        before = sim.stats()
+        wall, cpu, rss, code = measured(argv, env, stdout, self.work, self.args.timeout)
+        n, by_path = requests_between(before, sim.stats())
+        if code != 0:
+            self.say(f"  {label} exited {code}; see {self.work}/stderr.log")
+        return wall, cpu, rss, code, n, by_path
+
     def run_jirapipe(self, sim: Sim, dest: Path, pipeline: Path, label="jirapipe") -> Measure:
         report = self.work / "report.json"
         env = {"SITE": sim.url, "CA": str(sim.ca), "EMAIL": EMAIL, "TOKEN": TOKEN, "DEST": str(dest),
                "JIRAPIPE_LOG": "warn"}
-        before = sim.stats()
-        wall, cpu, rss, code = measured([str(self.bin / "jirapipe"), "run", str(pipeline), "--report", str(report)],
-                                        env, None, self.work, self.args.timeout)
-        after = sim.stats()
-        if code != 0:
-            self.say(f"  jirapipe exited {code}; see {self.work}/stderr.log")
+        argv = [str(self.bin / "jirapipe"), "run", str(pipeline), "--report", str(report)]
+        wall, cpu, rss, code, n, by_path = self.measured_on(sim, label, argv, env, None)
         rep = json.loads(report.read_text())
-        n, by_path = requests_between(before, after)
         rows = sum(o["rows_written"] for o in rep["objects"])
         issues = next(o["rows_read"] for o in rep["objects"] if o["object"] == "issues")
         return Measure(label, wall, cpu, rss, n, rows, dir_bytes(dest) if dest.exists() else 0, issues, by_path,
@@ -216,26 +220,20 @@ class Bench:
 
     def run_raw(self, sim: Sim) -> Measure:
         out = self.work / "raw.json"
-        before = sim.stats()
-        wall, cpu, rss, code = measured([str(self.bin / "raw-fetch"), "--site", sim.url, "--ca-certificate", str(sim.ca)],
-                                        {"JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": TOKEN}, out, self.work, self.args.timeout)
-        after = sim.stats()
+        argv = [str(self.bin / "raw-fetch"), "--site", sim.url, "--ca-certificate", str(sim.ca)]
+        wall, cpu, rss, code, n, by_path = self.measured_on(
+            sim, "raw fetch", argv, {"JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": TOKEN}, out)
         if code != 0:
-            raise SystemExit(f"raw-fetch failed ({code}); see {self.work}/stderr.log")
+            # The baseline every ratio divides by: nothing to compare without it.
+            raise SystemExit("raw-fetch failed")
         r = json.loads(out.read_text())
-        n, by_path = requests_between(before, after)
         return Measure("raw fetch", wall, cpu, rss, n, r["issues"], 0, r["issues"], by_path)
 
     def run_peer(self, name: str, sim: Sim) -> Measure:
         out = self.work / f"{name}.jsonl"
-        before = sim.stats()
         argv, env = peer_command(name, sim, self.venvs, self.work)
-        wall, cpu, rss, code = measured(argv, env, out, self.work, self.args.timeout)
-        after = sim.stats()
-        n, by_path = requests_between(before, after)
+        wall, cpu, rss, code, n, by_path = self.measured_on(sim, name, argv, env, out)
         rows, issues, by_stream = count_records(name, out)
-        if code != 0:
-            self.say(f"  {name} exited {code}; see {self.work}/stderr.log")
         return Measure(name, wall, cpu, rss, n, rows, out.stat().st_size, issues, by_path,
                        {"exit": code, "records_by_stream": by_stream})
 
@@ -389,7 +387,7 @@ def versions(args) -> dict:
         except OSError:
             return "?"
     v = {
-        "rustc": out(["rustc", "--version"]),
+        "rustc": out(["rustc", "--version"]).removeprefix("rustc "),
         "jirapipe": out(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
         "python": platform.python_version(),
     }
