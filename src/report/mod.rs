@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::arrow::array::RecordBatch;
 use crate::jira::RequestStats;
 use crate::stream::{Reject, Warning};
-use crate::transform::columns::{BatchBuilder, Column, ColumnType};
+use crate::transform::batch::BatchBuilder;
+use crate::transform::columns::{Column, ColumnType};
 use crate::transform::drift::Drift;
 
 /// What a run did, per object.

@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::arrow::array::RecordBatch;
 use crate::jira::JiraError;
-use crate::transform::columns::{BatchBuilder, Column, ColumnType, ConvertError};
+use crate::transform::batch::BatchBuilder;
+use crate::transform::columns::{Column, ColumnType, ConvertError};
 use crate::transform::mask::{MaskPath, Masker, masked_type};
 
 /// Rows a partition gathers before handing a batch to the writer. Pending rows are the

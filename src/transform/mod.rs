@@ -1,6 +1,7 @@
 //! Pure conversions from Jira's JSON to the tables' typed columns.
 
 pub mod adf;
+pub mod batch;
 pub mod columns;
 pub mod drift;
 pub mod mask;

@@ -9,7 +9,6 @@ use std::time::Duration;
 use jira_sim::{Behaviour, Dataset, DatasetConfig, Flavor, RunningSim, SimConfig};
 use serde_json::{Value, json};
 
-const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi");
 
 fn spec(name: &str) -> &'static Value {
     static PLATFORM: OnceLock<Value> = OnceLock::new();
@@ -17,7 +16,10 @@ fn spec(name: &str) -> &'static Value {
     let cell = if name == "platform" { &PLATFORM } else { &AGILE };
     cell.get_or_init(|| {
         let file = if name == "platform" { "jira-cloud-platform-v3.json" } else { "jira-software-agile-v3.json" };
-        let path = format!("{SPECS}/{file}");
+        // Looked up when the test runs, not baked in when it was built: a build directory shared
+        // between clones must not point a test at another clone's files.
+        let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
+        let path = format!("{dir}/openapi/{file}");
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
     })
 }
