@@ -312,6 +312,23 @@ async fn the_request_rate_cap_keeps_under_the_sites_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_cap_above_the_sites_limit_slows_down_instead_of_failing() {
+    // The site allows 10 requests a second; jirapipe is told 40, with the default retries.
+    let behaviour = Behaviour { rate_limit_per_sec: Some(10), ..Behaviour::default() };
+    let sim = sim(Flavor::Cloud, DatasetConfig { issues: 3000, ..Default::default() }, behaviour).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  issues: {fields: {include: [summary, updated]}}");
+    p.source.requests_per_second = 40.0;
+    p.source.concurrency = 8;
+    let report = runner::run(&p, RetryConfig::default()).await.expect("the run adapts to the site's limit");
+    assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+    let r = report.requests;
+    assert!(r.throttled > 0, "the cap was above the limit: {r:?}");
+    // Each 429 is a wasted request; adapting keeps them a small share of the run.
+    assert!(r.throttled * 3 < r.requests, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_site_without_jira_software_skips_boards_and_the_run_goes_on() {
     let behaviour = Behaviour { jira_software: false, ..Behaviour::default() };
     let sim = sim(Flavor::Cloud, DatasetConfig { issues: 30, ..Default::default() }, behaviour).await;

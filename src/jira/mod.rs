@@ -7,15 +7,14 @@ pub mod fields;
 pub mod issues;
 mod oauth;
 pub mod objects;
+mod pace;
 mod retry;
 mod stats;
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -42,7 +41,7 @@ struct Inner {
     deployment: Deployment,
     auth: auth::Authenticator,
     retry: RetryConfig,
-    limiter: DefaultDirectRateLimiter,
+    pace: pace::Pace,
     in_flight: Semaphore,
     counters: stats::Counters,
 }
@@ -86,10 +85,6 @@ impl JiraClient {
             }
             _ => with_slash(source.base_url.clone()),
         };
-        let rps = source.requests_per_second.max(0.001);
-        let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rps))
-            .expect("positive period")
-            .allow_burst(NonZeroU32::MIN);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -97,7 +92,7 @@ impl JiraClient {
                 deployment: source.deployment,
                 auth,
                 retry,
-                limiter: RateLimiter::direct(quota),
+                pace: pace::Pace::new(source.requests_per_second),
                 in_flight: Semaphore::new(source.concurrency.max(1) as usize),
                 counters: stats::Counters::default(),
             }),
@@ -142,7 +137,8 @@ impl JiraClient {
         self.send(path, || self.inner.http.post(url.clone()).json(body)).await
     }
 
-    /// Sends under the rate cap and the concurrency limit, with retries: 429/503 wait for
+    /// Sends under the rate cap and the concurrency limit, with retries: a 429 slows every
+    /// request down and pauses them for `Retry-After` (see `pace`), a 503 waits for its
     /// `Retry-After`, other transient failures back off exponentially with full jitter, up to
     /// `max_attempts`; a 401 with OAuth refreshes the access token once.
     async fn send<T: DeserializeOwned>(
@@ -156,14 +152,17 @@ impl JiraClient {
         let mut reauthenticated = false;
         loop {
             attempt += 1;
-            inner.limiter.until_ready().await;
+            inner.pace.ready().await;
             let auth = inner.auth.header().await?;
             let outcome = {
                 let _permit = inner.in_flight.acquire().await.expect("semaphore is never closed");
                 self.attempt(&endpoint, request().header(reqwest::header::AUTHORIZATION, auth.clone())).await
             };
             let (err, wait) = match outcome {
-                Ok(reply) => return Ok(reply),
+                Ok(reply) => {
+                    inner.pace.answered();
+                    return Ok(reply);
+                }
                 Err((e @ JiraError::Unauthorized { .. }, _)) if !reauthenticated => {
                     if !inner.auth.rejected(&auth).await {
                         return Err(e);
@@ -175,6 +174,11 @@ impl JiraClient {
                 Err((e, _)) if !e.is_transient() => return Err(e),
                 Err(e) => e,
             };
+            let throttled = matches!(err, JiraError::Status { status: 429, .. });
+            if throttled && wait.is_none_or(|w| w <= inner.retry.max_retry_after) && inner.pace.throttled(wait) {
+                // Still slowing down toward what the site allows: not a failed attempt.
+                attempt -= 1;
+            }
             if attempt >= inner.retry.max_attempts {
                 return Err(JiraError::Exhausted { endpoint, attempts: attempt, last: err.to_string() });
             }
@@ -186,11 +190,17 @@ impl JiraClient {
                         last: format!("Retry-After of {}s exceeds the limit", w.as_secs()),
                     });
                 }
+                // The pause is shared: the next `ready` waits it out.
+                _ if throttled => Duration::ZERO,
                 Some(w) => w,
-                None => inner.retry.backoff(attempt, retry::jitter()),
+                None => inner.retry.backoff(attempt.max(1), retry::jitter()),
             };
             inner.counters.retry();
-            tracing::warn!(endpoint = %endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying Jira request");
+            if throttled {
+                tracing::debug!(endpoint = %endpoint, attempt, "rate limited; retrying after the pause");
+            } else {
+                tracing::warn!(endpoint = %endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying Jira request");
+            }
             tokio::time::sleep(delay).await;
         }
     }

@@ -7,6 +7,7 @@
 //! past 10,000 results with `startAt`, is walked by `id > last` windows instead.
 
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning};
@@ -127,14 +128,19 @@ fn issue_id(issue: &Value) -> Option<u64> {
     issue["id"].as_str().and_then(|s| s.parse().ok())
 }
 
-/// Splits the sorted ids into at most `n` contiguous ranges; the first is open below and the
-/// last open above, so issues created during the run still land in one.
-pub fn partitions(ids: &[u64], n: usize) -> Vec<(Option<u64>, Option<u64>)> {
+/// Id ranges per worker. Ranges are handed to workers as they free up, so with several per
+/// worker the run does not wait on the one range that happened to page slowest.
+const RANGES_PER_WORKER: usize = 4;
+
+/// Splits the sorted ids into at most `n` contiguous ranges of a whole number of `page` ids
+/// (so no range ends in a part-filled page and splitting costs no requests), each at least
+/// `MIN_PARTITION` ids. The first is open below and the last open above, so issues created
+/// during the run still land in one.
+pub fn partitions(ids: &[u64], n: usize, page: usize) -> Vec<(Option<u64>, Option<u64>)> {
     if ids.is_empty() {
         return vec![(None, None)];
     }
-    let n = n.clamp(1, ids.len().div_ceil(MIN_PARTITION).max(1));
-    let size = ids.len().div_ceil(n).max(1);
+    let size = ids.len().div_ceil(n.max(1)).max(MIN_PARTITION).next_multiple_of(page.max(1));
     let chunks: Vec<&[u64]> = ids.chunks(size).collect();
     let last = chunks.len().saturating_sub(1);
     chunks
@@ -162,12 +168,18 @@ pub async fn extract(
     if !wanted.iter().any(|f| f == "updated") {
         wanted.push("updated".into());
     }
-    let parts = partitions(&discovery.ids, concurrency);
+    let page = match client.deployment() {
+        Deployment::Cloud => PAGE_SIZE,
+        Deployment::DataCenter => PAGE_SIZE_DC,
+    };
+    let parts = partitions(&discovery.ids, concurrency * RANGES_PER_WORKER, page as usize);
     tracing::debug!(issues = discovery.ids.len(), partitions = parts.len(), "fetching issues");
-    let outcomes = futures::future::try_join_all(parts.iter().map(|(lo, hi)| {
+    let outcomes: Vec<Outcome> = futures::stream::iter(parts.iter().map(|(lo, hi)| {
         let jql = id_range_jql(&discovery.filter, *lo, *hi);
         fetch_partition(client, jql, shape, &wanted, stamp, tx)
     }))
+    .buffer_unordered(concurrency.max(1))
+    .try_collect()
     .await?;
     let mut total = Outcome::default();
     for o in outcomes {
@@ -267,10 +279,13 @@ mod tests {
     #[test]
     fn partitions_cover_everything_with_open_ends() {
         let ids: Vec<u64> = (0..2000).collect();
-        let p = partitions(&ids, 4);
+        let p = partitions(&ids, 4, 100);
         assert_eq!(p, vec![(None, Some(499)), (Some(500), Some(999)), (Some(1000), Some(1499)), (Some(1500), None)]);
         // Few issues: one partition, whatever the concurrency.
-        assert_eq!(partitions(&ids[..10], 8), vec![(None, None)]);
-        assert_eq!(partitions(&[], 8), vec![(None, None)]);
+        assert_eq!(partitions(&ids[..10], 8, 100), vec![(None, None)]);
+        assert_eq!(partitions(&[], 8, 100), vec![(None, None)]);
+        // Whole pages only: 2000 ids in 3 would be 667 each, so 700, 700 and 600.
+        let ids: Vec<u64> = (0..2000).map(|i| i * 3).collect();
+        assert_eq!(partitions(&ids, 3, 100), vec![(None, Some(2097)), (Some(2100), Some(4197)), (Some(4200), None)]);
     }
 }

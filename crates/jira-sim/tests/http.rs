@@ -9,7 +9,6 @@ use std::time::Duration;
 use jira_sim::{Behaviour, Dataset, DatasetConfig, Flavor, RunningSim, SimConfig};
 use serde_json::{Value, json};
 
-
 fn spec(name: &str) -> &'static Value {
     static PLATFORM: OnceLock<Value> = OnceLock::new();
     static AGILE: OnceLock<Value> = OnceLock::new();
