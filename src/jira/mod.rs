@@ -11,10 +11,12 @@ mod pace;
 mod retry;
 mod stats;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -26,6 +28,11 @@ pub use retry::RetryConfig;
 pub use stats::RequestStats;
 
 use crate::config::{Auth, Deployment, Source};
+
+/// 429s that slowed the pace down and so do not count against one request's attempts: enough
+/// for the pace to come down from a ceiling far above the site's limit, few enough that a site
+/// answering nothing but 429 fails the run in seconds.
+const FREE_429S: u32 = 3;
 
 /// A client for one Jira site. Cheap to clone; clones share the rate cap, the concurrency
 /// limit, the credentials and the counters.
@@ -41,6 +48,9 @@ struct Inner {
     deployment: Deployment,
     auth: auth::Authenticator,
     retry: RetryConfig,
+    /// The configured `requests_per_second`, a promise to the site's admins that no heuristic
+    /// may break; `pace` only ever goes slower than this.
+    ceiling: DefaultDirectRateLimiter,
     pace: pace::Pace,
     in_flight: Semaphore,
     counters: stats::Counters,
@@ -85,6 +95,10 @@ impl JiraClient {
             }
             _ => with_slash(source.base_url.clone()),
         };
+        let rps = source.requests_per_second.max(0.001);
+        let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rps))
+            .expect("positive period")
+            .allow_burst(NonZeroU32::MIN);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -92,7 +106,8 @@ impl JiraClient {
                 deployment: source.deployment,
                 auth,
                 retry,
-                pace: pace::Pace::new(source.requests_per_second),
+                ceiling: RateLimiter::direct(quota),
+                pace: pace::Pace::new(rps),
                 in_flight: Semaphore::new(source.concurrency.max(1) as usize),
                 counters: stats::Counters::default(),
             }),
@@ -150,9 +165,11 @@ impl JiraClient {
         let endpoint = path.to_string();
         let mut attempt = 0;
         let mut reauthenticated = false;
+        let mut free_429s = 0;
         loop {
             attempt += 1;
             inner.pace.ready().await;
+            inner.ceiling.until_ready().await;
             let auth = inner.auth.header().await?;
             let outcome = {
                 let _permit = inner.in_flight.acquire().await.expect("semaphore is never closed");
@@ -175,8 +192,11 @@ impl JiraClient {
                 Err(e) => e,
             };
             let throttled = matches!(err, JiraError::Status { status: 429, .. });
-            if throttled && wait.is_none_or(|w| w <= inner.retry.max_retry_after) && inner.pace.throttled(wait) {
-                // Still slowing down toward what the site allows: not a failed attempt.
+            let slowed =
+                throttled && wait.is_none_or(|w| w <= inner.retry.max_retry_after) && inner.pace.throttled(wait);
+            if slowed && free_429s < FREE_429S {
+                // This 429 slowed every request down: retrying it is not a failed attempt.
+                free_429s += 1;
                 attempt -= 1;
             }
             if attempt >= inner.retry.max_attempts {

@@ -71,8 +71,10 @@ impl Pace {
     }
 
     /// The site answered 429 (after `retry_after`, when it said). Cuts the rate at most once per
-    /// pause, since one burst over the limit draws several 429s at once. Returns whether the rate
-    /// can still go lower: until it cannot, a 429 says "slower", not "failing".
+    /// pause, since one burst over the limit draws several 429s at once. Returns whether this
+    /// 429 cut the rate: that one says "slower", not "failing", and its request keeps its
+    /// attempts; the rest of the burst, and 429s once the rate is at its floor, spend them, so
+    /// a site that never stops answering 429 still fails the run in seconds.
     pub fn throttled(&self, retry_after: Option<Duration>) -> bool {
         self.throttled_at(Instant::now(), retry_after)
     }
@@ -81,13 +83,15 @@ impl Pace {
         let mut s = self.state.lock().expect("pace lock");
         let wait = retry_after.unwrap_or(Duration::from_secs(1));
         let floor = FLOOR.min(self.ceiling);
-        if s.last_cut.is_none_or(|(at, _)| now.duration_since(at) >= wait.max(Duration::from_secs(1))) {
-            s.last_cut = Some((now, s.rate));
-            s.rate = (s.rate * CUT).max(floor);
-            tracing::info!(requests_per_second = format!("{:.2}", s.rate), "Jira answered 429: slowing down");
-        }
         s.paused_until = s.paused_until.max(now + wait);
-        s.rate > floor
+        let due = s.last_cut.is_none_or(|(at, _)| now.duration_since(at) >= wait.max(Duration::from_secs(1)));
+        if !due || s.rate <= floor {
+            return false;
+        }
+        s.last_cut = Some((now, s.rate));
+        s.rate = (s.rate * CUT).max(floor);
+        tracing::info!(requests_per_second = format!("{:.2}", s.rate), "Jira answered 429: slowing down");
+        true
     }
 
     #[cfg(test)]
@@ -116,7 +120,7 @@ mod tests {
         let t0 = Instant::now();
         pace.reserve(t0);
         assert!(pace.throttled_at(t0, Some(Duration::from_secs(2))));
-        assert!(pace.throttled_at(t0 + MS, Some(Duration::from_secs(2))), "the same burst's second 429");
+        assert!(!pace.throttled_at(t0 + MS, Some(Duration::from_secs(2))), "the same burst's second 429");
         assert_eq!(pace.rate(), 16.0, "cut once, not twice");
         assert_eq!(pace.reserve(t0 + MS) - t0, 2001 * MS, "waits out Retry-After");
         assert_eq!(pace.reserve(t0 + MS) - t0, 2001 * MS + Duration::from_secs_f64(1.0 / 16.0));
@@ -147,7 +151,9 @@ mod tests {
         let t0 = Instant::now();
         let more: Vec<bool> =
             (0..100).map(|i| pace.throttled_at(t0 + Duration::from_secs(i), Some(Duration::from_secs(1)))).collect();
-        assert!(more[0] && !more[99]);
+        let cuts = more.iter().take_while(|c| **c).count();
+        assert_eq!(cuts, 18, "5 → 0.1 in cuts of a fifth");
+        assert!(more[cuts..].iter().all(|c| !c), "then every 429 spends an attempt");
         assert_eq!(pace.rate(), FLOOR);
     }
 }

@@ -13,8 +13,8 @@ use super::adf;
 use super::columns::{Column, ColumnType, ConvertError, parse_jira_date, parse_jira_datetime};
 use crate::arrow::array::builder::NullBufferBuilder;
 use crate::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListArray, RecordBatch, StringBuilder, StructArray,
-    TimestampMicrosecondBuilder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListArray, RecordBatch, StringBuilder,
+    StructArray, TimestampMicrosecondBuilder,
 };
 use crate::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use crate::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
@@ -215,15 +215,27 @@ impl Cells {
         }
     }
 
+    /// The pending values as an array. Each builder starts the next batch with the capacity
+    /// this one needed: batches are alike, and growing from empty by doubling every batch
+    /// was most of the run's allocator traffic (and of the memory it kept from the OS).
     fn finish(&mut self) -> ArrayRef {
         match self {
-            Cells::Text(b) => Arc::new(b.finish()),
-            Cells::Float(b) => Arc::new(b.finish()),
-            Cells::Bool(b) => Arc::new(b.finish()),
-            Cells::Date(b) => Arc::new(b.finish()),
-            Cells::Timestamp(b) => Arc::new(b.finish()),
+            Cells::Text(b) => {
+                let next = StringBuilder::with_capacity(b.len(), b.values_slice().len());
+                Arc::new(std::mem::replace(b, next).finish())
+            }
+            Cells::Float(b) => Arc::new(std::mem::replace(b, Float64Builder::with_capacity(b.len())).finish()),
+            Cells::Bool(b) => Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(b.len())).finish()),
+            Cells::Date(b) => Arc::new(std::mem::replace(b, Date32Builder::with_capacity(b.len())).finish()),
+            Cells::Timestamp(b) => {
+                let next =
+                    TimestampMicrosecondBuilder::with_capacity(b.len()).with_data_type(ColumnType::Timestamp.arrow());
+                Arc::new(std::mem::replace(b, next).finish())
+            }
             Cells::List { item, offsets, nulls, child } => {
-                let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
+                let mut next = Vec::with_capacity(offsets.len());
+                next.push(0);
+                let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, next)));
                 Arc::new(ListArray::new(item.clone(), offsets, child.finish(), nulls.finish()))
             }
             Cells::Struct { fields, children, nulls } => {

@@ -178,8 +178,8 @@ pub struct ConvertError {
 /// microseconds since the epoch in UTC. The offset is applied, never dropped.
 pub fn parse_jira_datetime(s: &str) -> Option<i64> {
     jira_fixed_datetime(s).or_else(|| {
-        DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
-            .or_else(|_| DateTime::parse_from_rfc3339(s))
+        DateTime::parse_from_rfc3339(s)
+            .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
             .ok()
             .map(|d| d.timestamp_micros())
     })
