@@ -280,7 +280,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                 ObjectKind::Boards => stream::boards::columns(),
                 _ => stream::fields::columns(),
             };
-            let shape = shape_for(ctx, o, cols)?;
+            let shape = shape_for(ctx, o, stream::select(name, cols, &o.fields)?)?;
             let schema = stream::schema_of(&shape.columns);
             let shape = &shape;
             let extract = async move {

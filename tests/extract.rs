@@ -329,6 +329,28 @@ async fn a_cap_above_the_sites_limit_slows_down_instead_of_failing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn fields_select_columns_of_every_object_and_skip_board_configurations() {
+    let data = DatasetConfig { issues: 20, boards: 5, ..Default::default() };
+    let sim = sim(Flavor::Cloud, data, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let objects = "  boards: {fields: {exclude: [filter_id, columns]}}\n  users: {fields: {include: [displayName]}}";
+    let p = pipeline(&sim, dir.path(), "cloud", API_TOKEN, objects);
+    run(&p).await;
+    let boards = table(dir.path(), "boards").await;
+    assert_eq!(boards.num_rows(), 5);
+    assert!(boards.column_by_name("filter_id").is_none() && boards.column_by_name("name").is_some());
+    let configs = sim.request_log().iter().filter(|(p, _, _)| p.ends_with("/configuration")).count();
+    assert_eq!(configs, 0, "no configuration request when its columns are left out");
+    let users = table(dir.path(), "users").await;
+    let names: Vec<String> = users.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["id", "displayName", "_extracted_at", "_run_id"]);
+
+    let typo = pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  users: {fields: {include: [email]}}");
+    let e = runner::run(&typo, fast_retry()).await.unwrap_err();
+    assert!(e.to_string().contains("`email`") && e.to_string().contains("emailAddress"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_site_without_jira_software_skips_boards_and_the_run_goes_on() {
     let behaviour = Behaviour { jira_software: false, ..Behaviour::default() };
     let sim = sim(Flavor::Cloud, DatasetConfig { issues: 30, ..Default::default() }, behaviour).await;

@@ -23,6 +23,9 @@ pub fn columns() -> Vec<Column> {
     cols
 }
 
+/// The columns that come from each board's configuration rather than from the board list.
+const CONFIG_COLUMNS: [&str; 2] = ["filter_id", "columns"];
+
 /// Configurations fetched at once per page (the client's rate cap still applies).
 const CONFIG_CONCURRENCY: usize = 8;
 
@@ -34,6 +37,8 @@ pub async fn extract(
 ) -> Result<Outcome, StreamError> {
     let mut rows = Rows::new(shape, tx);
     let mut forbidden = Vec::new();
+    // One request per board, every run: skipped when `fields` leaves out what it feeds.
+    let wants_config = shape.columns.iter().any(|c| CONFIG_COLUMNS.contains(&c.name.as_str()));
     let mut pager = client.boards();
     loop {
         let page = match pager.next().await {
@@ -55,7 +60,12 @@ pub async fn extract(
         };
         let configs: Vec<Result<Value, JiraError>> = futures::stream::iter(page.iter().map(|b| {
             let id = id_text(&b["id"]);
-            async move { client.board_configuration(&id).await }
+            async move {
+                match wants_config {
+                    true => client.board_configuration(&id).await,
+                    false => Ok(Value::Null),
+                }
+            }
         }))
         .buffered(CONFIG_CONCURRENCY)
         .collect()

@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::arrow::array::RecordBatch;
+use crate::config::FieldSelection;
 use crate::jira::JiraError;
 use crate::transform::batch::BatchBuilder;
 use crate::transform::columns::{Column, ColumnType, ConvertError};
@@ -111,6 +112,8 @@ pub enum StreamError {
     /// The table writer stopped reading (it failed; its error is the one reported).
     #[error("the table writer stopped")]
     WriterGone,
+    #[error("`{object}.fields` names `{field}`, which is not a column of `{object}`; its columns are: {columns}")]
+    UnknownColumn { object: &'static str, field: String, columns: String },
     #[error("`objects.{object}.hash`: {message}")]
     BadHash { object: &'static str, message: String },
     #[error(
@@ -122,7 +125,10 @@ pub enum StreamError {
 impl StreamError {
     /// A problem with the pipeline file rather than with the run.
     pub fn is_config(&self) -> bool {
-        matches!(self, StreamError::UnknownField { .. } | StreamError::BadHash { .. })
+        matches!(
+            self,
+            StreamError::UnknownField { .. } | StreamError::UnknownColumn { .. } | StreamError::BadHash { .. }
+        )
     }
 }
 
@@ -248,7 +254,44 @@ pub fn schema_of(columns: &[Column]) -> crate::arrow::datatypes::SchemaRef {
     BatchBuilder::new(columns.to_vec()).schema()
 }
 
+/// Applies `fields` to an object whose columns are fixed (everything but issues): `id` and the
+/// metadata columns are always kept, and a name that is not a column is an error rather than
+/// a selection that silently keeps everything.
+pub fn select(
+    object: &'static str,
+    columns: Vec<Column>,
+    selection: &FieldSelection,
+) -> Result<Vec<Column>, StreamError> {
+    let named = |c: &Column| !c.name.starts_with('_');
+    if let FieldSelection::Include(names) | FieldSelection::Exclude(names) = selection
+        && let Some(bad) = names.iter().find(|n| !columns.iter().any(|c| named(c) && &c.name == *n))
+    {
+        let list = columns.iter().filter(|c| named(c)).map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(StreamError::UnknownColumn { object, field: bad.clone(), columns: list });
+    }
+    Ok(columns.into_iter().filter(|c| !named(c) || selection.keeps(&c.name)).collect())
+}
+
 /// Column helper for the fixed-shape objects.
 pub(crate) fn col(name: &str, ty: ColumnType) -> Column {
     Column { name: name.into(), ty }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_columns_follow_the_selection_and_reject_unknown_names() {
+        let cols = || vec![col("id", ColumnType::Text), col("name", ColumnType::Text), col("size", ColumnType::Float)];
+        let names = |c: Vec<Column>| c.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        let with_meta = || cols().into_iter().chain(RunStamp::columns()).collect::<Vec<_>>();
+        let keep = FieldSelection::Include(vec!["size".into()]);
+        assert_eq!(names(select("boards", with_meta(), &keep).unwrap()), ["id", "size", "_extracted_at", "_run_id"]);
+        let drop = FieldSelection::Exclude(vec!["size".into()]);
+        assert_eq!(names(select("boards", cols(), &drop).unwrap()), ["id", "name"]);
+        let bad = FieldSelection::Exclude(vec!["_run_id".into()]);
+        let e = select("boards", with_meta(), &bad).unwrap_err();
+        assert!(e.is_config() && e.to_string().contains("id, name, size"), "{e}");
+    }
 }
