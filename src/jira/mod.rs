@@ -213,7 +213,7 @@ impl JiraClient {
                 // The pause is shared: the next `ready` waits it out.
                 _ if throttled => Duration::ZERO,
                 Some(w) => w,
-                None => inner.retry.backoff(attempt.max(1), retry::jitter()),
+                None => inner.retry.backoff(attempt, retry::jitter()),
             };
             inner.counters.retry();
             if throttled {

@@ -60,12 +60,7 @@ pub async fn extract(
         };
         let configs: Vec<Result<Value, JiraError>> = futures::stream::iter(page.iter().map(|b| {
             let id = id_text(&b["id"]);
-            async move {
-                match wants_config {
-                    true => client.board_configuration(&id).await,
-                    false => Ok(Value::Null),
-                }
-            }
+            async move { if wants_config { client.board_configuration(&id).await } else { Ok(Value::Null) } }
         }))
         .buffered(CONFIG_CONCURRENCY)
         .collect()

@@ -251,7 +251,7 @@ impl<'s> Rows<'s> {
 
 /// The schema a list of columns produces, for the writer to know before the first batch.
 pub fn schema_of(columns: &[Column]) -> crate::arrow::datatypes::SchemaRef {
-    BatchBuilder::new(columns.to_vec()).schema()
+    crate::transform::batch::schema(columns)
 }
 
 /// Applies `fields` to an object whose columns are fixed (everything but issues): `id` and the

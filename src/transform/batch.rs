@@ -19,6 +19,11 @@ use crate::arrow::array::{
 use crate::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use crate::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
 
+/// The schema rows of `columns` have: every column nullable but the key, `id`.
+pub fn schema(columns: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(columns.iter().map(|c| Field::new(&c.name, c.ty.arrow(), c.name != "id")).collect::<Vec<_>>()))
+}
+
 /// Appends records as typed rows; `finish` yields a batch. One bad record is rejected alone,
 /// never the batch: every value of a row is checked before any is appended.
 pub struct BatchBuilder {
@@ -30,15 +35,9 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new(columns: Vec<Column>) -> Self {
-        let schema = Arc::new(Schema::new(
-            columns.iter().map(|c| Field::new(&c.name, c.ty.arrow(), c.name != "id")).collect::<Vec<_>>(),
-        ));
+        let schema = schema(&columns);
         let cells = columns.iter().map(|c| Cells::new(&c.ty)).collect();
         Self { columns, schema, cells, rows: 0 }
-    }
-
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
     }
 
     pub fn len(&self) -> usize {
@@ -82,47 +81,32 @@ impl BatchBuilder {
 
 /// Whether `v` (not null) fits `ty`, with the reason when it does not.
 fn check(ty: &ColumnType, v: &Value) -> Result<(), String> {
-    let ok = match ty {
-        ColumnType::Text => matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)),
-        ColumnType::RichText => matches!(v, Value::String(_) | Value::Object(_)),
-        ColumnType::Json => true,
-        ColumnType::Float => v.as_f64().is_some_and(f64::is_finite),
-        ColumnType::Bool => v.is_boolean(),
+    let fits = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("expected {what}, got {}", kind(v))) };
+    match ty {
+        ColumnType::Text => fits(matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)), "text"),
+        ColumnType::RichText => fits(matches!(v, Value::String(_) | Value::Object(_)), "rich text"),
+        ColumnType::Json => Ok(()),
+        ColumnType::Float => fits(v.as_f64().is_some_and(f64::is_finite), "a number"),
+        ColumnType::Bool => fits(v.is_boolean(), "true or false"),
         ColumnType::Date => {
             let s = v.as_str().ok_or_else(|| format!("expected a date string, got {}", kind(v)))?;
-            parse_jira_date(s).ok_or_else(|| format!("bad date `{s}`, expected YYYY-MM-DD"))?;
-            true
+            parse_jira_date(s).map(drop).ok_or_else(|| format!("bad date `{s}`, expected YYYY-MM-DD"))
         }
         ColumnType::Timestamp => {
             let s = v.as_str().ok_or_else(|| format!("expected a datetime string, got {}", kind(v)))?;
-            parse_jira_datetime(s).ok_or_else(|| format!("bad datetime `{s}`"))?;
-            true
+            parse_jira_datetime(s).map(drop).ok_or_else(|| format!("bad datetime `{s}`"))
         }
         ColumnType::List(inner) => {
             let items = v.as_array().ok_or_else(|| format!("expected a list, got {}", kind(v)))?;
-            items.iter().filter(|i| !i.is_null()).try_for_each(|i| check(inner, i))?;
-            true
+            items.iter().filter(|i| !i.is_null()).try_for_each(|i| check(inner, i))
         }
         ColumnType::Struct(fields) => {
             let o = v.as_object().ok_or_else(|| format!("expected an object, got {}", kind(v)))?;
-            for (name, t) in fields {
-                if let Some(x) = o.get(name).filter(|x| !x.is_null()) {
-                    check(t, x).map_err(|e| format!("{name}: {e}"))?;
-                }
-            }
-            true
+            fields.iter().try_for_each(|(name, t)| match o.get(name).filter(|x| !x.is_null()) {
+                Some(x) => check(t, x).map_err(|e| format!("{name}: {e}")),
+                None => Ok(()),
+            })
         }
-    };
-    if ok { Ok(()) } else { Err(format!("expected {}, got {}", expected(ty), kind(v))) }
-}
-
-fn expected(ty: &ColumnType) -> &'static str {
-    match ty {
-        ColumnType::Text => "text",
-        ColumnType::RichText => "rich text",
-        ColumnType::Float => "a number",
-        ColumnType::Bool => "true or false",
-        _ => "another type",
     }
 }
 
