@@ -4,14 +4,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+use jira_sim::RunningSim;
 use serde_json::Value;
-
-async fn sim(issues: u64) -> RunningSim {
-    RunningSim::start(SimConfig { data: DatasetConfig { issues, ..Default::default() }, ..Default::default() })
-        .await
-        .unwrap()
-}
 
 fn pipeline_file(dir: &Path) -> PathBuf {
     let yaml = "version: 1\nname: ops\nsource:\n  site: ${SITE}\n  requests_per_second: 200\n  auth:\n    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}\ndestination:\n  url: lake\nobjects:\n  issues: {sync: incremental, fields: {include: [summary, updated]}}\n  projects: {}\n";
@@ -47,7 +41,7 @@ fn object<'v>(report: &'v Value, name: &str) -> &'v Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_report_to_stdout_and_to_a_file_on_failure() {
-    let sim = sim(300).await;
+    let sim = common::sim_with_issues(300).await;
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline_file(dir.path());
     let f = file.to_str().unwrap();
@@ -84,7 +78,7 @@ async fn run_report_to_stdout_and_to_a_file_on_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_show_and_reset_rewind_the_next_run() {
-    let sim = sim(300).await;
+    let sim = common::sim_with_issues(300).await;
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline_file(dir.path());
     let f = file.to_str().unwrap();
@@ -143,7 +137,7 @@ async fn state_show_and_reset_rewind_the_next_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discover_lists_fields_and_its_starter_pipeline_runs_without_edits() {
-    let sim = sim(120).await;
+    let sim = common::sim_with_issues(120).await;
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline_file(dir.path());
     let f = file.to_str().unwrap();

@@ -3,8 +3,6 @@
 
 mod common;
 
-use jira_sim::{DatasetConfig, RunningSim, SimConfig};
-
 #[test]
 fn progress_bars_on_a_terminal_and_none_in_pipes() {
     let dir = tempfile::tempdir().unwrap();
@@ -28,10 +26,7 @@ fn progress_bars_on_a_terminal_and_none_in_pipes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_are_json_lines() {
-    let sim =
-        RunningSim::start(SimConfig { data: DatasetConfig { issues: 50, ..Default::default() }, ..Default::default() })
-            .await
-            .unwrap();
+    let sim = common::sim_with_issues(50).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p.yaml");
     std::fs::write(&file, "version: 1\nname: j\nsource:\n  site: ${SITE}\n  auth: {type: api_token, email: \"${EMAIL}\", token: \"${TOKEN}\"}\ndestination:\n  url: lake\nobjects:\n  issues: {}\n  boards: {}\n").unwrap();

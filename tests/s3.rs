@@ -4,7 +4,7 @@
 
 mod common;
 
-use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+use jira_sim::RunningSim;
 
 const PIPELINE: &str = "version: 1\nname: s3\nsource:\n  site: ${SITE}\n  requests_per_second: 500\n  auth:\n    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}\ndestination:\n  url: s3://lake/jira\nobjects:\n  issues: {fields: {include: [summary, updated, status]}, reconcile_every: 0s}\n  projects: {}\n  users: {}\n";
 
@@ -33,12 +33,7 @@ fn read(s3: &common::s3::MotoServer, table: &str) -> Vec<serde_json::Value> {
 async fn full_incremental_and_deletes_on_a_local_s3_server() {
     let s3 = common::s3::MotoServer::start();
     s3.create_bucket("lake");
-    let sim = RunningSim::start(SimConfig {
-        data: DatasetConfig { issues: 700, ..Default::default() },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = common::sim_with_issues(700).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s3.yaml");
     std::fs::write(&file, PIPELINE).unwrap();

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+use jira_sim::{RunningSim, SimConfig};
 use jirapipe::config::{Pipeline, Vars, load_str};
 use jirapipe::jira::RetryConfig;
 use jirapipe::runner::{self, RunReport};
@@ -61,10 +61,7 @@ fn object<'r>(r: &'r RunReport, name: &str) -> &'r jirapipe::runner::ObjectRepor
 
 #[tokio::test(flavor = "multi_thread")]
 async fn struct_columns_and_keyed_hashes_as_python_reads_them() {
-    let sim =
-        RunningSim::start(SimConfig { data: DatasetConfig { issues: 80, ..Default::default() }, ..Default::default() })
-            .await
-            .unwrap();
+    let sim = common::sim_with_issues(80).await;
     let dir = tempfile::tempdir().unwrap();
     let objects = "  issues:\n    hash: [assignee.emailAddress, \"customfield_10039[].emailAddress\"]\n  users: {hash: [emailAddress]}";
     run(&pipeline(&sim, dir.path(), objects)).await;
@@ -141,10 +138,7 @@ async fn a_bad_hash_path_is_a_config_error_before_anything_is_written() {
 
 /// Runs, adds a custom field on the site, edits issues, runs again under `policy`.
 async fn drift_run(policy: &str) -> (tempfile::TempDir, RunningSim, Pipeline, String, Result<RunReport, String>) {
-    let sim =
-        RunningSim::start(SimConfig { data: DatasetConfig { issues: 60, ..Default::default() }, ..Default::default() })
-            .await
-            .unwrap();
+    let sim = common::sim_with_issues(60).await;
     let dir = tempfile::tempdir().unwrap();
     let p = pipeline(
         &sim,
@@ -226,12 +220,7 @@ async fn a_field_whose_type_changes_sends_records_to_rejects() {
 
 /// Two deleted issues and a project the API user lost access to, under `deletes: {mode}`.
 async fn deletes_run(mode: &str) -> (tempfile::TempDir, RunReport) {
-    let sim = RunningSim::start(SimConfig {
-        data: DatasetConfig { issues: 100, ..Default::default() },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = common::sim_with_issues(100).await;
     let dir = tempfile::tempdir().unwrap();
     let objects = format!("  issues: {{deletes: {mode}, reconcile_every: 0s, fields: {{include: [summary]}}}}");
     let p = pipeline(&sim, dir.path(), &objects);
@@ -247,12 +236,7 @@ async fn deletes_run(mode: &str) -> (tempfile::TempDir, RunReport) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_incremental_runs_do_not_reconcile_again_until_it_is_due() {
-    let sim = RunningSim::start(SimConfig {
-        data: DatasetConfig { issues: 12_000, ..Default::default() },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = common::sim_with_issues(12_000).await;
     let dir = tempfile::tempdir().unwrap();
     let p = pipeline(&sim, dir.path(), "  issues: {fields: {include: [summary]}}");
     run(&p).await;
@@ -306,10 +290,7 @@ async fn hard_deletes_remove_rows_but_keep_the_invisible_project() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn small_files_are_compacted_and_vacuumed_on_schedule() {
-    let sim =
-        RunningSim::start(SimConfig { data: DatasetConfig { issues: 50, ..Default::default() }, ..Default::default() })
-            .await
-            .unwrap();
+    let sim = common::sim_with_issues(50).await;
     let dir = tempfile::tempdir().unwrap();
     let p =
         pipeline_with(&sim, dir.path(), "  compact_every: 3\n  vacuum_retention: 1h\n", "  issues: {deletes: ignore}");

@@ -13,6 +13,12 @@ use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::datafusion::prelude::SessionContext;
 use url::Url;
 
+/// A simulated Jira Cloud site with `issues` issues and everything else at its defaults.
+pub async fn sim_with_issues(issues: u64) -> jira_sim::RunningSim {
+    let data = jira_sim::DatasetConfig { issues, ..Default::default() };
+    jira_sim::RunningSim::start(jira_sim::SimConfig { data, ..Default::default() }).await.unwrap()
+}
+
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
