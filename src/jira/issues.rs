@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use super::{JiraClient, JiraError};
 use crate::config::Deployment;
@@ -12,15 +13,15 @@ use crate::config::Deployment;
 /// One page of search results. Jira decides the page size; never assume the one asked for.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SearchPage {
-    pub issues: Vec<Value>,
+pub struct SearchPage<I> {
+    pub issues: Vec<I>,
     #[serde(default)]
     pub next_page_token: Option<String>,
     #[serde(default)]
     pub is_last: Option<bool>,
 }
 
-impl SearchPage {
+impl<I> SearchPage<I> {
     /// Jira omits the token on the last page; `isLast` is advisory.
     pub fn next(&self) -> Option<&str> {
         self.next_page_token.as_deref().filter(|t| !t.is_empty() && self.is_last != Some(true))
@@ -30,8 +31,8 @@ impl SearchPage {
 /// Data Center's `SearchResults`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DcPage {
-    pub issues: Vec<Value>,
+pub struct DcPage<I> {
+    pub issues: Vec<I>,
     #[serde(default)]
     pub total: Option<u64>,
     #[serde(default)]
@@ -49,9 +50,10 @@ pub enum Cursor {
     Token(String),
 }
 
-/// A page of issues from either deployment, with Jira's clock when it answered.
-pub struct Page {
-    pub issues: Vec<Value>,
+/// A page of issues from either deployment, with Jira's clock when it answered. Issues are
+/// `Value`s, or their JSON text (`Box<RawValue>`) for a caller that decodes it in one pass.
+pub struct Page<I> {
+    pub issues: Vec<I>,
     pub next: Option<String>,
     /// Data Center's exact total; Cloud does not say.
     pub total: Option<u64>,
@@ -61,14 +63,14 @@ pub struct Page {
 impl JiraClient {
     /// One page of `jql` with `fields` (ids). On Data Center, `start_at` pages (callers keep
     /// below Jira's 10,000-result window); on Cloud the token does.
-    pub async fn search(
+    pub async fn search<I: DeserializeOwned>(
         &self,
         jql: &str,
         fields: &[String],
         cursor: &Cursor,
         start_at: u64,
         max_results: u32,
-    ) -> Result<Page, JiraError> {
+    ) -> Result<Page<I>, JiraError> {
         let joined = fields.join(",");
         let long = joined.len() > MAX_GET_FIELDS_LEN;
         match self.deployment() {
@@ -83,14 +85,14 @@ impl JiraClient {
                     if let Some(t) = token {
                         body["nextPageToken"] = json!(t);
                     }
-                    self.post_reply::<SearchPage>(path, &body).await?
+                    self.post_reply::<SearchPage<I>>(path, &body).await?
                 } else {
                     let mut query =
                         vec![("jql", jql.to_string()), ("fields", joined), ("maxResults", max_results.to_string())];
                     if let Some(t) = token {
                         query.push(("nextPageToken", t.to_string()));
                     }
-                    self.get_reply::<SearchPage>(path, &query).await?
+                    self.get_reply::<SearchPage<I>>(path, &query).await?
                 };
                 let next = reply.body.next().map(str::to_string);
                 Ok(Page { issues: reply.body.issues, next, total: None, date: reply.date })
@@ -99,7 +101,7 @@ impl JiraClient {
                 let path = "rest/api/2/search";
                 let reply = if long {
                     let body = json!({"jql": jql, "fields": fields, "maxResults": max_results, "startAt": start_at});
-                    self.post_reply::<DcPage>(path, &body).await?
+                    self.post_reply::<DcPage<I>>(path, &body).await?
                 } else {
                     let query = [
                         ("jql", jql.to_string()),
@@ -107,7 +109,7 @@ impl JiraClient {
                         ("maxResults", max_results.to_string()),
                         ("startAt", start_at.to_string()),
                     ];
-                    self.get_reply::<DcPage>(path, &query).await?
+                    self.get_reply::<DcPage<I>>(path, &query).await?
                 };
                 Ok(Page { issues: reply.body.issues, next: None, total: reply.body.total, date: reply.date })
             }
@@ -173,9 +175,9 @@ mod tests {
 
     #[test]
     fn last_page_has_no_next() {
-        let p: SearchPage = serde_json::from_value(json!({"issues": [], "isLast": true})).unwrap();
+        let p: SearchPage<serde_json::Value> = serde_json::from_value(json!({"issues": [], "isLast": true})).unwrap();
         assert_eq!(p.next(), None);
-        let p: SearchPage =
+        let p: SearchPage<serde_json::Value> =
             serde_json::from_value(json!({"issues": [], "nextPageToken": "t", "isLast": false})).unwrap();
         assert_eq!(p.next(), Some("t"));
     }

@@ -9,12 +9,15 @@
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use super::issue_row::IssueRows;
 use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning};
 use crate::config::{Deployment, FieldSelection, ObjectConfig};
-use crate::jira::JiraClient;
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::{Cursor, id_range_jql, window_jql};
+use crate::jira::{JiraClient, JiraError};
+use crate::transform::batch::Cell;
 use crate::transform::columns::{Column, ColumnType};
 
 /// Issues per page with fields; Jira Cloud caps it at 100 (it may return fewer).
@@ -89,7 +92,7 @@ pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64)
             let jql = id_range_jql(&filter, None, None);
             let mut cursor = Cursor::Start;
             loop {
-                let page = client.search(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
+                let page = client.search::<Value>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
                 jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
                 ids.extend(page.issues.iter().filter_map(issue_id));
                 match page.next {
@@ -102,7 +105,7 @@ pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64)
             let mut last = None;
             loop {
                 let jql = id_range_jql(&filter, last.map(|l: u64| l + 1), None);
-                let page = client.search(&jql, &only_id, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
+                let page = client.search::<Value>(&jql, &only_id, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
                 jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
                 total = total.or(page.total);
                 let before = ids.len();
@@ -213,12 +216,14 @@ async fn fetch_partition(
     tx: &Sender,
 ) -> Result<Outcome, StreamError> {
     let mut rows = Rows::new(shape, tx);
+    let decoder = IssueRows::new(shape, stamp);
+    let decoder = decoder.as_ref();
     match client.deployment() {
         Deployment::Cloud => {
             let mut cursor = Cursor::Start;
             loop {
                 let page = client.search(&jql, wanted, &cursor, 0, PAGE_SIZE).await?;
-                push_issues(&mut rows, shape, page.issues, stamp).await?;
+                push_issues(&mut rows, shape, decoder, page.issues, stamp).await?;
                 match page.next {
                     Some(t) => cursor = Cursor::Token(t),
                     None => break,
@@ -239,8 +244,7 @@ async fn fetch_partition(
                     break;
                 }
                 let n = page.issues.len() as u64;
-                last = page.issues.iter().filter_map(issue_id).max();
-                push_issues(&mut rows, shape, page.issues, stamp).await?;
+                last = push_issues(&mut rows, shape, decoder, page.issues, stamp).await?;
                 if page.total.is_some_and(|t| n >= t) {
                     break;
                 }
@@ -251,25 +255,65 @@ async fn fetch_partition(
     Ok(rows.into_outcome(Outcome::default()))
 }
 
+/// Appends a page's issues; returns the largest id among them. Each issue is decoded from its
+/// text in one pass; one that does not fit (or when `decoder` is `None`) is parsed into a
+/// `Value` instead and goes the slow way, which says why and rejects it.
 async fn push_issues(
     rows: &mut Rows<'_>,
     shape: &Shape,
-    issues: Vec<Value>,
+    decoder: Option<&IssueRows<'_>>,
+    issues: Vec<Box<RawValue>>,
     stamp: &RunStamp,
-) -> Result<(), StreamError> {
-    for mut issue in issues {
-        if let Some(f) = issue.get_mut("fields").and_then(Value::as_object_mut) {
-            shape.mask(f);
-        }
-        let id = issue["id"].as_str().unwrap_or_default().to_string();
-        let fields = &issue["fields"];
-        rows.push(&id, &issue, |col| match col {
-            "id" | "key" => issue.get(col),
-            _ => stamp.column(col).or_else(|| fields.get(col)),
-        })
-        .await?;
+) -> Result<Option<u64>, StreamError> {
+    let mut last = None;
+    for text in &issues {
+        let fast = decoder.and_then(|d| d.decode(text.get()).ok()).and_then(|row| {
+            let id = match &row[0] {
+                Cell::Text(id) => id.parse::<u64>().ok(),
+                _ => None,
+            };
+            rows.push_row(row).then_some(id)
+        });
+        let id = match fast {
+            Some(id) => id,
+            None => {
+                let issue: Value = serde_json::from_str(text.get()).map_err(|e| JiraError::Decode {
+                    endpoint: "search".into(),
+                    message: format!("an issue is not JSON: {e}"),
+                })?;
+                let id = issue_id(&issue);
+                push_value(rows, shape, issue, stamp).await?;
+                id
+            }
+        };
+        last = last.max(id);
+        rows.flush_if_full().await?;
     }
-    Ok(())
+    Ok(last)
+}
+
+/// Hashes the masked paths of an issue: its fields, and its key.
+pub(crate) fn mask_issue(shape: &Shape, issue: &mut Value) {
+    if let Some(f) = issue.get_mut("fields").and_then(Value::as_object_mut) {
+        shape.mask(f);
+    }
+    if shape.is_masked("key")
+        && let Some(k) = issue.get_mut("key")
+    {
+        *k = shape.mask_value("key", k.take());
+    }
+}
+
+/// One issue, the slow way: masked in place, then converted through `Value`s.
+async fn push_value(rows: &mut Rows<'_>, shape: &Shape, mut issue: Value, stamp: &RunStamp) -> Result<(), StreamError> {
+    mask_issue(shape, &mut issue);
+    let id = issue["id"].as_str().unwrap_or_default().to_string();
+    let fields = &issue["fields"];
+    rows.push(&id, &issue, |col| match col {
+        "id" | "key" => issue.get(col),
+        _ => stamp.column(col).or_else(|| fields.get(col)),
+    })
+    .await
 }
 
 #[cfg(test)]

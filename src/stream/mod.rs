@@ -5,6 +5,7 @@
 
 pub mod boards;
 pub mod fields;
+pub mod issue_row;
 pub mod issues;
 pub mod projects;
 pub mod users;
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::arrow::array::RecordBatch;
 use crate::config::FieldSelection;
 use crate::jira::JiraError;
-use crate::transform::batch::BatchBuilder;
+use crate::transform::batch::{BatchBuilder, Cell};
 use crate::transform::columns::{Column, ColumnType, ConvertError};
 use crate::transform::mask::{MaskPath, Masker, masked_type};
 
@@ -187,6 +188,18 @@ impl Shape {
             }
         }
     }
+
+    /// Whether values of `column` are hashed (somewhere below it).
+    pub fn is_masked(&self, column: &str) -> bool {
+        self.masker.is_some() && self.masks.iter().any(|p| p.column() == column)
+    }
+
+    /// `v`, the value of `column`, with its masked paths hashed.
+    pub fn mask_value(&self, column: &str, v: Value) -> Value {
+        let mut record = serde_json::Map::from_iter([(column.to_string(), v)]);
+        self.mask(&mut record);
+        record.remove(column).unwrap_or_default()
+    }
 }
 
 /// Rows of one object on their way to the channel, a batch at a time; records that do not fit
@@ -212,6 +225,25 @@ impl<'s> Rows<'s> {
         }
     }
 
+    /// Appends a row decoded by the caller; `false`, and nothing appended, when its key is
+    /// null. Call `flush_if_full` after.
+    pub fn push_row(&mut self, row: Vec<Cell<'_>>) -> bool {
+        if self.builder.push_row(row).is_err() {
+            return false;
+        }
+        self.progress.inc(1);
+        self.count += 1;
+        true
+    }
+
+    /// Hands the batch to the writer once it has `BATCH_ROWS` rows.
+    pub async fn flush_if_full(&mut self) -> Result<(), StreamError> {
+        if self.builder.len() >= BATCH_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
     /// Appends the record `raw` (already masked) whose columns `value` looks up.
     pub async fn push<'v>(
         &mut self,
@@ -230,10 +262,7 @@ impl<'s> Rows<'s> {
                 }
             }
         }
-        if self.builder.len() >= BATCH_ROWS {
-            self.flush().await?;
-        }
-        Ok(())
+        self.flush_if_full().await
     }
 
     /// Moves the counts into `outcome`.

@@ -2,9 +2,12 @@
 //!
 //! Profiling put most of the client's CPU in moving each record through intermediate JSON: a
 //! normalised copy of every value, serialised again into arrow-json's tape, then decoded. Here a
-//! record is checked against its columns once, then each value is appended to its column's
-//! builder in place, so a row costs its own bytes and nothing more.
+//! record becomes a row of typed [`Cell`]s (checked against its columns, strings borrowed from
+//! the record), then each cell is appended to its column's builder, so a row costs its own
+//! bytes and nothing more. Cells come from a parsed JSON value (`Cell::from_value`) or straight
+//! from the page's text (`super::decode`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -24,12 +27,117 @@ pub fn schema(columns: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(columns.iter().map(|c| Field::new(&c.name, c.ty.arrow(), c.name != "id")).collect::<Vec<_>>()))
 }
 
-/// Appends records as typed rows; `finish` yields a batch. One bad record is rejected alone,
-/// never the batch: every value of a row is checked before any is appended.
+/// One value of a row, already checked against its column's type and converted to it: text
+/// (rich text flattened, JSON serialised), days, microseconds, or the cells of a list or of a
+/// struct's fields in the struct's order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Float(f64),
+    Bool(bool),
+    Date(i32),
+    Timestamp(i64),
+    List(Vec<Cell<'a>>),
+    Struct(Vec<Cell<'a>>),
+}
+
+impl<'a> Cell<'a> {
+    /// `v` as a cell of type `ty`, or why it does not fit.
+    pub fn from_value(ty: &ColumnType, v: &'a Value) -> Result<Self, String> {
+        if v.is_null() {
+            return Ok(Cell::Null);
+        }
+        let wrong = |what: &str| format!("expected {what}, got {}", kind(v));
+        Ok(match (ty, v) {
+            (ColumnType::Json, v) => Cell::Text(v.to_string().into()),
+            (ColumnType::Text | ColumnType::RichText, Value::String(s)) => Cell::Text(s.as_str().into()),
+            (ColumnType::Text, Value::Bool(b)) => Cell::Text(bool_text(*b).into()),
+            (ColumnType::Text, Value::Number(n)) => Cell::Text(n.to_string().into()),
+            (ColumnType::Text, _) => return Err(wrong("text")),
+            (ColumnType::RichText, Value::Object(_)) => Cell::Text(adf::to_text(v).into()),
+            (ColumnType::RichText, _) => return Err(wrong("rich text")),
+            (ColumnType::Float, v) => {
+                Cell::Float(v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| wrong("a number"))?)
+            }
+            (ColumnType::Bool, v) => Cell::Bool(v.as_bool().ok_or_else(|| wrong("true or false"))?),
+            (ColumnType::Date, v) => Cell::Date(date(v.as_str().ok_or_else(|| wrong("a date string"))?)?),
+            (ColumnType::Timestamp, v) => {
+                Cell::Timestamp(timestamp(v.as_str().ok_or_else(|| wrong("a datetime string"))?)?)
+            }
+            (ColumnType::List(inner), v) => {
+                let items = v.as_array().ok_or_else(|| wrong("a list"))?;
+                Cell::List(items.iter().map(|i| Cell::from_value(inner, i)).collect::<Result<_, _>>()?)
+            }
+            (ColumnType::Struct(fields), v) => {
+                let o = v.as_object().ok_or_else(|| wrong("an object"))?;
+                let cell = |(name, t): &(String, ColumnType)| match o.get(name) {
+                    Some(x) => Cell::from_value(t, x).map_err(|e| format!("{name}: {e}")),
+                    None => Ok(Cell::Null),
+                };
+                Cell::Struct(fields.iter().map(cell).collect::<Result<_, _>>()?)
+            }
+        })
+    }
+
+    /// The same cell borrowing this one's text, to put a cell kept for every row into a row.
+    pub fn reborrow(&self) -> Cell<'_> {
+        match self {
+            Cell::Text(s) => Cell::Text(Cow::Borrowed(s)),
+            Cell::List(items) => Cell::List(items.iter().map(Cell::reborrow).collect()),
+            Cell::Struct(fields) => Cell::Struct(fields.iter().map(Cell::reborrow).collect()),
+            scalar => scalar.clone(),
+        }
+    }
+
+    /// The same cell owning its text, for cells made from a value that does not outlive them.
+    pub fn into_owned(self) -> Cell<'static> {
+        match self {
+            Cell::Null => Cell::Null,
+            Cell::Text(s) => Cell::Text(Cow::Owned(s.into_owned())),
+            Cell::Float(x) => Cell::Float(x),
+            Cell::Bool(b) => Cell::Bool(b),
+            Cell::Date(d) => Cell::Date(d),
+            Cell::Timestamp(t) => Cell::Timestamp(t),
+            Cell::List(items) => Cell::List(items.into_iter().map(Cell::into_owned).collect()),
+            Cell::Struct(fields) => Cell::Struct(fields.into_iter().map(Cell::into_owned).collect()),
+        }
+    }
+}
+
+/// Booleans in a text column, spelled as JSON spells them.
+pub fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+/// A date cell's days, or why `s` is not a date.
+pub fn date(s: &str) -> Result<i32, String> {
+    parse_jira_date(s).ok_or_else(|| format!("bad date `{s}`, expected YYYY-MM-DD"))
+}
+
+/// A timestamp cell's microseconds, or why `s` is not a datetime.
+pub fn timestamp(s: &str) -> Result<i64, String> {
+    parse_jira_datetime(s).ok_or_else(|| format!("bad datetime `{s}`"))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Appends rows; `finish` yields a batch. One bad record is rejected alone, never the batch:
+/// a row is converted whole before any of it is appended.
 pub struct BatchBuilder {
     columns: Vec<Column>,
     schema: SchemaRef,
     cells: Vec<Cells>,
+    key: Option<usize>,
     rows: usize,
 }
 
@@ -37,7 +145,8 @@ impl BatchBuilder {
     pub fn new(columns: Vec<Column>) -> Self {
         let schema = schema(&columns);
         let cells = columns.iter().map(|c| Cells::new(&c.ty)).collect();
-        Self { columns, schema, cells, rows: 0 }
+        let key = schema.fields().iter().position(|f| !f.is_nullable());
+        Self { columns, schema, cells, key, rows: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -51,18 +160,26 @@ impl BatchBuilder {
     /// Appends one record; `value(name)` looks a column's JSON value up. Either the whole row is
     /// appended or, on error, nothing is.
     pub fn push<'v>(&mut self, record: &str, value: impl Fn(&str) -> Option<&'v Value>) -> Result<(), ConvertError> {
-        let values: Vec<Option<&Value>> =
-            self.columns.iter().map(|c| value(&c.name).filter(|v| !v.is_null())).collect();
-        for ((c, v), f) in self.columns.iter().zip(&values).zip(self.schema.fields()) {
-            let fail = |message: String| ConvertError { record: record.to_string(), field: c.name.clone(), message };
-            match v {
-                Some(v) => check(&c.ty, v).map_err(fail)?,
-                None if !f.is_nullable() => return Err(fail("missing; every record needs one".into())),
-                None => {}
-            }
+        let fail = |c: &Column, message: String| ConvertError { record: record.into(), field: c.name.clone(), message };
+        let row = self
+            .columns
+            .iter()
+            .map(|c| value(&c.name).map_or(Ok(Cell::Null), |v| Cell::from_value(&c.ty, v)).map_err(|e| fail(c, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.push_row(row).map_err(|c| fail(c, "missing; every record needs one".into()))
+    }
+
+    /// Appends a row of cells in column order, converted by the caller; refused (with the
+    /// column) when the key is null.
+    pub fn push_row(&mut self, row: Vec<Cell<'_>>) -> Result<(), &Column> {
+        debug_assert_eq!(row.len(), self.columns.len());
+        if let Some(k) = self.key
+            && row[k] == Cell::Null
+        {
+            return Err(&self.columns[k]);
         }
-        for ((c, v), cells) in self.columns.iter().zip(values).zip(&mut self.cells) {
-            cells.append(&c.ty, v);
+        for (cell, cells) in row.into_iter().zip(&mut self.cells) {
+            cells.append(cell);
         }
         self.rows += 1;
         Ok(())
@@ -74,50 +191,8 @@ impl BatchBuilder {
         }
         self.rows = 0;
         let arrays = self.cells.iter_mut().map(Cells::finish).collect();
-        // Every value was checked against its column's type, so the arrays match the schema.
+        // Every cell was converted to its column's type, so the arrays match the schema.
         RecordBatch::try_new(self.schema.clone(), arrays).expect("checked rows build their schema")
-    }
-}
-
-/// Whether `v` (not null) fits `ty`, with the reason when it does not.
-fn check(ty: &ColumnType, v: &Value) -> Result<(), String> {
-    let fits = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("expected {what}, got {}", kind(v))) };
-    match ty {
-        ColumnType::Text => fits(matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)), "text"),
-        ColumnType::RichText => fits(matches!(v, Value::String(_) | Value::Object(_)), "rich text"),
-        ColumnType::Json => Ok(()),
-        ColumnType::Float => fits(v.as_f64().is_some_and(f64::is_finite), "a number"),
-        ColumnType::Bool => fits(v.is_boolean(), "true or false"),
-        ColumnType::Date => {
-            let s = v.as_str().ok_or_else(|| format!("expected a date string, got {}", kind(v)))?;
-            parse_jira_date(s).map(drop).ok_or_else(|| format!("bad date `{s}`, expected YYYY-MM-DD"))
-        }
-        ColumnType::Timestamp => {
-            let s = v.as_str().ok_or_else(|| format!("expected a datetime string, got {}", kind(v)))?;
-            parse_jira_datetime(s).map(drop).ok_or_else(|| format!("bad datetime `{s}`"))
-        }
-        ColumnType::List(inner) => {
-            let items = v.as_array().ok_or_else(|| format!("expected a list, got {}", kind(v)))?;
-            items.iter().filter(|i| !i.is_null()).try_for_each(|i| check(inner, i))
-        }
-        ColumnType::Struct(fields) => {
-            let o = v.as_object().ok_or_else(|| format!("expected an object, got {}", kind(v)))?;
-            fields.iter().try_for_each(|(name, t)| match o.get(name).filter(|x| !x.is_null()) {
-                Some(x) => check(t, x).map_err(|e| format!("{name}: {e}")),
-                None => Ok(()),
-            })
-        }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -160,42 +235,43 @@ impl Cells {
         }
     }
 
-    /// Appends `v`, already checked against `ty` (`None` is null).
-    fn append(&mut self, ty: &ColumnType, v: Option<&Value>) {
-        let v = v.filter(|v| !v.is_null());
-        match (self, v) {
-            (Cells::Text(b), None) => b.append_null(),
-            (Cells::Text(b), Some(v)) => match (ty, v) {
-                (_, Value::String(s)) if *ty != ColumnType::Json => b.append_value(s),
-                (ColumnType::RichText, v) => b.append_value(adf::to_text(v)),
-                (ColumnType::Json, v) => b.append_value(v.to_string()),
-                (_, Value::Bool(x)) => b.append_value(if *x { "true" } else { "false" }),
-                (_, v) => b.append_value(v.to_string()),
-            },
-            (Cells::Float(b), v) => b.append_option(v.and_then(Value::as_f64)),
-            (Cells::Bool(b), v) => b.append_option(v.and_then(Value::as_bool)),
-            (Cells::Date(b), v) => b.append_option(v.and_then(Value::as_str).and_then(parse_jira_date)),
-            (Cells::Timestamp(b), v) => b.append_option(v.and_then(Value::as_str).and_then(parse_jira_datetime)),
-            (Cells::List { offsets, nulls, child, .. }, v) => {
-                let ColumnType::List(inner) = ty else { unreachable!("list cells hold list columns") };
-                match v.and_then(Value::as_array) {
-                    Some(items) => {
-                        items.iter().for_each(|i| child.append(inner, Some(i)));
+    /// Appends `cell`, already of this column's type (a cell of another kind is a bug in
+    /// whatever made it).
+    fn append(&mut self, cell: Cell<'_>) {
+        match (self, cell) {
+            (Cells::Text(b), Cell::Text(s)) => b.append_value(s),
+            (Cells::Text(b), Cell::Null) => b.append_null(),
+            (Cells::Float(b), Cell::Float(x)) => b.append_value(x),
+            (Cells::Float(b), Cell::Null) => b.append_null(),
+            (Cells::Bool(b), Cell::Bool(x)) => b.append_value(x),
+            (Cells::Bool(b), Cell::Null) => b.append_null(),
+            (Cells::Date(b), Cell::Date(x)) => b.append_value(x),
+            (Cells::Date(b), Cell::Null) => b.append_null(),
+            (Cells::Timestamp(b), Cell::Timestamp(x)) => b.append_value(x),
+            (Cells::Timestamp(b), Cell::Null) => b.append_null(),
+            (Cells::List { offsets, nulls, child, .. }, cell) => {
+                let mut len = 0;
+                match cell {
+                    Cell::List(items) => {
+                        len = items.len() as i32;
+                        items.into_iter().for_each(|i| child.append(i));
                         nulls.append_non_null();
                     }
-                    None => nulls.append_null(),
+                    Cell::Null => nulls.append_null(),
+                    other => unreachable!("a list column got {other:?}"),
                 }
                 let last = *offsets.last().expect("offsets start at 0");
-                offsets.push(last + v.and_then(Value::as_array).map_or(0, |i| i.len() as i32));
+                offsets.push(last + len);
             }
-            (Cells::Struct { children, nulls, .. }, v) => {
-                let ColumnType::Struct(fields) = ty else { unreachable!("struct cells hold struct columns") };
-                let o = v.and_then(Value::as_object);
-                for ((name, t), child) in fields.iter().zip(children) {
-                    child.append(t, o.and_then(|o| o.get(name)));
-                }
-                if o.is_some() { nulls.append_non_null() } else { nulls.append_null() }
+            (Cells::Struct { children, nulls, .. }, Cell::Struct(fields)) => {
+                fields.into_iter().zip(children).for_each(|(f, child)| child.append(f));
+                nulls.append_non_null();
             }
+            (Cells::Struct { children, nulls, .. }, Cell::Null) => {
+                children.iter_mut().for_each(|child| child.append(Cell::Null));
+                nulls.append_null();
+            }
+            (_, cell) => unreachable!("cell {cell:?} does not fit its column"),
         }
     }
 

@@ -3,5 +3,6 @@
 pub mod adf;
 pub mod batch;
 pub mod columns;
+pub mod decode;
 pub mod drift;
 pub mod mask;
