@@ -117,6 +117,16 @@ fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// The DataFusion session a streamed write runs in. One partition: the batches arrive on one
+/// channel and a table without partition columns has one file writer, so DataFusion's
+/// round-robin repartitioning only added copies (it concatenates batches up to 8,192 rows,
+/// ~10 MB of wide issues per partition, the largest single holder of memory in a run).
+fn write_session() -> Result<Arc<dyn deltalake::datafusion::catalog::Session>, DeltaTableError> {
+    let overrides = HashMap::from([("datafusion.execution.target_partitions".to_string(), "1".to_string())]);
+    let ctx = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)?;
+    Ok(Arc::new(ctx.state()))
+}
+
 impl TableStore {
     pub fn new(root: Url) -> Self {
         register_stores();
@@ -366,6 +376,7 @@ impl TableStore {
         let table = table
             .write(Vec::new())
             .with_input_plan(plan)
+            .with_session_state(write_session().map_err(Self::err(&url))?)
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite)
             .with_table_name(object)
