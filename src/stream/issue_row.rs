@@ -60,6 +60,14 @@ impl<'s> IssueRows<'s> {
         Ok(row)
     }
 
+    /// The numeric id of a decoded row.
+    pub fn id(&self, row: &[Cell<'_>]) -> Option<u64> {
+        match &row[self.id] {
+            Cell::Text(id) => id.parse().ok(),
+            _ => None,
+        }
+    }
+
     fn cell<'de, A: MapAccess<'de>>(&self, i: usize, map: &mut A) -> Result<Cell<'de>, A::Error> {
         let col = &self.shape.columns[i];
         if self.masked[i] {

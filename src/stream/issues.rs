@@ -17,7 +17,6 @@ use crate::config::{Deployment, FieldSelection, ObjectConfig};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::{Cursor, id_range_jql, window_jql};
 use crate::jira::{JiraClient, JiraError};
-use crate::transform::batch::Cell;
 use crate::transform::columns::{Column, ColumnType};
 
 /// Issues per page with fields; Jira Cloud caps it at 100 (it may return fewer).
@@ -267,11 +266,9 @@ async fn push_issues(
 ) -> Result<Option<u64>, StreamError> {
     let mut last = None;
     for text in &issues {
-        let fast = decoder.and_then(|d| d.decode(text.get()).ok()).and_then(|row| {
-            let id = match &row[0] {
-                Cell::Text(id) => id.parse::<u64>().ok(),
-                _ => None,
-            };
+        let fast = decoder.and_then(|d| {
+            let row = d.decode(text.get()).ok()?;
+            let id = d.id(&row);
             rows.push_row(row).then_some(id)
         });
         let id = match fast {
