@@ -143,7 +143,7 @@ mod tests {
     use crate::arrow::array::AsArray;
     use crate::config::FieldSelection;
     use crate::jira::fields::FieldDef;
-    use crate::stream::issues::{columns, mask_issue};
+    use crate::stream::issues::{columns, issue_column, mask_issue};
     use crate::transform::batch::BatchBuilder;
     use crate::transform::mask::Masker;
     use jira_sim::{Dataset, DatasetConfig, data};
@@ -170,12 +170,7 @@ mod tests {
             let text = issue.to_string();
             assert!(fast.push_row(rows.decode(&text).unwrap()).is_ok());
             mask_issue(&shape, &mut issue);
-            let fields = &issue["fields"];
-            slow.push("", |c| match c {
-                "id" | "key" => issue.get(c),
-                _ => run.column(c).or_else(|| fields.get(c)),
-            })
-            .unwrap();
+            slow.push("", issue_column(&issue, &run)).unwrap();
         }
         let (fast, slow) = (fast.finish(), slow.finish());
         assert_eq!(fast.num_rows(), 300);

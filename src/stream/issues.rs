@@ -305,12 +305,17 @@ pub(crate) fn mask_issue(shape: &Shape, issue: &mut Value) {
 async fn push_value(rows: &mut Rows<'_>, shape: &Shape, mut issue: Value, stamp: &RunStamp) -> Result<(), StreamError> {
     mask_issue(shape, &mut issue);
     let id = issue["id"].as_str().unwrap_or_default().to_string();
+    rows.push(&id, &issue, issue_column(&issue, stamp)).await
+}
+
+/// Looks a column's value up in an issue: `id` and `key` on the issue, the run's metadata from
+/// `stamp`, everything else in its `fields`.
+pub(crate) fn issue_column<'v>(issue: &'v Value, stamp: &'v RunStamp) -> impl Fn(&str) -> Option<&'v Value> {
     let fields = &issue["fields"];
-    rows.push(&id, &issue, |col| match col {
+    move |col| match col {
         "id" | "key" => issue.get(col),
         _ => stamp.column(col).or_else(|| fields.get(col)),
-    })
-    .await
+    }
 }
 
 #[cfg(test)]

@@ -195,10 +195,13 @@ impl Shape {
     }
 
     /// `v`, the value of `column`, with its masked paths hashed.
-    pub fn mask_value(&self, column: &str, v: Value) -> Value {
-        let mut record = serde_json::Map::from_iter([(column.to_string(), v)]);
-        self.mask(&mut record);
-        record.remove(column).unwrap_or_default()
+    pub fn mask_value(&self, column: &str, mut v: Value) -> Value {
+        if let Some(m) = &self.masker {
+            for p in self.masks.iter().filter(|p| p.column() == column) {
+                m.apply_to_column(&mut v, p);
+            }
+        }
+        v
     }
 }
 

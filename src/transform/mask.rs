@@ -69,9 +69,14 @@ impl Masker {
     /// Replaces what `path` reaches in `record` (a map of column → value) by its hash. Nulls and
     /// missing values stay as they are.
     pub fn apply(&self, record: &mut serde_json::Map<String, Value>, path: &MaskPath) {
-        if let Some(v) = record.get_mut(&path.segments[0].name) {
-            self.walk(v, &path.segments[0], &path.segments[1..]);
+        if let Some(v) = record.get_mut(path.column()) {
+            self.apply_to_column(v, path);
         }
+    }
+
+    /// Replaces what `path` reaches in `v`, the value of the column the path starts at.
+    pub fn apply_to_column(&self, v: &mut Value, path: &MaskPath) {
+        self.walk(v, &path.segments[0], &path.segments[1..]);
     }
 
     fn walk(&self, v: &mut Value, seg: &Segment, rest: &[Segment]) {
