@@ -335,7 +335,8 @@ async fn probe_object(client: &JiraClient, o: &ObjectConfig, p: &mut Probe) -> R
     match o.kind {
         ObjectKind::Issues => {
             let jql = window_jql(o.jql.as_deref(), 0);
-            let page = client.search::<serde::de::IgnoredAny>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
+            let page =
+                client.search::<Vec<serde::de::IgnoredAny>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
             let count = match page.total {
                 Some(t) => t,
                 None => client.approximate_count(&jql).await?.unwrap_or(page.issues.len() as u64),

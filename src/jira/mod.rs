@@ -143,23 +143,44 @@ impl JiraClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Reply<T>, JiraError> {
-        let url = self.url(path);
-        self.send(path, || self.inner.http.get(url.clone()).query(query)).await
+        self.get_decoded(path, query, |b| serde_json::from_slice(&b)).await
     }
 
     pub async fn post_reply<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<Reply<T>, JiraError> {
+        self.post_decoded(path, body, |b| serde_json::from_slice(&b)).await
+    }
+
+    /// A GET whose body `decode` turns into `T`, for a caller that keeps the body itself.
+    pub(crate) async fn get_decoded<T>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
+    ) -> Result<Reply<T>, JiraError> {
         let url = self.url(path);
-        self.send(path, || self.inner.http.post(url.clone()).json(body)).await
+        self.send(path, || self.inner.http.get(url.clone()).query(query), decode).await
+    }
+
+    pub(crate) async fn post_decoded<T>(
+        &self,
+        path: &str,
+        body: &Value,
+        decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
+    ) -> Result<Reply<T>, JiraError> {
+        let url = self.url(path);
+        self.send(path, || self.inner.http.post(url.clone()).json(body), decode).await
     }
 
     /// Sends under the rate cap and the concurrency limit, with retries: a 429 slows every
     /// request down and pauses them for `Retry-After` (see `pace`), a 503 waits for its
     /// `Retry-After`, other transient failures back off exponentially with full jitter, up to
-    /// `max_attempts`; a 401 with OAuth refreshes the access token once.
-    async fn send<T: DeserializeOwned>(
+    /// `max_attempts`; a 401 with OAuth refreshes the access token once. A body `decode` cannot
+    /// read is retried too: a proxy or a dropped connection can cut it short.
+    async fn send<T>(
         &self,
         path: &str,
         request: impl Fn() -> reqwest::RequestBuilder,
+        decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<Reply<T>, JiraError> {
         let inner = &self.inner;
         let endpoint = path.to_string();
@@ -173,7 +194,7 @@ impl JiraClient {
             let auth = inner.auth.header().await?;
             let outcome = {
                 let _permit = inner.in_flight.acquire().await.expect("semaphore is never closed");
-                self.attempt(&endpoint, request().header(reqwest::header::AUTHORIZATION, auth.clone())).await
+                self.attempt(&endpoint, request().header(reqwest::header::AUTHORIZATION, auth.clone()), &decode).await
             };
             let (err, wait) = match outcome {
                 Ok(reply) => {
@@ -226,10 +247,11 @@ impl JiraClient {
     }
 
     /// One attempt; on failure also the server's `Retry-After`.
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt<T>(
         &self,
         endpoint: &str,
         request: reqwest::RequestBuilder,
+        decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<Reply<T>, (JiraError, Option<Duration>)> {
         let counters = &self.inner.counters;
         let resp = match request.send().await {
@@ -260,7 +282,7 @@ impl JiraClient {
         if !(200..300).contains(&status) {
             return Err((status_error(endpoint, status, &body), wait));
         }
-        match serde_json::from_slice::<T>(&body) {
+        match decode(body.into()) {
             Ok(body) => Ok(Reply { body, date }),
             Err(e) => Err((JiraError::Decode { endpoint: endpoint.into(), message: e.to_string() }, None)),
         }

@@ -9,13 +9,12 @@
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::issue_row::IssueRows;
 use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning};
 use crate::config::{Deployment, FieldSelection, ObjectConfig};
 use crate::jira::fields::FieldDef;
-use crate::jira::issues::{Cursor, id_range_jql, window_jql};
+use crate::jira::issues::{Cursor, IssueTexts, id_range_jql, window_jql};
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
@@ -91,7 +90,7 @@ pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64)
             let jql = id_range_jql(&filter, None, None);
             let mut cursor = Cursor::Start;
             loop {
-                let page = client.search::<Value>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
+                let page = client.search::<Vec<Value>>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
                 jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
                 ids.extend(page.issues.iter().filter_map(issue_id));
                 match page.next {
@@ -104,7 +103,7 @@ pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64)
             let mut last = None;
             loop {
                 let jql = id_range_jql(&filter, last.map(|l: u64| l + 1), None);
-                let page = client.search::<Value>(&jql, &only_id, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
+                let page = client.search::<Vec<Value>>(&jql, &only_id, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
                 jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
                 total = total.or(page.total);
                 let before = ids.len();
@@ -221,8 +220,8 @@ async fn fetch_partition(
         Deployment::Cloud => {
             let mut cursor = Cursor::Start;
             loop {
-                let page = client.search(&jql, wanted, &cursor, 0, PAGE_SIZE).await?;
-                push_issues(&mut rows, shape, decoder, page.issues, stamp).await?;
+                let page = client.search::<IssueTexts>(&jql, wanted, &cursor, 0, PAGE_SIZE).await?;
+                push_issues(&mut rows, shape, decoder, &page.issues, stamp).await?;
                 match page.next {
                     Some(t) => cursor = Cursor::Token(t),
                     None => break,
@@ -238,12 +237,12 @@ async fn fetch_partition(
                     Some(l) => format!("{filter} AND id > {l} ORDER BY id ASC"),
                     None => jql.clone(),
                 };
-                let page = client.search(&window, wanted, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
+                let page = client.search::<IssueTexts>(&window, wanted, &Cursor::Start, 0, PAGE_SIZE_DC).await?;
                 if page.issues.is_empty() {
                     break;
                 }
                 let n = page.issues.len() as u64;
-                last = push_issues(&mut rows, shape, decoder, page.issues, stamp).await?;
+                last = push_issues(&mut rows, shape, decoder, &page.issues, stamp).await?;
                 if page.total.is_some_and(|t| n >= t) {
                     break;
                 }
@@ -261,20 +260,20 @@ async fn push_issues(
     rows: &mut Rows<'_>,
     shape: &Shape,
     decoder: Option<&IssueRows<'_>>,
-    issues: Vec<Box<RawValue>>,
+    issues: &IssueTexts,
     stamp: &RunStamp,
 ) -> Result<Option<u64>, StreamError> {
     let mut last = None;
-    for text in &issues {
+    for text in issues.iter() {
         let fast = decoder.and_then(|d| {
-            let row = d.decode(text.get()).ok()?;
+            let row = d.decode(text).ok()?;
             let id = d.id(&row);
             rows.push_row(row).then_some(id)
         });
         let id = match fast {
             Some(id) => id,
             None => {
-                let issue: Value = serde_json::from_str(text.get()).map_err(|e| JiraError::Decode {
+                let issue: Value = serde_json::from_str(text).map_err(|e| JiraError::Decode {
                     endpoint: "search".into(),
                     message: format!("an issue is not JSON: {e}"),
                 })?;

@@ -18,11 +18,12 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde_json::Value;
 
+use super::adf;
 use super::batch::{Cell, bool_text, date, timestamp};
 use super::columns::ColumnType;
 
-/// Decodes one value as a cell of `ty`. Rich text and JSON columns need the whole value (to
-/// flatten or to serialise it), so they are parsed into a `Value` first; they are few.
+/// Decodes one value as a cell of `ty`. JSON columns need the whole value (to serialise it with
+/// sorted keys), so they are parsed into a `Value` first; they are few and small.
 pub struct CellSeed<'t>(pub &'t ColumnType);
 
 impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
@@ -30,7 +31,7 @@ impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cell<'de>, D::Error> {
         match self.0 {
-            ColumnType::Json | ColumnType::RichText => value_cell(self.0, &Value::deserialize(d)?),
+            ColumnType::Json => value_cell(self.0, &Value::deserialize(d)?),
             ty => d.deserialize_any(CellVisitor(ty)),
         }
     }
@@ -116,6 +117,9 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cell<'de>, A::Error> {
+        if *self.0 == ColumnType::RichText {
+            return Ok(Cell::Text(adf::map_text(map)?.into()));
+        }
         let ColumnType::Struct(fields) = self.0 else { return Err(de::Error::invalid_type(Unexpected::Map, &self)) };
         let mut cells = vec![Cell::Null; fields.len()];
         while let Some(key) = map.next_key::<Key>()? {
