@@ -131,7 +131,7 @@ impl<'de> Visitor<'de> for Node<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         IgnoredAny.visit_seq(seq)?;
-        Ok(self.skip())
+        Ok(())
     }
 
     skip_scalars!();
