@@ -2,9 +2,9 @@
 //! Center's `/rest/api/2/search` (paged by `startAt`, at most 10,000 deep), plus the
 //! approximate count used to check completeness.
 
-use chrono::{DateTime, Utc};
 use std::ops::Range;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned};
 use serde_json::json;
@@ -78,9 +78,10 @@ impl Issues for IssueTexts {
         let start = body.as_ptr() as usize;
         let spans = issues
             .iter()
-            .map(|i| i.get().as_ptr() as usize - start)
-            .zip(issues.iter())
-            .map(|(at, i)| at..at + i.get().len())
+            .map(|i| {
+                let at = i.get().as_ptr() as usize - start;
+                at..at + i.get().len()
+            })
             .collect();
         let rest = Wire { issues: Vec::new(), next_page_token, is_last, total };
         drop(issues);
