@@ -16,6 +16,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::decode::Key;
+
 /// Plain text of an ADF document (or of any node).
 pub fn to_text(node: &Value) -> String {
     let mut out = String::new();
@@ -93,7 +95,7 @@ impl<'de> Visitor<'de> for Node<'_> {
         let mut attrs = Attrs::default();
         // Where each child's text begins, for the tabs between table cells.
         let mut children = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key()? {
             match &*key {
                 "type" => kind = map.next_value::<Str>()?.0,
                 "text" => text = map.next_value::<Str>()?.0,
@@ -213,7 +215,7 @@ impl<'de> Visitor<'de> for Attrs<'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self, A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key()? {
             match &*key {
                 "text" => self.text = map.next_value::<Str>()?.0,
                 "shortName" => self.short_name = map.next_value::<Str>()?.0,
