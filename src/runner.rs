@@ -258,7 +258,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                 }
                 return Ok(());
             }
-            let schema = stream::schema_of(&shape.columns);
+            let layout = stream::layout_of(&shape.columns);
             let concurrency = ctx.pipeline.source.concurrency as usize;
             let shape = &shape;
             let extract = async move {
@@ -266,9 +266,9 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             };
             let write = async {
                 if merge {
-                    ctx.store.merge(name, schema, rx, &meta).await
+                    ctx.store.merge(name, layout, rx, &meta).await
                 } else {
-                    ctx.store.replace(name, schema, rx, &meta).await
+                    ctx.store.replace(name, layout, rx, &meta).await
                 }
             };
             join(extract, write).await?
@@ -281,7 +281,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                 _ => stream::fields::columns(),
             };
             let shape = shape_for(ctx, o, stream::select(name, cols, &o.fields)?)?;
-            let schema = stream::schema_of(&shape.columns);
+            let layout = stream::layout_of(&shape.columns);
             let shape = &shape;
             let extract = async move {
                 match kind {
@@ -291,7 +291,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                     _ => stream::fields::extract(&ctx.defs, shape, &ctx.stamp, &tx).await,
                 }
             };
-            join(extract, ctx.store.replace(name, schema, rx, &meta)).await?
+            join(extract, ctx.store.replace(name, layout, rx, &meta)).await?
         }
     };
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");

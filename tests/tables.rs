@@ -314,3 +314,32 @@ async fn small_files_are_compacted_and_vacuumed_on_schedule() {
     let (_, rows) = python_rows(dir.path(), "_runs");
     assert_eq!(rows.len(), 4, "compaction keeps every row");
 }
+
+/// Ids, keys, instants and free text are written without a Parquet dictionary (one would hold
+/// every value twice); repeated values such as a status name keep theirs.
+#[tokio::test(flavor = "multi_thread")]
+async fn nearly_distinct_columns_are_written_without_a_dictionary() {
+    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
+    let sim = common::sim_with_issues(120).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "  issues:\n    sync: full_refresh");
+    run(&p).await;
+    let table = dir.path().join("lake/issues");
+    let file = std::fs::read_dir(&table)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .expect("a data file");
+    let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let group = reader.metadata().row_group(0);
+    let dictionary = |path: &str| {
+        let column = group.columns().iter().find(|c| c.column_path().string() == path);
+        column.unwrap_or_else(|| panic!("no column {path}")).dictionary_page_offset().is_some()
+    };
+    for plain in ["id", "key", "summary", "description", "created", "updated", "comment"] {
+        assert!(!dictionary(plain), "{plain} should have no dictionary");
+    }
+    for repeated in ["status.name", "priority.name", "_run_id", "_extracted_at"] {
+        assert!(dictionary(repeated), "{repeated} should keep its dictionary");
+    }
+}

@@ -281,9 +281,13 @@ impl<'s> Rows<'s> {
     }
 }
 
-/// The schema a list of columns produces, for the writer to know before the first batch.
-pub fn schema_of(columns: &[Column]) -> crate::arrow::datatypes::SchemaRef {
-    crate::transform::batch::schema(columns)
+/// What the writer needs to know before the first batch: the schema the columns produce and
+/// which of them hold nearly distinct values.
+pub fn layout_of(columns: &[Column]) -> crate::table::Layout {
+    crate::table::Layout {
+        schema: crate::transform::batch::schema(columns),
+        distinct: columns.iter().filter(|c| c.nearly_distinct()).map(|c| c.name.clone()).collect(),
+    }
 }
 
 /// Applies `fields` to an object whose columns are fixed (everything but issues): `id` and the

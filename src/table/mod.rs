@@ -16,6 +16,7 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use tokio::sync::mpsc;
@@ -105,16 +106,27 @@ fn reconciled_app_id(pipeline: &str, object: &str) -> String {
 }
 
 /// Rows per Parquet row group. The writer keeps a row group's column encoders (dictionaries,
-/// statistics, pages) in memory until it closes, several KB per wide issue row, so the default
-/// of a million rows would make memory grow with the table; 16k rows keeps it flat and is
-/// still a comfortable unit for DuckDB, Polars and Spark.
-const ROW_GROUP_ROWS: usize = 16_384;
+/// indices, pages) in memory until it closes, about 1.5 KB per wide issue row, so the default
+/// of a million rows would make memory grow with the table. 8k rows (~1.5 MB compressed for
+/// issues) keeps the run's peak memory under 200 MB; 16k added ~18 MB (bench/RESULTS.md).
+/// Readers still get several MB per row group per file, and `optimize` compacts files.
+const ROW_GROUP_ROWS: usize = 8_192;
 
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+/// What a write needs to know about an object's columns before its first batch arrives.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub schema: SchemaRef,
+    /// Top-level columns whose values are nearly all distinct: written without a dictionary.
+    pub distinct: Vec<String>,
+}
+
+/// zstd pages, bounded row groups, and no dictionary for the `distinct` columns: for them a
+/// dictionary is every value hashed and copied twice, then abandoned once it outgrows its page.
+fn writer_properties(distinct: &[String]) -> WriterProperties {
+    let builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build()
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    distinct.iter().fold(builder, |b, c| b.set_column_dictionary_enabled(ColumnPath::from(c.as_str()), false)).build()
 }
 
 /// The DataFusion session a streamed write runs in. One partition: the batches arrive on one
@@ -180,7 +192,7 @@ impl TableStore {
             .with_save_mode(SaveMode::Append)
             .with_schema_mode(SchemaMode::Merge)
             .with_table_name(object)
-            .with_writer_properties(writer_properties())
+            .with_writer_properties(writer_properties(&[]))
             .with_commit_properties(meta.properties(object))
             .await
             .map_err(Self::err(&url))?;
@@ -225,7 +237,7 @@ impl TableStore {
                 .update()
                 .with_predicate(predicate)
                 .with_update(DELETED_AT, at)
-                .with_writer_properties(writer_properties())
+                .with_writer_properties(writer_properties(&[]))
                 .with_commit_properties(meta.properties(object))
                 .await
                 .map_err(Self::err(&url))?
@@ -234,7 +246,7 @@ impl TableStore {
             table
                 .delete()
                 .with_predicate(predicate)
-                .with_writer_properties(writer_properties())
+                .with_writer_properties(writer_properties(&[]))
                 .with_commit_properties(meta.properties(object))
                 .await
                 .map_err(Self::err(&url))?
@@ -260,7 +272,7 @@ impl TableStore {
         let table = self.open(&url).await?;
         let (table, metrics) = table
             .optimize()
-            .with_writer_properties(writer_properties())
+            .with_writer_properties(writer_properties(&[]))
             .with_commit_properties(meta.properties_plain())
             .await
             .map_err(Self::err(&url))?;
@@ -363,13 +375,13 @@ impl TableStore {
     pub async fn replace(
         &self,
         object: &str,
-        schema: SchemaRef,
+        layout: Layout,
         rx: mpsc::Receiver<RecordBatch>,
         meta: &CommitMeta,
     ) -> Result<u64, TableError> {
         let url = self.table_url(object);
         let table = self.open(&url).await?;
-        let source = ChannelSource::new(schema, rx).into_table().map_err(|e| Self::err(&url)(e.into()))?;
+        let source = ChannelSource::new(layout.schema, rx).into_table().map_err(|e| Self::err(&url)(e.into()))?;
         let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(source)), None)
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| Self::err(&url)(e.into()))?;
@@ -380,7 +392,7 @@ impl TableStore {
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite)
             .with_table_name(object)
-            .with_writer_properties(writer_properties())
+            .with_writer_properties(writer_properties(&layout.distinct))
             .with_commit_properties(meta.properties(object))
             .await
             .map_err(Self::err(&url))?;
@@ -397,15 +409,16 @@ impl TableStore {
     pub async fn merge(
         &self,
         object: &str,
-        schema: SchemaRef,
+        layout: Layout,
         rx: mpsc::Receiver<RecordBatch>,
         meta: &CommitMeta,
     ) -> Result<u64, TableError> {
         let url = self.table_url(object);
         let table = self.open(&url).await?;
         if table.version().is_none() {
-            return self.replace(object, schema, rx, meta).await;
+            return self.replace(object, layout, rx, meta).await;
         }
+        let Layout { schema, distinct } = layout;
         let mut rx = rx;
         let mut batches = Vec::new();
         while let Some(b) = rx.recv().await {
@@ -423,7 +436,7 @@ impl TableStore {
             .with_source_alias("source")
             .with_target_alias("target")
             .with_merge_schema(true)
-            .with_writer_properties(writer_properties())
+            .with_writer_properties(writer_properties(&distinct))
             .with_commit_properties(meta.properties(object))
             .when_matched_update(|u| names.iter().fold(u, |u, n| u.update(n.as_str(), source_col(n))))
             .and_then(|m| m.when_not_matched_insert(|i| names.iter().fold(i, |i, n| i.set(n.as_str(), source_col(n)))))

@@ -165,6 +165,24 @@ pub struct Column {
     pub ty: ColumnType,
 }
 
+/// Fields whose values are nearly all distinct whatever their type says: identities and free
+/// text (by name too, since a column typed from an existing table is plain text).
+const DISTINCT_FIELDS: [&str; 6] = ["id", "key", "summary", "description", "environment", "comment"];
+
+impl Column {
+    /// Whether nearly every row holds its own value (ids, keys, instants, free text). A Parquet
+    /// dictionary then only costs: every value is hashed and stored twice until the dictionary
+    /// outgrows its page and the writer gives up on it (bench/RESULTS.md). Metadata columns
+    /// (`_extracted_at`, one value per run) are the opposite.
+    pub fn nearly_distinct(&self) -> bool {
+        if self.name.starts_with('_') {
+            return false;
+        }
+        DISTINCT_FIELDS.contains(&self.name.as_str())
+            || matches!(self.ty, ColumnType::Timestamp | ColumnType::RichText | ColumnType::Json)
+    }
+}
+
 /// A value that could not be converted.
 #[derive(Debug, thiserror::Error)]
 #[error("record {record}: field `{field}`: {message}")]
@@ -223,6 +241,20 @@ mod tests {
 
     fn schema(kind: &str, items: Option<&str>, custom: Option<&str>) -> FieldSchema {
         FieldSchema { kind: kind.into(), items: items.map(Into::into), custom: custom.map(Into::into), system: None }
+    }
+
+    #[test]
+    fn identities_instants_and_free_text_are_nearly_distinct() {
+        let col = |name: &str, ty: ColumnType| Column { name: name.into(), ty };
+        assert!(col("key", ColumnType::Text).nearly_distinct());
+        assert!(col("summary", ColumnType::Text).nearly_distinct());
+        assert!(col("created", ColumnType::Timestamp).nearly_distinct());
+        assert!(col("customfield_10020", ColumnType::RichText).nearly_distinct());
+        assert!(col("customfield_10021", ColumnType::Json).nearly_distinct());
+        assert!(!col("customfield_10022", ColumnType::Text).nearly_distinct());
+        assert!(!col("duedate", ColumnType::Date).nearly_distinct());
+        assert!(!col("status", ColumnType::of_kind("status", None)).nearly_distinct());
+        assert!(!col("_extracted_at", ColumnType::Timestamp).nearly_distinct(), "one value per run");
     }
 
     #[test]
