@@ -168,7 +168,8 @@ async fn write_audit(ctx: &Context<'_>, report: &RunReport) {
     match ctx.store.append("_runs", report::runs_batch(report), &meta).await {
         // One small file per run: exactly what compaction is for.
         Ok(v) => {
-            if let Err(e) = ctx.store.maintain("_runs", v, dest.compact_every, dest.vacuum_retention, &meta).await {
+            if let Err(e) = ctx.store.maintain("_runs", v, &[], dest.compact_every, dest.vacuum_retention, &meta).await
+            {
                 tracing::warn!(error = %e, "maintenance of _runs failed; retried at the next due version");
             }
         }
@@ -220,7 +221,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
     let name = o.kind.name();
     let mut meta = ctx.meta();
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
-    let (outcome, version) = match o.kind {
+    let (outcome, version, distinct) = match o.kind {
         ObjectKind::Issues => {
             let mut columns = stream::issues::columns(&ctx.defs, &o.fields)?;
             if o.deletes == Deletes::Soft {
@@ -228,6 +229,8 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             }
             let shape = shape_for(ctx, o, columns)?;
             let shape = drifted(ctx, o, shape, report).await?;
+            let layout = stream::layout_of(&shape.columns);
+            let distinct = layout.distinct.clone();
             let before = match o.sync {
                 SyncMode::Incremental => ctx.store.cursor(&ctx.pipeline.name, name).await?,
                 SyncMode::FullRefresh => None,
@@ -239,7 +242,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             report.cursor_after = Some(discovery.jira_now);
             let merge = before.is_some();
             if merge && o.deletes != Deletes::Ignore {
-                meta.reconciled_ms = reconcile_deletes(ctx, o, report).await?;
+                meta.reconciled_ms = reconcile_deletes(ctx, o, &distinct, report).await?;
             } else if !merge {
                 // A full load rewrites the table from what Jira shows now: nothing deleted
                 // before this moment can be left in it, so the next reconciliation is not due
@@ -258,7 +261,6 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                 }
                 return Ok(());
             }
-            let layout = stream::layout_of(&shape.columns);
             let concurrency = ctx.pipeline.source.concurrency as usize;
             let shape = &shape;
             let extract = async move {
@@ -271,7 +273,8 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                     ctx.store.replace(name, layout, rx, &meta).await
                 }
             };
-            join(extract, write).await?
+            let (outcome, version) = join(extract, write).await?;
+            (outcome, version, distinct)
         }
         kind => {
             let cols = match kind {
@@ -282,6 +285,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             };
             let shape = shape_for(ctx, o, stream::select(name, cols, &o.fields)?)?;
             let layout = stream::layout_of(&shape.columns);
+            let distinct = layout.distinct.clone();
             let shape = &shape;
             let extract = async move {
                 match kind {
@@ -291,12 +295,15 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
                     _ => stream::fields::extract(&ctx.defs, shape, &ctx.stamp, &tx).await,
                 }
             };
-            join(extract, ctx.store.replace(name, layout, rx, &meta)).await?
+            let (outcome, version) = join(extract, ctx.store.replace(name, layout, rx, &meta)).await?;
+            (outcome, version, distinct)
         }
     };
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
     let dest = &ctx.pipeline.destination;
-    if let Err(e) = ctx.store.maintain(name, version, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await {
+    if let Err(e) =
+        ctx.store.maintain(name, version, &distinct, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await
+    {
         // The data is committed; compaction can wait for the next due run.
         report.warnings.push(Warning {
             message: format!("table maintenance (compaction/vacuum) failed: {e}"),
@@ -327,6 +334,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
 async fn reconcile_deletes(
     ctx: &Context<'_>,
     o: &ObjectConfig,
+    distinct: &[String],
     report: &mut ObjectReport,
 ) -> Result<Option<i64>, RunError> {
     let name = o.kind.name();
@@ -369,7 +377,7 @@ async fn reconcile_deletes(
         let ids: Vec<String> = gone.into_iter().map(|(id, _)| id).collect();
         let mut meta = ctx.meta();
         meta.reconciled_ms = Some(now.timestamp_millis());
-        ctx.store.delete_ids(name, &ids, o.deletes == Deletes::Soft, now.timestamp_micros(), &meta).await?;
+        ctx.store.delete_ids(name, &ids, distinct, o.deletes == Deletes::Soft, now.timestamp_micros(), &meta).await?;
         tracing::info!(object = name, deleted = ids.len(), "issues deleted in Jira marked");
         report.rows_deleted = ids.len();
     }

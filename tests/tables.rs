@@ -313,13 +313,22 @@ async fn small_files_are_compacted_and_vacuumed_on_schedule() {
     assert_eq!(files, 1, "four appends compacted into one file");
     let (_, rows) = python_rows(dir.path(), "_runs");
     assert_eq!(rows.len(), 4, "compaction keeps every row");
+    // `issues` (versions 0 to 3) was compacted too: its file still has no dictionary for the
+    // nearly distinct columns.
+    let url = url::Url::from_directory_path(dir.path().join("lake/issues")).unwrap();
+    let issues = deltalake::open_table(url).await.unwrap();
+    let files: Vec<String> = issues.get_file_uris().unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file =
+        url::Url::parse(&files[0]).map(|u| u.to_file_path().unwrap()).unwrap_or_else(|_| files[0].clone().into());
+    assert!(!has_dictionary(&file, "summary"));
+    assert!(has_dictionary(&file, "status.name"));
 }
 
 /// Ids, keys, instants and free text are written without a Parquet dictionary (one would hold
 /// every value twice); repeated values such as a status name keep theirs.
 #[tokio::test(flavor = "multi_thread")]
 async fn nearly_distinct_columns_are_written_without_a_dictionary() {
-    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
     let sim = common::sim_with_issues(120).await;
     let dir = tempfile::tempdir().unwrap();
     let p = pipeline(&sim, dir.path(), "  issues:\n    sync: full_refresh");
@@ -330,16 +339,22 @@ async fn nearly_distinct_columns_are_written_without_a_dictionary() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|x| x == "parquet"))
         .expect("a data file");
-    let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
-    let group = reader.metadata().row_group(0);
-    let dictionary = |path: &str| {
-        let column = group.columns().iter().find(|c| c.column_path().string() == path);
-        column.unwrap_or_else(|| panic!("no column {path}")).dictionary_page_offset().is_some()
-    };
+    let dictionary = |path: &str| has_dictionary(&file, path);
     for plain in ["id", "key", "summary", "description", "created", "updated", "comment"] {
         assert!(!dictionary(plain), "{plain} should have no dictionary");
     }
     for repeated in ["status.name", "priority.name", "_run_id", "_extracted_at"] {
         assert!(dictionary(repeated), "{repeated} should keep its dictionary");
     }
+}
+
+/// Whether `column` (a dotted leaf path) of the Parquet file has a dictionary page in any row
+/// group.
+fn has_dictionary(file: &Path, column: &str) -> bool {
+    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    reader.metadata().row_groups().iter().any(|group| {
+        let chunk = group.columns().iter().find(|c| c.column_path().string() == column);
+        chunk.unwrap_or_else(|| panic!("no column {column} in {}", file.display())).dictionary_page_offset().is_some()
+    })
 }

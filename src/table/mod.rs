@@ -217,11 +217,13 @@ impl TableStore {
     }
 
     /// Marks rows deleted in Jira: sets `_deleted_at` (soft) or removes them (hard), in one
-    /// commit. Returns the new version.
+    /// commit. Returns the new version. The files rewritten keep `distinct` without a
+    /// dictionary, as `replace` wrote them.
     pub async fn delete_ids(
         &self,
         object: &str,
         ids: &[String],
+        distinct: &[String],
         soft: bool,
         at_micros: i64,
         meta: &CommitMeta,
@@ -237,7 +239,7 @@ impl TableStore {
                 .update()
                 .with_predicate(predicate)
                 .with_update(DELETED_AT, at)
-                .with_writer_properties(writer_properties(&[]))
+                .with_writer_properties(writer_properties(distinct))
                 .with_commit_properties(meta.properties(object))
                 .await
                 .map_err(Self::err(&url))?
@@ -246,7 +248,7 @@ impl TableStore {
             table
                 .delete()
                 .with_predicate(predicate)
-                .with_writer_properties(writer_properties(&[]))
+                .with_writer_properties(writer_properties(distinct))
                 .with_commit_properties(meta.properties(object))
                 .await
                 .map_err(Self::err(&url))?
@@ -256,11 +258,13 @@ impl TableStore {
     }
 
     /// Small-file hygiene: every `every` versions, compacts small files into large ones and
-    /// vacuums files older than `retention` that no version still needs. Returns whether it ran.
+    /// vacuums files older than `retention` that no version still needs; compacted files keep
+    /// `distinct` without a dictionary. Returns whether it ran.
     pub async fn maintain(
         &self,
         object: &str,
         version: u64,
+        distinct: &[String],
         every: u64,
         retention: std::time::Duration,
         meta: &CommitMeta,
@@ -272,7 +276,7 @@ impl TableStore {
         let table = self.open(&url).await?;
         let (table, metrics) = table
             .optimize()
-            .with_writer_properties(writer_properties(&[]))
+            .with_writer_properties(writer_properties(distinct))
             .with_commit_properties(meta.properties_plain())
             .await
             .map_err(Self::err(&url))?;
