@@ -43,6 +43,17 @@ pub struct Behaviour {
     /// Search results reflect an edit only this long after it (Jira's index is eventually
     /// consistent).
     pub index_lag: Duration,
+    /// Cloud's `POST /issue/bulkfetch` lists ids that name no visible issue under `issueErrors`
+    /// instead of leaving them out. The v3 spec says unknown and forbidden issues are left out
+    /// and `issueErrors` is for "a retriable error or payload constraint"; connector authors
+    /// describe unknown ids coming back under `issueErrors`. Both are played, the spec's by
+    /// default.
+    pub bulkfetch_unknown_as_errors: bool,
+    /// Every Nth issue (index ≡ N−1 mod N) is silently left out of fetch responses — Cloud's
+    /// `bulkfetch` and Data Center searches that ask for more than `id`/`key`/`created` —
+    /// while listings and `GET /issue/{id}` still show it: a site that loses rows without
+    /// saying so, which an extractor must notice.
+    pub drop_from_fetch_every: Option<u64>,
 }
 
 impl Default for Behaviour {
@@ -63,6 +74,8 @@ impl Default for Behaviour {
             jira_software: true,
             legacy_search: false,
             index_lag: Duration::ZERO,
+            bulkfetch_unknown_as_errors: false,
+            drop_from_fetch_every: None,
         }
     }
 }
@@ -78,6 +91,11 @@ pub enum Fault {
 }
 
 impl Behaviour {
+    /// Whether issue index `i` is silently dropped from fetch responses.
+    pub fn drops_from_fetch(&self, i: u64) -> bool {
+        self.drop_from_fetch_every.is_some_and(|n| n > 0 && i % n == n - 1)
+    }
+
     /// Deterministic per request number: the same run against the same site sees the same
     /// faults in the same places.
     pub fn fault(&self, seed: u64, request_no: u64) -> Fault {

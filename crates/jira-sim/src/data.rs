@@ -241,7 +241,13 @@ impl Dataset {
     }
 
     pub fn issue_key(&self, i: u64) -> String {
-        format!("{}-{}", self.project_key(self.project_of(i)), i / self.config.projects + 1)
+        format!("{}-{}", self.project_key(self.project_of(i)), self.key_num(i))
+    }
+
+    /// The number part of issue `i`'s key: issues are spread round-robin over the projects in
+    /// creation order, so ids interleave across projects as on a real multi-project site.
+    pub fn key_num(&self, i: u64) -> u64 {
+        i / self.config.projects.max(1) + 1
     }
 
     /// Spacing of `updated` between consecutive base issues: the site's issues span one year.
@@ -257,8 +263,15 @@ impl Dataset {
         start + step * i as i64 + (self.p(tag::JITTER, i) % (step as u64 - 1)) as i64
     }
 
+    /// `created` of base issue `i`, strictly increasing in `i` as on Jira, where ids are handed
+    /// out in creation order. It spans 1.4 times the year of `updated`, starting 180 days
+    /// before it, so early issues are about half a year old when last updated and recent ones a
+    /// few weeks (always `created < updated`).
     pub fn created_ms(&self, i: u64) -> i64 {
-        self.updated_ms(i) - (self.p(tag::AGE, i) % (180 * DAY_MS as u64)) as i64
+        let step = self.step_ms() * 7 / 5;
+        let end = self.config.updated_until.timestamp_millis();
+        let start = end - self.step_ms() * self.config.issues as i64 - 180 * DAY_MS;
+        start + step * i as i64 + (self.p(tag::AGE, i) % (step as u64 - 1)) as i64
     }
 
     /// Renders an instant the way Jira does: user's time zone, millis, offset without colon.

@@ -3,6 +3,16 @@
 //! Date literals (`"2024/05/01 13:30"`, `"2024-05-01"`) are wall-clock times in the API user's
 //! time zone, which is exactly the trap real extractors fall into; unquoted numbers on date
 //! fields are epoch milliseconds. Anything outside the subset is answered with Jira's 400 body.
+//!
+//! `id`, `key`, `issue` and `issuekey` are one clause, as in Jira: each literal (a number is an
+//! issue id, anything else a key) is first looked up as an issue, and a comparison is on key
+//! numbers *within that issue's project* — `id > 10500` means "issues of 10500's project with a
+//! higher key number", never a numeric comparison of ids. Sources: Jira's
+//! `IssueIdClauseQueryFactory` and its unit test `testGreaterThanEqualsWithId` (numeric id 3484
+//! becomes `keynumpart_range >= … AND projid = 29`; public copy of Jira 6.3.15 in GitHub
+//! `turgaycelik/mysource`), and a measurement on Jira DC 10.4.0 and Cloud in GitHub
+//! `kmoneil/jr` `internal/resource/issue/paging_scope_test.go` (`issuekey > "ENG-1"` returns
+//! ENG-2…ENG-5 and no ABC issue). See `shared/notes/jql-semantics.md`.
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -11,6 +21,8 @@ use chrono_tz::Tz;
 pub struct IssueView<'a> {
     pub id: u64,
     pub key: &'a str,
+    /// The number part of the key (`ENG-42` → 42).
+    pub key_num: u64,
     pub project_key: &'a str,
     pub project_id: u64,
     pub updated_ms: i64,
@@ -20,7 +32,9 @@ pub struct IssueView<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Project,
+    /// `key`/`issuekey`/`issue`: the issue clause, named as the user wrote it for messages.
     Key,
+    /// `id`: the same clause.
     Id,
     Updated,
     Created,
@@ -44,6 +58,17 @@ enum Value {
     Number(i64),
     /// An instant, already resolved in the user's time zone.
     Instant(i64),
+    /// An issue literal resolved by `Query::resolve_issues`: its project and key number.
+    Issue { project_id: u64, key_num: u64 },
+    /// An issue literal that names no issue the user can see.
+    NoIssue,
+}
+
+/// An issue literal as written: a number is an issue id, anything else a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueRef {
+    Id(u64),
+    Key(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -218,7 +243,7 @@ impl Parser<'_> {
         };
         let field = match name.to_ascii_lowercase().as_str() {
             "project" => Field::Project,
-            "key" | "issuekey" => Field::Key,
+            "key" | "issuekey" | "issue" => Field::Key,
             "id" => Field::Id,
             "updated" | "updateddate" => Field::Updated,
             "created" | "createddate" => Field::Created,
@@ -296,10 +321,11 @@ impl Parser<'_> {
                     ))
                 })
             }
-            Field::Id => text
-                .parse::<i64>()
-                .map(|n| ValueSlot(Value::Number(n)))
-                .map_err(|_| JqlError(format!("The value '{text}' for field 'id' is invalid."))),
+            // Either alias takes an id or a key, as Jira's issue clause does.
+            Field::Id | Field::Key => match text.parse::<i64>() {
+                Ok(n) => Ok(ValueSlot(Value::Number(n))),
+                Err(_) => Ok(ValueSlot(Value::Text(text))),
+            },
             _ => Ok(ValueSlot(Value::Text(text))),
         }
     }
@@ -401,39 +427,93 @@ impl Query {
 }
 
 impl Query {
-    /// Bounds `[lo, hi]` on `id` implied by a conjunction of `id` comparisons, so that
-    /// id-ordered search starts and stops there instead of scanning every issue.
-    pub fn id_range(&self) -> (Option<i64>, Option<i64>) {
-        fn walk(e: &Expr) -> (Option<i64>, Option<i64>) {
-            let num = |values: &[ValueSlot]| match values.first().map(|v| &v.0) {
-                Some(Value::Number(n)) => Some(*n),
-                _ => None,
-            };
+    /// The smallest `created` any match can have, when the filter is a conjunction containing
+    /// `created >= t` / `created > t`.
+    pub fn min_created(&self) -> Option<i64> {
+        fn walk(e: &Expr) -> Option<i64> {
             match e {
-                Expr::Clause { field: Field::Id, op, values } => match op {
-                    Op::Ge => (num(values), None),
-                    Op::Gt => (num(values).map(|n| n + 1), None),
-                    Op::Le => (None, num(values)),
-                    Op::Lt => (None, num(values).map(|n| n - 1)),
-                    Op::Eq => (num(values), num(values)),
-                    _ => (None, None),
+                Expr::Clause { field: Field::Created, op: Op::Ge, values } => instant(&values[0]),
+                Expr::Clause { field: Field::Created, op: Op::Gt, values } => instant(&values[0]).map(|t| t + 1),
+                Expr::And(a, b) => match (walk(a), walk(b)) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
                 },
-                Expr::And(a, b) => {
-                    let ((la, ha), (lb, hb)) = (walk(a), walk(b));
-                    let lo = match (la, lb) {
-                        (Some(x), Some(y)) => Some(x.max(y)),
-                        (x, y) => x.or(y),
-                    };
-                    let hi = match (ha, hb) {
-                        (Some(x), Some(y)) => Some(x.min(y)),
-                        (x, y) => x.or(y),
-                    };
-                    (lo, hi)
-                }
-                _ => (None, None),
+                _ => None,
             }
         }
-        self.filter.as_ref().map(walk).unwrap_or((None, None))
+        self.filter.as_ref().and_then(walk)
+    }
+
+    /// The issue ids a match must be among, when the filter is a conjunction containing
+    /// `id in (…)` / `id = n` with numeric literals (before `resolve_issues`): lets search
+    /// look at those issues only instead of scanning the site.
+    pub fn id_list(&self) -> Option<Vec<u64>> {
+        fn walk(e: &Expr) -> Option<Vec<u64>> {
+            match e {
+                Expr::Clause { field: Field::Id | Field::Key, op: Op::In | Op::Eq, values } => values
+                    .iter()
+                    .map(|v| match v.0 {
+                        Value::Number(n) => u64::try_from(n).ok(),
+                        _ => None,
+                    })
+                    .collect(),
+                Expr::And(a, b) => walk(a).or_else(|| walk(b)),
+                _ => None,
+            }
+        }
+        self.filter.as_ref().and_then(walk)
+    }
+
+    /// Looks every issue literal up with `lookup` (→ project id and key number, `None` when no
+    /// visible issue has that id or key) and returns the literals that named none, as Jira's
+    /// validation messages word them. Jira resolves literals before it searches; what it does
+    /// with unknown ones differs by deployment (the caller decides: Data Center answers 400,
+    /// Cloud matches nothing).
+    pub fn resolve_issues(&mut self, lookup: &dyn Fn(&IssueRef) -> Option<(u64, u64)>) -> Vec<String> {
+        fn walk(e: &mut Expr, lookup: &dyn Fn(&IssueRef) -> Option<(u64, u64)>, unknown: &mut Vec<String>) {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, lookup, unknown);
+                    walk(b, lookup, unknown);
+                }
+                Expr::Not(a) => walk(a, lookup, unknown),
+                Expr::Clause { field: field @ (Field::Id | Field::Key), values, .. } => {
+                    for v in values.iter_mut() {
+                        let r = match &v.0 {
+                            Value::Number(n) => IssueRef::Id(*n as u64),
+                            Value::Text(t) => IssueRef::Key(t.to_ascii_uppercase()),
+                            _ => continue,
+                        };
+                        v.0 = match lookup(&r) {
+                            Some((project_id, key_num)) => Value::Issue { project_id, key_num },
+                            None => {
+                                unknown.push(match (&r, *field) {
+                                    (IssueRef::Id(n), Field::Id) => {
+                                        format!("A value with ID '{n}' does not exist for the field 'id'.")
+                                    }
+                                    (IssueRef::Id(n), _) => {
+                                        format!("An issue with key '{n}' does not exist for field 'key'.")
+                                    }
+                                    (IssueRef::Key(k), Field::Id) => {
+                                        format!("A value with ID '{k}' does not exist for the field 'id'.")
+                                    }
+                                    (IssueRef::Key(k), _) => {
+                                        format!("An issue with key '{k}' does not exist for field 'key'.")
+                                    }
+                                });
+                                Value::NoIssue
+                            }
+                        };
+                    }
+                }
+                Expr::Clause { .. } => {}
+            }
+        }
+        let mut unknown = Vec::new();
+        if let Some(f) = self.filter.as_mut() {
+            walk(f, lookup, &mut unknown);
+        }
+        unknown
     }
 }
 
@@ -451,32 +531,38 @@ impl Expr {
             Expr::Or(a, b) => a.matches(issue) || b.matches(issue),
             Expr::Not(a) => !a.matches(issue),
             Expr::Clause { field, op, values } => {
-                let hit = |v: &ValueSlot| -> std::cmp::Ordering {
+                use std::cmp::Ordering::{self, *};
+                // `None`: not comparable (another project, an unknown issue, a wrong kind).
+                let hit = |v: &ValueSlot| -> Option<Ordering> {
                     match (field, &v.0) {
                         (Field::Project, Value::Text(t)) => {
-                            if t.eq_ignore_ascii_case(issue.project_key) || t == &issue.project_id.to_string() {
-                                std::cmp::Ordering::Equal
-                            } else {
-                                std::cmp::Ordering::Less
-                            }
+                            (t.eq_ignore_ascii_case(issue.project_key) || t == &issue.project_id.to_string())
+                                .then_some(Equal)
                         }
-                        (Field::Key, Value::Text(t)) => key_cmp(issue.key, t),
-                        (Field::Id, Value::Number(n)) => (issue.id as i64).cmp(n),
-                        (Field::Updated, Value::Instant(t)) => issue.updated_ms.cmp(t),
-                        (Field::Created, Value::Instant(t)) => issue.created_ms.cmp(t),
-                        _ => std::cmp::Ordering::Less,
+                        (Field::Id | Field::Key, Value::Issue { project_id, key_num }) => {
+                            (*project_id == issue.project_id).then(|| issue.key_num.cmp(key_num))
+                        }
+                        // Unresolved literals (a query never passed through `resolve_issues`)
+                        // still compare like Jira: by key within the literal's project.
+                        (Field::Id | Field::Key, Value::Text(t)) => {
+                            let (p, n) = t.rsplit_once('-')?;
+                            let n: u64 = n.parse().ok()?;
+                            p.eq_ignore_ascii_case(issue.project_key).then(|| issue.key_num.cmp(&n))
+                        }
+                        (Field::Updated, Value::Instant(t)) => Some(issue.updated_ms.cmp(t)),
+                        (Field::Created, Value::Instant(t)) => Some(issue.created_ms.cmp(t)),
+                        _ => None,
                     }
                 };
-                use std::cmp::Ordering::*;
                 match op {
-                    Op::Eq => hit(&values[0]) == Equal,
-                    Op::Ne => hit(&values[0]) != Equal,
-                    Op::In => values.iter().any(|v| hit(v) == Equal),
-                    Op::NotIn => values.iter().all(|v| hit(v) != Equal),
-                    Op::Gt => hit(&values[0]) == Greater,
-                    Op::Ge => hit(&values[0]) != Less,
-                    Op::Lt => hit(&values[0]) == Less,
-                    Op::Le => hit(&values[0]) != Greater,
+                    Op::Eq => hit(&values[0]) == Some(Equal),
+                    Op::Ne => hit(&values[0]) != Some(Equal),
+                    Op::In => values.iter().any(|v| hit(v) == Some(Equal)),
+                    Op::NotIn => values.iter().all(|v| hit(v) != Some(Equal)),
+                    Op::Gt => hit(&values[0]) == Some(Greater),
+                    Op::Ge => matches!(hit(&values[0]), Some(Greater | Equal)),
+                    Op::Lt => hit(&values[0]) == Some(Less),
+                    Op::Le => matches!(hit(&values[0]), Some(Less | Equal)),
                 }
             }
         }
@@ -497,7 +583,7 @@ mod tests {
     use super::*;
 
     fn view(updated_ms: i64) -> IssueView<'static> {
-        IssueView { id: 10005, key: "ENG-3", project_key: "ENG", project_id: 10000, updated_ms, created_ms: 0 }
+        IssueView { id: 10005, key: "ENG-3", key_num: 3, project_key: "ENG", project_id: 10000, updated_ms, created_ms: 0 }
     }
 
     const NY: Tz = chrono_tz::America::New_York;
@@ -525,12 +611,32 @@ mod tests {
         assert!(!q.matches(&view(1_719_806_399_999)));
     }
 
+    /// ENG is project 10000, OPS 10001: 10001 is OPS-1, 10010 is ENG-3; ENG-2 was deleted.
+    fn lookup(r: &IssueRef) -> Option<(u64, u64)> {
+        match r {
+            IssueRef::Id(10001) => Some((10001, 1)),
+            IssueRef::Id(10010) => Some((10000, 3)),
+            IssueRef::Key(k) if k == "ENG-3" => Some((10000, 3)),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn id_ranges_come_from_conjunctions_only() {
-        let q = parse("(project = ENG) AND updated >= 0 AND id >= 10010 AND id < 10020 ORDER BY id ASC", &NY).unwrap();
-        assert_eq!(q.id_range(), (Some(10010), Some(10019)));
-        let q = parse("id > 5 OR id < 3", &NY).unwrap();
-        assert_eq!(q.id_range(), (None, None));
+    fn relational_operators_compare_key_numbers_within_the_literals_project() {
+        // 10010 is ENG-3: `id >= 10010` is ENG-3 and later ENG issues, whatever their ids.
+        let mut q = parse("id >= 10010", &NY).unwrap();
+        assert!(q.resolve_issues(&lookup).is_empty());
+        assert!(q.matches(&view(0)));
+        // 10001 is OPS-1: an ENG issue with a larger id is not "greater".
+        let mut q = parse("id < 10001 OR id > 10001", &NY).unwrap();
+        q.resolve_issues(&lookup);
+        assert!(!q.matches(&view(0)));
+        let mut q = parse("issuekey > ENG-2 and key <= 'ENG-3'", &NY).unwrap();
+        assert_eq!(q.resolve_issues(&lookup), vec!["An issue with key 'ENG-2' does not exist for field 'key'."]);
+        assert!(!q.matches(&view(0)), "an unknown literal matches nothing");
+        let mut q = parse("id in (10010, 99999) and id != 10001", &NY).unwrap();
+        assert_eq!(q.resolve_issues(&lookup), vec!["A value with ID '99999' does not exist for the field 'id'."]);
+        assert!(q.matches(&view(0)));
     }
 
     #[test]

@@ -3,8 +3,14 @@
 //! removed Cloud `/rest/api/3/search` (410).
 //!
 //! Page sizes are Jira's, not the caller's: Cloud returns up to 5000 when only `id`/`key` are
-//! requested and at most 100 otherwise; Data Center caps at 1000 and refuses to page past
-//! 10,000 results with `startAt`.
+//! requested and at most 100 otherwise; Data Center caps at 1000 and fails past 10,000 results
+//! with `startAt` (Atlassian KB "Handling JQL REST API searching exceeding max_result_window in
+//! Jira": HTTP 500, "Search limit exceeded. We couldn't complete your search because it requests
+//! 10,100 results which exceeded the search platform limit of 10,000. …").
+//!
+//! Issue literals in the JQL are resolved first (`jql::Query::resolve_issues`): on Data Center
+//! one that names no issue is a 400 with Jira's message unless `validateQuery=false`; on Cloud
+//! it matches nothing (see `shared/notes/jql-semantics.md`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +27,7 @@ use crate::auth::Viewer;
 use crate::data::Dataset;
 use crate::jql::{self, SortKey};
 use crate::rng::mix;
-use crate::server::{AppState, error};
+use crate::server::{AppState, error, errors};
 use crate::site::{self, Snapshot, State as SiteState};
 
 const CLOUD_MAX_IDS_PAGE: usize = 5000;
@@ -39,6 +45,7 @@ pub(crate) struct GetParams {
     max_results: Option<i64>,
     fields: Option<String>,
     expand: Option<String>,
+    validate_query: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +58,18 @@ pub(crate) struct PostBody {
     fields: Option<Vec<String>>,
     /// A comma list (Cloud enhanced search) or an array of names (Data Center).
     expand: Option<Value>,
+    /// `false` (Data Center's boolean) or `"none"`/`"warn"` (newer string form) turn literal
+    /// validation off.
+    validate_query: Option<Value>,
+}
+
+/// Whether a `validateQuery` value leaves validation on (the default).
+fn validates(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !matches!(s.to_ascii_lowercase().as_str(), "false" | "none" | "warn"),
+        _ => true,
+    }
 }
 
 fn split_fields(fields: Option<&str>) -> Option<Vec<String>> {
@@ -60,7 +79,7 @@ fn split_fields(fields: Option<&str>) -> Option<Vec<String>> {
 /// The issue expansions the simulator renders (`expand=changelog,transitions`); Jira's others
 /// (`names`, `schema`, `renderedFields`, …) are accepted and ignored.
 #[derive(Debug, Default, Clone, Copy)]
-struct Expand {
+pub(crate) struct Expand {
     changelog: bool,
     transitions: bool,
 }
@@ -78,7 +97,7 @@ impl Expand {
         e
     }
 
-    fn from_value(v: Option<&Value>) -> Self {
+    pub(crate) fn from_value(v: Option<&Value>) -> Self {
         match v {
             Some(Value::String(s)) => Self::parse(s.split(',')),
             Some(Value::Array(a)) => Self::parse(a.iter().filter_map(Value::as_str).flat_map(|s| s.split(','))),
@@ -96,6 +115,7 @@ struct SearchRequest {
     fields: Option<Vec<String>>,
     expand: Expand,
     emails: bool,
+    validate: bool,
 }
 
 impl SearchRequest {
@@ -109,6 +129,7 @@ impl SearchRequest {
             fields,
             expand: Expand::parse(p.expand.as_deref().unwrap_or_default().split(',')),
             emails: viewer.emails,
+            validate: validates(p.validate_query.map(Value::String).as_ref()),
         }
     }
 
@@ -121,6 +142,7 @@ impl SearchRequest {
             fields: b.fields,
             expand: Expand::from_value(b.expand.as_ref()),
             emails: viewer.emails,
+            validate: validates(b.validate_query.as_ref()),
         }
     }
 }
@@ -226,21 +248,21 @@ pub(crate) async fn approximate_count(State(app): State<Arc<AppState>>, body: Op
     let Some(Json(b)) = body else { return bad_payload() };
     let data = &app.site.data;
     let st = app.site.lock();
-    let query = match parse(data, b.jql.as_deref().unwrap_or_default(), true) {
+    let Parsed { query, candidates } = match parse(&st, data, b.jql.as_deref().unwrap_or_default(), true, false) {
         Ok(q) => q,
-        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+        Err(m) => return errors(StatusCode::BAD_REQUEST, &m),
     };
-    let count = Matcher { st: &st, data, query: &query, now: Instant::now() }.count();
+    let count = Matcher { st: &st, data, query: &query, candidates: candidates.as_deref(), now: Instant::now() }.count();
     Json(json!({"count": count})).into_response()
 }
 
 /// Which fields each returned issue carries.
-struct Selection {
+pub(crate) struct Selection {
     fields: Vec<String>,
     with_key: bool,
 }
 
-fn select(requested: Option<&[String]>, all: &[String], default_all: bool) -> Selection {
+pub(crate) fn select(requested: Option<&[String]>, all: &[String], default_all: bool) -> Selection {
     let mut chosen: Vec<String> = Vec::new();
     let mut excluded: Vec<&str> = Vec::new();
     let mut with_key = false;
@@ -281,13 +303,48 @@ fn hash_str(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| mix(h ^ b as u64))
 }
 
-/// Parses JQL in the API user's time zone; `Err` is Jira's 400 message.
-fn parse(data: &Dataset, jql: &str, bounded: bool) -> Result<jql::Query, String> {
-    let query = jql::parse(jql, &data.config.time_zone).map_err(|e| e.0)?;
+/// Parses JQL in the API user's time zone and resolves its issue literals; `Err` holds Jira's
+/// 400 messages. Unknown issue literals are an error only when `strict` (Data Center with
+/// validation on); otherwise they match nothing.
+fn parse(st: &SiteState, data: &Dataset, jql: &str, bounded: bool, strict: bool) -> Result<Parsed, Vec<String>> {
+    let mut query = jql::parse(jql, &data.config.time_zone).map_err(|e| vec![e.0])?;
+    let ids = query.id_list();
     if bounded && query.filter.is_none() {
-        return Err("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into());
+        return Err(vec![
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into(),
+        ]);
     }
-    Ok(query)
+    let now = Instant::now();
+    let unknown = query.resolve_issues(&|r| st.resolve(data, r, now));
+    if strict && !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let candidates = ids.map(|ids| {
+        let mut v: Vec<u64> = ids.into_iter().filter_map(|id| id.checked_sub(Dataset::issue_id(0))).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    Ok(Parsed { query, candidates })
+}
+
+/// A parsed query and, for an explicit id list, the only issue indices that can match.
+struct Parsed {
+    query: jql::Query,
+    candidates: Option<Vec<u64>>,
+}
+
+/// `n` with thousands separators, as Jira's messages print counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Walks the site's visible issues in a query's order.
@@ -295,6 +352,8 @@ struct Matcher<'a> {
     st: &'a SiteState,
     data: &'a Dataset,
     query: &'a jql::Query,
+    /// The only indices that can match (an `id in (…)` query), if known.
+    candidates: Option<&'a [u64]>,
     now: Instant,
 }
 
@@ -341,18 +400,21 @@ impl Matcher<'_> {
         (page, (pos < end).then_some(pos))
     }
 
-    /// Ordered by `id` ascending alone: positions are issue indices (ids are `10000 + index`).
-    fn by_id(&self) -> bool {
-        matches!(self.query.order.as_slice(), [(SortKey::Id, true)])
+    /// Ordered by `created` ascending (ties by key or id): base issues were created in index
+    /// order and created issues come after them, so positions are issue indices and an edit
+    /// does not move an issue, as on Jira.
+    fn by_created(&self) -> bool {
+        matches!(
+            self.query.order.as_slice(),
+            [(SortKey::Created, true)] | [(SortKey::Created, true), (SortKey::Key | SortKey::Id, true)]
+        )
     }
 
-    /// Up to `limit` matches in `id` order from index `start`, and the index to resume at.
-    fn page_by_id(&self, start: u64, limit: usize) -> (Vec<Snapshot>, Option<u64>) {
-        let (lo, hi) = self.query.id_range();
-        let index_of = |id: i64| (id - Dataset::issue_id(0) as i64).max(0) as u64;
-        let end =
-            hi.map(|h| (index_of(h) + 1).min(self.st.index_count(self.data))).unwrap_or(self.st.index_count(self.data));
-        let mut pos = start.max(lo.map(index_of).unwrap_or(0));
+    /// Up to `limit` matches in `created` order from index `start`, and the index to resume at.
+    fn page_by_created(&self, start: u64, limit: usize) -> (Vec<Snapshot>, Option<u64>) {
+        let end = self.st.index_count(self.data);
+        let floor = self.query.min_created().map(|t| first_index_created_at_or_after(self.data, t)).unwrap_or(0);
+        let mut pos = start.max(floor);
         let visible = |i: u64| self.st.snapshot(self.data, i, self.now).filter(|s| self.matches(s));
         let mut page = Vec::with_capacity(limit.min(1024));
         while pos < end && page.len() < limit {
@@ -365,20 +427,33 @@ impl Matcher<'_> {
         (page, (pos < end).then_some(pos))
     }
 
-    /// Every match in the query's order (for orders other than `updated`).
-    fn all_sorted(&self) -> Vec<Snapshot> {
-        let mut all: Vec<Snapshot> = (0..self.st.index_count(self.data))
+    /// The indices that can match, in index order.
+    fn indices(&self) -> Box<dyn Iterator<Item = u64> + '_> {
+        let count = self.st.index_count(self.data);
+        match self.candidates {
+            Some(c) => Box::new(c.iter().copied().filter(move |i| *i < count)),
+            None => Box::new(0..count),
+        }
+    }
+
+    /// Every match in `order` (for orders other than `updated`).
+    fn all_sorted(&self, order: &[(SortKey, bool)]) -> Vec<Snapshot> {
+        let mut all: Vec<Snapshot> = self
+            .indices()
             .filter_map(|i| self.st.snapshot(self.data, i, self.now))
             .filter(|s| self.matches(s))
             .collect();
         let data = self.data;
         all.sort_by(|a, b| {
-            for (key, asc) in &self.query.order {
+            for (key, asc) in order {
                 let ord = match key {
                     SortKey::Updated => a.updated_ms.cmp(&b.updated_ms),
                     SortKey::Created => a.created_ms.cmp(&b.created_ms),
-                    SortKey::Key => jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index)),
-                    SortKey::Id => a.index.cmp(&b.index),
+                    // `ORDER BY id` is `ORDER BY key` in Jira (`KeySystemField.getSortFields`:
+                    // project key, then key number), not numeric id order.
+                    SortKey::Key | SortKey::Id => {
+                        jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index))
+                    }
                 };
                 let ord = if *asc { ord } else { ord.reverse() };
                 if ord.is_ne() {
@@ -391,7 +466,7 @@ impl Matcher<'_> {
     }
 
     fn count(&self) -> u64 {
-        (0..self.st.index_count(self.data))
+        self.indices()
             .filter_map(|i| self.st.snapshot(self.data, i, self.now))
             .filter(|s| self.matches(s))
             .count() as u64
@@ -403,9 +478,9 @@ async fn cloud(app: &AppState, r: SearchRequest, api: &str) -> Response {
     let data = &app.site.data;
     let st = app.site.lock();
     let SearchRequest { jql, token, max, fields, expand, emails, .. } = r;
-    let query = match parse(data, &jql, true) {
+    let Parsed { query, candidates } = match parse(&st, data, &jql, true, false) {
         Ok(q) => q,
-        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+        Err(m) => return errors(StatusCode::BAD_REQUEST, &m),
     };
     let jql_hash = hash_str(&jql);
     let start = match token.as_deref() {
@@ -423,13 +498,13 @@ async fn cloud(app: &AppState, r: SearchRequest, api: &str) -> Response {
         Some(n) => n as usize,
     }
     .min(cap);
-    let m = Matcher { st: &st, data, query: &query, now: Instant::now() };
-    let (page, next) = if m.natural() {
+    let m = Matcher { st: &st, data, query: &query, candidates: candidates.as_deref(), now: Instant::now() };
+    let (page, next) = if m.candidates.is_none() && m.natural() {
         m.page_natural(start, limit)
-    } else if m.by_id() {
-        m.page_by_id(start, limit)
+    } else if m.by_created() {
+        m.page_by_created(start, limit)
     } else {
-        let all = m.all_sorted();
+        let all = m.all_sorted(&query.order);
         let from = (start as usize).min(all.len());
         let to = (from + limit).min(all.len());
         (all[from..to].to_vec(), (to < all.len()).then_some(to as u64))
@@ -452,10 +527,10 @@ async fn startat_search(app: &AppState, r: SearchRequest, api: &str, max_page: u
     search_pause(app).await;
     let data = &app.site.data;
     let st = app.site.lock();
-    let SearchRequest { jql, start_at, max, fields, expand, emails, .. } = r;
-    let query = match parse(data, &jql, false) {
+    let SearchRequest { jql, start_at, max, fields, expand, emails, validate, .. } = r;
+    let Parsed { query, candidates } = match parse(&st, data, &jql, false, api == "2" && validate) {
         Ok(q) => q,
-        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+        Err(m) => return errors(StatusCode::BAD_REQUEST, &m),
     };
     let start = start_at.unwrap_or(0).max(0) as usize;
     let limit = match max {
@@ -464,42 +539,74 @@ async fn startat_search(app: &AppState, r: SearchRequest, api: &str, max_page: u
         None => DEFAULT_PAGE,
     }
     .min(max_page);
-    // Data Center's 10,000 result window; Cloud's old search paged without one.
+    // Data Center's 10,000 result window (OpenSearch's max_result_window, as the KB reports
+    // it); Cloud's old search paged without one.
     if api == "2" && start + limit > DC_MAX_WINDOW {
         return error(
-            StatusCode::BAD_REQUEST,
-            "The requested result window is too large: startAt + maxResults must be less than or equal to 10000. Narrow the query (for example by an updated or id range).",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!(
+                "Search limit exceeded. We couldn't complete your search because it requests {} results which exceeded the search platform limit of {}. Try refining your query or contact your Jira administrator. Repeating the same search may not work.",
+                thousands(start + limit),
+                thousands(DC_MAX_WINDOW)
+            ),
         );
     }
     let sel = select(fields.as_deref(), &st.field_ids(data), true);
-    let m = Matcher { st: &st, data, query: &query, now: Instant::now() };
-    let all: Vec<Snapshot> = if m.natural() || m.by_id() {
+    let m = Matcher { st: &st, data, query: &query, candidates: candidates.as_deref(), now: Instant::now() };
+    // Without `ORDER BY`, Data Center sorts by key descending (see the JQL notes); Cloud's old
+    // search walked in its natural order.
+    let dc_default = api == "2" && query.order.is_empty();
+    let all: Vec<Snapshot> = if dc_default {
+        m.all_sorted(&[(SortKey::Key, false)])
+    } else if m.candidates.is_none() && (m.natural() || m.by_created()) {
         let mut v = Vec::new();
         let mut pos = Some(0);
         while let Some(p) = pos {
             let (page, next) =
-                if m.natural() { m.page_natural(p, DC_MAX_WINDOW) } else { m.page_by_id(p, DC_MAX_WINDOW) };
+                if m.natural() { m.page_natural(p, DC_MAX_WINDOW) } else { m.page_by_created(p, DC_MAX_WINDOW) };
             v.extend(page);
             pos = next;
         }
         v
     } else {
-        m.all_sorted()
+        m.all_sorted(&query.order)
     };
     // Cloud's old search answered `fields=id` with `{"id"}` like the enhanced one.
     let how = Render { api, emails, compact: api == "3", expand };
-    let page: Vec<Value> = all.iter().skip(start).take(limit).map(|s| render(&st, data, s, &sel, &how)).collect();
+    let fetching = sel.fields.iter().any(|f| f != "created");
+    let page: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .filter(|s| !(fetching && st.behaviour.drops_from_fetch(s.index)))
+        .map(|s| render(&st, data, s, &sel, &how))
+        .collect();
     Json(json!({
         "expand": "schema,names", "startAt": start, "maxResults": limit, "total": all.len(), "issues": page,
     }))
     .into_response()
 }
 
-async fn search_pause(app: &AppState) {
+pub(crate) async fn search_pause(app: &AppState) {
     let lag = app.site.lock().behaviour.search_latency;
     if !lag.is_zero() {
         tokio::time::sleep(lag).await;
     }
+}
+
+/// Binary search over the strictly increasing `created` of base issues (created issues come
+/// after every base issue).
+fn first_index_created_at_or_after(data: &Dataset, t: i64) -> u64 {
+    let (mut lo, mut hi) = (0u64, data.config.issues);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if data.created_ms(mid) < t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Binary search over the strictly increasing `updated` of base issues.
@@ -517,16 +624,16 @@ fn first_index_updated_at_or_after(data: &Dataset, t: i64) -> u64 {
 }
 
 /// How a page renders its issues.
-struct Render<'a> {
+pub(crate) struct Render<'a> {
     /// REST version: `"2"` renders rich text as wiki markup and links into v2.
-    api: &'a str,
-    emails: bool,
+    pub api: &'a str,
+    pub emails: bool,
     /// Cloud's `{"id"}` (plus `key`) shape when no field is selected.
-    compact: bool,
-    expand: Expand,
+    pub compact: bool,
+    pub expand: Expand,
 }
 
-fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selection, how: &Render<'_>) -> Value {
+pub(crate) fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selection, how: &Render<'_>) -> Value {
     let id = Dataset::issue_id(s.index).to_string();
     let mut issue = if sel.fields.is_empty() && how.compact {
         let mut v = json!({"id": id});

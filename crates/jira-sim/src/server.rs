@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{endpoints, search};
+use crate::{endpoints, fetch, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -128,6 +128,16 @@ impl RunningSim {
         self.app.site.lock().counters.iter().map(|((p, s), n)| (p.clone(), *s, *n)).collect()
     }
 
+    /// Starts (or restarts) recording every API request with its query and JSON body.
+    pub fn record_requests(&self) {
+        self.app.site.lock().recorded = Some(Vec::new());
+    }
+
+    /// The requests recorded since `record_requests`, in arrival order.
+    pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
+        self.app.site.lock().recorded.clone().unwrap_or_default()
+    }
+
     pub fn behaviour(&self) -> Behaviour {
         self.app.site.lock().behaviour.clone()
     }
@@ -225,6 +235,10 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/3/search/jql", get(search::cloud_get).post(search::cloud_post))
             .route("/rest/api/2/search/jql", get(search::cloud_v2_get).post(search::cloud_v2_post))
             .route("/rest/api/3/search/approximate-count", post(search::approximate_count))
+            .route("/rest/api/3/issue/bulkfetch", post(fetch::bulkfetch_v3))
+            .route("/rest/api/2/issue/bulkfetch", post(fetch::bulkfetch_v2))
+            .route("/rest/api/3/issue/{id}", get(fetch::get_v3))
+            .route("/rest/api/2/issue/{id}", get(fetch::get_v2))
             .route("/rest/api/3/search", get(search::legacy_get).post(search::legacy_post))
             .route("/rest/api/2/search", get(search::removed).post(search::removed))
             .route("/rest/api/3/serverInfo", get(endpoints::server_info))
@@ -240,6 +254,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/group/member", get(endpoints::group_member)),
         Flavor::DataCenter => agile
             .route("/rest/api/2/search", get(search::dc_get).post(search::dc_post))
+            .route("/rest/api/2/issue/{id}", get(fetch::get_v2))
             .route("/rest/api/2/serverInfo", get(endpoints::server_info))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/2/myself", get(endpoints::myself))
@@ -275,8 +290,48 @@ fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
+/// One request as the site received it, so tests can check what a client asked for (its
+/// `fields`, whether it used the POST form) instead of trusting a comment.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The JSON body, when there was one.
+    pub body: Option<serde_json::Value>,
+}
+
+impl RecordedRequest {
+    /// A query parameter, decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&self.query)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
 async fn count(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let recording = app.site.lock().recorded.is_some();
+    let req = if recording && !path.starts_with("/_sim") {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
+        let rec = RecordedRequest {
+            method: parts.method.to_string(),
+            path: path.clone(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
+            body: serde_json::from_slice(&bytes).ok(),
+        };
+        if let Some(r) = app.site.lock().recorded.as_mut() {
+            r.push(rec);
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        req
+    };
     let resp = next.run(req).await;
     let mut st = app.site.lock();
     *st.counters.entry((path, resp.status().as_u16())).or_default() += 1;
@@ -366,7 +421,12 @@ fn rate_limited(limit: u32, wait_ms: u64) -> Response {
 
 /// Jira's error envelope.
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({"errorMessages": [message], "errors": {}}))).into_response()
+    errors(status, &[message.to_string()])
+}
+
+/// Jira's error envelope with several messages (JQL validation lists every bad literal).
+pub(crate) fn errors(status: StatusCode, messages: &[String]) -> Response {
+    (status, axum::Json(json!({"errorMessages": messages, "errors": {}}))).into_response()
 }
 
 async fn not_found() -> Response {

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::behaviour::{Behaviour, RateWindow};
 use crate::data::Dataset;
-use crate::jql::IssueView;
+use crate::jql::{IssueRef, IssueView};
 
 /// An issue's state when it differs from the generated one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub(crate) struct State {
     pub rate: RateWindow,
     pub requests: u64,
     pub counters: std::collections::BTreeMap<(String, u16), u64>,
+    /// Requests as received, while `RunningSim::record_requests` is on.
+    pub recorded: Option<Vec<crate::server::RecordedRequest>>,
 }
 
 pub(crate) struct Site {
@@ -308,11 +310,32 @@ fn strip_emails(v: &mut Value) {
     }
 }
 
+impl State {
+    /// An issue literal of JQL → the project id and key number of the visible issue it names.
+    pub fn resolve(&self, data: &Dataset, r: &IssueRef, now: Instant) -> Option<(u64, u64)> {
+        let index = match r {
+            IssueRef::Id(id) => id.checked_sub(Dataset::issue_id(0))?,
+            IssueRef::Key(key) => {
+                let (pkey, num) = key.rsplit_once('-')?;
+                let num: u64 = num.parse().ok().filter(|n| *n > 0)?;
+                let p = (0..data.config.projects).find(|p| data.project_key(*p).eq_ignore_ascii_case(pkey))?;
+                (num - 1).checked_mul(data.config.projects)?.checked_add(p)?
+            }
+        };
+        if index >= self.index_count(data) {
+            return None;
+        }
+        self.snapshot(data, index, now)?;
+        Some((Dataset::project_id(data.project_of(index)), data.key_num(index)))
+    }
+}
+
 /// What JQL sees of a snapshot.
 pub(crate) fn view<'a>(data: &Dataset, s: &Snapshot, key: &'a str, project_key: &'a str) -> IssueView<'a> {
     IssueView {
         id: Dataset::issue_id(s.index),
         key,
+        key_num: data.key_num(s.index),
         project_key,
         project_id: Dataset::project_id(data.project_of(s.index)),
         updated_ms: s.updated_ms,

@@ -317,9 +317,11 @@ fn data_center_caps_pages_at_1000_and_the_window_at_10000() {
     assert_eq!(body["issues"].as_array().unwrap().len(), 1000);
     let (st, _) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&startAt=9000&maxResults=1000");
     assert_eq!(st, 200);
-    let (st, body) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&startAt=10000&maxResults=10");
-    assert_eq!(st, 400, "{body}");
-    assert!(body["errorMessages"][0].as_str().unwrap().contains("10000"));
+    // Past the window: OpenSearch's max_result_window, as Atlassian's KB reports it (HTTP 500).
+    let (st, body) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&startAt=10000&maxResults=100");
+    assert_eq!(st, 500, "{body}");
+    let message = body["errorMessages"][0].as_str().unwrap();
+    assert!(message.contains("requests 10,100 results which exceeded the search platform limit of 10,000"), "{message}");
     // Cloud-only paths do not exist on Data Center; Cloud credentials do not work there.
     assert_eq!(get("/rest/api/3/search/jql?jql=updated%3E%3D0").0, 404);
     assert_eq!(s.get("/rest/api/2/search?jql=updated%3E%3D0").0, 401);
@@ -360,15 +362,130 @@ fn jql_dates_are_read_in_the_api_users_time_zone() {
 #[test]
 fn jql_order_and_combinations() {
     let s = cloud(50);
+    // `key >= ENG-5` stays in ENG: OPS keys are not "greater" than an ENG key.
     let (ids, _) = s.all_ids("project in (ENG, OPS) AND key >= ENG-5 ORDER BY key DESC", "id", 100);
     let d = s.sim.dataset();
     let mut want: Vec<(String, String)> = (0..50)
-        .filter(|i| d.project_of(*i) <= 1)
+        .filter(|i| d.project_of(*i) == 0 && d.key_num(*i) >= 5)
         .map(|i| (d.issue_key(i), Dataset::issue_id(i).to_string()))
-        .filter(|(k, _)| jira_sim::jql::key_cmp(k, "ENG-5").is_ge())
         .collect();
     want.sort_by(|a, b| jira_sim::jql::key_cmp(&b.0, &a.0));
     assert_eq!(ids, want.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
+}
+
+/// Ids of a Cloud search in the order Jira returns them, as numbers.
+fn numeric(ids: Vec<String>) -> Vec<u64> {
+    ids.iter().map(|i| i.parse().unwrap()).collect()
+}
+
+#[test]
+fn id_comparisons_stay_in_the_literals_project_and_order_by_id_is_key_order() {
+    // 5 projects, ids interleaved: 10000 is ENG-1, 10001 OPS-1, …, 10005 ENG-2.
+    let s = cloud(60);
+    let d = s.sim.dataset();
+    let id = |i: u64| Dataset::issue_id(i);
+    // `id > 10010` (ENG-3) is the ENG issues after ENG-3, not every larger id.
+    let (ids, _) = s.all_ids(&format!("id > {}", id(10)), "id", 100);
+    let mut want: Vec<u64> = (0..60).filter(|i| d.project_of(*i) == 0 && d.key_num(*i) > 3).map(id).collect();
+    let mut got = numeric(ids);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(!got.contains(&id(11)), "OPS-3 has a larger id but is in another project");
+    // A range whose bounds are in different projects is empty.
+    let (ids, _) = s.all_ids(&format!("id >= {} AND id <= {}", id(10), id(21)), "id", 100);
+    assert!(ids.is_empty(), "{ids:?}");
+    // `ORDER BY id` is key order: project key, then key number (ENG-1, ENG-2, …, OPS-1, …).
+    let (ids, _) = s.all_ids("updated >= 0 ORDER BY id ASC", "id", 100);
+    let mut by_key: Vec<u64> = (0..60).collect();
+    by_key.sort_by(|a, b| jira_sim::jql::key_cmp(&d.issue_key(*a), &d.issue_key(*b)));
+    assert_eq!(numeric(ids), by_key.into_iter().map(id).collect::<Vec<_>>());
+    // Cloud: a literal that names no issue matches nothing, without an error.
+    let (ids, _) = s.all_ids("id > 99999999", "id", 100);
+    assert!(ids.is_empty());
+    s.sim.delete_issues(&[id(10)]);
+    let (ids, _) = s.all_ids(&format!("id > {}", id(10)), "id", 100);
+    assert!(ids.is_empty(), "a deleted issue as a bound matches nothing: {ids:?}");
+    let (ids, _) = s.all_ids(&format!("id in ({}, {}, 99999999)", id(10), id(11)), "id", 100);
+    assert_eq!(numeric(ids), vec![id(11)]);
+}
+
+#[test]
+fn data_center_rejects_unknown_issue_literals_unless_validation_is_off() {
+    let s = site(SimConfig {
+        flavor: Flavor::DataCenter,
+        data: DatasetConfig { issues: 30, ..Default::default() },
+        ..Default::default()
+    });
+    let c = s.sim.credentials().clone();
+    let get = |q: &str| s.send(s.http.get(s.url(q)).basic_auth(&c.username, Some(&c.password)));
+    let (st, body) = get(&format!("/rest/api/2/search?jql={}", urlencode("id > 99999")));
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["errorMessages"][0], "A value with ID '99999' does not exist for the field 'id'.");
+    let (st, body) = get(&format!("/rest/api/2/search?jql={}", urlencode("key in (ENG-1, NOPE-7)")));
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["errorMessages"][0], "An issue with key 'NOPE-7' does not exist for field 'key'.");
+    let (st, body) =
+        get(&format!("/rest/api/2/search?validateQuery=false&fields=id&jql={}", urlencode("key in (ENG-1, NOPE-7)")));
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["issues"][0]["id"], "10000");
+    assert_eq!(body["total"], 1);
+    // The POST form takes `validateQuery: false` as well.
+    let body = json!({"jql": "id in (10000, 99999)", "fields": ["id"], "validateQuery": false});
+    let (st, body) = s.send(s.http.post(s.url("/rest/api/2/search")).basic_auth(&c.username, Some(&c.password)).json(&body));
+    assert_eq!((st, body["total"].as_u64()), (200, Some(1)), "{body}");
+    // `id > N` stays in N's project on Data Center too (Jira's IssueIdClauseQueryFactory).
+    let (st, body) = get(&format!("/rest/api/2/search?fields=id&jql={}", urlencode("id >= 10020")));
+    assert_eq!(st, 200);
+    let ids: Vec<&str> = body["issues"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["10025", "10020"], "ENG-5 and ENG-6, key descending (no ORDER BY)");
+}
+
+#[test]
+fn bulk_fetch_returns_known_ids_in_id_order_and_leaves_the_rest_out() {
+    let s = cloud(300);
+    let (st, body) = s.post(
+        "/rest/api/3/issue/bulkfetch",
+        json!({"issueIdsOrKeys": ["10007", "ops-1", "10002", "99999"], "fields": ["summary", "updated"]}),
+    );
+    assert_eq!(st, 200, "{body}");
+    assert_schema("platform", response_schema("platform", "/rest/api/3/issue/bulkfetch", "post"), &body);
+    let ids: Vec<&str> = body["issues"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["10001", "10002", "10007"], "ascending id order; keys match case-insensitively");
+    assert_eq!(body["issues"][0]["fields"].as_object().unwrap().len(), 2);
+    assert_eq!(body["issueErrors"], json!([]), "unknown ids are simply absent (v3 spec)");
+    // The other plausible behaviour: unknown ids listed under issueErrors.
+    s.sim.set_behaviour(Behaviour { bulkfetch_unknown_as_errors: true, ..Behaviour::default() });
+    let (_, body) = s.post("/rest/api/3/issue/bulkfetch", json!({"issueIdsOrKeys": ["10001", "99999"]}));
+    assert_eq!(body["issueErrors"][0]["id"], "99999");
+    // A site that silently loses issues from fetches still lists them and serves them alone.
+    s.sim.set_behaviour(Behaviour { drop_from_fetch_every: Some(3), ..Behaviour::default() });
+    let (_, body) = s.post("/rest/api/3/issue/bulkfetch", json!({"issueIdsOrKeys": ["10001", "10002"]}));
+    assert_eq!(body["issues"].as_array().unwrap().len(), 1);
+    assert_eq!(s.get("/rest/api/3/issue/10002?fields=id").0, 200);
+    s.sim.set_behaviour(Behaviour::default());
+    let many: Vec<String> = (10_000..10_101).map(|i| i.to_string()).collect();
+    let (st, _) = s.post("/rest/api/3/issue/bulkfetch", json!({"issueIdsOrKeys": many}));
+    assert_eq!(st, 400, "at most 100 ids");
+    // One issue by id or key; 404 with Jira's message once deleted.
+    let (st, body) = s.get("/rest/api/3/issue/ENG-2?fields=summary");
+    assert_eq!((st, body["id"].as_str()), (200, Some("10005")));
+    s.sim.delete_issues(&[10005]);
+    let (st, body) = s.get("/rest/api/3/issue/10005");
+    assert_eq!(st, 404);
+    assert_eq!(body["errorMessages"][0], "Issue does not exist or you do not have permission to see it.");
+}
+
+#[test]
+fn requests_can_be_recorded_with_their_query_and_body() {
+    let s = cloud(10);
+    s.sim.record_requests();
+    s.get("/rest/api/3/search/jql?jql=updated%3E%3D0&fields=summary,updated");
+    s.post("/rest/api/3/issue/bulkfetch", json!({"issueIdsOrKeys": ["10001"], "fields": ["summary"]}));
+    let r = s.sim.recorded_requests();
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].method.as_str(), r[0].param("fields").as_deref()), ("GET", Some("summary,updated")));
+    assert_eq!(r[1].body.as_ref().unwrap()["fields"], json!(["summary"]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+//! Issues by id or key, outside search: Cloud's `POST /rest/api/{3,2}/issue/bulkfetch` and
+//! `GET /rest/api/{3,2}/issue/{issueIdOrKey}` (both flavors).
+//!
+//! Shapes and rules are the v3 OpenAPI spec's (`openapi/jira-cloud-platform-v3.json`,
+//! `BulkFetchIssueRequestBean` / `BulkIssueResults`): up to 100 ids or keys, mixed; keys match
+//! case-insensitively; issues come back in ascending `id` order; "Issues which aren't found or
+//! that the user doesn't have permission to view won't be returned" — they are simply absent,
+//! unless `Behaviour::bulkfetch_unknown_as_errors` lists them under `issueErrors`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Viewer;
+use crate::data::Dataset;
+use crate::jql::IssueRef;
+use crate::search::{Expand, Render, render, search_pause, select};
+use crate::server::{AppState, error};
+use crate::site::{Snapshot, State as SiteState};
+
+/// Most ids or keys one bulk fetch takes.
+const BULK_MAX: usize = 100;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BulkBody {
+    issue_ids_or_keys: Option<Vec<String>>,
+    fields: Option<Vec<String>>,
+    expand: Option<Value>,
+}
+
+/// The visible issue an id or key names, if any.
+fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str, now: Instant) -> Option<Snapshot> {
+    let r = match id_or_key.trim().parse::<u64>() {
+        Ok(id) => IssueRef::Id(id),
+        Err(_) => IssueRef::Key(id_or_key.trim().to_ascii_uppercase()),
+    };
+    st.resolve(data, &r, now)?;
+    let index = match r {
+        IssueRef::Id(id) => id - Dataset::issue_id(0),
+        IssueRef::Key(k) => {
+            let (pkey, num) = k.rsplit_once('-')?;
+            let p = (0..data.config.projects).find(|p| data.project_key(*p).eq_ignore_ascii_case(pkey))?;
+            (num.parse::<u64>().ok()? - 1) * data.config.projects + p
+        }
+    };
+    st.snapshot(data, index, now)
+}
+
+pub(crate) async fn bulkfetch_v3(app: State<Arc<AppState>>, v: Extension<Viewer>, b: Option<Json<BulkBody>>) -> Response {
+    bulkfetch(app, v, b, "3").await
+}
+
+pub(crate) async fn bulkfetch_v2(app: State<Arc<AppState>>, v: Extension<Viewer>, b: Option<Json<BulkBody>>) -> Response {
+    bulkfetch(app, v, b, "2").await
+}
+
+async fn bulkfetch(
+    State(app): State<Arc<AppState>>,
+    Extension(viewer): Extension<Viewer>,
+    body: Option<Json<BulkBody>>,
+    api: &str,
+) -> Response {
+    let Some(Json(b)) = body else {
+        return error(StatusCode::BAD_REQUEST, "Invalid request payload. Refer to the REST API documentation and try again.");
+    };
+    let wanted = b.issue_ids_or_keys.unwrap_or_default();
+    if wanted.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "At least one issue ID or key must be provided.");
+    }
+    if wanted.len() > BULK_MAX {
+        return error(StatusCode::BAD_REQUEST, &format!("Can't request more than {BULK_MAX} issues at once."));
+    }
+    search_pause(&app).await;
+    let data = &app.site.data;
+    let st = app.site.lock();
+    let now = Instant::now();
+    // The default is `*navigable`, as on search.
+    let sel = select(b.fields.as_deref(), &st.field_ids(data), true);
+    let how = Render { api, emails: viewer.emails, compact: false, expand: Expand::from_value(b.expand.as_ref()) };
+    let mut found: Vec<Snapshot> = Vec::new();
+    let mut errors = Vec::new();
+    for w in &wanted {
+        match lookup(&st, data, w, now) {
+            Some(s) if st.behaviour.drops_from_fetch(s.index) => {}
+            Some(s) => found.push(s),
+            None if st.behaviour.bulkfetch_unknown_as_errors => errors.push(json!({
+                "id": w, "errorMessage": "Issue does not exist or you do not have permission to see it.",
+            })),
+            None => {}
+        }
+    }
+    found.sort_by_key(|s| s.index);
+    found.dedup_by_key(|s| s.index);
+    let issues: Vec<Value> = found.iter().map(|s| render(&st, data, s, &sel, &how)).collect();
+    Json(json!({"issues": issues, "issueErrors": errors})).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IssueParams {
+    fields: Option<String>,
+}
+
+pub(crate) async fn get_v3(
+    app: State<Arc<AppState>>,
+    v: Extension<Viewer>,
+    id: Path<String>,
+    q: Query<IssueParams>,
+) -> Response {
+    get_issue(app, v, id, q, "3").await
+}
+
+pub(crate) async fn get_v2(
+    app: State<Arc<AppState>>,
+    v: Extension<Viewer>,
+    id: Path<String>,
+    q: Query<IssueParams>,
+) -> Response {
+    get_issue(app, v, id, q, "2").await
+}
+
+/// `GET /rest/api/{3,2}/issue/{issueIdOrKey}`: one issue, every field by default; `404` with
+/// Jira's message for an issue that does not exist or that the user cannot see.
+async fn get_issue(
+    State(app): State<Arc<AppState>>,
+    Extension(viewer): Extension<Viewer>,
+    Path(id_or_key): Path<String>,
+    Query(p): Query<IssueParams>,
+    api: &str,
+) -> Response {
+    let data = &app.site.data;
+    let st = app.site.lock();
+    let Some(s) = lookup(&st, data, &id_or_key, Instant::now()) else {
+        return error(StatusCode::NOT_FOUND, "Issue does not exist or you do not have permission to see it.");
+    };
+    let requested: Option<Vec<String>> =
+        p.fields.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+    let sel = select(requested.as_deref(), &st.field_ids(data), true);
+    let how = Render { api, emails: viewer.emails, compact: false, expand: Expand::default() };
+    Json(render(&st, data, &s, &sel, &how)).into_response()
+}
