@@ -1,6 +1,10 @@
 //! Issue search: Cloud's `/rest/api/3/search/jql` (paged by `nextPageToken`) and Data
-//! Center's `/rest/api/2/search` (paged by `startAt`, at most 10,000 deep), plus the
-//! approximate count used to check completeness.
+//! Center's `/rest/api/2/search` (paged by `startAt`, at most 10,000 deep); issues by explicit
+//! id lists (Cloud's `POST /rest/api/3/issue/bulkfetch`, Data Center's `id in (…)`); one issue
+//! by id (did it survive?); and the approximate count used to check completeness.
+//!
+//! No JQL built here compares an issue id or key with `<`/`>`: in Jira those compare key
+//! numbers within the literal's project, not ids (`shared/notes/jql-semantics.md`).
 
 use std::ops::Range;
 
@@ -26,6 +30,22 @@ pub struct Wire<I> {
     is_last: Option<bool>,
     #[serde(default)]
     total: Option<u64>,
+    /// Data Center: the page size Jira actually used (it may cap the one asked for).
+    #[serde(default)]
+    max_results: Option<u64>,
+    /// Bulk fetch: ids Jira could not return this time.
+    #[serde(default)]
+    issue_errors: Vec<IssueError>,
+}
+
+/// An issue a bulk fetch could not return, with Jira's reason.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueError {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
 }
 
 impl<I> Wire<I> {
@@ -41,10 +61,17 @@ pub trait Issues: Sized {
     fn read(body: Vec<u8>) -> Result<(Self, Wire<()>), serde_json::Error>;
 }
 
+impl<I> Wire<I> {
+    /// The page without its issues.
+    fn rest<J>(self) -> (Vec<I>, Wire<J>) {
+        let Wire { issues, next_page_token, is_last, total, max_results, issue_errors } = self;
+        (issues, Wire { issues: Vec::new(), next_page_token, is_last, total, max_results, issue_errors })
+    }
+}
+
 impl<I: DeserializeOwned> Issues for Vec<I> {
     fn read(body: Vec<u8>) -> Result<(Self, Wire<()>), serde_json::Error> {
-        let Wire { issues, next_page_token, is_last, total } = serde_json::from_slice(&body)?;
-        Ok((issues, Wire { issues: Vec::new(), next_page_token, is_last, total }))
+        Ok(serde_json::from_slice::<Wire<I>>(&body)?.rest())
     }
 }
 
@@ -73,7 +100,7 @@ impl IssueTexts {
 impl Issues for IssueTexts {
     fn read(body: Vec<u8>) -> Result<(Self, Wire<()>), serde_json::Error> {
         let body = String::from_utf8(body).map_err(de::Error::custom)?;
-        let Wire { issues, next_page_token, is_last, total } = serde_json::from_str::<Wire<&RawValue>>(&body)?;
+        let (issues, rest) = serde_json::from_str::<Wire<&RawValue>>(&body)?.rest();
         // Each issue's text is a slice of `body`: its place is its distance from the start.
         let start = body.as_ptr() as usize;
         let spans = issues
@@ -83,11 +110,13 @@ impl Issues for IssueTexts {
                 at..at + i.get().len()
             })
             .collect();
-        let rest = Wire { issues: Vec::new(), next_page_token, is_last, total };
         drop(issues);
         Ok((IssueTexts { body, spans }, rest))
     }
 }
+
+/// Most ids Cloud's bulk fetch takes in one request (v3 spec: "up to 100 issues").
+pub const BULK_FETCH_MAX: usize = 100;
 
 /// Longest field list sent in a GET query string; beyond it the POST form avoids URL limits.
 const MAX_GET_FIELDS_LEN: usize = 1500;
@@ -106,6 +135,10 @@ pub struct Page<S> {
     pub next: Option<String>,
     /// Data Center's exact total; Cloud does not say.
     pub total: Option<u64>,
+    /// Data Center's page size as applied.
+    pub max_results: Option<u64>,
+    /// Bulk fetch: the ids Jira listed under `issueErrors`.
+    pub errors: Vec<IssueError>,
     pub date: Option<DateTime<Utc>>,
 }
 
@@ -144,7 +177,56 @@ impl JiraClient {
         let (issues, rest) = reply.body;
         // Cloud's token pages; Data Center's exact total is the count `check` compares with.
         let (next, total) = if cloud { (rest.next(), None) } else { (None, rest.total) };
-        Ok(Page { issues, next, total, date: reply.date })
+        Ok(Page { issues, next, total, max_results: rest.max_results, errors: Vec::new(), date: reply.date })
+    }
+
+    /// Issues by explicit id, with `fields`: Cloud's `POST /rest/api/3/issue/bulkfetch` (at most
+    /// `BULK_FETCH_MAX` ids); on Data Center a search for `id in (…)` sent with
+    /// `validateQuery=false`, so an id deleted since it was listed drops out instead of failing
+    /// the whole batch with a 400. An id the caller asked for may be missing from the page:
+    /// Jira leaves out issues that no longer exist or that the user cannot see.
+    pub async fn fetch_by_ids<S: Issues>(
+        &self,
+        ids: &[u64],
+        fields: &[String],
+        start_at: u64,
+    ) -> Result<Page<S>, JiraError> {
+        let (path, body) = match self.deployment() {
+            Deployment::Cloud => (
+                "rest/api/3/issue/bulkfetch",
+                json!({"issueIdsOrKeys": ids.iter().map(u64::to_string).collect::<Vec<_>>(), "fields": fields}),
+            ),
+            Deployment::DataCenter => {
+                let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+                (
+                    "rest/api/2/search",
+                    json!({"jql": format!("id in ({list})"), "fields": fields, "startAt": start_at,
+                           "maxResults": ids.len(), "validateQuery": false}),
+                )
+            }
+        };
+        let reply = self.post_decoded(path, &body, S::read).await?;
+        let (issues, rest) = reply.body;
+        let total = if self.deployment() == Deployment::DataCenter { rest.total } else { None };
+        Ok(Page {
+            issues,
+            next: None,
+            total,
+            max_results: rest.max_results,
+            errors: rest.issue_errors,
+            date: reply.date,
+        })
+    }
+
+    /// Whether issue `id` exists for the API user: `GET …/issue/{id}` answers 404 ("Issue does
+    /// not exist or you do not have permission to see it") for one that was deleted or hidden.
+    pub async fn issue_exists(&self, id: u64) -> Result<bool, JiraError> {
+        let path = format!("{}/issue/{id}", self.api());
+        match self.get_reply::<serde::de::IgnoredAny>(&path, &[("fields", "id".to_string())]).await {
+            Ok(_) => Ok(true),
+            Err(JiraError::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Jira Cloud's estimate of how many issues match `jql` (no `ORDER BY`); `None` on Data
@@ -174,17 +256,15 @@ pub fn window_jql(user_jql: Option<&str>, updated_from_ms: i64) -> String {
     }
 }
 
-/// `filter` restricted to ids in `[lo, hi]` (either end open), in id order: a partition.
-pub fn id_range_jql(filter: &str, lo: Option<u64>, hi: Option<u64>) -> String {
-    let mut q = filter.to_string();
-    if let Some(lo) = lo {
-        q.push_str(&format!(" AND id >= {lo}"));
+/// The listing query: `filter` from `created_from` (epoch milliseconds) on, in creation order.
+/// `created` never changes, so an issue edited while the listing pages cannot move to a page
+/// already read (it could under `ORDER BY updated`); the key breaks ties (ordering by key is
+/// safe, only comparisons on it are not).
+pub fn listing_jql(filter: &str, created_from: Option<i64>) -> String {
+    match created_from {
+        Some(ms) => format!("{filter} AND created >= {ms} ORDER BY created ASC, key ASC"),
+        None => format!("{filter} ORDER BY created ASC, key ASC"),
     }
-    if let Some(hi) = hi {
-        q.push_str(&format!(" AND id <= {hi}"));
-    }
-    q.push_str(" ORDER BY id ASC");
-    q
 }
 
 #[cfg(test)]
@@ -198,10 +278,12 @@ mod tests {
     }
 
     #[test]
-    fn partitions_are_id_ranges_in_id_order() {
-        assert_eq!(id_range_jql("updated >= 0", None, Some(9)), "updated >= 0 AND id <= 9 ORDER BY id ASC");
-        assert_eq!(id_range_jql("f", Some(10), Some(20)), "f AND id >= 10 AND id <= 20 ORDER BY id ASC");
-        assert_eq!(id_range_jql("f", Some(21), None), "f AND id >= 21 ORDER BY id ASC");
+    fn listings_page_in_creation_order_and_never_compare_ids() {
+        assert_eq!(listing_jql("updated >= 0", None), "updated >= 0 ORDER BY created ASC, key ASC");
+        assert_eq!(listing_jql("f", Some(60_000)), "f AND created >= 60000 ORDER BY created ASC, key ASC");
+        for q in [listing_jql("f", None), listing_jql("f", Some(1))] {
+            assert!(!q.contains("id >") && !q.contains("id <") && !q.contains("key >") && !q.contains("key <"));
+        }
     }
 
     #[test]
