@@ -336,6 +336,26 @@ mod tests {
         assert_eq!(to_text(&odd), "own child");
     }
 
+    /// Real table cells hold paragraphs: a cell is trimmed and on one line, so a row is one
+    /// line of tab-separated cells (an empty last cell keeps its tab), and an empty block at the
+    /// start leaves no blank line.
+    #[test]
+    fn table_cells_with_paragraphs_stay_on_one_line() {
+        let p = |t: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": t}]});
+        let cell = |c: Value| json!({"type": "tableCell", "attrs": {}, "content": c});
+        let doc = json!({"type": "doc", "content": [
+            {"type": "paragraph"},
+            {"type": "table", "content": [
+                {"type": "tableRow", "content": [
+                    {"type": "tableHeader", "content": [p(" Name ")]}, cell(json!([p("two"), p("lines")])), cell(json!([]))]},
+                {"type": "tableRow", "content": [cell(json!([p("a")])), cell(json!([{"type": "bulletList", "content": [
+                    {"type": "listItem", "content": [p("x")]}, {"type": "listItem", "content": [p("y")]}]}])), cell(json!([p("c")]))]}
+            ]},
+            p("after")
+        ]});
+        assert_eq!(to_text(&doc), "Name\ttwo lines\t\na\tx y\tc\nafter");
+    }
+
     /// Read from JSON text, keys come in Jira's order (`content` before `type`), and a repeated
     /// key counts once with its last value, as in a `Value`; the text matches `to_text`.
     #[test]
