@@ -384,8 +384,9 @@ async fn rich_text_reads_the_same_from_cloud_adf_and_data_center_wiki_markup() {
         run(&pipeline(&sim, dir.path(), deployment, auth, objects)).await;
         let b = table(dir.path(), "issues").await;
         let (keys, description) = (strings(&b, "key"), b.column_by_name("description").unwrap().as_string::<i32>());
-        let got: std::collections::BTreeMap<String, Option<String>> =
-            (0..b.num_rows()).map(|r| (keys[r].clone(), description.is_valid(r).then(|| description.value(r).into()))).collect();
+        let got: std::collections::BTreeMap<String, Option<String>> = (0..b.num_rows())
+            .map(|r| (keys[r].clone(), description.is_valid(r).then(|| description.value(r).into())))
+            .collect();
         for i in 0..60 {
             let want = common::description_text(&d, i, flavor == Flavor::DataCenter);
             assert_eq!(got[&d.issue_key(i)], want, "{deployment}: description of {}", d.issue_key(i));
@@ -397,13 +398,15 @@ async fn rich_text_reads_the_same_from_cloud_adf_and_data_center_wiki_markup() {
         }
         texts.push(got);
     }
-    let rich: Vec<&String> = texts[0].iter().filter(|(_, t)| t.as_ref().is_some_and(|t| t.contains('\t'))).map(|(k, _)| k).collect();
+    let rich: Vec<&String> =
+        texts[0].iter().filter(|(_, t)| t.as_ref().is_some_and(|t| t.contains('\t'))).map(|(k, _)| k).collect();
     assert!(rich.len() >= 3, "the data set has rich descriptions: {rich:?}");
     for key in rich {
         // Word for word the same but for the mention: ADF shows the display name, wiki markup
         // only the username.
         let (cloud, dc) = (texts[0][key].as_deref().unwrap(), texts[1][key].as_deref().unwrap());
-        let without_mention = |t: &str| t.lines().filter(|l| !l.starts_with("Assigned to @")).collect::<Vec<_>>().join("\n");
+        let without_mention =
+            |t: &str| t.lines().filter(|l| !l.starts_with("Assigned to @")).collect::<Vec<_>>().join("\n");
         assert_eq!(without_mention(cloud), without_mention(dc), "{key}");
         assert_ne!(cloud, dc, "{key}: the mention differs");
     }

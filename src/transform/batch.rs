@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{adf, wiki};
 use super::columns::{Column, ColumnType, ConvertError, parse_jira_date, parse_jira_datetime};
+use super::{adf, wiki};
 use crate::arrow::array::builder::NullBufferBuilder;
 use crate::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListArray, RecordBatch, StringBuilder,

@@ -19,9 +19,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{adf, wiki};
 use super::batch::{Cell, bool_text, date, timestamp};
 use super::columns::ColumnType;
+use super::{adf, wiki};
 
 /// Decodes one value as a cell of `ty`. A JSON column keeps the value's text as Jira sent it,
 /// borrowed from the page: parsing comments into a `Value` and printing them again was a tenth

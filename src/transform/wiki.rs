@@ -130,9 +130,8 @@ fn block(t: &str, out: &mut String) {
 fn block_text(t: &str) -> &str {
     let b = t.as_bytes();
     let spaced = |n: usize| b.len() == n || b[n].is_ascii_whitespace();
-    let marker = if b.len() >= 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.' && spaced(3) {
-        3
-    } else if t.starts_with("bq.") && spaced(3) {
+    let heading = b.len() >= 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.';
+    let marker = if (heading || t.starts_with("bq.")) && spaced(3) {
         3
     } else {
         let bullets = b.iter().take_while(|&&c| c == b'*' || c == b'#').count();
@@ -441,10 +440,19 @@ mod tests {
 
     #[test]
     fn mentions_and_links() {
-        assert_eq!(t("ping [~jsmith] and [~accountid:5b10a2844c20165700ede21g]"), "ping @jsmith and @5b10a2844c20165700ede21g");
+        assert_eq!(
+            t("ping [~jsmith] and [~accountid:5b10a2844c20165700ede21g]"),
+            "ping @jsmith and @5b10a2844c20165700ede21g"
+        );
         assert_eq!(t("[Winston Smith|~accountid:abc] woke"), "@Winston Smith woke");
-        assert_eq!(t("see [the *docs*|https://x.org/a_b_c] or [https://x.org/a_b]"), "see the docs or https://x.org/a_b");
-        assert_eq!(t("mail [mailto:a@b.org], file [^log_1.txt], [#anchor], [ENG-12]"), "mail a@b.org, file log_1.txt, anchor, ENG-12");
+        assert_eq!(
+            t("see [the *docs*|https://x.org/a_b_c] or [https://x.org/a_b]"),
+            "see the docs or https://x.org/a_b"
+        );
+        assert_eq!(
+            t("mail [mailto:a@b.org], file [^log_1.txt], [#anchor], [ENG-12]"),
+            "mail a@b.org, file log_1.txt, anchor, ENG-12"
+        );
         assert_eq!(t("[WARN] array[0] [edit 1] [] [a[b]"), "[WARN] array[0] [edit 1] [] [a[b]");
         assert_eq!(t("[|https://x.org]"), "https://x.org");
     }
