@@ -28,7 +28,7 @@ fn expected() -> Vec<Value> {
                 "created": d.created_ms(i) * 1000,
                 "customfield_10016": f["customfield_10016"],
                 "labels": f["labels"],
-                "description": if f["description"].is_null() { Value::Null } else { json!(format!("Steps to reproduce for {summary}.")) },
+                "description": common::description_text(&d, i, false),
                 "customfield_10031": f["customfield_10031"],
                 "customfield_10031_days": f["customfield_10031"].as_str().map(|s| (NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - epoch).num_days()),
                 "status": f["status"]["name"],

@@ -368,3 +368,46 @@ async fn a_site_without_jira_software_skips_boards_and_the_run_goes_on() {
     assert!(boards.warnings[0].fix.contains("Jira Software"), "{:?}", boards.warnings);
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
 }
+
+/// Rich text reads the same from Cloud's ADF and Data Center's wiki markup: the simulator sends
+/// every 7th described issue a description with a heading, marks, a link, lists, code, an
+/// image, a mention and a table, as ADF on v3 and as wiki markup on v2.
+#[tokio::test(flavor = "multi_thread")]
+async fn rich_text_reads_the_same_from_cloud_adf_and_data_center_wiki_markup() {
+    let data = DatasetConfig { issues: 60, ..Default::default() };
+    let d = jira_sim::Dataset::new(data.clone(), "http://unused");
+    let objects = "  issues: {sync: full_refresh, fields: {include: [summary, description]}}";
+    let mut texts = Vec::new();
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let sim = sim(flavor, data.clone(), Behaviour::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        run(&pipeline(&sim, dir.path(), deployment, auth, objects)).await;
+        let b = table(dir.path(), "issues").await;
+        let (keys, description) = (strings(&b, "key"), b.column_by_name("description").unwrap().as_string::<i32>());
+        let got: std::collections::BTreeMap<String, Option<String>> = (0..b.num_rows())
+            .map(|r| (keys[r].clone(), description.is_valid(r).then(|| description.value(r).into())))
+            .collect();
+        for i in 0..60 {
+            let want = common::description_text(&d, i, flavor == Flavor::DataCenter);
+            assert_eq!(got[&d.issue_key(i)], want, "{deployment}: description of {}", d.issue_key(i));
+        }
+        for text in got.values().flatten() {
+            for markup in ["{code", "h2.", "[~", "||", "|Summary", "*", "!screenshot", "{{"] {
+                assert!(!text.contains(markup), "{deployment}: {markup} left in {text:?}");
+            }
+        }
+        texts.push(got);
+    }
+    let rich: Vec<&String> =
+        texts[0].iter().filter(|(_, t)| t.as_ref().is_some_and(|t| t.contains('\t'))).map(|(k, _)| k).collect();
+    assert!(rich.len() >= 3, "the data set has rich descriptions: {rich:?}");
+    for key in rich {
+        // Word for word the same but for the mention: ADF shows the display name, wiki markup
+        // only the username.
+        let (cloud, dc) = (texts[0][key].as_deref().unwrap(), texts[1][key].as_deref().unwrap());
+        let without_mention =
+            |t: &str| t.lines().filter(|l| !l.starts_with("Assigned to @")).collect::<Vec<_>>().join("\n");
+        assert_eq!(without_mention(cloud), without_mention(dc), "{key}");
+        assert_ne!(cloud, dc, "{key}: the mention differs");
+    }
+}

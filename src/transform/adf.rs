@@ -1,8 +1,9 @@
 //! Atlassian Document Format → plain text.
 //!
 //! v3 returns rich text (descriptions, textarea custom fields) as an ADF tree; analysts want the
-//! words. Block nodes end with a newline, hard breaks become newlines, mentions and emoji keep
-//! their visible text.
+//! words. Block nodes end with a newline (never a blank line), hard breaks become newlines,
+//! mentions and emoji keep their visible text, a table row is one line of tab-separated cells,
+//! and media has no text. Data Center's wiki markup becomes the same text (`super::wiki`).
 //!
 //! The text is written while the tree is read (from the page's JSON text or from a `Value`),
 //! instead of building the tree first: descriptions are the largest values of an issue, and
@@ -118,12 +119,18 @@ impl<'de> Visitor<'de> for Node<'_> {
         };
         let own = own.as_deref().unwrap_or("");
         out.insert_str(start, own);
-        if kind == "tableRow" {
-            for at in children.iter().skip(1).rev() {
-                out.insert(at + own.len(), '\t');
+        match kind {
+            "tableRow" => {
+                for at in children.iter().skip(1).rev() {
+                    out.insert(at + own.len(), '\t');
+                }
             }
+            "tableCell" | "tableHeader" => one_line(out, start),
+            _ => {}
         }
+        // A block ends its line; an empty one at the start writes none (no leading blank line).
         if matches!(kind, "paragraph" | "heading" | "codeBlock" | "blockquote" | "rule" | "tableRow" | "listItem")
+            && !out.is_empty()
             && !out.ends_with('\n')
         {
             out.push('\n');
@@ -137,6 +144,20 @@ impl<'de> Visitor<'de> for Node<'_> {
     }
 
     skip_scalars!();
+}
+
+/// A table cell's text, `out[start..]`, on one line: trimmed, its own line breaks (between its
+/// paragraphs, list items, hard breaks) made spaces, so a table row is one line of
+/// tab-separated cells, as wiki markup's `|a|b|` becomes (see `super::wiki`).
+fn one_line(out: &mut String, start: usize) {
+    let end = start + out[start..].trim_end().len();
+    out.truncate(end);
+    let lead = out[start..].len() - out[start..].trim_start().len();
+    out.replace_range(start..start + lead, "");
+    if out[start..].contains('\n') {
+        let cell = out[start..].replace('\n', " ");
+        out.replace_range(start.., &cell);
+    }
 }
 
 /// A node's `content`: its children, written in order. Returns where each child's text
@@ -313,6 +334,26 @@ mod tests {
         assert_eq!(to_text(&json!({"type": "doc", "content": [row, row]})), "a\t\tc\na\t\tc");
         let odd = json!({"type": "text", "text": "own ", "content": [{"type": "text", "text": "child"}]});
         assert_eq!(to_text(&odd), "own child");
+    }
+
+    /// Real table cells hold paragraphs: a cell is trimmed and on one line, so a row is one
+    /// line of tab-separated cells (an empty last cell keeps its tab), and an empty block at the
+    /// start leaves no blank line.
+    #[test]
+    fn table_cells_with_paragraphs_stay_on_one_line() {
+        let p = |t: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": t}]});
+        let cell = |c: Value| json!({"type": "tableCell", "attrs": {}, "content": c});
+        let doc = json!({"type": "doc", "content": [
+            {"type": "paragraph"},
+            {"type": "table", "content": [
+                {"type": "tableRow", "content": [
+                    {"type": "tableHeader", "content": [p(" Name ")]}, cell(json!([p("two"), p("lines")])), cell(json!([]))]},
+                {"type": "tableRow", "content": [cell(json!([p("a")])), cell(json!([{"type": "bulletList", "content": [
+                    {"type": "listItem", "content": [p("x")]}, {"type": "listItem", "content": [p("y")]}]}])), cell(json!([p("c")]))]}
+            ]},
+            p("after")
+        ]});
+        assert_eq!(to_text(&doc), "Name\ttwo lines\t\na\tx y\tc\nafter");
     }
 
     /// Read from JSON text, keys come in Jira's order (`content` before `type`), and a repeated

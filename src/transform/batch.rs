@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::adf;
 use super::columns::{Column, ColumnType, ConvertError, parse_jira_date, parse_jira_datetime};
+use super::{adf, wiki};
 use crate::arrow::array::builder::NullBufferBuilder;
 use crate::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListArray, RecordBatch, StringBuilder,
@@ -28,7 +28,7 @@ pub fn schema(columns: &[Column]) -> SchemaRef {
 }
 
 /// One value of a row, already checked against its column's type and converted to it: text
-/// (rich text flattened, JSON serialised), days, microseconds, or the cells of a list or of a
+/// (rich text, ADF or wiki markup, flattened; JSON serialised), days, microseconds, or the cells of a list or of a
 /// struct's fields in the struct's order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell<'a> {
@@ -51,7 +51,9 @@ impl<'a> Cell<'a> {
         let wrong = |what: &str| format!("expected {what}, got {}", kind(v));
         Ok(match (ty, v) {
             (ColumnType::Json, v) => Cell::Text(v.to_string().into()),
-            (ColumnType::Text | ColumnType::RichText, Value::String(s)) => Cell::Text(s.as_str().into()),
+            (ColumnType::Text, Value::String(s)) => Cell::Text(s.as_str().into()),
+            // Data Center's rich text: wiki markup, read as the same plain text as Cloud's ADF.
+            (ColumnType::RichText, Value::String(s)) => Cell::Text(wiki::to_text(s).into()),
             (ColumnType::Text, Value::Bool(b)) => Cell::Text(bool_text(*b).into()),
             (ColumnType::Text, Value::Number(n)) => Cell::Text(n.to_string().into()),
             (ColumnType::Text, _) => return Err(wrong("text")),

@@ -98,7 +98,12 @@ impl ColumnType {
     pub fn of(schema: Option<&FieldSchema>) -> Self {
         let Some(s) = schema else { return ColumnType::Json };
         match (s.kind.as_str(), s.items.as_deref()) {
-            ("string", _) if s.custom.as_deref() == Some(TEXTAREA) || s.system.as_deref() == Some("description") => {
+            // `environment` is rich text like `description` (ADF on Cloud, wiki markup on Data
+            // Center); as plain text its ADF object would not fit.
+            ("string", _)
+                if s.custom.as_deref() == Some(TEXTAREA)
+                    || matches!(s.system.as_deref(), Some("description" | "environment")) =>
+            {
                 ColumnType::RichText
             }
             ("array", Some(items)) => match Self::of_kind(items, s.custom.as_deref()) {
@@ -262,6 +267,10 @@ mod tests {
         assert_eq!(ColumnType::of(Some(&schema("number", None, None))), ColumnType::Float);
         assert_eq!(ColumnType::of(Some(&schema("datetime", None, None))), ColumnType::Timestamp);
         assert_eq!(ColumnType::of(Some(&schema("string", None, Some(TEXTAREA)))), ColumnType::RichText);
+        for system in ["description", "environment"] {
+            let s = FieldSchema { system: Some(system.into()), ..schema("string", None, None) };
+            assert_eq!(ColumnType::of(Some(&s)), ColumnType::RichText, "{system}");
+        }
         assert_eq!(
             ColumnType::of(Some(&schema("array", Some("string"), None))),
             ColumnType::List(Box::new(ColumnType::Text))

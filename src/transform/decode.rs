@@ -19,9 +19,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::adf;
 use super::batch::{Cell, bool_text, date, timestamp};
 use super::columns::ColumnType;
+use super::{adf, wiki};
 
 /// Decodes one value as a cell of `ty`. A JSON column keeps the value's text as Jira sent it,
 /// borrowed from the page: parsing comments into a `Value` and printing them again was a tenth
@@ -53,7 +53,9 @@ struct CellVisitor<'t>(&'t ColumnType);
 impl<'de> CellVisitor<'_> {
     fn text<E: de::Error>(self, s: Cow<'de, str>) -> Result<Cell<'de>, E> {
         match self.0 {
-            ColumnType::Text | ColumnType::RichText => Ok(Cell::Text(s)),
+            ColumnType::Text => Ok(Cell::Text(s)),
+            // Data Center's wiki markup, flattened as `Cell::from_value` does.
+            ColumnType::RichText => Ok(Cell::Text(wiki::to_text(&s).into())),
             ColumnType::Date => date(&s).map(Cell::Date).map_err(E::custom),
             ColumnType::Timestamp => timestamp(&s).map(Cell::Timestamp).map_err(E::custom),
             _ => Err(E::invalid_type(Unexpected::Str(&s), &self)),
@@ -202,6 +204,7 @@ mod tests {
             json!(null),
             json!("plain"),
             json!("esc\"aped\u{e9}"),
+            json!("h2. Wiki\n* *bold* [link|http://x] {code}a_b{code}"),
             json!(3),
             json!(-3),
             json!(2.5),

@@ -6,3 +6,4 @@ pub mod columns;
 pub mod decode;
 pub mod drift;
 pub mod mask;
+pub mod wiki;

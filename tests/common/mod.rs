@@ -89,3 +89,37 @@ fn without_views(batch: &RecordBatch) -> RecordBatch {
     let columns = batch.columns().iter().zip(&fields).map(|(c, f)| cast(c, f.data_type()).unwrap()).collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
 }
+
+/// The plain text jirapipe makes of the simulator's rich description (`jira_sim::wiki::rich_doc`)
+/// of issue `key`, from ADF on Cloud or wiki markup on Data Center alike: one block a line,
+/// markers, the link's URL and the image gone, table cells tab-separated. `mention` is how the
+/// mention reads: `@Display Name` from ADF, `@username` from wiki markup (which stores no more).
+pub fn rich_description_text(key: &str, summary: &str, mention: &str) -> String {
+    format!(
+        "Steps to reproduce\n\
+         Open {key} in the staging environment and follow the runbook.\n\
+         Sign in as a reporter\n\
+         Run export_all --dry-run\n\
+         Expected: the export finishes\n\
+         Actual: it stops at 50%\n\
+         ExportJob job = new ExportJob(\"{key}\");\n\
+         job.run();\n\
+         Assigned to {mention} for triage.\n\
+         Field\tValue\n\
+         Summary\t{summary}"
+    )
+}
+
+/// The description issue `i` of the simulator's data set `d` should read as, on Cloud (`data_center`
+/// false) or Data Center: see [`rich_description_text`]; the others are one paragraph.
+pub fn description_text(d: &jira_sim::Dataset, i: u64, data_center: bool) -> Option<String> {
+    let f = d.issue_fields(i);
+    let description = f.get("description").filter(|v| !v.is_null())?;
+    let summary = f["summary"].as_str().unwrap();
+    if description["content"].as_array().is_some_and(|c| c.len() == 1) {
+        return Some(format!("Steps to reproduce for {summary}."));
+    }
+    let name = f["reporter"]["displayName"].as_str().unwrap();
+    let mention = if data_center { format!("@{}", jira_sim::wiki::username(name)) } else { format!("@{name}") };
+    Some(rich_description_text(&d.issue_key(i), summary, &mention))
+}

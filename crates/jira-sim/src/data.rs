@@ -416,7 +416,11 @@ impl Dataset {
         f.insert("summary".into(), json!(summary));
         f.insert(
             "description".into(),
-            if has(0) { adf(&format!("Steps to reproduce for {summary}.")) } else { Value::Null },
+            match (has(0), i % 7) {
+                (false, _) => Value::Null,
+                (true, 0) => self.rich_description(i, &summary, reporter),
+                (true, _) => adf(&format!("Steps to reproduce for {summary}.")),
+            },
         );
         f.insert("status".into(), self.status_json(self.status_index(i, version)));
         f.insert(
@@ -723,26 +727,7 @@ pub fn to_v2(v: Value, base_url: &str) -> Value {
 }
 
 /// Data Center's v2 API returns rich text as wiki markup strings, not ADF documents.
-pub fn adf_to_wiki(v: Value) -> Value {
-    fn text(node: &Value, out: &mut String) {
-        if let Some(t) = node.get("text").and_then(Value::as_str) {
-            out.push_str(t);
-        }
-        for c in node.get("content").and_then(Value::as_array).into_iter().flatten() {
-            text(c, out);
-        }
-        if node.get("type").and_then(Value::as_str) == Some("paragraph") {
-            out.push('\n');
-        }
-    }
-    if v.get("type").and_then(Value::as_str) == Some("doc") {
-        let mut out = String::new();
-        text(&v, &mut out);
-        Value::String(out.trim_end().to_string())
-    } else {
-        v
-    }
-}
+pub use crate::wiki::adf_to_wiki;
 
 /// Atlassian Document Format with one paragraph, as v3 returns rich text.
 pub fn adf(text: &str) -> Value {

@@ -287,7 +287,8 @@ pub(crate) async fn group_member(
 
 /// Data Center identifies users by `name` and `key` rather than `accountId`.
 fn dc_identity(user: &mut Value, u: u64) {
-    let name = user["displayName"].as_str().unwrap_or_default().to_lowercase().replace(' ', ".");
+    // The name wiki mentions use (`[~ada.lovelace.3]`).
+    let name = crate::wiki::username(user["displayName"].as_str().unwrap_or_default());
     user["name"] = json!(name);
     user["key"] = json!(format!("JIRAUSER{}", 10_000 + u));
 }

@@ -16,6 +16,7 @@ mod search;
 mod server;
 mod site;
 mod tls;
+pub mod wiki;
 
 pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, Flavor, OAuthApp};
 pub use behaviour::Behaviour;
