@@ -14,6 +14,7 @@ mod rng;
 mod search;
 mod server;
 mod site;
+mod system_fields;
 mod tls;
 
 pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, Flavor, OAuthApp};
