@@ -271,7 +271,7 @@ impl Dataset {
             return TimeTracking::default();
         }
         let r = self.p(tag::TIME, i);
-        if r % 2 == 0 {
+        if r.is_multiple_of(2) {
             return TimeTracking::default();
         }
         let original = ESTIMATES[((r >> 4) % ESTIMATES.len() as u64) as usize];
@@ -292,7 +292,7 @@ impl Dataset {
     /// Whether issue `i` links to issue `i - projects` (link id `10000 + i`).
     fn links_back(&self, i: u64) -> Option<(u64, u64)> {
         let r = self.p(tag::LINK, i);
-        (i >= self.config.projects && i < self.config.issues && r % 3 == 0)
+        (i >= self.config.projects && i < self.config.issues && r.is_multiple_of(3))
             .then(|| (i - self.config.projects, (r >> 8) % LINK_TYPES.len() as u64))
     }
 
@@ -333,8 +333,11 @@ impl Dataset {
             |frac_per_mille: u64| self.format_datetime(created + (updated - created) * frac_per_mille as i64 / 1000);
 
         let r = self.p(tag::ENVIRONMENT, i);
-        let environment =
-            if cx.span.is_some() && r % 4 == 0 { adf(ENVIRONMENTS[((r >> 8) % 4) as usize]) } else { Value::Null };
+        let environment = if cx.span.is_some() && r.is_multiple_of(4) {
+            adf(ENVIRONMENTS[((r >> 8) % 4) as usize])
+        } else {
+            Value::Null
+        };
         f.insert("environment".into(), environment);
 
         let mut links = Vec::new();
@@ -352,7 +355,7 @@ impl Dataset {
         let total = self.subtask_of(i).map_or(own, |c| own.plus(self.time_tracking(c)));
         f.insert("worklog".into(), self.worklogs(cx, &own));
         let r = self.p(tag::ATTACHMENT, i);
-        let attachments = if cx.span.is_some() && r % 5 == 0 {
+        let attachments = if cx.span.is_some() && r.is_multiple_of(5) {
             let (name, mime, thumb) = FILES[((r >> 8) % 4) as usize];
             let aid = 10_000 + i;
             let mut a = json!({
@@ -395,7 +398,7 @@ impl Dataset {
         let r = self.p(tag::SECURITY, i);
         f.insert(
             "security".into(),
-            if r % 10 == 0 {
+            if r.is_multiple_of(10) {
                 json!({"self": format!("{base}/rest/api/3/securitylevel/10021"), "id": "10021",
                        "description": "Only the reporter and internal staff can see this issue.",
                        "name": "Reporter Only"})
@@ -405,10 +408,10 @@ impl Dataset {
         );
         let r = self.p(tag::CREATOR, i);
         // Usually the reporter; sometimes someone filed it on their behalf.
-        let creator = if r % 5 == 0 { (r >> 8) % users } else { cx.reporter };
+        let creator = if r.is_multiple_of(5) { (r >> 8) % users } else { cx.reporter };
         f.insert("creator".into(), self.user_ref(creator));
         let r = self.p(tag::VERSIONS, i);
-        let versions = if r % 4 == 0 {
+        let versions = if r.is_multiple_of(4) {
             let project = self.project_of(i);
             let v = 10_000 + project * 10 + (i + 1) % 3;
             json!([{"self": format!("{base}/rest/api/3/version/{v}"), "id": v.to_string(),
@@ -423,13 +426,13 @@ impl Dataset {
         f.insert(
             "votes".into(),
             json!({"self": format!("{base}/rest/api/3/issue/{key}/votes"), "votes": votes,
-                   "hasVoted": votes > 0 && (r >> 8) % 3 == 0}),
+                   "hasVoted": votes > 0 && (r >> 8).is_multiple_of(3)}),
         );
         let watchers = 1 + if cx.span.is_some() { (r >> 16) % 4 } else { 0 };
         f.insert(
             "watches".into(),
             json!({"self": format!("{base}/rest/api/3/issue/{key}/watchers"), "watchCount": watchers,
-                   "isWatching": (r >> 24) % 4 == 0}),
+                   "isWatching": (r >> 24).is_multiple_of(4)}),
         );
         if !self.data_center {
             let changed = match cx.span {
