@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use crate::rng::pick;
+use crate::system_fields::{EXTRA_SYSTEM_FIELDS, IssueContext, SystemField};
 
 /// Size and identity of a simulated site.
 #[derive(Debug, Clone)]
@@ -76,7 +77,7 @@ const NOUNS: [&str; 8] = [
     "dashboard",
 ];
 /// (id, name, statusCategory id, key, colorName, category name)
-const STATUSES: [(&str, &str, u64, &str, &str, &str); 4] = [
+pub(crate) const STATUSES: [(&str, &str, u64, &str, &str, &str); 4] = [
     ("10000", "To Do", 2, "new", "blue-gray", "To Do"),
     ("3", "In Progress", 4, "indeterminate", "yellow", "In Progress"),
     ("10001", "In Review", 4, "indeterminate", "yellow", "In Progress"),
@@ -201,18 +202,28 @@ mod tag {
 pub struct Dataset {
     pub config: DatasetConfig,
     base_url: String,
+    /// Serve Data Center's field list (REST v2 only) instead of Jira Cloud's.
+    pub(crate) data_center: bool,
 }
 
 impl Dataset {
     pub fn new(config: DatasetConfig, base_url: impl Into<String>) -> Self {
-        Self { config, base_url: base_url.into() }
+        Self { config, base_url: base_url.into(), data_center: false }
+    }
+
+    /// The same site as Data Center lists it: its `/field` differs a little from Cloud's (no
+    /// `statuscategorychangedate`, `statusCategory` or `issuerestriction`; `archiveddate` and
+    /// `archivedby` instead).
+    pub fn for_data_center(mut self, data_center: bool) -> Self {
+        self.data_center = data_center;
+        self
     }
 
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    fn p(&self, tag: u64, i: u64) -> u64 {
+    pub(crate) fn p(&self, tag: u64, i: u64) -> u64 {
         pick(self.config.seed, tag, i)
     }
 
@@ -343,6 +354,7 @@ impl Dataset {
                 })
             })
             .collect();
+        out.extend(self.extra_system_fields().map(|f| f.definition(self.data_center)));
         out.extend(self.custom_fields().map(|(id, name, f)| {
             let mut schema = json!({"type": f.schema_type, "custom": f.custom, "customId": id});
             if let Some(items) = f.items {
@@ -365,8 +377,14 @@ impl Dataset {
         SYSTEM_FIELDS
             .iter()
             .map(|f| f.0.to_string())
+            .chain(self.extra_system_fields().filter(|f| f.on_issues).map(|f| f.id.to_string()))
             .chain(self.custom_fields().map(|(id, _, _)| format!("customfield_{id}")))
             .collect()
+    }
+
+    /// The system fields past the first 17 that this site's deployment lists.
+    fn extra_system_fields(&self) -> impl Iterator<Item = &'static SystemField> + '_ {
+        EXTRA_SYSTEM_FIELDS.iter().filter(|f| f.listed_on(self.data_center))
     }
 
     /// The built-in custom fields, then the extra ones as `(id, name, type template)`.
@@ -379,7 +397,7 @@ impl Dataset {
         builtin.chain(extra)
     }
 
-    fn user_ref(&self, u: u64) -> Value {
+    pub(crate) fn user_ref(&self, u: u64) -> Value {
         let mut user = self.user(u);
         if let Some(obj) = user.as_object_mut() {
             obj.remove("locale");
@@ -398,7 +416,6 @@ impl Dataset {
         let c = &self.config;
         let project = self.project_of(i);
         let status = STATUSES[self.status_index(i, version)];
-        let priority = PRIORITIES[(self.p(tag::PRIORITY, i) % 5) as usize];
         let itype = ISSUE_TYPES[(self.p(tag::TYPE, i) % 4) as usize];
         let users = c.users.max(1);
         let assignee = self.p(tag::ASSIGNEE, i) % (users + users / 4);
@@ -423,23 +440,8 @@ impl Dataset {
             },
         );
         f.insert("status".into(), self.status_json(self.status_index(i, version)));
-        f.insert(
-            "priority".into(),
-            json!({
-                "self": format!("{base}/rest/api/3/priority/{}", priority.0),
-                "iconUrl": format!("{base}/images/icons/priorities/{}.svg", priority.1.to_lowercase()),
-                "name": priority.1, "id": priority.0,
-            }),
-        );
-        f.insert(
-            "issuetype".into(),
-            json!({
-                "self": format!("{base}/rest/api/3/issuetype/{}", itype.0),
-                "id": itype.0, "description": "", "name": itype.1, "subtask": itype.2,
-                "hierarchyLevel": itype.3,
-                "iconUrl": format!("{base}/images/icons/issuetypes/{}.svg", itype.1.to_lowercase()),
-            }),
-        );
+        f.insert("priority".into(), self.priority_json(i));
+        f.insert("issuetype".into(), self.issuetype_json(i));
         let mut proj = self.project(project);
         if let Some(o) = proj.as_object_mut() {
             o.remove("style");
@@ -495,7 +497,45 @@ impl Dataset {
             f.insert(format!("customfield_{id}"), value);
         }
         f.insert("comment".into(), self.comments(i, Some((created, updated))));
+        let span = (i < c.issues).then_some((created, updated));
+        let cx = IssueContext { i, status: self.status_index(i, version), reporter, span };
+        self.insert_system_field_values(&cx, &mut f);
         f
+    }
+
+    fn priority_json(&self, i: u64) -> Value {
+        let priority = PRIORITIES[(self.p(tag::PRIORITY, i) % 5) as usize];
+        let base = &self.base_url;
+        json!({
+            "self": format!("{base}/rest/api/3/priority/{}", priority.0),
+            "iconUrl": format!("{base}/images/icons/priorities/{}.svg", priority.1.to_lowercase()),
+            "name": priority.1, "id": priority.0,
+        })
+    }
+
+    fn issuetype_json(&self, i: u64) -> Value {
+        let itype = ISSUE_TYPES[(self.p(tag::TYPE, i) % 4) as usize];
+        let base = &self.base_url;
+        json!({
+            "self": format!("{base}/rest/api/3/issuetype/{}", itype.0),
+            "id": itype.0, "description": "", "name": itype.1, "subtask": itype.2,
+            "hierarchyLevel": itype.3,
+            "iconUrl": format!("{base}/images/icons/issuetypes/{}.svg", itype.1.to_lowercase()),
+        })
+    }
+
+    /// Whether issue `i` is a sub-task (and so has a `parent` when `i >= projects`).
+    pub(crate) fn is_subtask(&self, i: u64) -> bool {
+        ISSUE_TYPES[(self.p(tag::TYPE, i) % 4) as usize].2
+    }
+
+    /// The `fields` other issues embed for issue `j` in `subtasks` and `issuelinks`: summary,
+    /// status, priority and issue type of its generated (unedited) version.
+    pub(crate) fn issue_fields_core(&self, j: u64) -> Value {
+        json!({
+            "summary": self.summary(j, 0), "status": self.status_json(self.status_index(j, 0)),
+            "priority": self.priority_json(j), "issuetype": self.issuetype_json(j),
+        })
     }
 
     /// Index into `STATUSES` of issue `i` after `version` edits (one workflow step each).

@@ -15,6 +15,7 @@ mod rng;
 mod search;
 mod server;
 mod site;
+mod system_fields;
 mod tls;
 pub mod wiki;
 

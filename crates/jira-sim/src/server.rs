@@ -70,7 +70,10 @@ impl RunningSim {
         let scheme = if config.tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", listener.local_addr()?);
         let app = Arc::new(AppState {
-            site: Site::new(Dataset::new(config.data, base_url.clone()), config.behaviour),
+            site: Site::new(
+                Dataset::new(config.data, base_url.clone()).for_data_center(config.flavor == Flavor::DataCenter),
+                config.behaviour,
+            ),
             flavor: config.flavor,
             credentials: config.credentials,
             oauth: Mutex::default(),

@@ -247,12 +247,20 @@ impl State {
     /// The `fields` object of an issue as it is now, with what the API user may not see removed.
     pub fn issue_fields(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Map<String, Value> {
         let mut f = data.issue_fields_at(s.index, if s.index >= data.config.issues { 0 } else { s.version });
-        if s.version > 0 {
-            f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
-        }
+        // Edits move the status along the workflow, so the status category may change with them.
+        let category_changed = f.contains_key("statuscategorychangedate");
         if s.index >= data.config.issues {
             f.insert("created".into(), json!(data.format_datetime(s.created_ms)));
             f.insert("comment".into(), data.comments(s.index, None));
+            if category_changed {
+                f.insert("statuscategorychangedate".into(), json!(data.format_datetime(s.created_ms)));
+            }
+        } else if s.version > 0 && category_changed {
+            let ms = data.status_category_changed_ms(s.index, s.version, s.updated_ms);
+            f.insert("statuscategorychangedate".into(), json!(data.format_datetime(ms)));
+        }
+        if s.version > 0 {
+            f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
         }
         for a in &self.overlay.added_fields {
             let r = crate::rng::pick(data.config.seed, a.id, s.index);

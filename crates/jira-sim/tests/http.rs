@@ -207,6 +207,90 @@ fn data_center_search_matches_the_search_results_schema() {
 }
 
 #[test]
+fn system_fields_are_listed_per_deployment_and_their_values_match_the_spec() {
+    let s = cloud(120);
+    let (_, fields) = s.get("/rest/api/3/field");
+    let system: Vec<&str> =
+        fields.as_array().unwrap().iter().filter(|f| f["custom"] == false).map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(system.len(), 44, "{system:?}");
+    for id in ["statuscategorychangedate", "issuerestriction", "statusCategory", "worklog", "issuekey"] {
+        assert!(system.contains(&id), "{id}");
+    }
+    assert!(!system.contains(&"archiveddate"));
+    let worklog = fields.as_array().unwrap().iter().find(|f| f["id"] == "worklog").unwrap();
+    assert_eq!(worklog["schema"], json!({"type": "array", "items": "worklog", "system": "worklog"}));
+    assert_eq!(worklog["navigable"], false);
+
+    // Every issue value of the new fields, on both REST versions, against the spec's schemas.
+    let array_of = |name: &str| json!({"type": "array", "items": component(name)});
+    let (mut worklogs, mut attachments, mut links) = (0, 0, 0);
+    for api in ["3", "2"] {
+        let mut token = String::new();
+        loop {
+            let (st, body) =
+                s.get(&format!("/rest/api/{api}/search/jql?jql=updated%3E%3D0&fields=*all&maxResults=100{token}"));
+            assert_eq!(st, 200);
+            for issue in body["issues"].as_array().unwrap() {
+                let f = &issue["fields"];
+                assert_schema("platform", component("PageOfWorklogs"), &f["worklog"]);
+                assert_schema("platform", array_of("Attachment"), &f["attachment"]);
+                assert_schema("platform", component("TimeTrackingDetails"), &f["timetracking"]);
+                assert_schema("platform", component("Votes"), &f["votes"]);
+                assert_schema("platform", component("Watchers"), &f["watches"]);
+                assert_schema("platform", array_of("Version"), &f["versions"]);
+                assert_schema("platform", component("UserDetails"), &f["creator"]);
+                for (id, schema) in [("resolution", "Resolution"), ("security", "SecurityLevel")] {
+                    if !f[id].is_null() {
+                        assert_schema("platform", component(schema), &f[id]);
+                    }
+                }
+                // The spec's IssueLink requires both ends; Jira sends one. Check the rest.
+                for l in f["issuelinks"].as_array().unwrap() {
+                    assert_schema("platform", component("IssueLinkType"), &l["type"]);
+                    let other = l.get("outwardIssue").or(l.get("inwardIssue")).unwrap();
+                    assert_schema("platform", component("LinkedIssue"), other);
+                }
+                assert_schema("platform", array_of("LinkedIssue"), &f["subtasks"]);
+                let env = &f["environment"];
+                if api == "3" {
+                    assert!(env.is_null() || env["type"] == "doc", "{env}");
+                } else {
+                    assert!(env.is_null() || env.is_string(), "{env}");
+                    for w in f["worklog"]["worklogs"].as_array().unwrap() {
+                        assert!(w["comment"].is_string() && w["self"].as_str().unwrap().contains("/rest/api/2/"));
+                    }
+                }
+                worklogs += f["worklog"]["worklogs"].as_array().unwrap().len();
+                attachments += f["attachment"].as_array().unwrap().len();
+                links += f["issuelinks"].as_array().unwrap().len();
+            }
+            match body["nextPageToken"].as_str() {
+                Some(t) => token = format!("&nextPageToken={t}"),
+                None => break,
+            }
+        }
+    }
+    assert!(worklogs > 0 && attachments > 0 && links > 0, "{worklogs} {attachments} {links}");
+
+    // Data Center lists its own set, and issues carry no Cloud-only values.
+    let dc = site(SimConfig {
+        flavor: Flavor::DataCenter,
+        data: DatasetConfig { issues: 30, ..Default::default() },
+        ..Default::default()
+    });
+    let pat = dc.sim.credentials().pat.clone();
+    let (_, fields) = dc.send(dc.http.get(dc.url("/rest/api/2/field")).bearer_auth(&pat));
+    let ids: Vec<&str> = fields.as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"archiveddate") && ids.contains(&"archivedby") && ids.contains(&"worklog"));
+    assert!(!ids.contains(&"statuscategorychangedate") && !ids.contains(&"issuerestriction"));
+    let (_, page) =
+        dc.send(dc.http.get(dc.url("/rest/api/2/search?jql=updated%3E%3D0&maxResults=5")).bearer_auth(&pat));
+    let f = &page["issues"][0]["fields"];
+    assert!(f.get("worklog").is_some() && f.get("timetracking").is_some());
+    assert!(f.get("statuscategorychangedate").is_none() && f.get("issuerestriction").is_none());
+}
+
+#[test]
 fn the_removed_cloud_search_can_be_switched_back_on_for_benchmark_peers() {
     let s = site(SimConfig {
         data: DatasetConfig { issues: 250, ..Default::default() },
@@ -1084,7 +1168,9 @@ fn the_field_list_has_comment_as_a_system_field() {
         let (st, fields) = s.get(&format!("/rest/api/{api}/field"));
         assert_eq!(st, 200);
         let system: Vec<&Value> = fields.as_array().unwrap().iter().filter(|f| f["custom"] == false).collect();
-        assert_eq!(system.len(), 17);
+        // The first 17, then the 27 more a Jira Cloud site lists (see `system_fields.rs`).
+        assert_eq!(system.len(), 44);
+        assert_eq!(system[16]["id"], "comment");
         let comment = system.iter().find(|f| f["id"] == "comment").expect("comment field");
         assert_eq!(
             (&comment["schema"]["type"], &comment["schema"]["system"]),
