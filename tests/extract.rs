@@ -16,6 +16,7 @@ use jirapipe::jira::RetryConfig;
 use jirapipe::runner::{self, RunReport};
 
 const SEARCH: &str = "/rest/api/3/search/jql";
+const BULK: &str = "/rest/api/3/issue/bulkfetch";
 
 async fn sim(flavor: Flavor, data: DatasetConfig, behaviour: Behaviour) -> RunningSim {
     RunningSim::start(SimConfig { flavor, data, behaviour, ..Default::default() }).await.unwrap()
@@ -181,9 +182,9 @@ async fn incremental_catches_edits_made_during_the_previous_run() {
     let editor = {
         let sim = sim.clone();
         tokio::spawn(async move {
-            // Once the partitions are paging, edit issues at the start of the first one (already
-            // read) and at the end of the last one (not read yet).
-            while sim.requests(SEARCH) < 4 {
+            // Once the fetch is under way, edit issues of the first batches (already read) and
+            // of the last ones (not read yet).
+            while sim.requests(BULK) < 4 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             let mut ids = sim.edit_issues(0, 1, 5);
@@ -251,7 +252,7 @@ async fn a_storm_of_429s_5xx_and_drops_still_yields_the_truth() {
         "{:?}",
         report.requests
     );
-    assert!(sim.requests_with_status(SEARCH, 429) > 0);
+    assert!(sim.requests_with_status(SEARCH, 429) + sim.requests_with_status(BULK, 429) > 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -409,5 +410,265 @@ async fn rich_text_reads_the_same_from_cloud_adf_and_data_center_wiki_markup() {
             |t: &str| t.lines().filter(|l| !l.starts_with("Assigned to @")).collect::<Vec<_>>().join("\n");
         assert_eq!(without_mention(cloud), without_mention(dc), "{key}");
         assert_ne!(cloud, dc, "{key}: the mention differs");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real Jira semantics on multi-project sites (issue 18): ids interleave across projects, `id`
+// comparisons are key comparisons within a project, Data Center's 10,000-result limit.
+
+/// `(id, key, updated µs, summary, status name)` of the issues table, in id order.
+async fn issue_values(dir: &Path) -> Vec<(u64, String, i64, String, String)> {
+    let b = table(dir, "issues").await;
+    let status = b.column_by_name("status").unwrap().as_struct();
+    let status_name = status.column_by_name("name").unwrap().as_string::<i32>().clone();
+    let summary = strings(&b, "summary");
+    let base = issue_rows(dir).await;
+    let ids = strings(&b, "id");
+    let mut extra: Vec<(u64, String, String)> = (0..b.num_rows())
+        .map(|r| (ids[r].parse().unwrap(), summary[r].clone(), status_name.value(r).to_string()))
+        .collect();
+    extra.sort();
+    assert_eq!(base.len(), extra.len());
+    base.into_iter().zip(extra).map(|((id, key, u), (_, s, st))| (id, key, u, s, st)).collect()
+}
+
+/// The same values from the simulator, for every issue search can show now.
+fn truth_values(sim: &RunningSim) -> Vec<(u64, String, i64, String, String)> {
+    truth(sim)
+        .into_iter()
+        .map(|(id, key, u)| {
+            let f = sim.issue_fields(id).unwrap();
+            (id, key, u, f["summary"].as_str().unwrap().to_string(), f["status"]["name"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_values(got: &[(u64, String, i64, String, String)], want: &[(u64, String, i64, String, String)]) {
+    if got != want {
+        let first = got.iter().zip(want).position(|(g, w)| g != w);
+        panic!(
+            "table has {} issues, simulator {}; first difference at {first:?}: {:?} vs {:?}",
+            got.len(),
+            want.len(),
+            first.and_then(|i| got.get(i)),
+            first.and_then(|i| want.get(i))
+        );
+    }
+}
+
+/// Edits and creates issues once `path` has been asked `after` times (the run is fetching).
+fn edit_during_run(sim: &std::sync::Arc<RunningSim>, path: &'static str, after: u64) -> tokio::task::JoinHandle<()> {
+    let sim = sim.clone();
+    tokio::spawn(async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while sim.requests(path) < after && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        sim.edit_issues(1, 7, 20);
+        sim.create_issues(3);
+    })
+}
+
+async fn multi_project_site(flavor: Flavor, issues: u64, deployment: &str, auth: &str, fetch_path: &'static str) {
+    // 429s on every 9th request, search pages that take a while, 4 fetch workers.
+    let behaviour =
+        Behaviour { throttle_every: Some(9), search_latency: Duration::from_millis(5), ..Behaviour::default() };
+    let data = DatasetConfig { issues, projects: 3, ..Default::default() };
+    let sim = std::sync::Arc::new(sim(flavor, data, behaviour).await);
+    let objects = "  issues: {sync: SYNC, fields: {include: [summary, status, updated]}}";
+    for sync in ["full_refresh", "incremental"] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(&sim, dir.path(), deployment, auth, &objects.replace("SYNC", sync));
+        let editor = edit_during_run(&sim, fetch_path, sim.requests(fetch_path) + 3);
+        let first = run(&p).await;
+        editor.await.unwrap();
+        assert_eq!(object(&first, "issues").rows_rejected, 0);
+        assert!(first.requests.throttled > 0, "the site throttled: {:?}", first.requests);
+        // The next run picks up what changed during the first: every issue exactly once, each
+        // value the simulator's.
+        run(&p).await;
+        assert_values(&issue_values(dir.path()).await, &truth_values(&sim));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_multi_project_site_reads_every_issue_exactly_once() {
+    multi_project_site(Flavor::Cloud, 3_000, "cloud", API_TOKEN, BULK).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_multi_project_site_past_10000_reads_every_issue_exactly_once() {
+    multi_project_site(Flavor::DataCenter, 12_000, "data_center", PAT, "/rest/api/2/search").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issues_deleted_between_listing_and_fetch_are_reported_not_failed() {
+    let behaviour = Behaviour { search_latency: Duration::from_millis(30), ..Behaviour::default() };
+    let sim =
+        std::sync::Arc::new(sim(Flavor::Cloud, DatasetConfig { issues: 2_000, ..Default::default() }, behaviour).await);
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(
+        &sim,
+        dir.path(),
+        "cloud",
+        API_TOKEN,
+        "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}",
+    );
+    let deleted: Vec<u64> = (11_990..11_995).collect();
+    let deleter = {
+        let (sim, deleted) = (sim.clone(), deleted.clone());
+        tokio::spawn(async move {
+            // The listing is done once the first batch is being fetched; the last batches are
+            // fetched much later.
+            while sim.requests(BULK) < 1 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            sim.delete_issues(&deleted)
+        })
+    };
+    let report = run(&p).await;
+    assert_eq!(deleter.await.unwrap(), 5);
+    let issues = object(&report, "issues");
+    assert_eq!(issues.rows_written, 1_995);
+    let warning = issues.warnings.iter().find(|w| w.message.contains("deleted or hidden")).expect("reported");
+    assert!(warning.message.contains("5 issue(s)") && warning.message.contains("11990"), "{warning:?}");
+    assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+    // Each was looked up once on its own to tell deleted from dropped.
+    assert_eq!(sim.requests_with_status("/rest/api/3/issue/11990", 404), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_that_silently_drops_fetched_issues_fails_and_leaves_the_table() {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let sim = sim(flavor, DatasetConfig { issues: 600, ..Default::default() }, Behaviour::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(
+            &sim,
+            dir.path(),
+            deployment,
+            auth,
+            "  issues: {sync: incremental, fields: {include: [summary, updated]}}",
+        );
+        run(&p).await;
+        let before = issue_rows(dir.path()).await;
+        let version = |dir: &Path| {
+            let log = dir.join("lake/issues/_delta_log");
+            std::fs::read_dir(log)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension() == Some("json".as_ref()))
+                .count()
+        };
+        let commits = version(dir.path());
+        // Every 50th issue now vanishes from fetches while listings and GET still show it.
+        sim.set_behaviour(Behaviour { drop_from_fetch_every: Some(50), ..Behaviour::default() });
+        sim.edit_issues(0, 1, 200);
+        let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
+        assert!(e.contains("4 of the 200 issues listed did not come back") && e.contains("10049"), "{deployment}: {e}");
+        assert_eq!(version(dir.path()), commits, "{deployment}: no commit");
+        assert_eq!(issue_rows(dir.path()).await, before, "{deployment}: table unchanged");
+        // Once the site behaves, the next run catches up.
+        sim.set_behaviour(Behaviour::default());
+        run(&p).await;
+        assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_selected_fields_are_asked_for_and_no_jql_compares_ids() {
+    let sim = sim(Flavor::Cloud, DatasetConfig { issues: 250, ..Default::default() }, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  issues: {fields: {include: [summary, status]}}");
+    sim.record_requests();
+    run(&p).await;
+    let recorded = sim.recorded_requests();
+    let bulk: Vec<_> = recorded.iter().filter(|r| r.path == BULK).collect();
+    assert_eq!(bulk.len(), 3, "250 issues in batches of 100");
+    for r in &bulk {
+        let body = r.body.as_ref().unwrap();
+        let mut fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        fields.sort();
+        assert_eq!(fields, ["key", "status", "summary", "updated"]);
+        assert!(body["issueIdsOrKeys"].as_array().unwrap().len() <= 100);
+    }
+    let listing: Vec<_> = recorded.iter().filter(|r| r.path == SEARCH).collect();
+    assert_eq!(listing.len(), 1);
+    assert_eq!(listing[0].param("fields").as_deref(), Some("id"));
+    assert_no_id_comparisons(&recorded);
+}
+
+/// No JQL sent compares an issue id or key with `<`, `<=`, `>`, `>=`.
+fn assert_no_id_comparisons(recorded: &[jira_sim::RecordedRequest]) {
+    let re_like = |jql: &str| {
+        let j = jql.to_ascii_lowercase().replace(' ', "");
+        ["id>", "id<", "key>", "key<", "issuekey>", "issuekey<", "issue>", "issue<"].iter().any(|p| j.contains(p))
+    };
+    for r in recorded {
+        let jql = r.param("jql").or_else(|| r.body.as_ref().and_then(|b| b["jql"].as_str().map(String::from)));
+        if let Some(jql) = jql {
+            assert!(!re_like(&jql), "{} sent `{jql}`", r.path);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_field_list_goes_in_post_bodies_on_data_center() {
+    // 300 custom fields: the field list is far longer than a URL should carry.
+    let data = DatasetConfig { issues: 120, extra_custom_fields: 287, ..Default::default() };
+    let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh}");
+    sim.record_requests();
+    let report = run(&p).await;
+    assert_eq!(object(&report, "issues").rows_rejected, 0);
+    let recorded = sim.recorded_requests();
+    let searches: Vec<_> = recorded.iter().filter(|r| r.path == "/rest/api/2/search").collect();
+    let fetches: Vec<_> = searches.iter().filter(|r| r.method == "POST").collect();
+    assert!(!fetches.is_empty());
+    for r in &fetches {
+        let fields = r.body.as_ref().unwrap()["fields"].as_array().unwrap().len();
+        assert!(fields > 300, "{fields} fields");
+        assert_eq!(r.body.as_ref().unwrap()["validateQuery"], false);
+    }
+    for r in searches.iter().filter(|r| r.method == "GET") {
+        assert!(r.query.len() < 2_000, "GET with a long query: {}", r.query.len());
+    }
+    assert_no_id_comparisons(&recorded);
+    assert_eq!(table(dir.path(), "issues").await.num_rows(), 120);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_system_field_lands_typed_or_as_json_and_rich_text_as_plain_text() {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let sim = sim(flavor, DatasetConfig { issues: 300, ..Default::default() }, Behaviour::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(&sim, dir.path(), deployment, auth, "  issues: {sync: full_refresh}");
+        let report = run(&p).await;
+        let issues = object(&report, "issues");
+        assert_eq!((issues.rows_written, issues.rows_rejected), (300, 0), "{deployment}: {issues:?}");
+        let b = table(dir.path(), "issues").await;
+        // Every system field the site lists with a schema is a column.
+        let fields: Vec<serde_json::Value> = sim.dataset().fields();
+        for f in fields.iter().filter(|f| f["custom"] == false && f.get("schema").is_some()) {
+            let id = f["id"].as_str().unwrap();
+            assert!(b.column_by_name(id).is_some(), "{deployment}: no column {id}");
+        }
+        // `environment` is rich text: ADF on Cloud, wiki markup on Data Center; plain text here.
+        let env = b.column_by_name("environment").unwrap().as_string::<i32>().clone();
+        let ids = strings(&b, "id");
+        let mut seen = 0;
+        for r in 0..b.num_rows() {
+            let want = sim.issue_fields(ids[r].parse().unwrap()).unwrap()["environment"].clone();
+            if want.is_null() {
+                assert!(env.is_null(r));
+                continue;
+            }
+            seen += 1;
+            let text = env.value(r);
+            assert!(!text.is_empty() && !text.contains("\"type\"") && !text.contains("{code"), "{deployment}: {text}");
+            assert_eq!(text, jirapipe::transform::adf::to_text(&want), "{deployment}");
+        }
+        assert!(seen > 10, "{deployment}: environments seen {seen}");
     }
 }

@@ -49,6 +49,13 @@ pub fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Colu
     let mut cols =
         vec![Column { name: "id".into(), ty: ColumnType::Text }, Column { name: "key".into(), ty: ColumnType::Text }];
     for d in defs {
+        // `/field` also lists pseudo-fields without a schema (`issuekey`, `thumbnail`,
+        // `statusCategory` on Cloud; `archiveddate`/`archivedby` on Data Center) that no issue
+        // ever carries: always-null columns unless asked for by name.
+        let named = matches!(selection, FieldSelection::Include(names) if names.contains(&d.id));
+        if d.schema.is_none() && !named {
+            continue;
+        }
         if d.id != "id" && d.id != "key" && selection.keeps(&d.id) {
             cols.push(Column { name: d.id.clone(), ty: ColumnType::of(d.schema.as_ref()) });
         }
@@ -104,92 +111,124 @@ struct ListedFields {
 /// The listing over `updated >= since_ms`.
 pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64) -> Result<Discovery, StreamError> {
     let filter = window_jql(object.jql.as_deref(), since_ms);
-    let mut ids = Vec::new();
-    let mut jira_now = None;
-    let mut total = None;
-    match client.deployment() {
-        Deployment::Cloud => {
-            let jql = listing_jql(&filter, None);
-            let only_id = vec!["id".to_string()];
-            let mut cursor = Cursor::Start;
-            let mut seen_tokens = HashSet::new();
-            loop {
-                let page = client.search::<Vec<Listed>>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
-                jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
-                ids.extend(page.issues.iter().map(listed_id).collect::<Result<Vec<_>, _>>()?);
-                match page.next {
-                    // A token seen before would page forever.
-                    Some(t) if !seen_tokens.insert(t.clone()) => {
-                        return Err(JiraError::Decode {
-                            endpoint: "rest/api/3/search/jql".into(),
-                            message: "Jira sent the same nextPageToken twice; the listing would never end. Retry later; if it persists, report it to Atlassian".into(),
-                        }
-                        .into());
-                    }
-                    Some(t) => cursor = Cursor::Token(t),
-                    None => break,
-                }
-            }
+    let mut listing = match client.deployment() {
+        Deployment::Cloud => list_cloud(client, &filter).await?,
+        Deployment::DataCenter => list_data_center(client, &filter).await?,
+    };
+    listing.ids.sort_unstable();
+    listing.ids.dedup();
+    let Listing { ids, jira_now, total } = listing;
+    Ok(Discovery { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
+}
+
+#[derive(Default)]
+struct Listing {
+    ids: Vec<u64>,
+    jira_now: Option<DateTime<Utc>>,
+    total: Option<u64>,
+}
+
+/// Cloud: ids-only pages (5,000 each) of one query, by `nextPageToken`.
+async fn list_cloud(client: &JiraClient, filter: &str) -> Result<Listing, StreamError> {
+    let jql = listing_jql(filter, None);
+    let only_id = vec!["id".to_string()];
+    let mut out = Listing::default();
+    let mut cursor = Cursor::Start;
+    let mut seen_tokens = HashSet::new();
+    loop {
+        let page = client.search::<Vec<Listed>>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
+        out.jira_now = out.jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
+        for issue in &page.issues {
+            out.ids.push(listed_id(issue)?);
         }
-        Deployment::DataCenter => {
-            let created = vec!["created".to_string()];
-            let mut window: Option<i64> = None;
-            let mut start = 0u64;
-            loop {
-                let jql = listing_jql(&filter, window);
-                let page = client.search::<Vec<Listed>>(&jql, &created, &Cursor::Start, start, PAGE_SIZE_DC).await?;
-                jira_now = jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
-                if window.is_none() && start == 0 {
-                    total = page.total;
-                }
-                let size = page.max_results.filter(|m| *m > 0).unwrap_or(PAGE_SIZE_DC as u64);
-                let mut last_created = None;
-                for issue in &page.issues {
-                    ids.push(listed_id(issue)?);
-                    last_created = issue.fields.as_ref().and_then(|f| f.created.as_deref());
-                }
-                if (page.issues.len() as u64) < size {
-                    break;
-                }
-                let last = last_created.and_then(parse_jira_datetime).ok_or_else(|| JiraError::Decode {
-                    endpoint: "rest/api/2/search".into(),
-                    message: "a listed issue has no readable `created`; it is needed to page past 10,000 results".into(),
-                })?;
-                let from = last.div_euclid(MINUTE_MS) * MINUTE_MS;
-                if window == Some(from) {
-                    // A whole page created within one minute: page deeper in the same window.
-                    start += page.issues.len() as u64;
-                } else {
-                    window = Some(from);
-                    start = 0;
-                }
-                if start + size > DC_RESULT_WINDOW {
-                    return Err(JiraError::Decode {
-                        endpoint: "rest/api/2/search".into(),
-                        message: format!(
-                            "more than {} issues were created within one minute ({}); they cannot be listed below Data Center's 10,000-result limit. Narrow `objects.issues.jql` (for example by project)",
-                            DC_RESULT_WINDOW - size,
-                            chrono::DateTime::from_timestamp_millis(from).map(|d| d.to_rfc3339()).unwrap_or_default()
-                        ),
-                    }
-                    .into());
-                }
-            }
+        match page.next {
+            // A token seen before would page forever.
+            Some(t) if !seen_tokens.insert(t.clone()) => return Err(listing_error("rest/api/3/search/jql", "Jira sent the same nextPageToken twice, so the listing would never end. Retry later; if it persists, report it to Atlassian".into())),
+            Some(t) => cursor = Cursor::Token(t),
+            None => return Ok(out),
         }
     }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(Discovery { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
+}
+
+/// Data Center: pages of 1,000 in creation order, each a fresh query from the last page's
+/// `created` minute (`created >= t`), so no query reads past the 10,000-result limit and an
+/// issue deleted during the listing cannot shift one it has not read yet into a page already
+/// read (it could with deep `startAt` paging). Each window must start with the issue that
+/// ended the one before (or that issue must be gone): if Jira's `created` comparison ever
+/// skipped issues, the listing fails instead of coming back short.
+async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, StreamError> {
+    const ENDPOINT: &str = "rest/api/2/search";
+    let created = vec!["created".to_string()];
+    let mut out = Listing::default();
+    let mut window: Option<i64> = None;
+    let mut start = 0u64;
+    // The last issue before a new window, which the window must contain.
+    let mut anchor: Option<u64> = None;
+    loop {
+        let jql = listing_jql(filter, window);
+        let page = client.search::<Vec<Listed>>(&jql, &created, &Cursor::Start, start, PAGE_SIZE_DC).await?;
+        out.jira_now = out.jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
+        if window.is_none() && start == 0 {
+            out.total = page.total;
+        }
+        let before = out.ids.len();
+        for issue in &page.issues {
+            out.ids.push(listed_id(issue)?);
+        }
+        if let Some(a) = anchor.take()
+            && !out.ids[before..].contains(&a)
+            && client.issue_exists(a).await?
+        {
+            return Err(listing_error(
+                ENDPOINT,
+                format!(
+                    "issue {a} is missing from the listing window that starts at its own `created` minute ({jql}); this site does not compare `created` as expected, so the listing could skip issues. Report this to the jirapipe maintainers with your Jira version"
+                ),
+            ));
+        }
+        let size = page.max_results.filter(|m| *m > 0).unwrap_or(PAGE_SIZE_DC as u64);
+        if (page.issues.len() as u64) < size {
+            return Ok(out);
+        }
+        let last = page.issues.last().and_then(|i| i.fields.as_ref()?.created.as_deref());
+        // `parse_jira_datetime` gives microseconds; JQL takes milliseconds.
+        let last = last.and_then(parse_jira_datetime).map(|us| us.div_euclid(1000)).ok_or_else(|| {
+            listing_error(
+                ENDPOINT,
+                "a listed issue has no readable `created`, which paging past 10,000 results needs".into(),
+            )
+        })?;
+        let from = last.div_euclid(MINUTE_MS) * MINUTE_MS;
+        if window == Some(from) {
+            // A whole page created within one minute: page deeper in the same window.
+            start += page.issues.len() as u64;
+        } else {
+            window = Some(from);
+            start = 0;
+            anchor = out.ids.last().copied();
+        }
+        if start + size > DC_RESULT_WINDOW {
+            let at = DateTime::from_timestamp_millis(from).map(|d| d.to_rfc3339()).unwrap_or_default();
+            return Err(listing_error(
+                ENDPOINT,
+                format!(
+                    "more than {} issues were created within one minute ({at}); they cannot be listed below Data Center's 10,000-result limit. Narrow `objects.issues.jql` (for example by project)",
+                    DC_RESULT_WINDOW - size
+                ),
+            ));
+        }
+    }
+}
+
+fn listing_error(endpoint: &'static str, message: String) -> StreamError {
+    StreamError::Listing { endpoint, message }
 }
 
 /// A listed issue's id, which every issue Jira sends has (as a numeric string).
 fn listed_id(issue: &Listed) -> Result<u64, StreamError> {
     issue.id.parse().map_err(|_| {
-        JiraError::Decode {
-            endpoint: "search".into(),
-            message: format!("an issue id is not a number: `{}`", issue.id.chars().take(40).collect::<String>()),
-        }
-        .into()
+        let id: String = issue.id.chars().take(40).collect();
+        listing_error("search", format!("an issue id is not a number: `{id}`"))
     })
 }
 
@@ -260,7 +299,12 @@ pub async fn extract(
     let Accounting { mut gone, mut lost } = accounting.into_inner().expect("never poisoned");
     if !lost.is_empty() {
         lost.sort_unstable();
-        return Err(StreamError::Incomplete { object: "issues", listed: discovery.ids.len(), lost: lost.len(), sample: sample(&lost) });
+        return Err(StreamError::Incomplete {
+            object: "issues",
+            listed: discovery.ids.len(),
+            lost: lost.len(),
+            sample: sample(&lost),
+        });
     }
     let mut total = Outcome::default();
     for o in outcomes {
@@ -412,4 +456,3 @@ pub(crate) fn issue_column<'v>(issue: &'v Value, stamp: &'v RunStamp) -> impl Fn
         _ => stamp.column(col).or_else(|| fields.get(col)),
     }
 }
-

@@ -121,6 +121,9 @@ pub enum StreamError {
         "`{object}`: {lost} of the {listed} issues listed did not come back when fetched by id, although Jira still shows each of them (ids {sample}); the table was left unchanged. Run again; if it repeats, the site is dropping issues from its responses (a proxy, an app, or a Jira bug): report the ids to your Jira admin"
     )]
     Incomplete { object: &'static str, listed: usize, lost: usize, sample: String },
+    /// The issue listing could not be completed safely; nothing was written.
+    #[error("{endpoint}: the issue listing stopped: {message}")]
+    Listing { endpoint: &'static str, message: String },
     #[error(
         "`{object}`: Jira has fields the table does not: {fields}. `schema_drift: fail` stops the run before anything is written; add them (`auto_sync`), keep the table's columns (`block`), or deselect them"
     )]

@@ -53,11 +53,19 @@ fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str, now: Instant) -> Opti
     st.snapshot(data, index, now)
 }
 
-pub(crate) async fn bulkfetch_v3(app: State<Arc<AppState>>, v: Extension<Viewer>, b: Option<Json<BulkBody>>) -> Response {
+pub(crate) async fn bulkfetch_v3(
+    app: State<Arc<AppState>>,
+    v: Extension<Viewer>,
+    b: Option<Json<BulkBody>>,
+) -> Response {
     bulkfetch(app, v, b, "3").await
 }
 
-pub(crate) async fn bulkfetch_v2(app: State<Arc<AppState>>, v: Extension<Viewer>, b: Option<Json<BulkBody>>) -> Response {
+pub(crate) async fn bulkfetch_v2(
+    app: State<Arc<AppState>>,
+    v: Extension<Viewer>,
+    b: Option<Json<BulkBody>>,
+) -> Response {
     bulkfetch(app, v, b, "2").await
 }
 
@@ -68,7 +76,10 @@ async fn bulkfetch(
     api: &str,
 ) -> Response {
     let Some(Json(b)) = body else {
-        return error(StatusCode::BAD_REQUEST, "Invalid request payload. Refer to the REST API documentation and try again.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload. Refer to the REST API documentation and try again.",
+        );
     };
     let wanted = b.issue_ids_or_keys.unwrap_or_default();
     if wanted.is_empty() {

@@ -59,7 +59,10 @@ enum Value {
     /// An instant, already resolved in the user's time zone.
     Instant(i64),
     /// An issue literal resolved by `Query::resolve_issues`: its project and key number.
-    Issue { project_id: u64, key_num: u64 },
+    Issue {
+        project_id: u64,
+        key_num: u64,
+    },
     /// An issue literal that names no issue the user can see.
     NoIssue,
 }
@@ -535,10 +538,9 @@ impl Expr {
                 // `None`: not comparable (another project, an unknown issue, a wrong kind).
                 let hit = |v: &ValueSlot| -> Option<Ordering> {
                     match (field, &v.0) {
-                        (Field::Project, Value::Text(t)) => {
-                            (t.eq_ignore_ascii_case(issue.project_key) || t == &issue.project_id.to_string())
-                                .then_some(Equal)
-                        }
+                        (Field::Project, Value::Text(t)) => (t.eq_ignore_ascii_case(issue.project_key)
+                            || t == &issue.project_id.to_string())
+                            .then_some(Equal),
                         (Field::Id | Field::Key, Value::Issue { project_id, key_num }) => {
                             (*project_id == issue.project_id).then(|| issue.key_num.cmp(key_num))
                         }
@@ -583,7 +585,15 @@ mod tests {
     use super::*;
 
     fn view(updated_ms: i64) -> IssueView<'static> {
-        IssueView { id: 10005, key: "ENG-3", key_num: 3, project_key: "ENG", project_id: 10000, updated_ms, created_ms: 0 }
+        IssueView {
+            id: 10005,
+            key: "ENG-3",
+            key_num: 3,
+            project_key: "ENG",
+            project_id: 10000,
+            updated_ms,
+            created_ms: 0,
+        }
     }
 
     const NY: Tz = chrono_tz::America::New_York;

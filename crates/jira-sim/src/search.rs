@@ -252,7 +252,8 @@ pub(crate) async fn approximate_count(State(app): State<Arc<AppState>>, body: Op
         Ok(q) => q,
         Err(m) => return errors(StatusCode::BAD_REQUEST, &m),
     };
-    let count = Matcher { st: &st, data, query: &query, candidates: candidates.as_deref(), now: Instant::now() }.count();
+    let count =
+        Matcher { st: &st, data, query: &query, candidates: candidates.as_deref(), now: Instant::now() }.count();
     Json(json!({"count": count})).into_response()
 }
 
@@ -451,9 +452,7 @@ impl Matcher<'_> {
                     SortKey::Created => a.created_ms.cmp(&b.created_ms),
                     // `ORDER BY id` is `ORDER BY key` in Jira (`KeySystemField.getSortFields`:
                     // project key, then key number), not numeric id order.
-                    SortKey::Key | SortKey::Id => {
-                        jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index))
-                    }
+                    SortKey::Key | SortKey::Id => jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index)),
                 };
                 let ord = if *asc { ord } else { ord.reverse() };
                 if ord.is_ne() {
@@ -466,10 +465,8 @@ impl Matcher<'_> {
     }
 
     fn count(&self) -> u64 {
-        self.indices()
-            .filter_map(|i| self.st.snapshot(self.data, i, self.now))
-            .filter(|s| self.matches(s))
-            .count() as u64
+        self.indices().filter_map(|i| self.st.snapshot(self.data, i, self.now)).filter(|s| self.matches(s)).count()
+            as u64
     }
 }
 

@@ -195,6 +195,15 @@ impl RunningSim {
             .collect()
     }
 
+    /// The current `fields` of a visible issue as v3 renders them (ADF rich text), or `None`
+    /// when search cannot show it: the truth for value-by-value comparisons.
+    pub fn issue_fields(&self, id: u64) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        let s = st.snapshot(d, id.checked_sub(Dataset::issue_id(0))?, std::time::Instant::now())?;
+        Some(st.issue_fields(d, &s, true))
+    }
+
     /// Moves the site's clock (used for edit times) forward.
     pub fn advance_clock(&self, by: Duration) {
         self.app.site.lock().advance_clock(by.as_millis() as i64);

@@ -405,7 +405,10 @@ fn data_center_caps_pages_at_1000_and_the_window_at_10000() {
     let (st, body) = get("/rest/api/2/search?jql=updated%3E%3D0&fields=id&startAt=10000&maxResults=100");
     assert_eq!(st, 500, "{body}");
     let message = body["errorMessages"][0].as_str().unwrap();
-    assert!(message.contains("requests 10,100 results which exceeded the search platform limit of 10,000"), "{message}");
+    assert!(
+        message.contains("requests 10,100 results which exceeded the search platform limit of 10,000"),
+        "{message}"
+    );
     // Cloud-only paths do not exist on Data Center; Cloud credentials do not work there.
     assert_eq!(get("/rest/api/3/search/jql?jql=updated%3E%3D0").0, 404);
     assert_eq!(s.get("/rest/api/2/search?jql=updated%3E%3D0").0, 401);
@@ -516,7 +519,8 @@ fn data_center_rejects_unknown_issue_literals_unless_validation_is_off() {
     assert_eq!(body["total"], 1);
     // The POST form takes `validateQuery: false` as well.
     let body = json!({"jql": "id in (10000, 99999)", "fields": ["id"], "validateQuery": false});
-    let (st, body) = s.send(s.http.post(s.url("/rest/api/2/search")).basic_auth(&c.username, Some(&c.password)).json(&body));
+    let (st, body) =
+        s.send(s.http.post(s.url("/rest/api/2/search")).basic_auth(&c.username, Some(&c.password)).json(&body));
     assert_eq!((st, body["total"].as_u64()), (200, Some(1)), "{body}");
     // `id > N` stays in N's project on Data Center too (Jira's IssueIdClauseQueryFactory).
     let (st, body) = get(&format!("/rest/api/2/search?fields=id&jql={}", urlencode("id >= 10020")));
