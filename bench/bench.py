@@ -38,7 +38,8 @@ EMAIL, TOKEN = "sim@example.com", "sim-api-token"
 SITE = dict(projects=50, users=500, boards=20, custom_fields=30)
 # The simulator's API paths, by the object they serve (for requests per object).
 OBJECT_PATHS = {
-    "issues": ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count", "/rest/api/3/search"),
+    "issues": ("/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch", "/rest/api/3/search/approximate-count",
+               "/rest/api/3/search"),
     "projects": ("/rest/api/3/project/search",),
     "users": ("/rest/api/3/users/search",),
     "boards": ("/rest/agile/1.0/board",),

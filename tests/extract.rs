@@ -658,8 +658,8 @@ async fn every_system_field_lands_typed_or_as_json_and_rich_text_as_plain_text()
         let env = b.column_by_name("environment").unwrap().as_string::<i32>().clone();
         let ids = strings(&b, "id");
         let mut seen = 0;
-        for r in 0..b.num_rows() {
-            let want = sim.issue_fields(ids[r].parse().unwrap()).unwrap()["environment"].clone();
+        for (r, id) in ids.iter().enumerate() {
+            let want = sim.issue_fields(id.parse().unwrap()).unwrap()["environment"].clone();
             if want.is_null() {
                 assert!(env.is_null(r));
                 continue;
@@ -671,4 +671,28 @@ async fn every_system_field_lands_typed_or_as_json_and_rich_text_as_plain_text()
         }
         assert!(seen > 10, "{deployment}: environments seen {seen}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_projects_have_description_and_lead_and_a_missing_board_config_keeps_its_row() {
+    let mut behaviour = Behaviour::default();
+    behaviour.board_configs_missing.insert(3);
+    let sim = sim(Flavor::DataCenter, DatasetConfig { issues: 20, ..Default::default() }, behaviour).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "data_center", PAT, "  projects: {}\n  boards: {}");
+    let report = run(&p).await;
+    let projects = table(dir.path(), "projects").await;
+    for col in ["description", "lead"] {
+        let c = projects.column_by_name(col).unwrap();
+        assert_eq!(c.null_count(), 0, "Data Center projects are asked for `{col}`");
+    }
+    let boards = table(dir.path(), "boards").await;
+    assert_eq!(boards.num_rows(), 8);
+    let filter = boards.column_by_name("filter_id").unwrap();
+    for (r, id) in strings(&boards, "id").iter().enumerate() {
+        assert_eq!(filter.is_null(r), id == "3" || id == "7", "board {id}");
+    }
+    let b = object(&report, "boards");
+    assert_eq!(b.skipped, 2);
+    assert!(b.warnings.iter().any(|w| w.message.contains("not found (HTTP 404): 3")), "{:?}", b.warnings);
 }

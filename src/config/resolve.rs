@@ -586,7 +586,26 @@ impl Resolver<'_> {
                 );
                 None
             }
-            Some(j) => self.text(j, "jql").filter(|q| !q.trim().is_empty()),
+            Some(j) => {
+                let q = self.text(j, "jql").filter(|q| !q.trim().is_empty());
+                // jirapipe wraps the filter in its own windows and ordering; an `ORDER BY`
+                // inside the parentheses would be a Jira syntax error at run time.
+                if q.as_deref().is_some_and(|q| {
+                    q.to_ascii_lowercase()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .windows(2)
+                        .any(|w| w == ["order", "by"])
+                }) {
+                    self.at(
+                        &j.referenced,
+                        "`jql` must not contain `ORDER BY`: jirapipe orders its own queries".to_string(),
+                        "ordering here",
+                        "remove the `ORDER BY …` part; the table has no order to keep",
+                    );
+                }
+                q
+            }
             None => None,
         };
         let fields = self.fields(o.fields.as_ref());

@@ -232,6 +232,8 @@ fn only_issues_take_jql_and_incremental() {
     assert_error(&text, 12, 17, "cannot be extracted incrementally", "full_refresh");
     let text = BASE.replace("  issues: {sync: full_refresh}", "  projects: {jql: project = X}");
     assert_error(&text, 12, 19, "`jql` applies only to issues", "objects.issues");
+    let text = BASE.replace("{sync: full_refresh}", "{sync: full_refresh, jql: project = X order  by rank}");
+    assert_error(&text, 12, 37, "must not contain `ORDER BY`", "remove the `ORDER BY");
 }
 
 #[test]

@@ -54,7 +54,11 @@ impl JiraClient {
                 let q = vec![("expand", "description,lead".to_string())];
                 Pager::new(self, "rest/api/3/project/search", q, 100, Envelope::Values)
             }
-            Deployment::DataCenter => Pager::new(self, "rest/api/2/project", vec![], 0, Envelope::All),
+            // Without the expansion Data Center leaves `description` and `lead` out.
+            Deployment::DataCenter => {
+                let q = vec![("expand", "description,lead".to_string())];
+                Pager::new(self, "rest/api/2/project", q, 0, Envelope::All)
+            }
         }
     }
 

@@ -37,6 +37,7 @@ pub async fn extract(
 ) -> Result<Outcome, StreamError> {
     let mut rows = Rows::new(shape, tx);
     let mut forbidden = Vec::new();
+    let mut not_found = Vec::new();
     // One request per board, every run: skipped when `fields` leaves out what it feeds.
     let wants_config = shape.columns.iter().any(|c| CONFIG_COLUMNS.contains(&c.name.as_str()));
     let mut pager = client.boards();
@@ -76,6 +77,12 @@ pub async fn extract(
                     forbidden.push(id.clone());
                     json!({})
                 }
+                // Listed, but its configuration is not found (the board was deleted since the
+                // listing, or Jira hides it like a forbidden one): the row stays, without it.
+                Err(JiraError::Status { status: 404, .. }) => {
+                    not_found.push(id.clone());
+                    json!({})
+                }
                 Err(e) => return Err(e.into()),
             };
             let mut extra = extra;
@@ -104,7 +111,18 @@ pub async fn extract(
             fix: "ask each filter's owner to share it with the API user (or a group it is in); the boards are kept without filter and columns".into(),
         });
     }
-    Ok(rows.into_outcome(Outcome { skipped: forbidden.len(), warnings, ..Outcome::default() }))
+    if !not_found.is_empty() {
+        warnings.push(Warning {
+            message: format!(
+                "{} boards' configuration was not found (HTTP 404): {}",
+                not_found.len(),
+                not_found.join(", ")
+            ),
+            fix: "the boards were deleted during the run or their configuration is hidden from the API user; they are kept without filter and columns, and the next run reads them again".into(),
+        });
+    }
+    let skipped = forbidden.len() + not_found.len();
+    Ok(rows.into_outcome(Outcome { skipped, warnings, ..Outcome::default() }))
 }
 
 /// Board ids are numbers in JSON; the table keys every object by text.

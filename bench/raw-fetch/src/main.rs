@@ -1,6 +1,7 @@
 //! The benchmark's floor: the least work any client must do to read a Jira Cloud site — the same
-//! endpoints and pages as jirapipe over the same HTTP stack, one request at a time, bodies read
-//! and dropped, with only the paging fields parsed. jirapipe's CPU is compared against this.
+//! endpoints and pages as jirapipe over the same HTTP stack (an ids-only listing, then bulk
+//! fetches of 100 ids), one request at a time, bodies read and dropped, with only the paging
+//! fields parsed. jirapipe's CPU is compared against this.
 
 use std::time::Instant;
 
@@ -21,8 +22,8 @@ struct Args {
     /// PEM file of a CA to trust (the simulator's generated one).
     #[arg(long)]
     ca_certificate: Option<std::path::PathBuf>,
-    /// Issue search JQL.
-    #[arg(long, default_value = "updated >= 0 ORDER BY id")]
+    /// The listing JQL (jirapipe's: creation order, no id comparisons).
+    #[arg(long, default_value = "updated >= 0 ORDER BY created ASC, key ASC")]
     jql: String,
 }
 
@@ -30,12 +31,24 @@ struct Args {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Page {
-    next_page_token: Option<String>,
     is_last: Option<bool>,
     #[serde(default)]
     values: Vec<Board>,
     #[serde(default)]
     issues: Vec<IgnoredAny>,
+}
+
+/// The ids of an ids-only listing page.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listing {
+    next_page_token: Option<String>,
+    issues: Vec<Listed>,
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    id: String,
 }
 
 /// Projects carry string ids, boards numbers.
@@ -68,6 +81,25 @@ impl Fetcher {
         let body = resp.bytes().await?;
         if !status.is_success() {
             bail!("GET {path}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+        }
+        self.bytes += body.len() as u64;
+        Ok(body)
+    }
+
+    async fn post(&mut self, path: &str, json: &serde_json::Value) -> anyhow::Result<bytes::Bytes> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.site))
+            .json(json)
+            .basic_auth(&self.email, Some(&self.token))
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        self.requests += 1;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() {
+            bail!("POST {path}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
         }
         self.bytes += body.len() as u64;
         Ok(body)
@@ -130,20 +162,29 @@ async fn main() -> anyhow::Result<()> {
         // Boards whose filter is not shared answer 403, as they do for jirapipe.
         let _ = f.get(&format!("/rest/agile/1.0/board/{id}/configuration"), &[]).await;
     }
-    let mut issues = 0u64;
+    // jirapipe's requests: the ids-only listing, then bulk fetches of 100 ids.
+    let mut ids = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut q = vec![("jql", a.jql.clone()), ("fields", "*all".to_string()), ("maxResults", "100".into())];
+        let mut q = vec![("jql", a.jql.clone()), ("fields", "id".to_string()), ("maxResults", "5000".into())];
         if let Some(t) = token.take() {
             q.push(("nextPageToken", t));
         }
         let body = f.get("/rest/api/3/search/jql", &q).await?;
-        let page: Page = serde_json::from_slice(&body)?;
-        issues += page.issues.len() as u64;
+        let page: Listing = serde_json::from_slice(&body)?;
+        ids.extend(page.issues.into_iter().map(|i| i.id));
         match page.next_page_token {
             Some(t) => token = Some(t),
             None => break,
         }
+    }
+    let mut issues = 0u64;
+    for batch in ids.chunks(100) {
+        let body = f
+            .post("/rest/api/3/issue/bulkfetch", &serde_json::json!({"issueIdsOrKeys": batch, "fields": ["*all"]}))
+            .await?;
+        let page: Page = serde_json::from_slice(&body)?;
+        issues += page.issues.len() as u64;
     }
     println!(
         "{{\"issues\": {issues}, \"requests\": {}, \"bytes\": {}, \"seconds\": {:.3}}}",

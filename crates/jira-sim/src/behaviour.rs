@@ -54,6 +54,9 @@ pub struct Behaviour {
     /// while listings and `GET /issue/{id}` still show it: a site that loses rows without
     /// saying so, which an extractor must notice.
     pub drop_from_fetch_every: Option<u64>,
+    /// Boards (by id) still listed whose configuration answers 404, as for a board deleted
+    /// between the listing and the configuration request.
+    pub board_configs_missing: BTreeSet<u64>,
 }
 
 impl Default for Behaviour {
@@ -76,6 +79,7 @@ impl Default for Behaviour {
             index_lag: Duration::ZERO,
             bulkfetch_unknown_as_errors: false,
             drop_from_fetch_every: None,
+            board_configs_missing: BTreeSet::new(),
         }
     }
 }

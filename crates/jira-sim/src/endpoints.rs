@@ -357,7 +357,8 @@ pub(crate) async fn board_configuration(
     let d = &app.site.data;
     // By name: behind the OAuth gateway the path also carries `{cloud_id}`.
     let id = params.get("id").and_then(|i| i.parse::<u64>().ok()).unwrap_or(0);
-    let Some(b) = id.checked_sub(1).filter(|b| *b < d.config.boards) else {
+    let missing = app.site.lock().behaviour.board_configs_missing.contains(&id);
+    let Some(b) = id.checked_sub(1).filter(|b| *b < d.config.boards && !missing) else {
         return error(
             StatusCode::NOT_FOUND,
             "The requested board cannot be viewed because it either does not exist or you do not have permission to view it.",
