@@ -696,3 +696,33 @@ async fn data_center_projects_have_description_and_lead_and_a_missing_board_conf
     assert_eq!(b.skipped, 2);
     assert!(b.warnings.iter().any(|w| w.message.contains("not found (HTTP 404): 3")), "{:?}", b.warnings);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_listing_pages_through_crowded_minutes_at_either_created_resolution() {
+    for minute_index in [false, true] {
+        let behaviour = Behaviour { created_indexed_to_minute: minute_index, ..Behaviour::default() };
+        let sim = sim(Flavor::DataCenter, DatasetConfig { issues: 700, ..Default::default() }, behaviour).await;
+        // A bulk import: 2,600 issues created within a second, more than two pages of one minute.
+        sim.create_issues(2_600);
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(
+            &sim,
+            dir.path(),
+            "data_center",
+            PAT,
+            "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}",
+        );
+        sim.record_requests();
+        let report = run(&p).await;
+        assert_eq!(object(&report, "issues").rows_written, 3_300, "minute index: {minute_index}");
+        assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+        // The crowded minute was paged with `startAt` inside its window, never past 10,000.
+        let listing: Vec<_> = sim
+            .recorded_requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == "/rest/api/2/search")
+            .collect();
+        assert!(listing.iter().any(|r| r.param("startAt").is_some_and(|s| s != "0")), "minute index: {minute_index}");
+        assert!(listing.iter().all(|r| r.param("startAt").unwrap().parse::<u64>().unwrap() < 9_000));
+    }
+}

@@ -162,8 +162,8 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, 
     let mut out = Listing::default();
     let mut window: Option<i64> = None;
     let mut start = 0u64;
-    // The last issue before a new window, which the window must contain.
-    let mut anchor: Option<u64> = None;
+    // The last issue before a new window (id, `created` ms), which the window must contain.
+    let mut anchor: Option<(u64, i64)> = None;
     loop {
         let jql = listing_jql(filter, window);
         let page = client.search::<Vec<Listed>>(&jql, &created, &Cursor::Start, start, PAGE_SIZE_DC).await?;
@@ -175,7 +175,20 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, 
         for issue in &page.issues {
             out.ids.push(listed_id(issue)?);
         }
-        if let Some(a) = anchor.take()
+        let size = page.max_results.filter(|m| *m > 0).unwrap_or(PAGE_SIZE_DC as u64);
+        let full = page.issues.len() as u64 >= size;
+        // `parse_jira_datetime` gives microseconds; JQL takes milliseconds.
+        let last = page
+            .issues
+            .last()
+            .and_then(|i| i.fields.as_ref()?.created.as_deref())
+            .and_then(parse_jira_datetime)
+            .map(|us| us.div_euclid(1000));
+        // The anchor belongs on this page unless the page is full of issues of its own minute
+        // (a crowded minute, paged deeper below; within a minute Jira may order by key only).
+        let minute = |ms: i64| ms.div_euclid(MINUTE_MS);
+        if let Some((a, a_created)) = anchor.take()
+            && (!full || last.is_some_and(|l| minute(l) > minute(a_created)))
             && !out.ids[before..].contains(&a)
             && client.issue_exists(a).await?
         {
@@ -186,13 +199,10 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, 
                 ),
             ));
         }
-        let size = page.max_results.filter(|m| *m > 0).unwrap_or(PAGE_SIZE_DC as u64);
-        if (page.issues.len() as u64) < size {
+        if !full {
             return Ok(out);
         }
-        let last = page.issues.last().and_then(|i| i.fields.as_ref()?.created.as_deref());
-        // `parse_jira_datetime` gives microseconds; JQL takes milliseconds.
-        let last = last.and_then(parse_jira_datetime).map(|us| us.div_euclid(1000)).ok_or_else(|| {
+        let last = last.ok_or_else(|| {
             listing_error(
                 ENDPOINT,
                 "a listed issue has no readable `created`, which paging past 10,000 results needs".into(),
@@ -205,7 +215,7 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, 
         } else {
             window = Some(from);
             start = 0;
-            anchor = out.ids.last().copied();
+            anchor = out.ids.last().map(|id| (*id, last));
         }
         if start + size > DC_RESULT_WINDOW {
             let at = DateTime::from_timestamp_millis(from).map(|d| d.to_rfc3339()).unwrap_or_default();

@@ -54,6 +54,12 @@ pub struct Behaviour {
     /// while listings and `GET /issue/{id}` still show it: a site that loses rows without
     /// saying so, which an extractor must notice.
     pub drop_from_fetch_every: Option<u64>,
+    /// JQL compares and sorts `created` at minute resolution, as a search index that stores
+    /// dates to the minute would: `created >= t` with `t` in the middle of a minute leaves the
+    /// rest of that minute out, and `ORDER BY created` ties a minute's issues (then sorted by
+    /// the next key). Jira's sources do not say which resolution its index keeps, so both are
+    /// played; the default compares milliseconds.
+    pub created_indexed_to_minute: bool,
     /// Boards (by id) still listed whose configuration answers 404, as for a board deleted
     /// between the listing and the configuration request.
     pub board_configs_missing: BTreeSet<u64>,
@@ -80,6 +86,7 @@ impl Default for Behaviour {
             bulkfetch_unknown_as_errors: false,
             drop_from_fetch_every: None,
             board_configs_missing: BTreeSet::new(),
+            created_indexed_to_minute: false,
         }
     }
 }

@@ -35,8 +35,10 @@ pub(crate) struct BulkBody {
     expand: Option<Value>,
 }
 
-/// The visible issue an id or key names, if any.
-fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str, now: Instant) -> Option<Snapshot> {
+/// The issue an id or key names, if any, as stored: issue endpoints read the database, not the
+/// search index, so an edit or a new issue shows here before search catches up (index lag).
+fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str, _now: Instant) -> Option<Snapshot> {
+    let now = Instant::now() + std::time::Duration::from_secs(365 * 86_400);
     let r = match id_or_key.trim().parse::<u64>() {
         Ok(id) => IssueRef::Id(id),
         Err(_) => IssueRef::Key(id_or_key.trim().to_ascii_uppercase()),

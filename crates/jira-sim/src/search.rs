@@ -370,7 +370,18 @@ impl Matcher<'_> {
     fn matches(&self, s: &Snapshot) -> bool {
         let key = self.data.issue_key(s.index);
         let pkey = self.data.project_key(self.data.project_of(s.index));
-        self.query.matches(&site::view(self.data, s, &key, &pkey))
+        let mut view = site::view(self.data, s, &key, &pkey);
+        view.created_ms = self.created(s);
+        self.query.matches(&view)
+    }
+
+    /// `created` as the index compares it (to the minute with `created_indexed_to_minute`).
+    fn created(&self, s: &Snapshot) -> i64 {
+        if self.st.behaviour.created_indexed_to_minute {
+            s.created_ms.div_euclid(60_000) * 60_000
+        } else {
+            s.created_ms
+        }
     }
 
     /// The snapshot at natural position `pos` if it is a match.
@@ -405,10 +416,11 @@ impl Matcher<'_> {
     /// order and created issues come after them, so positions are issue indices and an edit
     /// does not move an issue, as on Jira.
     fn by_created(&self) -> bool {
-        matches!(
-            self.query.order.as_slice(),
-            [(SortKey::Created, true)] | [(SortKey::Created, true), (SortKey::Key | SortKey::Id, true)]
-        )
+        !self.st.behaviour.created_indexed_to_minute
+            && matches!(
+                self.query.order.as_slice(),
+                [(SortKey::Created, true)] | [(SortKey::Created, true), (SortKey::Key | SortKey::Id, true)]
+            )
     }
 
     /// Up to `limit` matches in `created` order from index `start`, and the index to resume at.
@@ -449,7 +461,7 @@ impl Matcher<'_> {
             for (key, asc) in order {
                 let ord = match key {
                     SortKey::Updated => a.updated_ms.cmp(&b.updated_ms),
-                    SortKey::Created => a.created_ms.cmp(&b.created_ms),
+                    SortKey::Created => self.created(a).cmp(&self.created(b)),
                     // `ORDER BY id` is `ORDER BY key` in Jira (`KeySystemField.getSortFields`:
                     // project key, then key number), not numeric id order.
                     SortKey::Key | SortKey::Id => jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index)),
