@@ -726,3 +726,33 @@ async fn data_center_listing_pages_through_crowded_minutes_at_either_created_res
         assert!(listing.iter().all(|r| r.param("startAt").unwrap().parse::<u64>().unwrap() < 9_000));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloud_listing_survives_deletes_when_page_tokens_are_offsets() {
+    let behaviour = Behaviour {
+        cloud_tokens_are_offsets: true,
+        search_latency: Duration::from_millis(150),
+        ..Behaviour::default()
+    };
+    let sim = std::sync::Arc::new(
+        sim(Flavor::Cloud, DatasetConfig { issues: 11_000, ..Default::default() }, behaviour).await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p =
+        pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let deleter = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            // After the first listing page: 40 issues it returned disappear, so with offsets the
+            // next page starts 40 issues too late.
+            while sim.requests(SEARCH) < 1 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            sim.delete_issues(&(10_100..10_140).collect::<Vec<u64>>())
+        })
+    };
+    let report = run(&p).await;
+    assert_eq!(deleter.await.unwrap(), 40);
+    assert_eq!(object(&report, "issues").rows_written, 10_960);
+    assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+}

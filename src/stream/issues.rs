@@ -128,24 +128,44 @@ struct Listing {
     total: Option<u64>,
 }
 
-/// Cloud: ids-only pages (5,000 each) of one query, by `nextPageToken`.
+/// Cloud: ids-only pages (5,000 each) of one query, by `nextPageToken`. A listing of several
+/// pages is read twice and the two are merged: Atlassian does not say whether the token is a
+/// position or an offset, and with offsets an issue deleted during the listing slides an unread
+/// one into a page already read. The second pass (one request per 5,000 issues) brings that
+/// issue back; a single page is one consistent answer and is read once.
 async fn list_cloud(client: &JiraClient, filter: &str) -> Result<Listing, StreamError> {
+    let mut out = Listing::default();
+    let pages = list_cloud_pass(client, filter, &mut out).await?;
+    if pages > 1 {
+        list_cloud_pass(client, filter, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// One pass of the Cloud listing into `out`; returns the number of pages.
+async fn list_cloud_pass(client: &JiraClient, filter: &str, out: &mut Listing) -> Result<usize, StreamError> {
     let jql = listing_jql(filter, None);
     let only_id = vec!["id".to_string()];
-    let mut out = Listing::default();
     let mut cursor = Cursor::Start;
     let mut seen_tokens = HashSet::new();
+    let mut pages = 0;
     loop {
         let page = client.search::<Vec<Listed>>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
+        pages += 1;
         out.jira_now = out.jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
         for issue in &page.issues {
             out.ids.push(listed_id(issue)?);
         }
         match page.next {
             // A token seen before would page forever.
-            Some(t) if !seen_tokens.insert(t.clone()) => return Err(listing_error("rest/api/3/search/jql", "Jira sent the same nextPageToken twice, so the listing would never end. Retry later; if it persists, report it to Atlassian".into())),
+            Some(t) if !seen_tokens.insert(t.clone()) => {
+                return Err(listing_error(
+                    "rest/api/3/search/jql",
+                    "Jira sent the same nextPageToken twice, so the listing would never end. Retry later; if it persists, report it to Atlassian".into(),
+                ));
+            }
             Some(t) => cursor = Cursor::Token(t),
-            None => return Ok(out),
+            None => return Ok(pages),
         }
     }
 }

@@ -60,6 +60,11 @@ pub struct Behaviour {
     /// the next key). Jira's sources do not say which resolution its index keeps, so both are
     /// played; the default compares milliseconds.
     pub created_indexed_to_minute: bool,
+    /// Cloud's `nextPageToken` encodes an offset into the current result list (so deleting an
+    /// issue already returned shifts an unread one into a page already read) instead of a
+    /// position that survives deletes. Atlassian documents the token as opaque; both are
+    /// played, positions by default.
+    pub cloud_tokens_are_offsets: bool,
     /// Boards (by id) still listed whose configuration answers 404, as for a board deleted
     /// between the listing and the configuration request.
     pub board_configs_missing: BTreeSet<u64>,
@@ -87,6 +92,7 @@ impl Default for Behaviour {
             drop_from_fetch_every: None,
             board_configs_missing: BTreeSet::new(),
             created_indexed_to_minute: false,
+            cloud_tokens_are_offsets: false,
         }
     }
 }

@@ -508,9 +508,13 @@ async fn cloud(app: &AppState, r: SearchRequest, api: &str) -> Response {
     }
     .min(cap);
     let m = Matcher { st: &st, data, query: &query, candidates: candidates.as_deref(), now: Instant::now() };
-    let (page, next) = if m.candidates.is_none() && m.natural() {
+    // Positions in the walk (stable under deletes and edits, like a search-after cursor), or
+    // with `cloud_tokens_are_offsets` offsets into the current result list, which shift when an
+    // issue before them is deleted: Atlassian does not say which `nextPageToken` is.
+    let offsets = st.behaviour.cloud_tokens_are_offsets;
+    let (page, next) = if !offsets && m.candidates.is_none() && m.natural() {
         m.page_natural(start, limit)
-    } else if m.by_created() {
+    } else if !offsets && m.by_created() {
         m.page_by_created(start, limit)
     } else {
         let all = m.all_sorted(&query.order);
