@@ -317,10 +317,10 @@ pub async fn extract(
         let mut rows = Rows::new(shape, tx);
         let decoder = IssueRows::new(shape, stamp);
         while let Some(ids) = next() {
-            let outcome = fetch_batch(client, &mut rows, shape, decoder.as_ref(), ids, &wanted, stamp).await?;
+            let batch = fetch_batch(client, &mut rows, shape, decoder.as_ref(), ids, &wanted, stamp).await?;
             let mut a = accounting.lock().expect("never poisoned");
-            a.gone.extend(outcome.gone);
-            a.lost.extend(outcome.lost);
+            a.gone.extend(batch.gone);
+            a.lost.extend(batch.lost);
         }
         rows.flush().await?;
         Ok::<_, StreamError>(rows.into_outcome(Outcome::default()))
@@ -376,12 +376,6 @@ fn sample(ids: &[u64]) -> String {
     if ids.len() > 5 { format!("{}, …", shown.join(", ")) } else { shown.join(", ") }
 }
 
-/// What became of one batch's ids that did not come back as rows.
-struct BatchOutcome {
-    gone: Vec<u64>,
-    lost: Vec<u64>,
-}
-
 /// Fetches one batch of ids. Ids missing from the answer are asked for once more (a page can
 /// shift under `startAt`, `issueErrors` are retriable by the spec), then each one left is
 /// looked up on its own: 404 means gone since listed, anything else is a row Jira lost.
@@ -393,7 +387,7 @@ async fn fetch_batch(
     ids: &[u64],
     wanted: &[String],
     stamp: &RunStamp,
-) -> Result<BatchOutcome, StreamError> {
+) -> Result<Accounting, StreamError> {
     let mut missing: Vec<u64> = ids.to_vec();
     for _ in 0..2 {
         let mut received = HashSet::with_capacity(missing.len());
@@ -418,7 +412,7 @@ async fn fetch_batch(
     for id in missing {
         if client.issue_exists(id).await? { lost.push(id) } else { gone.push(id) }
     }
-    Ok(BatchOutcome { gone, lost })
+    Ok(Accounting { gone, lost })
 }
 
 /// Appends a page's issues and adds their ids to `received`. Each issue is decoded from its
