@@ -68,38 +68,23 @@ struct Fetcher {
 
 impl Fetcher {
     async fn get(&mut self, path: &str, query: &[(&str, String)]) -> anyhow::Result<bytes::Bytes> {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.site))
-            .query(query)
-            .basic_auth(&self.email, Some(&self.token))
-            .send()
-            .await
-            .with_context(|| format!("GET {path}"))?;
-        self.requests += 1;
-        let status = resp.status();
-        let body = resp.bytes().await?;
-        if !status.is_success() {
-            bail!("GET {path}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
-        }
-        self.bytes += body.len() as u64;
-        Ok(body)
+        let req = self.http.get(format!("{}{path}", self.site)).query(query);
+        self.send("GET", path, req).await
     }
 
     async fn post(&mut self, path: &str, json: &serde_json::Value) -> anyhow::Result<bytes::Bytes> {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.site))
-            .json(json)
-            .basic_auth(&self.email, Some(&self.token))
-            .send()
-            .await
-            .with_context(|| format!("POST {path}"))?;
+        let req = self.http.post(format!("{}{path}", self.site)).json(json);
+        self.send("POST", path, req).await
+    }
+
+    async fn send(&mut self, method: &str, path: &str, req: reqwest::RequestBuilder) -> anyhow::Result<bytes::Bytes> {
+        let resp =
+            req.basic_auth(&self.email, Some(&self.token)).send().await.with_context(|| format!("{method} {path}"))?;
         self.requests += 1;
         let status = resp.status();
         let body = resp.bytes().await?;
         if !status.is_success() {
-            bail!("POST {path}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+            bail!("{method} {path}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
         }
         self.bytes += body.len() as u64;
         Ok(body)

@@ -414,37 +414,28 @@ impl Query {
     /// The smallest `updated` any match can have, when the filter is a conjunction containing
     /// `updated >= t` / `updated > t`: lets search start at that point instead of scanning.
     pub fn min_updated(&self) -> Option<i64> {
-        fn walk(e: &Expr) -> Option<i64> {
-            match e {
-                Expr::Clause { field: Field::Updated, op: Op::Ge, values } => instant(&values[0]),
-                Expr::Clause { field: Field::Updated, op: Op::Gt, values } => instant(&values[0]).map(|t| t + 1),
-                Expr::And(a, b) => match (walk(a), walk(b)) {
-                    (Some(x), Some(y)) => Some(x.max(y)),
-                    (x, y) => x.or(y),
-                },
-                _ => None,
-            }
-        }
-        self.filter.as_ref().and_then(walk)
+        self.lower_bound(Field::Updated)
     }
-}
 
-impl Query {
-    /// The smallest `created` any match can have, when the filter is a conjunction containing
-    /// `created >= t` / `created > t`.
+    /// The smallest `created` any match can have (`created >= t` / `created > t` in a
+    /// conjunction).
     pub fn min_created(&self) -> Option<i64> {
-        fn walk(e: &Expr) -> Option<i64> {
+        self.lower_bound(Field::Created)
+    }
+
+    fn lower_bound(&self, field: Field) -> Option<i64> {
+        fn walk(e: &Expr, field: Field) -> Option<i64> {
             match e {
-                Expr::Clause { field: Field::Created, op: Op::Ge, values } => instant(&values[0]),
-                Expr::Clause { field: Field::Created, op: Op::Gt, values } => instant(&values[0]).map(|t| t + 1),
-                Expr::And(a, b) => match (walk(a), walk(b)) {
+                Expr::Clause { field: f, op: Op::Ge, values } if *f == field => instant(&values[0]),
+                Expr::Clause { field: f, op: Op::Gt, values } if *f == field => instant(&values[0]).map(|t| t + 1),
+                Expr::And(a, b) => match (walk(a, field), walk(b, field)) {
                     (Some(x), Some(y)) => Some(x.max(y)),
                     (x, y) => x.or(y),
                 },
                 _ => None,
             }
         }
-        self.filter.as_ref().and_then(walk)
+        self.filter.as_ref().and_then(|e| walk(e, field))
     }
 
     /// The issue ids a match must be among, when the filter is a conjunction containing

@@ -607,27 +607,21 @@ pub(crate) async fn search_pause(app: &AppState) {
     }
 }
 
-/// Binary search over the strictly increasing `created` of base issues (created issues come
-/// after every base issue).
+/// The first base issue whose `created` is at least `t` (created issues come after them all).
 fn first_index_created_at_or_after(data: &Dataset, t: i64) -> u64 {
-    let (mut lo, mut hi) = (0u64, data.config.issues);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if data.created_ms(mid) < t {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    first_index_at_or_after(data, t, Dataset::created_ms)
 }
 
-/// Binary search over the strictly increasing `updated` of base issues.
 fn first_index_updated_at_or_after(data: &Dataset, t: i64) -> u64 {
+    first_index_at_or_after(data, t, Dataset::updated_ms)
+}
+
+/// Binary search over an instant that strictly increases with the base issue's index.
+fn first_index_at_or_after(data: &Dataset, t: i64, at: fn(&Dataset, u64) -> i64) -> u64 {
     let (mut lo, mut hi) = (0u64, data.config.issues);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if data.updated_ms(mid) < t {
+        if at(data, mid) < t {
             lo = mid + 1;
         } else {
             hi = mid;
