@@ -117,6 +117,7 @@ pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64)
     };
     listing.ids.sort_unstable();
     listing.ids.dedup();
+    listing.ids.shrink_to_fit();
     let Listing { ids, jira_now, total } = listing;
     Ok(Discovery { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
 }
@@ -137,7 +138,14 @@ async fn list_cloud(client: &JiraClient, filter: &str) -> Result<Listing, Stream
     let mut out = Listing::default();
     let pages = list_cloud_pass(client, filter, &mut out).await?;
     if pages > 1 {
-        list_cloud_pass(client, filter, &mut out).await?;
+        // Merged pass by pass: a million ids are 8 MB, both passes unmerged twice that.
+        out.ids.sort_unstable();
+        out.ids.dedup();
+        let mut again = Listing::default();
+        list_cloud_pass(client, filter, &mut again).await?;
+        let first = std::mem::take(&mut out.ids);
+        out.ids = again.ids.into_iter().filter(|id| first.binary_search(id).is_err()).collect();
+        out.ids.extend(first);
     }
     Ok(out)
 }
