@@ -402,6 +402,14 @@ async fn fetch_batch(
         let mut start = 0u64;
         loop {
             let page = client.fetch_by_ids::<IssueTexts>(&missing, wanted, start).await?;
+            if let Some(e) = page.errors.first() {
+                tracing::warn!(
+                    issues = page.errors.len(),
+                    first_id = e.id.as_deref().unwrap_or("?"),
+                    message = e.error_message.as_deref().unwrap_or(""),
+                    "Jira could not return some issues of a bulk fetch (issueErrors); asking again"
+                );
+            }
             let n = page.issues.len() as u64;
             push_issues(rows, shape, decoder, &page.issues, stamp, &mut received).await?;
             // Data Center may page an `id in` search below the size asked for.

@@ -37,22 +37,13 @@ pub(crate) struct BulkBody {
 
 /// The issue an id or key names, if any, as stored: issue endpoints read the database, not the
 /// search index, so an edit or a new issue shows here before search catches up (index lag).
-fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str, _now: Instant) -> Option<Snapshot> {
-    let now = Instant::now() + std::time::Duration::from_secs(365 * 86_400);
+fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str) -> Option<Snapshot> {
     let r = match id_or_key.trim().parse::<u64>() {
         Ok(id) => IssueRef::Id(id),
         Err(_) => IssueRef::Key(id_or_key.trim().to_ascii_uppercase()),
     };
-    st.resolve(data, &r, now)?;
-    let index = match r {
-        IssueRef::Id(id) => id - Dataset::issue_id(0),
-        IssueRef::Key(k) => {
-            let (pkey, num) = k.rsplit_once('-')?;
-            let p = (0..data.config.projects).find(|p| data.project_key(*p).eq_ignore_ascii_case(pkey))?;
-            (num.parse::<u64>().ok()? - 1) * data.config.projects + p
-        }
-    };
-    st.snapshot(data, index, now)
+    // A moment after every pending index update: the stored version.
+    st.snapshot(data, st.index_of(data, &r)?, Instant::now() + std::time::Duration::from_secs(365 * 86_400))
 }
 
 pub(crate) async fn bulkfetch_v3(
@@ -93,14 +84,13 @@ async fn bulkfetch(
     search_pause(&app).await;
     let data = &app.site.data;
     let st = app.site.lock();
-    let now = Instant::now();
     // The default is `*navigable`, as on search.
     let sel = select(b.fields.as_deref(), &st.field_ids(data), true);
     let how = Render { api, emails: viewer.emails, compact: false, expand: Expand::from_value(b.expand.as_ref()) };
     let mut found: Vec<Snapshot> = Vec::new();
     let mut errors = Vec::new();
     for w in &wanted {
-        match lookup(&st, data, w, now) {
+        match lookup(&st, data, w) {
             Some(s) if st.behaviour.drops_from_fetch(s.index) => {}
             Some(s) => found.push(s),
             None if st.behaviour.bulkfetch_unknown_as_errors => errors.push(json!({
@@ -149,7 +139,7 @@ async fn get_issue(
 ) -> Response {
     let data = &app.site.data;
     let st = app.site.lock();
-    let Some(s) = lookup(&st, data, &id_or_key, Instant::now()) else {
+    let Some(s) = lookup(&st, data, &id_or_key) else {
         return error(StatusCode::NOT_FOUND, "Issue does not exist or you do not have permission to see it.");
     };
     let requested: Option<Vec<String>> =

@@ -319,8 +319,9 @@ fn strip_emails(v: &mut Value) {
 }
 
 impl State {
-    /// An issue literal of JQL → the project id and key number of the visible issue it names.
-    pub fn resolve(&self, data: &Dataset, r: &IssueRef, now: Instant) -> Option<(u64, u64)> {
+    /// The index of the issue an id or key names (keys case-insensitively), if one was ever
+    /// allocated; deleted and hidden ones included.
+    pub fn index_of(&self, data: &Dataset, r: &IssueRef) -> Option<u64> {
         let index = match r {
             IssueRef::Id(id) => id.checked_sub(Dataset::issue_id(0))?,
             IssueRef::Key(key) => {
@@ -330,9 +331,12 @@ impl State {
                 (num - 1).checked_mul(data.config.projects)?.checked_add(p)?
             }
         };
-        if index >= self.index_count(data) {
-            return None;
-        }
+        (index < self.index_count(data)).then_some(index)
+    }
+
+    /// An issue literal of JQL → the project id and key number of the visible issue it names.
+    pub fn resolve(&self, data: &Dataset, r: &IssueRef, now: Instant) -> Option<(u64, u64)> {
+        let index = self.index_of(data, r)?;
         self.snapshot(data, index, now)?;
         Some((Dataset::project_id(data.project_of(index)), data.key_num(index)))
     }
