@@ -553,20 +553,13 @@ async fn a_site_that_silently_drops_fetched_issues_fails_and_leaves_the_table() 
         );
         run(&p).await;
         let before = issue_rows(dir.path()).await;
-        let version = |dir: &Path| {
-            let log = dir.join("lake/issues/_delta_log");
-            std::fs::read_dir(log)
-                .unwrap()
-                .filter(|e| e.as_ref().unwrap().path().extension() == Some("json".as_ref()))
-                .count()
-        };
-        let commits = version(dir.path());
+        let commits = common::versions(dir.path(), "issues");
         // Every 50th issue now vanishes from fetches while listings and GET still show it.
         sim.set_behaviour(Behaviour { drop_from_fetch_every: Some(50), ..Behaviour::default() });
         sim.edit_issues(0, 1, 200);
         let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
         assert!(e.contains("4 of the 200 issues listed did not come back") && e.contains("10049"), "{deployment}: {e}");
-        assert_eq!(version(dir.path()), commits, "{deployment}: no commit");
+        assert_eq!(common::versions(dir.path(), "issues"), commits, "{deployment}: no commit");
         assert_eq!(issue_rows(dir.path()).await, before, "{deployment}: table unchanged");
         // Once the site behaves, the next run catches up.
         sim.set_behaviour(Behaviour::default());

@@ -152,13 +152,6 @@ async fn drift_run(policy: &str) -> (tempfile::TempDir, RunningSim, Pipeline, St
     (dir, sim, p, field, second)
 }
 
-fn versions(dir: &Path, table: &str) -> usize {
-    std::fs::read_dir(dir.join("lake").join(table).join("_delta_log"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json"))
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_auto_sync_adds_the_new_field_as_a_column() {
     let (dir, _sim, _p, field, second) = drift_run("auto_sync").await;
@@ -188,7 +181,7 @@ async fn drift_fail_stops_before_anything_is_written() {
     let (dir, _sim, _p, field, second) = drift_run("fail").await;
     let e = second.unwrap_err();
     assert!(e.contains(&field) && e.contains("schema_drift: fail"), "{e}");
-    assert_eq!(versions(dir.path(), "issues"), 1, "the table is untouched");
+    assert_eq!(common::versions(dir.path(), "issues"), 1, "the table is untouched");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -245,11 +238,11 @@ async fn quiet_incremental_runs_do_not_reconcile_again_until_it_is_due() {
     let before = searches();
     run(&p).await;
     assert!(searches() - before <= 2, "{} searches on a quiet run", searches() - before);
-    let v = versions(dir.path(), "issues");
+    let v = common::versions(dir.path(), "issues");
     let before = searches();
     run(&p).await;
     assert!(searches() - before <= 2, "{} searches on a second quiet run", searches() - before);
-    assert_eq!(versions(dir.path(), "issues"), v, "a quiet run that did not reconcile commits nothing");
+    assert_eq!(common::versions(dir.path(), "issues"), v, "a quiet run that did not reconcile commits nothing");
 
     // Due every run: the id pass (3 pages of 5,000 ids) runs, and is recorded without data.
     let p = pipeline(&sim, dir.path(), "  issues: {fields: {include: [summary]}, reconcile_every: 0s}");
@@ -257,7 +250,7 @@ async fn quiet_incremental_runs_do_not_reconcile_again_until_it_is_due() {
     let report = run(&p).await;
     assert!(searches() - before >= 4, "{} searches", searches() - before);
     assert_eq!(object(&report, "issues").rows_written, 0);
-    assert_eq!(versions(dir.path(), "issues"), v + 1, "the reconciliation is recorded");
+    assert_eq!(common::versions(dir.path(), "issues"), v + 1, "the reconciliation is recorded");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -123,3 +123,11 @@ pub fn description_text(d: &jira_sim::Dataset, i: u64, data_center: bool) -> Opt
     let mention = if data_center { format!("@{}", jira_sim::wiki::username(name)) } else { format!("@{name}") };
     Some(rich_description_text(&d.issue_key(i), summary, &mention))
 }
+
+/// Commits in the Delta log of `table` under `dir/lake`.
+pub fn versions(dir: &Path, table: &str) -> usize {
+    std::fs::read_dir(dir.join("lake").join(table).join("_delta_log"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json"))
+        .count()
+}
