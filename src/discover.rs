@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::config::ObjectKind;
 use crate::jira::fields::FieldDef;
-use crate::stream;
-use crate::transform::columns::{Column, ColumnType};
+use crate::objects;
+use crate::transform::columns::ColumnType;
 
 /// One column an object's table would get.
 #[derive(Debug, Clone, Serialize)]
@@ -45,53 +45,21 @@ pub fn pii_paths(column: &str, name: &str, ty: &ColumnType) -> Vec<String> {
     }
 }
 
-fn jira_type(d: &FieldDef) -> String {
-    match &d.schema {
-        Some(s) => match &s.items {
-            Some(i) => format!("{}<{i}>", s.kind),
-            None => s.kind.clone(),
-        },
-        None => String::new(),
-    }
-}
-
 /// Every column of `kind`, from the site's field catalogue for issues.
-pub fn fields_of(kind: ObjectKind, defs: &[FieldDef]) -> Vec<FieldInfo> {
-    let fixed = |cols: Vec<Column>| -> Vec<FieldInfo> {
-        cols.into_iter()
-            .filter(|c| !c.name.starts_with('_'))
-            .map(|c| FieldInfo {
-                object: kind.name(),
-                pii: pii_paths(&c.name, &c.name, &c.ty),
-                id: c.name.clone(),
-                name: c.name,
-                jira_type: String::new(),
-                column_type: c.ty.describe(),
-                custom: false,
-            })
-            .collect()
-    };
-    match kind {
-        ObjectKind::Issues => defs
-            .iter()
-            .map(|d| {
-                let ty = ColumnType::of(d.schema.as_ref());
-                FieldInfo {
-                    object: "issues",
-                    id: d.id.clone(),
-                    name: d.name.clone(),
-                    jira_type: jira_type(d),
-                    column_type: ty.describe(),
-                    custom: d.custom,
-                    pii: pii_paths(&d.id, &d.name, &ty),
-                }
-            })
-            .collect(),
-        ObjectKind::Projects => fixed(stream::projects::columns()),
-        ObjectKind::Users => fixed(stream::users::columns()),
-        ObjectKind::Boards => fixed(stream::boards::columns()),
-        ObjectKind::Fields => fixed(stream::fields::columns()),
-    }
+pub fn fields_of(kind: ObjectKind, catalogue: &[FieldDef]) -> Vec<FieldInfo> {
+    objects::of(kind)
+        .describe(catalogue)
+        .into_iter()
+        .map(|c| FieldInfo {
+            object: kind.name(),
+            pii: pii_paths(&c.column.name, &c.name, &c.column.ty),
+            id: c.column.name,
+            name: c.name,
+            jira_type: c.jira_type,
+            column_type: c.column.ty.describe(),
+            custom: c.custom,
+        })
+        .collect()
 }
 
 /// A starter pipeline: the input file's `source`/`destination` blocks verbatim (so `${VAR}`s
@@ -109,10 +77,10 @@ pub fn starter_pipeline(original: &str, name: &str, fields: &[FieldInfo]) -> Str
         out.push_str(m);
     }
     out.push_str("objects:\n");
-    for kind in ObjectKind::ALL {
+    for &kind in ObjectKind::ALL {
         let hashes: Vec<String> =
             fields.iter().filter(|f| f.object == kind.name()).flat_map(|f| f.pii.clone()).collect();
-        let sync = if kind == ObjectKind::Issues { "incremental" } else { "full_refresh" };
+        let sync = if kind.is_incremental() { "incremental" } else { "full_refresh" };
         out.push_str(&format!("  {}:\n    sync: {sync}\n", kind.name()));
         if kind == ObjectKind::Issues {
             out.push_str("    # jql: project in (ENG, OPS)      # all issues the API user can see by default\n");

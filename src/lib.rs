@@ -1,18 +1,48 @@
 //! jirapipe: Jira Cloud / Data Center → Delta Lake tables, driven by YAML pipeline files.
 //!
-//! The data path reads top to bottom: [`config`] → [`jira`] → [`stream`] → [`transform`] →
-//! [`table`], orchestrated by [`runner`].
+//! Modules are listed in the order data moves through them — [`config`] → [`jira`] →
+//! [`objects`] → [`transform`] → [`table`] → [`report`] — and each imports only modules listed
+//! before it. [`runner`], [`state`], [`schedule`], [`check`] and [`discover`] sit above the
+//! data path; [`progress`] is the terminal's, imported by whoever draws.
 
 pub(crate) use deltalake::arrow;
 
-pub mod check;
+/// Every object jirapipe can extract, in table order: the one list to extend when adding an
+/// object. Each line is the object's doc (shown in the pipeline schema), its `ObjectKind`
+/// variant, its module in `src/objects` (which defines a unit struct of the same name as the
+/// variant implementing `objects::Object`), and its sync: `incremental` objects follow the
+/// issues' `updated` cursor and take `jql`, `lookback`, `deletes` and `reconcile_every`;
+/// `snapshot` objects are read whole on every run.
+///
+/// `config` expands the list into `ObjectKind` and the `objects:` block of pipeline files,
+/// `objects` into its registry ([`objects::of`]).
+macro_rules! for_each_object {
+    ($then:ident) => {
+        $then! {
+            /// Issues, via JQL search.
+            Issues = issues, incremental;
+            /// Projects.
+            Projects = projects, snapshot;
+            /// Users.
+            Users = users, snapshot;
+            /// Agile boards (Jira Software).
+            Boards = boards, snapshot;
+            /// Field definitions: maps `customfield_NNNNN` column names to display names.
+            Fields = fields, snapshot;
+        }
+    };
+}
+
 pub mod config;
-pub mod discover;
 pub mod jira;
-pub mod report;
-pub mod runner;
-pub mod schedule;
-pub mod state;
-pub mod stream;
-pub mod table;
+pub mod objects;
 pub mod transform;
+pub mod table;
+pub mod report;
+pub mod progress;
+
+pub mod runner;
+pub mod state;
+pub mod schedule;
+pub mod check;
+pub mod discover;

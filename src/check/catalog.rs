@@ -5,25 +5,9 @@
 //! pure function of the error and what the pipeline says, so every entry is unit-tested here
 //! and produced for real against jira-sim in `tests/check.rs`.
 
-use serde::Serialize;
-
 use crate::config::{Auth, Deployment};
-use crate::jira::JiraError;
-
-/// A diagnosed problem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnosis {
-    /// Stable identifier of the catalog entry, e.g. `oauth-audience`.
-    pub code: &'static str,
-    pub problem: String,
-    pub fix: String,
-}
-
-impl Diagnosis {
-    pub fn new(code: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { code, problem: problem.into(), fix: fix.into() }
-    }
-}
+use crate::jira::{JiraError, OAuthFailure, Rejection, Transport};
+pub use crate::report::Diagnosis;
 
 /// What the pipeline says about the site, for telling apart errors that look alike on the wire.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +37,7 @@ const OAUTH_CONSENT: &str = "in developer.atlassian.com/console → your app →
 /// The catalog entry for `err`, met while probing `ctx.target`.
 pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
     match err {
-        JiraError::Unauthorized { message, .. } => unauthorized(message, ctx),
+        JiraError::Unauthorized { reason, .. } => unauthorized(*reason, ctx),
         JiraError::Forbidden { message, .. } => forbidden(message, ctx),
         JiraError::Status { status: 429, .. } => rate_limited(),
         JiraError::Status { status: 404, message, .. } => not_found(message, ctx),
@@ -69,30 +53,32 @@ pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
             "check `source.site`/`base_url`; if it persists, try the same request with curl from this host",
         ),
         JiraError::Exhausted { last, .. } => exhausted(last, ctx),
-        JiraError::Connect { message, .. } => connection(message),
+        JiraError::RetryAfterTooLong { .. } => rate_limited(),
+        JiraError::Connect { cause, message, .. } => connection(*cause, message),
         JiraError::Decode { message, .. } => Diagnosis::new(
             "not-jira",
             format!("the answer is not Jira's JSON ({message})"),
             "a proxy, SSO login page or another web server answered: check `source.site`/`base_url` (the address you open Jira at, without a path like /secure/Dashboard.jspa) and any proxy settings",
         ),
-        JiraError::OAuth { message, fix } => oauth(message, fix),
-        JiraError::Config { message, fix } if message.contains("does not reach") => {
-            Diagnosis::new("oauth-site", message.clone(), *fix)
-        }
+        JiraError::OAuth { failure, message, fix } => oauth(*failure, message, fix),
+        e @ JiraError::SiteNotGranted { .. } => Diagnosis::new(
+            "oauth-site",
+            e.to_string(),
+            "check `source.site`, or install the OAuth app on that site and consent again",
+        ),
         JiraError::Config { message, fix } => Diagnosis::new("config", message.clone(), *fix),
     }
 }
 
-fn unauthorized(message: &str, ctx: &Context<'_>) -> Diagnosis {
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("audience") {
+fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {
+    if reason == Rejection::Audience {
         return Diagnosis::new(
             "oauth-audience",
             "the OAuth token was issued for another audience, and Jira's API accepts only `api.atlassian.com`",
             "add `audience=api.atlassian.com` to the authorize URL of the consent flow (https://auth.atlassian.com/authorize?audience=api.atlassian.com&…), consent again and set the new `refresh_token`",
         );
     }
-    if lower.contains("scope") {
+    if reason == Rejection::Scope {
         let scope = ctx.scope();
         return Diagnosis::new(
             "oauth-scope",
@@ -188,73 +174,59 @@ fn server_error(status: u16, message: &str) -> Diagnosis {
     )
 }
 
-fn exhausted(last: &str, ctx: &Context<'_>) -> Diagnosis {
-    if ctx.throttled || last.contains("HTTP 429") || last.contains("Retry-After") {
-        return rate_limited();
+fn exhausted(last: &JiraError, ctx: &Context<'_>) -> Diagnosis {
+    match last.last() {
+        _ if ctx.throttled => rate_limited(),
+        JiraError::Status { status: 429, .. } | JiraError::RetryAfterTooLong { .. } => rate_limited(),
+        JiraError::Connect { cause, message, .. } if *cause != Transport::Body => connection(*cause, message),
+        JiraError::Status { status, message, .. } => server_error(*status, message),
+        other => Diagnosis::new(
+            "unreliable-network",
+            format!("requests keep failing: {other}"),
+            "responses are cut short or time out: check proxies, firewalls and the network path to Jira, then retry",
+        ),
     }
-    if last.contains("cannot connect") {
-        return connection(last);
-    }
-    if let Some(status) = last.split("HTTP ").nth(1).and_then(|s| s.get(..3)).and_then(|s| s.parse::<u16>().ok()) {
-        return server_error(status, last);
-    }
-    Diagnosis::new(
-        "unreliable-network",
-        format!("requests keep failing: {last}"),
-        "responses are cut short or time out: check proxies, firewalls and the network path to Jira, then retry",
-    )
 }
 
-/// Connection failures by their cause, from the transport's message chain.
-fn connection(message: &str) -> Diagnosis {
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("dns") || lower.contains("lookup address") || lower.contains("name or service not known") {
-        Diagnosis::new(
+/// Connection failures by their cause.
+fn connection(cause: Transport, message: &str) -> Diagnosis {
+    match cause {
+        Transport::Dns => Diagnosis::new(
             "dns",
             format!("the site's host name does not resolve ({message})"),
             "check the spelling of `source.site`/`base_url` (Cloud: https://<your-site>.atlassian.net) and the host's DNS; `nslookup <host>` from this machine must answer",
-        )
-    } else if ["certificate", "tls", "ssl", "handshake", "corrupt message", "wrong version number"]
-        .iter()
-        .any(|k| lower.contains(k))
-    {
-        Diagnosis::new(
+        ),
+        Transport::Tls => Diagnosis::new(
             "tls",
             format!("the TLS connection failed ({message})"),
             "use the scheme the server speaks (https:// for Jira Cloud, http:// only for a plain-HTTP Data Center); for a private CA or an intercepting proxy, save its certificate as PEM and set `source.ca_certificate` to that file",
-        )
-    } else if lower.contains("timed out") {
-        Diagnosis::new(
+        ),
+        Transport::Timeout => Diagnosis::new(
             "timeout",
             format!("the connection to Jira timed out ({message})"),
             "a firewall or proxy drops the traffic: allow outbound HTTPS to the site (and to api.atlassian.com / auth.atlassian.com for OAuth), or set HTTPS_PROXY",
-        )
-    } else {
-        Diagnosis::new(
+        ),
+        Transport::Connect | Transport::Body | Transport::Other => Diagnosis::new(
             "connect",
             format!("cannot connect to the site ({message})"),
             "check `source.site`/`base_url` (host and port), that Jira is up, and proxies/firewalls; `curl -sI <site>` from this host must answer",
-        )
+        ),
     }
 }
 
-fn oauth(message: &str, fix: &str) -> Diagnosis {
-    let code = if message.contains("invalid_grant") {
-        "oauth-refresh-token"
-    } else if message.contains("credentials were rejected") {
-        "oauth-client"
-    } else if message.contains("token store") || message.contains("cannot save") {
-        "oauth-token-store"
-    } else {
-        "oauth"
-    };
-    let problem = match code {
-        "oauth-refresh-token" => format!(
-            "the OAuth refresh token is expired, revoked or already used — Atlassian rotates it on every refresh, so a copy another process (or an earlier run without its `token_store`) used is dead: {message}"
+fn oauth(failure: OAuthFailure, message: &str, fix: &str) -> Diagnosis {
+    match failure {
+        OAuthFailure::InvalidGrant => Diagnosis::new(
+            "oauth-refresh-token",
+            format!(
+                "the OAuth refresh token is expired, revoked or already used — Atlassian rotates it on every refresh, so a copy another process (or an earlier run without its `token_store`) used is dead: {message}"
+            ),
+            fix,
         ),
-        _ => message.to_string(),
-    };
-    Diagnosis::new(code, problem, fix)
+        OAuthFailure::ClientRejected => Diagnosis::new("oauth-client", message, fix),
+        OAuthFailure::TokenStore => Diagnosis::new("oauth-token-store", message, fix),
+        OAuthFailure::Endpoint => Diagnosis::new("oauth", message, fix),
+    }
 }
 
 /// OAuth scopes that jirapipe needs and the grant lacks.
@@ -305,7 +277,7 @@ mod tests {
     }
 
     fn unauthorized(message: &str) -> JiraError {
-        JiraError::Unauthorized { endpoint: "e".into(), message: message.into() }
+        JiraError::Unauthorized { endpoint: "e".into(), reason: Rejection::of(message), message: message.into() }
     }
 
     #[test]
@@ -327,20 +299,26 @@ mod tests {
         assert_eq!(code(status(502, ""), &token, c, "issues"), "server-errors");
         let forbidden = JiraError::Forbidden { endpoint: "e".into(), message: "no".into() };
         assert_eq!(code(forbidden, &token, c, "boards"), "boards-unavailable");
-        let exhausted = |last: &str| JiraError::Exhausted { endpoint: "e".into(), attempts: 2, last: last.into() };
-        assert_eq!(code(exhausted("e: HTTP 429: too many"), &token, c, "auth"), "rate-limited");
-        assert_eq!(code(exhausted("e: HTTP 503: down"), &token, c, "auth"), "server-errors");
-        let connect = |m: &str| JiraError::Connect { endpoint: "e".into(), message: m.into() };
-        let conn = |m: &str| code(connect(m), &token, c, "auth");
-        assert_eq!(conn("connection failed: dns error: failed to lookup address information"), "dns");
-        assert_eq!(conn("connection failed: invalid peer certificate: UnknownIssuer"), "tls");
-        assert_eq!(conn("connection failed: received corrupt message of type InvalidContentType"), "tls");
-        assert_eq!(conn("timed out"), "timeout");
-        assert_eq!(conn("connection failed: Connection refused (os error 111)"), "connect");
-        let grant = JiraError::OAuth { message: "the refresh token was rejected (invalid_grant: x)".into(), fix: "f" };
-        assert_eq!(code(grant, &o, c, "auth"), "oauth-refresh-token");
-        let client = JiraError::OAuth { message: "the OAuth app's credentials were rejected (x)".into(), fix: "f" };
-        assert_eq!(code(client, &o, c, "auth"), "oauth-client");
+        let exhausted =
+            |last: JiraError| JiraError::Exhausted { endpoint: "e".into(), attempts: 2, last: Box::new(last) };
+        assert_eq!(code(exhausted(status(429, "too many")), &token, c, "auth"), "rate-limited");
+        assert_eq!(code(exhausted(status(503, "down")), &token, c, "auth"), "server-errors");
+        let too_long = JiraError::RetryAfterTooLong { endpoint: "e".into(), wait: std::time::Duration::from_secs(900) };
+        assert_eq!(code(too_long, &token, c, "auth"), "rate-limited");
+        let connect = |cause| JiraError::Connect { endpoint: "e".into(), cause, message: "m".into() };
+        let conn = |cause| code(connect(cause), &token, c, "auth");
+        assert_eq!(conn(Transport::Dns), "dns");
+        assert_eq!(conn(Transport::Tls), "tls");
+        assert_eq!(conn(Transport::Timeout), "timeout");
+        assert_eq!(conn(Transport::Connect), "connect");
+        assert_eq!(code(exhausted(connect(Transport::Dns)), &token, c, "auth"), "dns");
+        assert_eq!(code(exhausted(connect(Transport::Body)), &token, c, "auth"), "unreliable-network");
+        let oauth_error = |failure| JiraError::OAuth { failure, message: "m".into(), fix: "f" };
+        assert_eq!(code(oauth_error(OAuthFailure::InvalidGrant), &o, c, "auth"), "oauth-refresh-token");
+        assert_eq!(code(oauth_error(OAuthFailure::ClientRejected), &o, c, "auth"), "oauth-client");
+        assert_eq!(code(oauth_error(OAuthFailure::TokenStore), &o, c, "auth"), "oauth-token-store");
+        let site = JiraError::SiteNotGranted { site: "https://a".into(), reachable: vec!["https://b".into()] };
+        assert_eq!(code(site, &o, c, "auth"), "oauth-site");
         let decode = JiraError::Decode { endpoint: "e".into(), message: "expected value".into() };
         assert_eq!(code(decode, &token, c, "auth"), "not-jira");
     }

@@ -12,17 +12,15 @@ pub mod catalog;
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde::Serialize;
-use serde_json::Value;
-use url::Url;
 
 use catalog::Context;
 pub use catalog::Diagnosis;
 
-use crate::config::{Auth, Deployment, ObjectConfig, ObjectKind, Pipeline, Source};
-use crate::jira::issues::{Cursor, window_jql};
-use crate::jira::{JiraClient, JiraError, RetryConfig};
+use crate::config::{Auth, Deployment, Pipeline};
+use crate::jira::site::{SiteKind, site_kind};
+use crate::jira::{JiraClient, RetryConfig};
+use crate::objects::{self, Concern};
 
 /// How a probe went. `Note` is information that never fails a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -193,12 +191,20 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
     for o in &pipeline.objects {
         let mut probe = Probe::new(o.kind.name());
         let before = client.stats().throttled;
-        if let Err(e) = probe_object(&client, o, &mut probe).await {
-            let throttled = client.stats().throttled > before;
-            let d = catalog::diagnose(&e, &ctx(o.kind.name(), throttled));
-            // Like a run, which skips boards on a site without Jira Software and goes on.
-            let status = if d.code == "boards-unavailable" { Status::Warn } else { Status::Fail };
-            probe.add(status, d);
+        match objects::of(o.kind).probe(&client, o).await {
+            Ok(probed) => {
+                probe.records = probed.records;
+                for (concern, d) in probed.findings {
+                    probe.add(if concern == Concern::Warn { Status::Warn } else { Status::Note }, d);
+                }
+            }
+            Err(e) => {
+                let throttled = client.stats().throttled > before;
+                let d = catalog::diagnose(&e, &ctx(o.kind.name(), throttled));
+                // Like a run, which skips boards on a site without Jira Software and goes on.
+                let status = if d.code == "boards-unavailable" { Status::Warn } else { Status::Fail };
+                probe.add(status, d);
+            }
         }
         probes.push(probe);
     }
@@ -212,52 +218,6 @@ fn finish(pipeline: &Pipeline, probes: Vec<Probe>) -> CheckReport {
         passed: !probes.iter().any(Probe::failed),
         probes,
     }
-}
-
-/// What answers at the site URL, asked without credentials.
-enum SiteKind {
-    /// Jira Cloud answers `/_edge/tenant_info` with its cloud id.
-    Cloud { cloud_id: String },
-    /// A Jira REST API v2 that is not Cloud: Data Center or Server.
-    DataCenter,
-    /// Neither: another web server, or the wrong path.
-    NotJira,
-}
-
-async fn site_kind(base: &Url, source: &Source) -> Result<SiteKind, JiraError> {
-    let http = crate::jira::http_builder(source)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("jirapipe/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| JiraError::Connect { endpoint: base.to_string(), message: e.to_string() })?;
-    let mut base = base.clone();
-    if !base.path().ends_with('/') {
-        base.set_path(&format!("{}/", base.path()));
-    }
-    let get = |path: &str| {
-        let url = base.join(path).expect("static path");
-        let http = http.clone();
-        async move {
-            let resp = http.get(url.clone()).send().await.map_err(|e| JiraError::Connect {
-                endpoint: url.to_string(),
-                message: crate::jira::transport_message(&e),
-            })?;
-            let status = resp.status().as_u16();
-            let body = resp.bytes().await.unwrap_or_default();
-            Ok::<_, JiraError>((status, body))
-        }
-    };
-    let (status, body) = get("_edge/tenant_info").await?;
-    if status == 200
-        && let Some(id) =
-            serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["cloudId"].as_str().map(String::from))
-    {
-        return Ok(SiteKind::Cloud { cloud_id: id });
-    }
-    // Data Center answers its REST API at any status but 404 (401 without credentials).
-    let (status, _) = get("rest/api/2/myself").await?;
-    Ok(if status == 404 { SiteKind::NotJira } else { SiteKind::DataCenter })
 }
 
 async fn probe_site(pipeline: &Pipeline) -> Probe {
@@ -327,128 +287,4 @@ async fn probe_site(pipeline: &Pipeline) -> Probe {
         (SiteKind::DataCenter, Deployment::DataCenter) => p.detail = Some("Jira Data Center / Server".into()),
     }
     p
-}
-
-/// Reads one record (or one page) of `o`, filling in what the API user can see.
-async fn probe_object(client: &JiraClient, o: &ObjectConfig, p: &mut Probe) -> Result<(), JiraError> {
-    let cloud = client.deployment() == Deployment::Cloud;
-    match o.kind {
-        ObjectKind::Issues => {
-            let jql = window_jql(o.jql.as_deref(), 0);
-            let page =
-                client.search::<Vec<serde::de::IgnoredAny>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
-            let count = match page.total {
-                Some(t) => t,
-                None => client.approximate_count(&jql).await?.unwrap_or(page.issues.len() as u64),
-            };
-            p.records = Some(count.to_string());
-            if count == 0 {
-                p.add(
-                    Status::Warn,
-                    Diagnosis::new(
-                        "no-issues-visible",
-                        format!("the API user sees no issue matching `{jql}`"),
-                        "give the API user Browse projects on the projects you extract (a project role or group in each permission scheme), and check `objects.issues.jql`",
-                    ),
-                );
-            }
-            p.add(
-                Status::Note,
-                Diagnosis::new(
-                    "issues-hidden",
-                    "issues under a security level the API user is not in are invisible to it and not counted by Jira either, so no API can show the gap; the count above is what jirapipe will extract",
-                    "if issues are missing from the table, add the API user to those security levels (Project settings → Issue security) or to a role they grant",
-                ),
-            );
-        }
-        ObjectKind::Projects => {
-            let count = if cloud {
-                let v: Value = client.get("rest/api/3/project/search", &[("maxResults", "1".into())]).await?;
-                v["total"].as_u64().unwrap_or_else(|| v["values"].as_array().map_or(0, |a| a.len() as u64))
-            } else {
-                client.get::<Vec<Value>>("rest/api/2/project", &[]).await?.len() as u64
-            };
-            p.records = Some(count.to_string());
-            if count == 0 {
-                p.add(
-                    Status::Warn,
-                    Diagnosis::new(
-                        "no-projects-visible",
-                        "the API user sees no project",
-                        "give the API user Browse projects on the projects you extract",
-                    ),
-                );
-            }
-        }
-        ObjectKind::Users => {
-            const SAMPLE: usize = 50;
-            let users: Vec<Value> = if cloud {
-                client.get("rest/api/3/users/search", &[("maxResults", SAMPLE.to_string())]).await?
-            } else {
-                let q = [("username", ".".to_string()), ("maxResults", SAMPLE.to_string())];
-                client.get("rest/api/2/user/search", &q).await?
-            };
-            p.records = Some(if users.len() >= SAMPLE { format!("{SAMPLE}+") } else { users.len().to_string() });
-            let people: Vec<&Value> =
-                users.iter().filter(|u| u["accountType"].as_str().is_none_or(|t| t == "atlassian")).collect();
-            if !people.is_empty() && people.iter().all(|u| u.get("emailAddress").is_none_or(Value::is_null)) {
-                p.add(
-                    Status::Warn,
-                    Diagnosis::new(
-                        "users-redacted",
-                        format!("users come without `emailAddress` (none of {} sampled people has one)", people.len()),
-                        "with OAuth, grant the `read:jira-user` scope and consent again; otherwise give the API user the global permission Browse users and groups. Emails hidden by a user's own profile visibility stay hidden",
-                    ),
-                );
-            }
-        }
-        ObjectKind::Boards => {
-            let v: Value = client.get("rest/agile/1.0/board", &[("maxResults", "50".into())]).await?;
-            let boards: Vec<String> = v["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|b| match &b["id"] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            p.records = Some(v["total"].as_u64().unwrap_or(boards.len() as u64).to_string());
-            // Each board's configuration needs its saved filter, which may not be shared.
-            let configs: Vec<(String, Result<Value, JiraError>)> =
-                futures::stream::iter(boards.into_iter().map(|id| async move {
-                    let r = client.board_configuration(&id).await;
-                    (id, r)
-                }))
-                .buffered(8)
-                .collect()
-                .await;
-            let mut forbidden = Vec::new();
-            for (id, r) in configs {
-                match r {
-                    Ok(_) => {}
-                    Err(JiraError::Forbidden { .. }) => forbidden.push(id),
-                    Err(e) => return Err(e),
-                }
-            }
-            if !forbidden.is_empty() {
-                p.add(
-                    Status::Warn,
-                    Diagnosis::new(
-                        "board-filter-not-shared",
-                        format!(
-                            "{} board(s) answer 403 for their configuration because their saved filter is not shared with the API user: {} (they are extracted without filter and columns)",
-                            forbidden.len(),
-                            forbidden.join(", ")
-                        ),
-                        "in Jira, open each board → Board settings → General → Edit filter shares, and share the filter with the API user (or a group it is in); the user also needs Browse projects on the filter's projects",
-                    ),
-                );
-            }
-        }
-        ObjectKind::Fields => {
-            p.records = Some(client.fields().await?.len().to_string());
-        }
-    }
-    Ok(())
 }

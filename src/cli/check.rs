@@ -5,17 +5,17 @@ use std::path::Path;
 use jirapipe::check::{self, CheckReport, Status};
 use jirapipe::config::Vars;
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, load};
+use super::{Exit, load};
 
-pub async fn run(file: &Path, json: bool) -> u8 {
-    let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
+pub async fn run(file: &Path, json: bool) -> Exit {
+    let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
     let report = check::check(&pipeline, check::probe_retry()).await;
     if json {
         println!("{}", serde_json::to_string_pretty(&report).expect("the report serialises"));
     } else {
         print!("{}", table(&report));
     }
-    if report.passed { EXIT_OK } else { EXIT_RUN_FAILED }
+    if report.passed { Exit::Ok } else { Exit::RunFailed }
 }
 
 /// The report as a fixed-width table; each problem and its fix on lines of their own under

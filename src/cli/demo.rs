@@ -5,12 +5,12 @@ use std::path::Path;
 use jira_sim::{DatasetConfig, RunningSim, SimConfig};
 use jirapipe::config::{Vars, load_str};
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, report_load_error};
+use super::{Exit, report_load_error};
 
 /// The demo pipeline, embedded so `demo` works from any directory.
 const DEMO_PIPELINE: &str = include_str!("../../pipelines/demo.yaml");
 
-pub async fn run(dir: &Path, issues: u64) -> u8 {
+pub async fn run(dir: &Path, issues: u64) -> Exit {
     let sim = match RunningSim::start(SimConfig {
         data: DatasetConfig { issues, ..Default::default() },
         ..Default::default()
@@ -20,14 +20,14 @@ pub async fn run(dir: &Path, issues: u64) -> u8 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot start the Jira simulator on 127.0.0.1: {e}");
-            return EXIT_RUN_FAILED;
+            return Exit::RunFailed;
         }
     };
     let dir = match std::path::absolute(dir) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: bad --dir {}: {e}", dir.display());
-            return EXIT_BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     eprintln!("simulated Jira Cloud site with {issues} issues at {}", sim.base_url());
@@ -41,7 +41,7 @@ pub async fn run(dir: &Path, issues: u64) -> u8 {
         Ok(p) => p,
         Err(e) => {
             report_load_error(&e);
-            return EXIT_BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     let result = super::run::execute(&pipeline, None).await;
@@ -56,7 +56,7 @@ pub async fn run(dir: &Path, issues: u64) -> u8 {
                 issues_table.display()
             );
             println!("or DuckDB:  SELECT key, summary, updated FROM delta_scan('{}') LIMIT 5;", issues_table.display());
-            EXIT_OK
+            Exit::Ok
         }
         Err(code) => code,
     }

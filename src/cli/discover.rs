@@ -7,10 +7,10 @@ use jirapipe::config::{ObjectKind, Vars};
 use jirapipe::discover::{self, FieldInfo};
 use jirapipe::jira::JiraClient;
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, load};
+use super::{Exit, load};
 
-pub async fn run(file: &Path, write_pipeline: bool) -> u8 {
-    let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
+pub async fn run(file: &Path, write_pipeline: bool) -> Exit {
+    let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
     let defs = match JiraClient::connect(&pipeline.source, check::probe_retry()).await {
         Ok(client) => client.fields().await,
         Err(e) => Err(e),
@@ -22,15 +22,15 @@ pub async fn run(file: &Path, write_pipeline: bool) -> u8 {
                 "error: cannot read the site's fields: {e}\n  run `jirapipe check {}` for the diagnosis",
                 file.display()
             );
-            return EXIT_RUN_FAILED;
+            return Exit::RunFailed;
         }
     };
-    let fields: Vec<FieldInfo> = ObjectKind::ALL.into_iter().flat_map(|k| discover::fields_of(k, &defs)).collect();
+    let fields: Vec<FieldInfo> = ObjectKind::ALL.iter().copied().flat_map(|k| discover::fields_of(k, &defs)).collect();
     if write_pipeline {
         // Only the YAML on stdout, so `> starter.yaml` works.
         let original = std::fs::read_to_string(file).unwrap_or_default();
         print!("{}", discover::starter_pipeline(&original, &pipeline.name, &fields));
-        return EXIT_OK;
+        return Exit::Ok;
     }
     println!(
         "{:<9} {:<20} {:<26} {:<16} {:<28} {:<6} pii",
@@ -53,5 +53,5 @@ pub async fn run(file: &Path, write_pipeline: bool) -> u8 {
             if f.pii.is_empty() { String::new() } else { format!("hash: {}", f.pii.join(", ")) }
         );
     }
-    EXIT_OK
+    Exit::Ok
 }

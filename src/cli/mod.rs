@@ -15,14 +15,24 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Exit code: the run finished.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the run failed (Jira, network or storage); the tables stay at their last commit.
-pub const EXIT_RUN_FAILED: u8 = 1;
-/// Exit code: bad input: invalid pipeline file, unsupported setting, bad flags.
-pub const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code: another process holds the pipeline's lease (it is running); nothing was done.
-pub const EXIT_BUSY: u8 = 3;
+/// How a command ended, as its exit code. Ordered by severity, so the worst of several wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// The command did what it was asked.
+    Ok = 0,
+    /// The run failed (Jira, network or storage); the tables stay at their last commit.
+    RunFailed = 1,
+    /// Bad input: invalid pipeline file, unsupported setting, bad flags.
+    BadInput = 2,
+    /// Another process holds the pipeline's lease (it is running); nothing was done.
+    Busy = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -163,7 +173,7 @@ pub fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUN_FAILED);
+            return ExitCode::from(Exit::RunFailed);
         }
     };
     let code = runtime.block_on(async {
@@ -196,9 +206,9 @@ fn init_tracing(format: LogFormat) {
             let terminal = std::io::stderr().is_terminal();
             if terminal {
                 // Bars only where a person watches; pipes, cron mail and JSON logs stay clean.
-                jirapipe::report::progress::enable();
+                jirapipe::progress::enable();
             }
-            builder.with_writer(|| jirapipe::report::progress::LogWriter).with_ansi(terminal).init()
+            builder.with_writer(|| jirapipe::progress::LogWriter).with_ansi(terminal).init()
         }
     }
 }

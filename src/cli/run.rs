@@ -12,16 +12,16 @@ use jirapipe::schedule::lease::DEFAULT_TTL;
 use jirapipe::schedule::{ExclusiveError, LeaseError, LeaseLock, SystemClock, run_exclusive_with};
 
 use super::schedule::StopSignals;
-use super::{EXIT_BAD_INPUT, EXIT_BUSY, EXIT_OK, EXIT_RUN_FAILED, load};
+use super::{Exit, load};
 
-pub async fn run(file: &Path, report: Option<&Path>, lease_ttl: Duration) -> u8 {
-    let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
-    execute_leased(&pipeline, report, lease_ttl).await.map(|_| EXIT_OK).unwrap_or_else(|code| code)
+pub async fn run(file: &Path, report: Option<&Path>, lease_ttl: Duration) -> Exit {
+    let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
+    execute_leased(&pipeline, report, lease_ttl).await.map(|_| Exit::Ok).unwrap_or_else(|code| code)
 }
 
 /// Runs a loaded pipeline under its lease (default TTL) and prints its outcome; `Err` carries
 /// the exit code.
-pub async fn execute(pipeline: &Pipeline, report_to: Option<&Path>) -> Result<RunReport, u8> {
+pub async fn execute(pipeline: &Pipeline, report_to: Option<&Path>) -> Result<RunReport, Exit> {
     execute_leased(pipeline, report_to, DEFAULT_TTL).await
 }
 
@@ -29,13 +29,13 @@ pub async fn execute(pipeline: &Pipeline, report_to: Option<&Path>) -> Result<Ru
 /// report goes to that path (`-`: stdout, and the summary moves to stderr so stdout stays pure
 /// JSON), whether the run succeeded or not. SIGTERM or SIGINT abandons the run (every table
 /// stays at its last commit), releases the lease and exits 1.
-async fn execute_leased(pipeline: &Pipeline, report_to: Option<&Path>, lease_ttl: Duration) -> Result<RunReport, u8> {
+async fn execute_leased(pipeline: &Pipeline, report_to: Option<&Path>, lease_ttl: Duration) -> Result<RunReport, Exit> {
     let name = &pipeline.name;
     let mut signals = StopSignals::new();
     let clock = Arc::new(SystemClock);
     let lock = LeaseLock::for_destination(&pipeline.destination.url, name, lease_ttl, clock).map_err(|e| {
         eprintln!("error: pipeline `{name}`: {e}");
-        EXIT_RUN_FAILED
+        Exit::RunFailed
     })?;
     let work = runner::run_reported(pipeline, RetryConfig::default());
     let (report, result) = match run_exclusive_with(pipeline, &lock, work, signals.next()).await {
@@ -45,11 +45,11 @@ async fn execute_leased(pipeline: &Pipeline, report_to: Option<&Path>, lease_ttl
                 "error: {e}\n  nothing was done. Runs of one pipeline never overlap; if that process \
                  crashed, its lease frees itself at the expiry shown."
             );
-            return Err(EXIT_BUSY);
+            return Err(Exit::Busy);
         }
         Err(e) => {
             eprintln!("error: pipeline `{name}`: {e}");
-            return Err(EXIT_RUN_FAILED);
+            return Err(Exit::RunFailed);
         }
     };
     let to_stdout = report_to == Some(Path::new("-"));
@@ -60,19 +60,19 @@ async fn execute_leased(pipeline: &Pipeline, report_to: Option<&Path>, lease_ttl
         print!("{summary}");
     }
     let mut code = match &result {
-        Ok(()) => EXIT_OK,
+        Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("error: pipeline `{name}`: {e}");
-            if e.is_config() { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+            if e.is_config() { Exit::BadInput } else { Exit::RunFailed }
         }
     };
     if let Some(path) = report_to
         && let Err(e) = write_report(&report, path)
     {
         eprintln!("error: cannot write the run report to {}: {e}", path.display());
-        code = code.max(EXIT_RUN_FAILED);
+        code = code.max(Exit::RunFailed);
     }
-    if code == EXIT_OK { Ok(report) } else { Err(code) }
+    if code == Exit::Ok { Ok(report) } else { Err(code) }
 }
 
 fn summary(report: &RunReport) -> String {

@@ -13,7 +13,7 @@ use jirapipe::schedule::daemon::Options;
 use jirapipe::schedule::{Daemon, LeasedRun, Phase, SystemClock};
 use tokio::sync::watch;
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, load};
+use super::{Exit, load};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -102,9 +102,9 @@ impl StopSignals {
     }
 }
 
-pub async fn run(args: Args) -> u8 {
+pub async fn run(args: Args) -> Exit {
     let mut signals = StopSignals::new();
-    let Some(pipelines) = load_all(&args.paths) else { return EXIT_BAD_INPUT };
+    let Some(pipelines) = load_all(&args.paths) else { return Exit::BadInput };
     let now = Utc::now();
     if args.dry_run {
         for (file, p) in &pipelines {
@@ -114,7 +114,7 @@ pub async fn run(args: Args) -> u8 {
                 println!("  {}", schedule.format_time(t));
             }
         }
-        return EXIT_OK;
+        return Exit::Ok;
     }
     for (file, p) in &pipelines {
         let schedule = p.schedule.as_ref().expect("checked by load_all");
@@ -144,7 +144,7 @@ pub async fn run(args: Args) -> u8 {
         () = stopper => {}
     }
     tracing::info!("stopped");
-    EXIT_OK
+    Exit::Ok
 }
 
 /// Every pipeline named by `paths`, each with a schedule and a unique name; `None` (after

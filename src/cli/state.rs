@@ -6,15 +6,15 @@ use std::path::Path;
 use jirapipe::config::Vars;
 use jirapipe::state::{self, StateError};
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, load};
+use super::{Exit, load};
 
-fn failed(e: &StateError) -> u8 {
+fn failed(e: &StateError) -> Exit {
     eprintln!("error: {e}");
-    if e.is_input() { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+    if e.is_input() { Exit::BadInput } else { Exit::RunFailed }
 }
 
-pub async fn show(file: &Path) -> u8 {
-    let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
+pub async fn show(file: &Path) -> Exit {
+    let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
     let objects = match state::show(&pipeline).await {
         Ok(o) => o,
         Err(e) => return failed(&e),
@@ -38,26 +38,26 @@ pub async fn show(file: &Path) -> u8 {
             println!("    last error: {e}");
         }
     }
-    EXIT_OK
+    Exit::Ok
 }
 
 fn kind(name: &str) -> jirapipe::config::ObjectKind {
-    jirapipe::config::ObjectKind::ALL.into_iter().find(|k| k.name() == name).expect("a known object")
+    jirapipe::config::ObjectKind::ALL.iter().copied().find(|k| k.name() == name).expect("a known object")
 }
 
-pub async fn reset(file: &Path, object: Option<&str>, to: Option<&str>, yes: bool) -> u8 {
-    let Some(pipeline) = load(file, &Vars::from_env()) else { return EXIT_BAD_INPUT };
+pub async fn reset(file: &Path, object: Option<&str>, to: Option<&str>, yes: bool) -> Exit {
+    let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
     let to = match to.map(state::parse_time).transpose() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: --to: {e}");
-            return EXIT_BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     let targets = match state::reset_targets(&pipeline, object) {
         Ok(t) if t.is_empty() => {
             println!("pipeline `{}` has no incremental object: nothing to reset", pipeline.name);
-            return EXIT_OK;
+            return Exit::Ok;
         }
         Ok(t) => t,
         Err(e) => return failed(&e),
@@ -76,7 +76,7 @@ pub async fn reset(file: &Path, object: Option<&str>, to: Option<&str>, yes: boo
     if !yes {
         if !std::io::stdin().is_terminal() {
             eprintln!("error: this would {what}. Pass --yes to confirm (stdin is not a terminal)");
-            return EXIT_BAD_INPUT;
+            return Exit::BadInput;
         }
         eprint!("This will {what}. Continue? [y/N] ");
         let _ = std::io::stderr().flush();
@@ -84,7 +84,7 @@ pub async fn reset(file: &Path, object: Option<&str>, to: Option<&str>, yes: boo
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("nothing changed");
-            return EXIT_OK;
+            return Exit::Ok;
         }
     }
     match state::reset(&pipeline, &targets, to).await {
@@ -102,7 +102,7 @@ pub async fn reset(file: &Path, object: Option<&str>, to: Option<&str>, yes: boo
                     }
                 }
             }
-            EXIT_OK
+            Exit::Ok
         }
         Err(e) => failed(&e),
     }

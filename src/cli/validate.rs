@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use jirapipe::config::{Vars, load_file};
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, report_load_error};
+use super::{Exit, report_load_error};
 
-pub fn run(files: &[PathBuf]) -> u8 {
+pub fn run(files: &[PathBuf]) -> Exit {
     let vars = Vars::from_env();
     let mut failed = 0;
     for f in files {
@@ -33,5 +33,5 @@ pub fn run(files: &[PathBuf]) -> u8 {
             }
         }
     }
-    if failed > 0 { EXIT_BAD_INPUT } else { EXIT_OK }
+    if failed > 0 { Exit::BadInput } else { Exit::Ok }
 }

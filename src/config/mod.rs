@@ -1,6 +1,7 @@
 //! Pipeline files: parse, interpolate, validate. Every failure is a [`ConfigError`] that names
 //! file, line and column and says how to fix it.
 
+pub mod cron;
 mod error;
 mod interpolate;
 mod model;

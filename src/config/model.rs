@@ -6,7 +6,7 @@
 //! tagged enums, which would lose every location inside them.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 /// A string value that may use `${VAR}` interpolation.
@@ -217,29 +217,33 @@ pub struct MaskingSpec {
     pub key: Text,
 }
 
-/// The objects to extract. Each becomes the table `{destination}/{object}`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectsSpec {
-    /// Issues, via JQL search.
-    #[serde(default)]
-    pub issues: Option<ObjectSpec>,
-    /// Projects.
-    #[serde(default)]
-    pub projects: Option<ObjectSpec>,
-    /// Users.
-    #[serde(default)]
-    pub users: Option<ObjectSpec>,
-    /// Agile boards (Jira Software).
-    #[serde(default)]
-    pub boards: Option<ObjectSpec>,
-    /// Field definitions: maps `customfield_NNNNN` column names to display names.
-    #[serde(default)]
-    pub fields: Option<ObjectSpec>,
+/// Expands the object list (`for_each_object!` in `lib.rs`) into the `objects:` block.
+macro_rules! objects_spec {
+    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident;)*) => {
+        /// The objects to extract. Each becomes the table `{destination}/{object}`.
+        #[derive(Debug, Default, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct ObjectsSpec {
+            $(
+                $(#[$doc])*
+                #[serde(default)]
+                pub $module: Option<ObjectSpec>,
+            )*
+        }
+
+        impl ObjectsSpec {
+            /// Each object with its block, in table order.
+            pub fn entries(&self) -> Vec<(super::ObjectKind, Option<&ObjectSpec>)> {
+                vec![$((super::ObjectKind::$kind, self.$module.as_ref())),*]
+            }
+        }
+    };
 }
 
+for_each_object!(objects_spec);
+
 /// How an object's table is kept up to date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
     /// Fetch only what changed since the last run and merge it by `id`.

@@ -5,9 +5,9 @@ use std::fmt;
 
 use url::Url;
 
+pub use super::cron::Schedule;
 pub use super::model::{Deletes, Deployment, SchemaDrift, SyncMode};
 use super::secret::Secret;
-pub use crate::schedule::Schedule;
 
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -61,31 +61,39 @@ pub struct Destination {
     pub vacuum_retention: std::time::Duration,
 }
 
-/// The Jira objects jirapipe can extract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ObjectKind {
-    Issues,
-    Projects,
-    Users,
-    Boards,
-    Fields,
-}
-
-impl ObjectKind {
-    pub const ALL: [ObjectKind; 5] =
-        [ObjectKind::Issues, ObjectKind::Projects, ObjectKind::Users, ObjectKind::Boards, ObjectKind::Fields];
-
-    /// The table name and the key in the pipeline file.
-    pub fn name(self) -> &'static str {
-        match self {
-            ObjectKind::Issues => "issues",
-            ObjectKind::Projects => "projects",
-            ObjectKind::Users => "users",
-            ObjectKind::Boards => "boards",
-            ObjectKind::Fields => "fields",
+/// Expands the object list (`for_each_object!` in `lib.rs`) into [`ObjectKind`].
+macro_rules! object_kinds {
+    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident;)*) => {
+        /// The Jira objects jirapipe can extract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ObjectKind {
+            $($(#[$doc])* $kind,)*
         }
-    }
+
+        impl ObjectKind {
+            pub const ALL: &[ObjectKind] = &[$(ObjectKind::$kind),*];
+
+            /// The table name and the key in the pipeline file.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ObjectKind::$kind => stringify!($module),)*
+                }
+            }
+
+            /// Whether the object follows the issues' `updated` cursor (and so takes `jql`,
+            /// `lookback`, `deletes` and `reconcile_every`), rather than being read whole.
+            pub fn is_incremental(self) -> bool {
+                match self {
+                    $(ObjectKind::$kind => object_kinds!(@incremental $sync),)*
+                }
+            }
+        }
+    };
+    (@incremental incremental) => { true };
+    (@incremental snapshot) => { false };
 }
+
+for_each_object!(object_kinds);
 
 impl fmt::Display for ObjectKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

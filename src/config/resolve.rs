@@ -497,7 +497,7 @@ impl Resolver<'_> {
         let timezone = match &s.timezone {
             Some(t) => {
                 let name = self.text(t, "schedule.timezone")?;
-                match crate::schedule::cron::parse_timezone(&name) {
+                match super::cron::parse_timezone(&name) {
                     Ok(tz) => tz,
                     Err(e) => {
                         self.at(&t.referenced, e.to_string(), "unknown time zone", e.help());
@@ -552,7 +552,7 @@ impl Resolver<'_> {
             Ok(schedule) => Some(Some(schedule)),
             Err(e) => {
                 let label = match e {
-                    crate::schedule::ScheduleError::TooClose { .. } => "runs too close together",
+                    super::cron::ScheduleError::TooClose { .. } => "runs too close together",
                     _ => "invalid schedule",
                 };
                 self.at(&text.referenced, e.to_string(), label, e.help());
@@ -563,7 +563,7 @@ impl Resolver<'_> {
 
     fn object(&mut self, kind: ObjectKind, o: &ObjectSpec) -> Option<ObjectConfig> {
         let sync = match &o.sync {
-            Some(s) if s.value == SyncMode::Incremental && kind != ObjectKind::Issues => {
+            Some(s) if s.value == SyncMode::Incremental && !kind.is_incremental() => {
                 self.at(
                     &s.referenced,
                     format!("`{kind}` cannot be extracted incrementally: Jira gives no change date for them"),
@@ -573,11 +573,11 @@ impl Resolver<'_> {
                 None
             }
             Some(s) => Some(s.value),
-            None if kind == ObjectKind::Issues => Some(SyncMode::Incremental),
+            None if kind.is_incremental() => Some(SyncMode::Incremental),
             None => Some(SyncMode::FullRefresh),
         };
         let jql = match &o.jql {
-            Some(j) if kind != ObjectKind::Issues => {
+            Some(j) if !kind.is_incremental() => {
                 self.at(
                     &j.referenced,
                     format!("`jql` applies only to issues, not to `{kind}`"),
@@ -609,7 +609,7 @@ impl Resolver<'_> {
             None => None,
         };
         let fields = self.fields(o.fields.as_ref());
-        let incremental_issues = kind == ObjectKind::Issues && sync == Some(SyncMode::Incremental);
+        let incremental_issues = kind.is_incremental() && sync == Some(SyncMode::Incremental);
         let lookback =
             self.issues_duration(&o.lookback, "lookback", incremental_issues, 7 * 24 * 3600, DEFAULT_LOOKBACK);
         let reconcile_every = self.issues_duration(
@@ -792,15 +792,9 @@ impl Resolver<'_> {
         };
 
         let o = &f.objects.value;
-        let specs: [(ObjectKind, &Option<ObjectSpec>); 5] = [
-            (ObjectKind::Issues, &o.issues),
-            (ObjectKind::Projects, &o.projects),
-            (ObjectKind::Users, &o.users),
-            (ObjectKind::Boards, &o.boards),
-            (ObjectKind::Fields, &o.fields),
-        ];
+        let specs = o.entries();
         let mut objects = Vec::new();
-        for (kind, spec) in specs {
+        for &(kind, spec) in &specs {
             if let Some(spec) = spec {
                 objects.extend(self.object(kind, spec));
                 if !spec.hash.is_empty() && f.masking.is_none() {

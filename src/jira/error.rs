@@ -1,23 +1,115 @@
-//! Failures talking to Jira, each naming the endpoint and what to do about it.
+//! Failures talking to Jira, each naming the endpoint and what to do about it. Causes are typed
+//! where they are known (the transport's failure, the OAuth server's error code, why a 401
+//! happened), so `check`'s catalog matches on variants and never on message text.
+
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JiraError {
     #[error("{endpoint}: Jira rejected the credentials (HTTP 401{}). Check the email and API token (Cloud), the OAuth app and scopes, or the PAT (Data Center), and that the token has not been revoked", if message.is_empty() { String::new() } else { format!(": {message}") })]
-    Unauthorized { endpoint: String, message: String },
+    Unauthorized { endpoint: String, reason: Rejection, message: String },
     #[error("{endpoint}: permission denied (HTTP 403): {message}")]
     Forbidden { endpoint: String, message: String },
     #[error("{endpoint}: HTTP {status}: {message}")]
     Status { endpoint: String, status: u16, message: String },
     #[error("{endpoint}: gave up after {attempts} attempts: {last}")]
-    Exhausted { endpoint: String, attempts: u32, last: String },
+    Exhausted {
+        endpoint: String,
+        attempts: u32,
+        #[source]
+        last: Box<JiraError>,
+    },
+    #[error("{endpoint}: Jira asked to wait {}s before retrying (Retry-After), longer than jirapipe waits", wait.as_secs())]
+    RetryAfterTooLong { endpoint: String, wait: Duration },
     #[error("{endpoint}: cannot connect: {message}. Check `source.site`/`base_url`, DNS and proxies")]
-    Connect { endpoint: String, message: String },
+    Connect { endpoint: String, cause: Transport, message: String },
     #[error("{endpoint}: unexpected response body: {message}")]
     Decode { endpoint: String, message: String },
     #[error("OAuth: {message}. Fix: {fix}")]
-    OAuth { message: String, fix: &'static str },
+    OAuth { failure: OAuthFailure, message: String, fix: &'static str },
+    #[error(
+        "the OAuth token does not reach {site}; it reaches: {}. Fix: check `source.site`, or install the OAuth app on that site and consent again",
+        reachable.join(", ")
+    )]
+    SiteNotGranted { site: String, reachable: Vec<String> },
     #[error("{message}. Fix: {fix}")]
     Config { message: String, fix: &'static str },
+}
+
+/// Why Jira answered 401, from the gateway's message (Cloud's OAuth gateway names the cause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The OAuth token was issued for another audience than `api.atlassian.com`.
+    Audience,
+    /// The OAuth token lacks a scope the endpoint needs.
+    Scope,
+    /// The credentials themselves (token, password, PAT) were refused.
+    Credentials,
+}
+
+impl Rejection {
+    pub fn of(message: &str) -> Self {
+        let lower = message.to_ascii_lowercase();
+        if lower.contains("audience") {
+            Rejection::Audience
+        } else if lower.contains("scope") {
+            Rejection::Scope
+        } else {
+            Rejection::Credentials
+        }
+    }
+}
+
+/// What failed on the wire before Jira could answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The host name does not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, or a scheme the server does not speak).
+    Tls,
+    Timeout,
+    /// The connection was refused or reset.
+    Connect,
+    /// The response was cut short.
+    Body,
+    Other,
+}
+
+impl Transport {
+    /// Classifies a transport failure by its error chain (hyper and rustls expose no typed
+    /// cause through reqwest).
+    pub fn of(e: &reqwest::Error, chain: &str) -> Self {
+        let lower = chain.to_ascii_lowercase();
+        if lower.contains("dns") || lower.contains("lookup address") || lower.contains("name or service not known") {
+            Transport::Dns
+        } else if ["certificate", "tls", "ssl", "handshake", "corrupt message", "wrong version number"]
+            .iter()
+            .any(|k| lower.contains(k))
+        {
+            Transport::Tls
+        } else if e.is_timeout() {
+            Transport::Timeout
+        } else if e.is_connect() {
+            Transport::Connect
+        } else if e.is_body() || e.is_decode() {
+            Transport::Body
+        } else {
+            Transport::Other
+        }
+    }
+}
+
+/// Why the OAuth token endpoint, or the token store, failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthFailure {
+    /// `invalid_grant`: the refresh token was used already (tokens rotate) or revoked.
+    InvalidGrant,
+    /// The app's client id or secret was refused.
+    ClientRejected,
+    /// The token store cannot be read or written.
+    TokenStore,
+    /// Anything else the token endpoint answered.
+    Endpoint,
 }
 
 impl JiraError {
@@ -27,6 +119,14 @@ impl JiraError {
             JiraError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
             JiraError::Connect { .. } | JiraError::Decode { .. } => true,
             _ => false,
+        }
+    }
+
+    /// The failure behind retries: the last attempt's error, or this one.
+    pub fn last(&self) -> &JiraError {
+        match self {
+            JiraError::Exhausted { last, .. } => last.last(),
+            e => e,
         }
     }
 }

@@ -9,6 +9,7 @@ mod oauth;
 pub mod objects;
 mod pace;
 mod retry;
+pub mod site;
 mod stats;
 
 use std::num::NonZeroU32;
@@ -23,7 +24,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use url::Url;
 
-pub use error::JiraError;
+pub use error::{JiraError, OAuthFailure, Rejection, Transport};
 pub use retry::RetryConfig;
 pub use stats::RequestStats;
 
@@ -80,7 +81,7 @@ impl JiraClient {
             .timeout(Duration::from_secs(120))
             .gzip(true)
             .build()
-            .map_err(|e| JiraError::Connect { endpoint: source.base_url.to_string(), message: e.to_string() })?;
+            .map_err(|e| connect_error(source.base_url.as_str(), &e))?;
         let auth = auth::Authenticator::new(&source.auth, &http)?;
         let base = match (&source.auth, auth.oauth()) {
             (Auth::OAuth2(o), Some(session)) => {
@@ -220,22 +221,18 @@ impl JiraClient {
                 free_429s += 1;
                 attempt -= 1;
             }
-            if attempt >= inner.retry.max_attempts {
-                return Err(JiraError::Exhausted { endpoint, attempts: attempt, last: err.to_string() });
-            }
             let delay = match wait {
                 Some(w) if w > inner.retry.max_retry_after => {
-                    return Err(JiraError::Exhausted {
-                        endpoint,
-                        attempts: attempt,
-                        last: format!("Retry-After of {}s exceeds the limit", w.as_secs()),
-                    });
+                    return Err(JiraError::RetryAfterTooLong { endpoint, wait: w });
                 }
                 // The pause is shared: the next `ready` waits it out.
                 _ if throttled => Duration::ZERO,
                 Some(w) => w,
                 None => inner.retry.backoff(attempt, retry::jitter()),
             };
+            if attempt >= inner.retry.max_attempts {
+                return Err(JiraError::Exhausted { endpoint, attempts: attempt, last: Box::new(err) });
+            }
             inner.counters.retry();
             if throttled {
                 tracing::debug!(endpoint = %endpoint, attempt, "rate limited; retrying after the pause");
@@ -258,7 +255,7 @@ impl JiraClient {
             Ok(r) => r,
             Err(e) => {
                 counters.request(0);
-                return Err((JiraError::Connect { endpoint: endpoint.into(), message: transport_message(&e) }, None));
+                return Err((connect_error(endpoint, &e), None));
             }
         };
         let status = resp.status().as_u16();
@@ -319,7 +316,7 @@ async fn accessible_resources(http: &reqwest::Client, session: &oauth::Session) 
         .header(reqwest::header::AUTHORIZATION, session.header().await?)
         .send()
         .await
-        .map_err(|e| JiraError::Connect { endpoint: endpoint.clone(), message: transport_message(&e) })?;
+        .map_err(|e| connect_error(&endpoint, &e))?;
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap_or_default();
     if status != 200 {
@@ -336,13 +333,16 @@ async fn discover_cloud_id(http: &reqwest::Client, session: &oauth::Session, sit
         .iter()
         .find(|s| s["url"].as_str().is_some_and(|u| u.trim_end_matches('/') == want))
         .and_then(|s| s["id"].as_str().map(str::to_string))
-        .ok_or_else(|| JiraError::Config {
-            message: format!(
-                "the OAuth token does not reach {want}; it reaches: {}",
-                sites.iter().filter_map(|s| s["url"].as_str()).collect::<Vec<_>>().join(", ")
-            ),
-            fix: "check `source.site`, or install the OAuth app on that site and consent again",
+        .ok_or_else(|| JiraError::SiteNotGranted {
+            site: want.to_string(),
+            reachable: sites.iter().filter_map(|s| s["url"].as_str().map(str::to_string)).collect(),
         })
+}
+
+/// A transport failure at `endpoint`, its cause classified once, here.
+pub(crate) fn connect_error(endpoint: &str, e: &reqwest::Error) -> JiraError {
+    let message = transport_message(e);
+    JiraError::Connect { endpoint: endpoint.to_string(), cause: Transport::of(e, &message), message }
 }
 
 /// What went wrong on the wire, without the URL (its query can carry JQL with personal data).
@@ -389,7 +389,7 @@ fn status_error(endpoint: &str, status: u16, body: &[u8]) -> JiraError {
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string());
     match status {
-        401 => JiraError::Unauthorized { endpoint: endpoint.to_string(), message },
+        401 => JiraError::Unauthorized { endpoint: endpoint.to_string(), reason: Rejection::of(&message), message },
         403 => JiraError::Forbidden { endpoint: endpoint.to_string(), message },
         _ => JiraError::Status { endpoint: endpoint.to_string(), status, message },
     }

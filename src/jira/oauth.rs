@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::JiraError;
+use super::{JiraError, OAuthFailure};
 use crate::config::OAuth2;
 
 /// Refresh this long before the access token expires, so no request carries a dying token
@@ -84,6 +84,7 @@ fn now() -> i64 {
 
 fn bearer(token: &str) -> Result<HeaderValue, JiraError> {
     let mut h = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| JiraError::OAuth {
+        failure: OAuthFailure::Endpoint,
         message: "the token endpoint returned an access token that is not a valid header value".into(),
         fix: "check `token_url`: it must be Atlassian's token endpoint",
     })?;
@@ -139,12 +140,14 @@ impl Session {
                 Ok(s) if s.client_id == self.cfg.client_id => Ok(Some(s)),
                 Ok(_) => Ok(None),
                 Err(e) => Err(JiraError::OAuth {
+                    failure: OAuthFailure::TokenStore,
                     message: format!("token store {} is not valid JSON: {e}", path.display()),
                     fix: "delete the file to start again from `refresh_token` in the pipeline",
                 }),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(JiraError::OAuth {
+                failure: OAuthFailure::TokenStore,
                 message: format!("cannot read token store {}: {e}", path.display()),
                 fix: "check the path in `auth.token_store` and its permissions",
             }),
@@ -164,7 +167,7 @@ impl Session {
         for refresh_token in candidates {
             match self.exchange(&refresh_token).await {
                 Ok(resp) => return self.accept(resp, refresh_token),
-                Err(e @ JiraError::OAuth { .. }) if is_invalid_grant(&e) => last = Some(e),
+                Err(e @ JiraError::OAuth { failure: OAuthFailure::InvalidGrant, .. }) => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -186,16 +189,16 @@ impl Session {
             let outcome = match sent {
                 Ok(r) => {
                     let status = r.status().as_u16();
-                    r.bytes().await.map(|b| (status, b)).map_err(|e| e.to_string())
+                    r.bytes().await.map(|b| (status, b)).map_err(|e| super::connect_error(&endpoint, &e))
                 }
-                Err(e) => Err(super::transport_message(&e)),
+                Err(e) => Err(super::connect_error(&endpoint, &e)),
             };
             match outcome {
                 Ok((s, b)) if s < 500 => break (s, b),
                 Ok((s, _)) if attempt >= 3 => {
                     return Err(JiraError::Status { endpoint, status: s, message: "token endpoint failed".into() });
                 }
-                Err(message) if attempt >= 3 => return Err(JiraError::Connect { endpoint, message }),
+                Err(e) if attempt >= 3 => return Err(e),
                 _ => tokio::time::sleep(Duration::from_millis(500 * attempt)).await,
             }
         };
@@ -207,14 +210,17 @@ impl Session {
         let description = v["error_description"].as_str().unwrap_or_default().to_string();
         Err(match code.as_str() {
             "invalid_grant" => JiraError::OAuth {
+                failure: OAuthFailure::InvalidGrant,
                 message: format!("the refresh token was rejected (invalid_grant: {description})"),
                 fix: INVALID_GRANT_FIX,
             },
             "access_denied" | "unauthorized_client" | "invalid_client" => JiraError::OAuth {
+                failure: OAuthFailure::ClientRejected,
                 message: format!("the OAuth app's credentials were rejected ({code}: {description})"),
                 fix: "check `client_id` and `client_secret` against the app in developer.atlassian.com/console",
             },
             _ => JiraError::OAuth {
+                failure: OAuthFailure::Endpoint,
                 message: format!("token endpoint answered HTTP {status} ({code}: {description})"),
                 fix: "check `token_url` (default https://auth.atlassian.com/oauth/token)",
             },
@@ -235,6 +241,7 @@ impl Session {
         };
         let bytes = serde_json::to_vec_pretty(&stored).expect("serialisable");
         write_private(&self.cfg.token_store, &bytes).map_err(|e| JiraError::OAuth {
+            failure: OAuthFailure::TokenStore,
             message: format!(
                 "cannot save the rotated refresh token to {}: {e}; the previous token no longer works",
                 self.cfg.token_store.display()
@@ -251,10 +258,6 @@ impl Session {
 }
 
 const INVALID_GRANT_FIX: &str = "the refresh token was already used (tokens rotate) or revoked: run the OAuth consent flow again, set the new token as `refresh_token`, and keep `auth.token_store` on persistent storage so rotated tokens survive between runs";
-
-fn is_invalid_grant(e: &JiraError) -> bool {
-    matches!(e, JiraError::OAuth { fix, .. } if *fix == INVALID_GRANT_FIX)
-}
 
 /// Writes `bytes` to `path` atomically with mode 0600: a reader sees the old or the new file,
 /// never half of one, and nobody but the owner can read the token.

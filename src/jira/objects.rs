@@ -78,6 +78,36 @@ impl JiraClient {
         Pager::new(self, "rest/agile/1.0/board", vec![], 50, Envelope::Values)
     }
 
+    /// How many projects the API user can browse (`check`): one small request on Cloud, the
+    /// whole list on Data Center, which does not page projects.
+    pub async fn project_count(&self) -> Result<u64, JiraError> {
+        match self.deployment() {
+            Deployment::Cloud => {
+                let q = [("maxResults", "1".to_string())];
+                let p: ValuesPage = self.get("rest/api/3/project/search", &q).await?;
+                Ok(p.total.unwrap_or(p.values.len() as u64))
+            }
+            Deployment::DataCenter => Ok(self.get::<Vec<Value>>("rest/api/2/project", &[]).await?.len() as u64),
+        }
+    }
+
+    /// The first `n` users (`check`).
+    pub async fn users_sample(&self, n: usize) -> Result<Vec<Value>, JiraError> {
+        match self.deployment() {
+            Deployment::Cloud => self.get("rest/api/3/users/search", &[("maxResults", n.to_string())]).await,
+            Deployment::DataCenter => {
+                let q = [("username", ".".to_string()), ("maxResults", n.to_string())];
+                self.get("rest/api/2/user/search", &q).await
+            }
+        }
+    }
+
+    /// The first page of boards and Jira's total (`check`).
+    pub async fn boards_first_page(&self) -> Result<(Vec<Value>, Option<u64>), JiraError> {
+        let p: ValuesPage = self.get("rest/agile/1.0/board", &[("maxResults", "50".to_string())]).await?;
+        Ok((p.values, p.total))
+    }
+
     /// A board's filter and columns; 403 when its saved filter is not shared with the API user.
     pub async fn board_configuration(&self, board_id: &str) -> Result<Value, JiraError> {
         self.get(&format!("rest/agile/1.0/board/{board_id}/configuration"), &[]).await

@@ -1,18 +1,48 @@
 //! What a run did: the report printed and returned after each run, and its durable forms, the
 //! `_runs` audit table (one row per object per run) and the `_rejects` table.
 
-pub mod progress;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::arrow::array::RecordBatch;
+use crate::config::SyncMode;
 use crate::jira::RequestStats;
-use crate::stream::{Reject, Warning};
 use crate::transform::batch::BatchBuilder;
 use crate::transform::columns::{Column, ColumnType};
 use crate::transform::drift::Drift;
+
+/// Something the operator should know about an object's run, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub message: String,
+    pub fix: String,
+}
+
+/// A record that could not be converted to its row: kept, masked, in the `_rejects` table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject {
+    pub id: String,
+    pub reason: String,
+    /// The record as Jira sent it, after masking.
+    pub raw: String,
+}
+
+/// A diagnosed problem (`check`'s catalog and the objects' probes): a stable code, the
+/// problem in the user's terms, and its fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// Stable identifier of the catalog entry, e.g. `oauth-audience`.
+    pub code: &'static str,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl Diagnosis {
+    pub fn new(code: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { code, problem: problem.into(), fix: fix.into() }
+    }
+}
 
 /// What a run did, per object.
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +50,7 @@ pub struct RunReport {
     pub pipeline: String,
     pub run_id: String,
     /// `ok`, or `failed` when any object (or the whole run) failed.
-    pub status: &'static str,
+    pub status: Status,
     /// Why the run failed; each failed object also has its own `error`.
     pub error: Option<String>,
     pub started_at: DateTime<Utc>,
@@ -34,8 +64,8 @@ pub struct RunReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectReport {
     pub object: String,
-    pub sync: &'static str,
-    pub status: &'static str,
+    pub sync: SyncMode,
+    pub status: Status,
     /// Records received from Jira: written plus rejected.
     pub rows_read: usize,
     pub rows_written: usize,
@@ -54,6 +84,48 @@ pub struct ObjectReport {
     pub drift: Option<Drift>,
     pub warnings: Vec<Warning>,
     pub error: Option<String>,
+}
+
+/// How a run, or one object of it, ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl ObjectReport {
+    /// An object about to run: nothing read yet.
+    pub fn new(object: &str, sync: SyncMode, table: String) -> Self {
+        Self {
+            object: object.to_string(),
+            sync,
+            status: Status::Ok,
+            rows_read: 0,
+            rows_written: 0,
+            rows_rejected: 0,
+            rows_deleted: 0,
+            skipped: 0,
+            expected: None,
+            cursor_before: None,
+            cursor_after: None,
+            table,
+            table_version: None,
+            duration_ms: 0,
+            drift: None,
+            warnings: Vec::new(),
+            error: None,
+        }
+    }
 }
 
 impl RunReport {

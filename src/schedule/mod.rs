@@ -4,7 +4,7 @@
 //! [`Clock`].
 
 pub mod clock;
-pub mod cron;
+
 pub mod daemon;
 pub mod lease;
 
@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, LocalBoxFuture};
 
+pub use crate::config::cron::{MIN_INTERVAL, Schedule, ScheduleError};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cron::{MIN_INTERVAL, Schedule, ScheduleError};
 pub use daemon::{Daemon, Event, Job, Outcome, Phase, SkipReason};
 pub use lease::{Holder, Lease, LeaseError, LeaseLock, LeaseRecord};
 

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::arrow::array::RecordBatch;
 use crate::arrow::datatypes::SchemaRef;
+use crate::transform::columns::Column as JiraColumn;
 pub use source::ChannelSource;
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +119,16 @@ pub struct Layout {
     pub schema: SchemaRef,
     /// Top-level columns whose values are nearly all distinct: written without a dictionary.
     pub distinct: Vec<String>,
+}
+
+impl Layout {
+    /// The schema `columns` produce, and which of them hold nearly distinct values.
+    pub fn of(columns: &[JiraColumn]) -> Self {
+        Self {
+            schema: crate::transform::batch::schema(columns),
+            distinct: columns.iter().filter(|c| c.nearly_distinct()).map(|c| c.name.clone()).collect(),
+        }
+    }
 }
 
 /// zstd pages, bounded row groups, and no dictionary for the `distinct` columns: for them a

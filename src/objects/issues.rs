@@ -17,12 +17,15 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use futures::future::BoxFuture;
+
 use super::issue_row::IssueRows;
-use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning};
-use crate::config::{Deployment, FieldSelection, ObjectConfig};
+use super::{ColumnInfo, Concern, Job, Listing, Object, ObjectError, Outcome, Probed, Rows, RunStamp, Shape};
+use crate::config::{Deployment, FieldSelection, ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::{BULK_FETCH_MAX, Cursor, IssueTexts, listing_jql, window_jql};
 use crate::jira::{JiraClient, JiraError};
+use crate::report::{Diagnosis, Warning};
 use crate::transform::columns::{Column, ColumnType, parse_jira_datetime};
 
 /// Ids per page of the ids-only listing (Cloud allows up to 5000 when only ids are asked for).
@@ -36,8 +39,103 @@ const DC_RESULT_WINDOW: u64 = 10_000;
 /// of that minute. The overlap is read twice and deduplicated.
 const MINUTE_MS: i64 = 60_000;
 
+pub struct Issues;
+
+impl Object for Issues {
+    fn kind(&self) -> ObjectKind {
+        ObjectKind::Issues
+    }
+
+    fn columns(&self, catalogue: &[FieldDef]) -> Vec<Column> {
+        columns(catalogue, &FieldSelection::All).expect("every field is in the catalogue")
+    }
+
+    fn select(&self, catalogue: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, ObjectError> {
+        columns(catalogue, selection)
+    }
+
+    /// Every column is typed from the site's field catalogue.
+    fn needs_catalogue(&self) -> bool {
+        true
+    }
+
+    /// Every field of the catalogue, named and typed as Jira describes it.
+    fn describe(&self, catalogue: &[FieldDef]) -> Vec<ColumnInfo> {
+        catalogue
+            .iter()
+            .map(|d| {
+                let ty = ColumnType::of(d.schema.as_ref());
+                ColumnInfo {
+                    column: Column { name: d.id.clone(), ty },
+                    name: d.name.clone(),
+                    jira_type: match &d.schema {
+                        Some(s) => match &s.items {
+                            Some(i) => format!("{}<{i}>", s.kind),
+                            None => s.kind.clone(),
+                        },
+                        None => String::new(),
+                    },
+                    custom: d.custom,
+                }
+            })
+            .collect()
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a JiraClient,
+        config: &'a ObjectConfig,
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
+        Box::pin(async move { list(client, config, since_ms).await.map(Some) })
+    }
+
+    fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
+        Box::pin(extract(job))
+    }
+
+    fn probe<'a>(
+        &'a self,
+        client: &'a JiraClient,
+        config: &'a ObjectConfig,
+    ) -> BoxFuture<'a, Result<Probed, JiraError>> {
+        Box::pin(probe(client, config))
+    }
+}
+
+/// How many issues the API user sees through the pipeline's JQL: one id-only search, and
+/// Jira's approximate count where the search gives no total (Cloud).
+async fn probe(client: &JiraClient, config: &ObjectConfig) -> Result<Probed, JiraError> {
+    let jql = window_jql(config.jql.as_deref(), 0);
+    let page = client.search::<Vec<serde::de::IgnoredAny>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
+    let count = match page.total {
+        Some(t) => t,
+        None => client.approximate_count(&jql).await?.unwrap_or(page.issues.len() as u64),
+    };
+    let mut probed = Probed { records: Some(count.to_string()), ..Probed::default() };
+    if count == 0 {
+        probed.findings.push((
+            Concern::Warn,
+            Diagnosis::new(
+                "no-issues-visible",
+                format!("the API user sees no issue matching `{jql}`"),
+                "give the API user Browse projects on the projects you extract (a project role or group in each permission scheme), and check `objects.issues.jql`",
+            ),
+        ));
+    }
+    probed.findings.push((
+        Concern::Note,
+        Diagnosis::new(
+            "issues-hidden",
+            "issues under a security level the API user is not in are invisible to it and not counted by Jira either, so no API can show the gap; the count above is what jirapipe will extract",
+            "if issues are missing from the table, add the API user to those security levels (Project settings → Issue security) or to a role they grant",
+        ),
+    ));
+    Ok(probed)
+}
+
 /// The issue table's columns: `id`, `key`, the selected fields in `/field` order, metadata.
-pub fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, StreamError> {
+pub(crate) fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, ObjectError> {
     if let FieldSelection::Include(names) | FieldSelection::Exclude(names) = selection {
         for name in names {
             if name != "key" && !defs.iter().any(|d| &d.id == name) {
@@ -65,7 +163,7 @@ pub fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Colu
 }
 
 /// Users often write a field's display name ("Story Points") where its id belongs.
-fn unknown_field(defs: &[FieldDef], name: &str) -> StreamError {
+fn unknown_field(defs: &[FieldDef], name: &str) -> ObjectError {
     let by_name = defs.iter().find(|d| d.name.eq_ignore_ascii_case(name));
     let suggestion = match by_name {
         Some(d) => format!("; `{name}` is the display name of `{}`: use the id", d.id),
@@ -77,21 +175,7 @@ fn unknown_field(defs: &[FieldDef], name: &str) -> StreamError {
             .map(|(_, d)| format!("; did you mean `{}` ({})?", d.id, d.name))
             .unwrap_or_else(|| "; run `jirapipe discover` to list field ids".into()),
     };
-    StreamError::UnknownField { object: "issues", field: name.to_string(), suggestion }
-}
-
-/// What the ids-only pass found: every matching id, in order, and Jira's clock when it began.
-#[derive(Debug)]
-pub struct Discovery {
-    /// The filter (user JQL and window) without ordering.
-    pub filter: String,
-    pub ids: Vec<u64>,
-    /// Jira's time at the first response. Everything updated before it (and indexed) is in
-    /// `ids`, so it is the next run's cursor: unlike the largest `updated` received, it cannot
-    /// skip an issue edited during the run after its partition was read.
-    pub jira_now: DateTime<Utc>,
-    /// Data Center's exact count.
-    pub total: Option<u64>,
+    ObjectError::UnknownField { object: "issues", field: name.to_string(), suggestion }
 }
 
 /// One listed issue: its id, and on Data Center its `created` (the next window's start).
@@ -109,7 +193,7 @@ struct ListedFields {
 }
 
 /// The listing over `updated >= since_ms`.
-pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64) -> Result<Discovery, StreamError> {
+async fn list(client: &JiraClient, object: &ObjectConfig, since_ms: i64) -> Result<Listing, ObjectError> {
     let filter = window_jql(object.jql.as_deref(), since_ms);
     let mut listing = match client.deployment() {
         Deployment::Cloud => list_cloud(client, &filter).await?,
@@ -118,12 +202,12 @@ pub async fn discover(client: &JiraClient, object: &ObjectConfig, since_ms: i64)
     listing.ids.sort_unstable();
     listing.ids.dedup();
     listing.ids.shrink_to_fit();
-    let Listing { ids, jira_now, total } = listing;
-    Ok(Discovery { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
+    let Found { ids, jira_now, total } = listing;
+    Ok(Listing { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
 }
 
 #[derive(Default)]
-struct Listing {
+struct Found {
     ids: Vec<u64>,
     jira_now: Option<DateTime<Utc>>,
     total: Option<u64>,
@@ -134,14 +218,14 @@ struct Listing {
 /// position or an offset, and with offsets an issue deleted during the listing slides an unread
 /// one into a page already read. The second pass (one request per 5,000 issues) brings that
 /// issue back; a single page is one consistent answer and is read once.
-async fn list_cloud(client: &JiraClient, filter: &str) -> Result<Listing, StreamError> {
-    let mut out = Listing::default();
+async fn list_cloud(client: &JiraClient, filter: &str) -> Result<Found, ObjectError> {
+    let mut out = Found::default();
     let pages = list_cloud_pass(client, filter, &mut out).await?;
     if pages > 1 {
         // Merged pass by pass: a million ids are 8 MB, both passes unmerged twice that.
         out.ids.sort_unstable();
         out.ids.dedup();
-        let mut again = Listing::default();
+        let mut again = Found::default();
         list_cloud_pass(client, filter, &mut again).await?;
         let first = std::mem::take(&mut out.ids);
         out.ids = again.ids.into_iter().filter(|id| first.binary_search(id).is_err()).collect();
@@ -151,7 +235,7 @@ async fn list_cloud(client: &JiraClient, filter: &str) -> Result<Listing, Stream
 }
 
 /// One pass of the Cloud listing into `out`; returns the number of pages.
-async fn list_cloud_pass(client: &JiraClient, filter: &str, out: &mut Listing) -> Result<usize, StreamError> {
+async fn list_cloud_pass(client: &JiraClient, filter: &str, out: &mut Found) -> Result<usize, ObjectError> {
     let jql = listing_jql(filter, None);
     let only_id = vec!["id".to_string()];
     let mut cursor = Cursor::Start;
@@ -184,10 +268,10 @@ async fn list_cloud_pass(client: &JiraClient, filter: &str, out: &mut Listing) -
 /// read (it could with deep `startAt` paging). Each window must start with the issue that
 /// ended the one before (or that issue must be gone): if Jira's `created` comparison ever
 /// skipped issues, the listing fails instead of coming back short.
-async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, StreamError> {
+async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Found, ObjectError> {
     const ENDPOINT: &str = "rest/api/2/search";
     let created = vec!["created".to_string()];
-    let mut out = Listing::default();
+    let mut out = Found::default();
     let mut window: Option<i64> = None;
     let mut start = 0u64;
     // The last issue before a new window (id, `created` ms), which the window must contain.
@@ -258,12 +342,12 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Listing, 
     }
 }
 
-fn listing_error(endpoint: &'static str, message: String) -> StreamError {
-    StreamError::Listing { endpoint, message }
+fn listing_error(endpoint: &'static str, message: String) -> ObjectError {
+    ObjectError::Listing { endpoint, message }
 }
 
 /// A listed issue's id, which every issue Jira sends has (as a numeric string).
-fn listed_id(issue: &Listed) -> Result<u64, StreamError> {
+fn listed_id(issue: &Listed) -> Result<u64, ObjectError> {
     issue.id.parse().map_err(|_| {
         let id: String = issue.id.chars().take(40).collect();
         listing_error("search", format!("an issue id is not a number: `{id}`"))
@@ -300,14 +384,12 @@ struct Accounting {
 /// Fetches every issue found by `discovery` with the selected fields: `concurrency` workers
 /// take batches of ids as they free up (so one slow batch does not hold the run up), each
 /// feeding one row buffer so the table gets full-size batches.
-pub async fn extract(
-    client: &JiraClient,
-    shape: &Shape,
-    discovery: &Discovery,
-    concurrency: usize,
-    stamp: &RunStamp,
-    tx: &Sender,
-) -> Result<Outcome, StreamError> {
+async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
+    let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
+    let Some(discovery) = listing else {
+        return Err(ObjectError::Listing { endpoint: "issues", message: "extracted without a listing".into() });
+    };
+    let tx = &tx;
     if discovery.ids.is_empty() {
         return Ok(Outcome { expected: Some(0), ..Outcome::default() });
     }
@@ -331,13 +413,13 @@ pub async fn extract(
             a.lost.extend(batch.lost);
         }
         rows.flush().await?;
-        Ok::<_, StreamError>(rows.into_outcome(Outcome::default()))
+        Ok::<_, ObjectError>(rows.into_outcome(Outcome::default()))
     });
     let outcomes = futures::future::try_join_all(workers).await?;
     let Accounting { mut gone, mut lost } = accounting.into_inner().expect("never poisoned");
     if !lost.is_empty() {
         lost.sort_unstable();
-        return Err(StreamError::Incomplete {
+        return Err(ObjectError::Incomplete {
             object: "issues",
             listed: discovery.ids.len(),
             lost: lost.len(),
@@ -395,7 +477,7 @@ async fn fetch_batch(
     ids: &[u64],
     wanted: &[String],
     stamp: &RunStamp,
-) -> Result<Accounting, StreamError> {
+) -> Result<Accounting, ObjectError> {
     let mut missing: Vec<u64> = ids.to_vec();
     for _ in 0..2 {
         let mut received = HashSet::with_capacity(missing.len());
@@ -441,7 +523,7 @@ async fn push_issues(
     issues: &IssueTexts,
     stamp: &RunStamp,
     received: &mut HashSet<u64>,
-) -> Result<(), StreamError> {
+) -> Result<(), ObjectError> {
     for text in issues.iter() {
         let fast = decoder.and_then(|d| {
             let row = d.decode(text).ok()?;
@@ -481,7 +563,7 @@ pub(crate) fn mask_issue(shape: &Shape, issue: &mut Value) {
 }
 
 /// One issue, the slow way: masked in place, then converted through `Value`s.
-async fn push_value(rows: &mut Rows<'_>, shape: &Shape, mut issue: Value, stamp: &RunStamp) -> Result<(), StreamError> {
+async fn push_value(rows: &mut Rows<'_>, shape: &Shape, mut issue: Value, stamp: &RunStamp) -> Result<(), ObjectError> {
     mask_issue(shape, &mut issue);
     let id = issue["id"].as_str().unwrap_or_default().to_string();
     rows.push(&id, &issue, issue_column(&issue, stamp)).await

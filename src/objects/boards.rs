@@ -3,13 +3,75 @@
 //! and is counted as skipped.
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Outcome, Rows, RunStamp, Sender, Shape, StreamError, Warning, col};
+use super::{Concern, Job, Object, ObjectError, Outcome, Probed, Rows, RunStamp, col};
+use crate::config::{ObjectConfig, ObjectKind};
+use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
+use crate::report::{Diagnosis, Warning};
 use crate::transform::columns::{Column, ColumnType};
 
-pub fn columns() -> Vec<Column> {
+pub struct Boards;
+
+impl Object for Boards {
+    fn kind(&self) -> ObjectKind {
+        ObjectKind::Boards
+    }
+
+    fn columns(&self, _: &[FieldDef]) -> Vec<Column> {
+        columns()
+    }
+
+    fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
+        Box::pin(extract(job))
+    }
+
+    /// The first page of boards, and each one's configuration: it needs the board's saved
+    /// filter, which may not be shared with the API user.
+    fn probe<'a>(&'a self, client: &'a JiraClient, _: &'a ObjectConfig) -> BoxFuture<'a, Result<Probed, JiraError>> {
+        Box::pin(async move {
+            let (boards, total) = client.boards_first_page().await?;
+            let ids: Vec<String> = boards.iter().map(|b| id_text(&b["id"])).collect();
+            let mut probed =
+                Probed { records: Some(total.unwrap_or(ids.len() as u64).to_string()), ..Probed::default() };
+            let configs: Vec<(String, Result<Value, JiraError>)> =
+                futures::stream::iter(ids.into_iter().map(|id| async move {
+                    let r = client.board_configuration(&id).await;
+                    (id, r)
+                }))
+                .buffered(CONFIG_CONCURRENCY)
+                .collect()
+                .await;
+            let mut forbidden = Vec::new();
+            for (id, r) in configs {
+                match r {
+                    Ok(_) => {}
+                    Err(JiraError::Forbidden { .. }) => forbidden.push(id),
+                    Err(e) => return Err(e),
+                }
+            }
+            if !forbidden.is_empty() {
+                probed.findings.push((
+                    Concern::Warn,
+                    Diagnosis::new(
+                        "board-filter-not-shared",
+                        format!(
+                            "{} board(s) answer 403 for their configuration because their saved filter is not shared with the API user: {} (they are extracted without filter and columns)",
+                            forbidden.len(),
+                            forbidden.join(", ")
+                        ),
+                        "in Jira, open each board → Board settings → General → Edit filter shares, and share the filter with the API user (or a group it is in); the user also needs Browse projects on the filter's projects",
+                    ),
+                ));
+            }
+            Ok(probed)
+        })
+    }
+}
+
+fn columns() -> Vec<Column> {
     let mut cols = vec![
         col("id", ColumnType::Text),
         col("name", ColumnType::Text),
@@ -29,13 +91,9 @@ const CONFIG_COLUMNS: [&str; 2] = ["filter_id", "columns"];
 /// Configurations fetched at once per page (the client's rate cap still applies).
 const CONFIG_CONCURRENCY: usize = 8;
 
-pub async fn extract(
-    client: &JiraClient,
-    shape: &Shape,
-    stamp: &RunStamp,
-    tx: &Sender,
-) -> Result<Outcome, StreamError> {
-    let mut rows = Rows::new(shape, tx);
+async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
+    let Job { client, shape, stamp, tx, .. } = job;
+    let mut rows = Rows::new(shape, &tx);
     let mut forbidden = Vec::new();
     let mut not_found = Vec::new();
     // One request per board, every run: skipped when `fields` leaves out what it feeds.
@@ -59,9 +117,9 @@ pub async fn extract(
             }
             Err(e) => return Err(e.into()),
         };
-        let configs: Vec<Result<Value, JiraError>> = futures::stream::iter(page.iter().map(|b| {
-            let id = id_text(&b["id"]);
-            async move { if wants_config { client.board_configuration(&id).await } else { Ok(Value::Null) } }
+        let ids: Vec<String> = page.iter().map(|b| id_text(&b["id"])).collect();
+        let configs: Vec<Result<Value, JiraError>> = futures::stream::iter(ids.into_iter().map(|id| async move {
+            if wants_config { client.board_configuration(&id).await } else { Ok(Value::Null) }
         }))
         .buffered(CONFIG_CONCURRENCY)
         .collect()

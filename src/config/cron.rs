@@ -103,7 +103,7 @@ impl Schedule {
     pub fn cron(expression: &str, timezone: Tz) -> Result<Self, ScheduleError> {
         let syntax_error = |reason: String| ScheduleError::Syntax { expression: expression.into(), reason };
         let translated = to_crate_syntax(expression).map_err(syntax_error)?;
-        let parsed = cron::Schedule::from_str(&translated).map_err(|e| syntax_error(e.to_string()))?;
+        let parsed = ::cron::Schedule::from_str(&translated).map_err(|e| syntax_error(e.to_string()))?;
         Ok(Self { cadence: Cadence::Cron { expression: expression.into(), parsed: Box::new(parsed) }, timezone })
     }
 

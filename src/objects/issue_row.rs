@@ -143,7 +143,7 @@ mod tests {
     use crate::arrow::array::AsArray;
     use crate::config::FieldSelection;
     use crate::jira::fields::FieldDef;
-    use crate::stream::issues::{columns, issue_column, mask_issue};
+    use crate::objects::issues::{columns, issue_column, mask_issue};
     use crate::transform::batch::BatchBuilder;
     use crate::transform::mask::Masker;
     use jira_sim::{Dataset, DatasetConfig, data};
@@ -186,8 +186,8 @@ mod tests {
     #[test]
     fn a_value_that_does_not_fit_or_a_missing_id_fails_the_pass() {
         let cols = vec![
-            crate::stream::col("id", crate::transform::columns::ColumnType::Text),
-            crate::stream::col("n", crate::transform::columns::ColumnType::Float),
+            crate::objects::col("id", crate::transform::columns::ColumnType::Text),
+            crate::objects::col("n", crate::transform::columns::ColumnType::Float),
         ];
         let shape = Shape::new("issues", cols, &[], None).unwrap();
         let rows = IssueRows::new(&shape, &RunStamp::new("r", chrono::Utc::now())).unwrap();

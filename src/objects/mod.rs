@@ -1,0 +1,233 @@
+//! The Jira objects, one module each: its columns, how it is extracted, its `check` probe and
+//! what `discover` shows of it, behind the [`Object`] trait. [`runner`](crate::runner),
+//! [`check`](crate::check) and [`discover`](crate::discover) iterate over [`of`] and never
+//! name an object; adding one is a module here plus a line in `for_each_object!` (`lib.rs`).
+//!
+//! Objects know Jira's shapes (through `jira`) and Arrow (through `transform`), not Delta:
+//! they send typed batches to a bounded channel that the table writer drains as it goes, so
+//! memory depends on the batch size, not on the size of the site.
+
+pub mod boards;
+pub mod fields;
+pub mod issue_row;
+pub mod issues;
+pub mod projects;
+pub mod rows;
+pub mod shape;
+pub mod users;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+pub(crate) use rows::Rows;
+pub use rows::{BATCH_ROWS, CHANNEL_BATCHES, EXTRACTED_AT, MAX_REJECTS_KEPT, Outcome, RUN_ID, RunStamp, Sender};
+pub use shape::Shape;
+
+use crate::config::{FieldSelection, ObjectConfig, ObjectKind};
+use crate::jira::JiraClient;
+use crate::jira::JiraError;
+use crate::jira::fields::FieldDef;
+use crate::report::Diagnosis;
+use crate::transform::columns::{Column, ColumnType, ConvertError};
+
+/// One Jira object: everything `run`, `check` and `discover` need to know about it.
+pub trait Object: Sync {
+    fn kind(&self) -> ObjectKind;
+
+    /// Every column the table can have before `fields` applies, metadata columns included.
+    /// `catalogue` is the site's `/field` list (empty unless [`Object::needs_catalogue`]).
+    fn columns(&self, catalogue: &[FieldDef]) -> Vec<Column>;
+
+    /// The columns `fields` keeps. Fixed-shape objects check every name against their
+    /// columns, so a typo is an error rather than a selection that silently keeps everything.
+    fn select(&self, catalogue: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, ObjectError> {
+        select(self.kind().name(), self.columns(catalogue), selection)
+    }
+
+    /// Whether the object needs the site's field catalogue (fetched once per run).
+    fn needs_catalogue(&self) -> bool {
+        false
+    }
+
+    /// The columns as `discover` lists them (fixed-shape objects: name and type only).
+    fn describe(&self, catalogue: &[FieldDef]) -> Vec<ColumnInfo> {
+        self.columns(catalogue)
+            .into_iter()
+            .filter(|c| !c.name.starts_with('_'))
+            .map(|c| ColumnInfo { name: c.name.clone(), jira_type: String::new(), custom: false, column: c })
+            .collect()
+    }
+
+    /// Incremental objects: the records changed since `since_ms` (0: all of them) and Jira's
+    /// clock when the listing began, which becomes the next cursor. Snapshot objects list
+    /// nothing up front.
+    fn list<'a>(
+        &'a self,
+        _client: &'a JiraClient,
+        _config: &'a ObjectConfig,
+        _since_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Sends the object's rows to `job.tx`; returns when all are sent.
+    fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>>;
+
+    /// A cheap read (one record or one page where Jira allows it) for `check`: what the API
+    /// user can see of the object.
+    fn probe<'a>(
+        &'a self,
+        client: &'a JiraClient,
+        config: &'a ObjectConfig,
+    ) -> BoxFuture<'a, Result<Probed, JiraError>>;
+}
+
+/// Expands the object list (`for_each_object!` in `lib.rs`) into the registry.
+macro_rules! registry {
+    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident;)*) => {
+        /// The implementation of `kind`.
+        pub fn of(kind: ObjectKind) -> &'static dyn Object {
+            match kind {
+                $(ObjectKind::$kind => &$module::$kind,)*
+            }
+        }
+    };
+}
+
+for_each_object!(registry);
+
+/// What one object's extraction gets from the run.
+pub struct Job<'a> {
+    pub client: &'a JiraClient,
+    pub config: &'a ObjectConfig,
+    pub catalogue: &'a [FieldDef],
+    pub shape: &'a Shape,
+    pub stamp: &'a RunStamp,
+    /// What [`Object::list`] found, for incremental objects.
+    pub listing: Option<&'a Listing>,
+    /// Requests the object may keep in flight (the client's limit still applies).
+    pub concurrency: usize,
+    /// Owned, so the end of the extraction closes the writer's input.
+    pub tx: Sender,
+}
+
+/// What an incremental object's listing found: every matching id, in order, and Jira's clock
+/// when it began.
+#[derive(Debug)]
+pub struct Listing {
+    /// The filter (user JQL and window) without ordering.
+    pub filter: String,
+    pub ids: Vec<u64>,
+    /// Jira's time at the first response. Everything updated before it (and indexed) is in
+    /// `ids`, so it is the next run's cursor: unlike the largest `updated` received, it cannot
+    /// skip a record edited during the run after its part was read.
+    pub jira_now: DateTime<Utc>,
+    /// Jira's exact count, when it gives one (Data Center).
+    pub total: Option<u64>,
+}
+
+/// One column as `discover` shows it.
+#[derive(Debug, Clone)]
+pub struct ColumnInfo {
+    pub column: Column,
+    /// Jira's display name (the column name for fixed-shape objects).
+    pub name: String,
+    /// Jira's type (`user`, `array<option>`, …); empty for fixed-shape objects.
+    pub jira_type: String,
+    pub custom: bool,
+}
+
+/// What a probe found: how many records the API user sees, and anything to point out.
+#[derive(Debug, Default)]
+pub struct Probed {
+    /// e.g. `250`, or `50+` when only a sample was read.
+    pub records: Option<String>,
+    pub findings: Vec<(Concern, Diagnosis)>,
+}
+
+/// How much a probe's finding matters: a `Note` is information, a `Warn` something to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concern {
+    Note,
+    Warn,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error(transparent)]
+    Jira(#[from] JiraError),
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    #[error("`{object}.fields` names `{field}`, which this Jira site does not have{suggestion}")]
+    UnknownField { object: &'static str, field: String, suggestion: String },
+    /// The table writer stopped reading (it failed; its error is the one reported).
+    #[error("the table writer stopped")]
+    WriterGone,
+    #[error("`{object}.fields` names `{field}`, which is not a column of `{object}`; its columns are: {columns}")]
+    UnknownColumn { object: &'static str, field: String, columns: String },
+    #[error("`objects.{object}.hash`: {message}")]
+    BadHash { object: &'static str, message: String },
+    #[error(
+        "`{object}`: {lost} of the {listed} issues listed did not come back when fetched by id, although Jira still shows each of them (ids {sample}); the table was left unchanged. Run again; if it repeats, the site is dropping issues from its responses (a proxy, an app, or a Jira bug): report the ids to your Jira admin"
+    )]
+    Incomplete { object: &'static str, listed: usize, lost: usize, sample: String },
+    /// The issue listing could not be completed safely; nothing was written.
+    #[error("{endpoint}: the issue listing stopped: {message}")]
+    Listing { endpoint: &'static str, message: String },
+    #[error(
+        "`{object}`: Jira has fields the table does not: {fields}. `schema_drift: fail` stops the run before anything is written; add them (`auto_sync`), keep the table's columns (`block`), or deselect them"
+    )]
+    Drift { object: &'static str, fields: String },
+}
+
+impl ObjectError {
+    /// A problem with the pipeline file rather than with the run.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            ObjectError::UnknownField { .. } | ObjectError::UnknownColumn { .. } | ObjectError::BadHash { .. }
+        )
+    }
+}
+
+/// Applies `fields` to an object whose columns are fixed (everything but issues): `id` and the
+/// metadata columns are always kept, and a name that is not a column is an error rather than
+/// a selection that silently keeps everything.
+pub fn select(
+    object: &'static str,
+    columns: Vec<Column>,
+    selection: &FieldSelection,
+) -> Result<Vec<Column>, ObjectError> {
+    let named = |c: &Column| !c.name.starts_with('_');
+    if let FieldSelection::Include(names) | FieldSelection::Exclude(names) = selection
+        && let Some(bad) = names.iter().find(|n| !columns.iter().any(|c| named(c) && &c.name == *n))
+    {
+        let list = columns.iter().filter(|c| named(c)).map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(ObjectError::UnknownColumn { object, field: bad.clone(), columns: list });
+    }
+    Ok(columns.into_iter().filter(|c| !named(c) || selection.keeps(&c.name)).collect())
+}
+
+/// Column helper for the fixed-shape objects.
+pub(crate) fn col(name: &str, ty: ColumnType) -> Column {
+    Column { name: name.into(), ty }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_columns_follow_the_selection_and_reject_unknown_names() {
+        let cols = || vec![col("id", ColumnType::Text), col("name", ColumnType::Text), col("size", ColumnType::Float)];
+        let names = |c: Vec<Column>| c.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        let with_meta = || cols().into_iter().chain(RunStamp::columns()).collect::<Vec<_>>();
+        let keep = FieldSelection::Include(vec!["size".into()]);
+        assert_eq!(names(select("boards", with_meta(), &keep).unwrap()), ["id", "size", "_extracted_at", "_run_id"]);
+        let drop = FieldSelection::Exclude(vec!["size".into()]);
+        assert_eq!(names(select("boards", cols(), &drop).unwrap()), ["id", "name"]);
+        let bad = FieldSelection::Exclude(vec!["_run_id".into()]);
+        let e = select("boards", with_meta(), &bad).unwrap_err();
+        assert!(e.is_config() && e.to_string().contains("id, name, size"), "{e}");
+    }
+}

@@ -1,0 +1,153 @@
+//! Rows on their way to the table: the metadata every row carries, the batches an object
+//! hands the writer as it goes, and the count of what it found.
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{ObjectError, Shape};
+use crate::arrow::array::RecordBatch;
+use crate::report::{Reject, Warning};
+use crate::transform::batch::{BatchBuilder, Cell};
+use crate::transform::columns::{Column, ColumnType};
+
+/// Rows a partition gathers before handing a batch to the writer. Pending rows are the
+/// largest thing in memory (a decoded issue is ~10-20 KB), and every issue partition holds its
+/// own, so this stays small; Parquet row groups are sized by the writer, not by this.
+pub const BATCH_ROWS: usize = 512;
+
+/// Batches in flight between extraction and the table writer.
+pub const CHANNEL_BATCHES: usize = 2;
+
+/// Metadata columns on every table.
+pub const EXTRACTED_AT: &str = "_extracted_at";
+pub const RUN_ID: &str = "_run_id";
+
+pub type Sender = mpsc::Sender<RecordBatch>;
+
+/// What one run knows about itself, stamped on every row (held as JSON values so metadata
+/// columns go through the same typed builders as Jira's fields).
+#[derive(Debug, Clone)]
+pub struct RunStamp {
+    run_id: Value,
+    extracted_at: Value,
+}
+
+impl RunStamp {
+    pub fn new(run_id: &str, extracted_at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            run_id: run_id.into(),
+            extracted_at: extracted_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
+        }
+    }
+
+    /// The value of a metadata column, `None` for any other column.
+    pub fn column(&self, name: &str) -> Option<&Value> {
+        match name {
+            EXTRACTED_AT => Some(&self.extracted_at),
+            RUN_ID => Some(&self.run_id),
+            _ => None,
+        }
+    }
+
+    /// The metadata columns, appended to every table.
+    pub fn columns() -> [Column; 2] {
+        [
+            Column { name: EXTRACTED_AT.into(), ty: ColumnType::Timestamp },
+            Column { name: RUN_ID.into(), ty: ColumnType::Text },
+        ]
+    }
+}
+
+/// Rejects kept per object and run; beyond this only the count grows.
+pub const MAX_REJECTS_KEPT: usize = 10_000;
+
+/// What extracting one object found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub rows: usize,
+    pub rejected: usize,
+    #[serde(skip)]
+    pub rejects: Vec<Reject>,
+    /// Records (or parts of records) Jira refused to show (HTTP 403), skipped.
+    pub skipped: usize,
+    /// Jira's own count of matching records, when it gives one (issues).
+    pub expected: Option<u64>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Rows of one object on their way to the channel, a batch at a time; records that do not fit
+/// their columns are set aside as rejects.
+pub(crate) struct Rows<'s> {
+    builder: BatchBuilder,
+    tx: &'s Sender,
+    progress: indicatif::ProgressBar,
+    pub count: usize,
+    pub rejected: usize,
+    pub rejects: Vec<Reject>,
+}
+
+impl<'s> Rows<'s> {
+    pub fn new(shape: &Shape, tx: &'s Sender) -> Self {
+        Self {
+            builder: BatchBuilder::new(shape.columns.clone()),
+            tx,
+            progress: shape.progress.clone(),
+            count: 0,
+            rejected: 0,
+            rejects: Vec::new(),
+        }
+    }
+
+    /// Appends a row decoded by the caller; `false`, and nothing appended, when its key is
+    /// null. Call `flush_if_full` after.
+    pub fn push_row(&mut self, row: Vec<Cell<'_>>) -> bool {
+        if self.builder.push_row(row).is_err() {
+            return false;
+        }
+        self.progress.inc(1);
+        self.count += 1;
+        true
+    }
+
+    /// Hands the batch to the writer once it has `BATCH_ROWS` rows.
+    pub async fn flush_if_full(&mut self) -> Result<(), ObjectError> {
+        if self.builder.len() >= BATCH_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Appends the record `raw` (already masked) whose columns `value` looks up.
+    pub async fn push<'v>(
+        &mut self,
+        id: &str,
+        raw: &Value,
+        value: impl Fn(&str) -> Option<&'v Value>,
+    ) -> Result<(), ObjectError> {
+        self.progress.inc(1);
+        match self.builder.push(id, value) {
+            Ok(()) => self.count += 1,
+            Err(e) => {
+                tracing::warn!(record = id, field = %e.field, "record rejected: {}", e.message);
+                self.rejected += 1;
+                if self.rejects.len() < MAX_REJECTS_KEPT {
+                    self.rejects.push(Reject { id: id.to_string(), reason: e.to_string(), raw: raw.to_string() });
+                }
+            }
+        }
+        self.flush_if_full().await
+    }
+
+    /// Moves the counts into `outcome`.
+    pub fn into_outcome(self, outcome: Outcome) -> Outcome {
+        Outcome { rows: self.count, rejected: self.rejected, rejects: self.rejects, ..outcome }
+    }
+
+    pub async fn flush(&mut self) -> Result<(), ObjectError> {
+        if !self.builder.is_empty() {
+            self.tx.send(self.builder.finish()).await.map_err(|_| ObjectError::WriterGone)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! One run of a pipeline: config → jira → stream → table, with a report of what happened.
+//!
+//! Objects run concurrently (the client's rate cap and concurrency limit are shared), each
+//! extracting into a bounded channel that its table write consumes as it goes. An object that
+//! fails leaves its table at the last commit; the others still commit.
+
+mod deletes;
+mod object;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+
+use crate::config::Pipeline;
+use crate::jira::fields::FieldDef;
+use crate::jira::{JiraClient, JiraError, RetryConfig};
+use crate::objects::{self, ObjectError, RunStamp};
+use crate::report::{self, Reject, Status};
+pub use crate::report::{ObjectReport, RunReport};
+use crate::table::{CommitMeta, TableError, TableStore};
+use crate::transform::mask::Masker;
+
+/// Why a run (or one object of it) stopped. `is_config` separates "fix your pipeline" (exit 2)
+/// from "the run failed" (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Jira(#[from] JiraError),
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("{failed} of {total} objects failed: {first}")]
+    Objects { failed: usize, total: usize, first: Box<RunError> },
+}
+
+impl Context<'_> {
+    fn meta(&self) -> CommitMeta {
+        CommitMeta {
+            pipeline: self.pipeline.name.clone(),
+            run_id: self.run_id.clone(),
+            cursor_ms: None,
+            reconciled_ms: None,
+        }
+    }
+}
+
+impl RunError {
+    pub fn is_config(&self) -> bool {
+        match self {
+            RunError::Object(e) => e.is_config(),
+            RunError::Jira(JiraError::Config { .. }) => true,
+            RunError::Objects { first, .. } => first.is_config(),
+            _ => false,
+        }
+    }
+}
+
+/// Everything an object's run shares with the others.
+struct Context<'a> {
+    pipeline: &'a Pipeline,
+    client: JiraClient,
+    store: TableStore,
+    stamp: RunStamp,
+    run_id: String,
+    /// The site's field catalogue, when an object needs it (fetched once per run).
+    catalogue: Vec<FieldDef>,
+    masker: Option<Masker>,
+    /// Rejected records of every object, written to `_rejects` once at the end.
+    rejects: Mutex<Vec<(String, Reject)>>,
+}
+
+/// Runs `pipeline` once. `Err` when nothing could run (bad credentials, unreachable site) or
+/// when any object failed; the report of the objects that did run is logged either way.
+pub async fn run(pipeline: &Pipeline, retry: RetryConfig) -> Result<RunReport, RunError> {
+    let (report, result) = run_reported(pipeline, retry).await;
+    result.map(|()| report)
+}
+
+/// Like [`run`], but the report comes back on failure too (for `run --report`): it holds the
+/// objects that ran, and `status`/`error` say what failed. A run that could not start (bad
+/// credentials, unreachable site) reports no objects.
+pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport, Result<(), RunError>) {
+    let started_at = Utc::now();
+    let run_id = uuid::Uuid::now_v7().to_string();
+    tracing::info!(pipeline = %pipeline.name, run_id = %run_id, "run started");
+    let not_started = |e: RunError, requests| {
+        let report = RunReport {
+            pipeline: pipeline.name.clone(),
+            run_id: run_id.clone(),
+            status: Status::Failed,
+            error: Some(e.to_string()),
+            started_at,
+            finished_at: Utc::now(),
+            requests,
+            objects: Vec::new(),
+        };
+        (report, Err(e))
+    };
+    let client = match JiraClient::connect(&pipeline.source, retry).await {
+        Ok(c) => c,
+        Err(e) => return not_started(e.into(), Default::default()),
+    };
+    let needs_catalogue = pipeline.objects.iter().any(|o| objects::of(o.kind).needs_catalogue());
+    let catalogue = if needs_catalogue {
+        match client.fields().await {
+            Ok(d) => d,
+            Err(e) => return not_started(e.into(), client.stats()),
+        }
+    } else {
+        Vec::new()
+    };
+    let ctx = Context {
+        pipeline,
+        client: client.clone(),
+        store: TableStore::new(pipeline.destination.url.clone()),
+        stamp: RunStamp::new(&run_id, started_at),
+        run_id: run_id.clone(),
+        catalogue,
+        masker: pipeline.masking_key.as_ref().map(|k| Masker::new(k.expose())),
+        rejects: Mutex::new(Vec::new()),
+    };
+    let results = futures::future::join_all(pipeline.objects.iter().map(|o| object::run_object(&ctx, o))).await;
+    let mut objects = Vec::new();
+    let mut first_error: Option<RunError> = None;
+    let mut failed = 0;
+    for (o, (result, report)) in pipeline.objects.iter().zip(results) {
+        if let Err(e) = result {
+            tracing::error!(object = o.kind.name(), error = %e, "object failed");
+            failed += 1;
+            first_error.get_or_insert(e);
+        }
+        objects.push(report);
+    }
+    let result = match first_error {
+        None => Ok(()),
+        Some(e) if pipeline.objects.len() == 1 => Err(e),
+        Some(e) => Err(RunError::Objects { failed, total: pipeline.objects.len(), first: Box::new(e) }),
+    };
+    let report = RunReport {
+        pipeline: pipeline.name.clone(),
+        run_id: run_id.clone(),
+        status: if result.is_ok() { Status::Ok } else { Status::Failed },
+        error: result.as_ref().err().map(ToString::to_string),
+        started_at,
+        finished_at: Utc::now(),
+        requests: client.stats(),
+        objects,
+    };
+    write_audit(&ctx, &report).await;
+    (report, result)
+}
+
+/// Appends the run to `_runs` and its rejected records to `_rejects`. A failure here is logged,
+/// not fatal: the objects' own commits already happened.
+async fn write_audit(ctx: &Context<'_>, report: &RunReport) {
+    let meta = ctx.meta();
+    let rejects = std::mem::take(&mut *ctx.rejects.lock().await);
+    if !rejects.is_empty() {
+        let batch = report::rejects_batch(&ctx.run_id, report.started_at, &rejects);
+        if let Err(e) = ctx.store.append("_rejects", batch, &meta).await {
+            tracing::error!(error = %e, "cannot record rejected records in _rejects");
+        }
+    }
+    let dest = &ctx.pipeline.destination;
+    match ctx.store.append("_runs", report::runs_batch(report), &meta).await {
+        // One small file per run: exactly what compaction is for.
+        Ok(v) => {
+            if let Err(e) = ctx.store.maintain("_runs", v, &[], dest.compact_every, dest.vacuum_retention, &meta).await
+            {
+                tracing::warn!(error = %e, "maintenance of _runs failed; retried at the next due version");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot record the run in _runs"),
+    }
+}
+
+fn millis_to_time(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}

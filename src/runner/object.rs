@@ -1,0 +1,175 @@
+//! One object's run: its columns and masks, the drift policy against its table, the listing
+//! and cursor of incremental objects, then extraction piped into the table's single commit.
+//! Nothing here names an object: everything object-specific comes from [`objects::of`].
+
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::{Context, RunError, deletes, millis_to_time};
+use crate::config::{Deletes, ObjectConfig, SchemaDrift, SyncMode};
+use crate::objects::{self, CHANNEL_BATCHES, Job, ObjectError, Outcome, Shape};
+use crate::report::{ObjectReport, Status, Warning};
+use crate::table::{DELETED_AT, Layout, TableError};
+use crate::transform::columns::{Column, ColumnType};
+
+pub(super) async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError>, ObjectReport) {
+    let started = Instant::now();
+    let mut report = ObjectReport::new(o.kind.name(), o.sync, ctx.store.table_url(o.kind.name()).to_string());
+    let result = extract_and_write(ctx, o, &mut report).await;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(e) = &result {
+        report.status = Status::Failed;
+        report.error = Some(e.to_string());
+    }
+    for w in &report.warnings {
+        tracing::warn!(object = o.kind.name(), fix = %w.fix, "{}", w.message);
+    }
+    (result, report)
+}
+
+async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut ObjectReport) -> Result<(), RunError> {
+    let object = objects::of(o.kind);
+    let name = o.kind.name();
+    let mut meta = ctx.meta();
+    let mut columns = object.select(&ctx.catalogue, &o.fields)?;
+    if o.deletes == Deletes::Soft {
+        columns.push(Column { name: DELETED_AT.into(), ty: ColumnType::Timestamp });
+    }
+    let shape = shape_for(ctx, o, columns)?;
+    let shape = drifted(ctx, o, shape, report).await?;
+    let layout = Layout::of(&shape.columns);
+    let distinct = layout.distinct.clone();
+    let before = match o.sync {
+        SyncMode::Incremental => ctx.store.cursor(&ctx.pipeline.name, name).await?,
+        SyncMode::FullRefresh => None,
+    };
+    report.cursor_before = before.and_then(millis_to_time);
+    let merge = before.is_some();
+    let since = before.map(|c| c - o.lookback.as_millis() as i64).unwrap_or(0);
+    let listing = object.list(&ctx.client, o, since).await?;
+    if let Some(listing) = &listing {
+        meta.cursor_ms = Some(listing.jira_now.timestamp_millis());
+        report.cursor_after = Some(listing.jira_now);
+        if merge && o.deletes != Deletes::Ignore {
+            meta.reconciled_ms = deletes::reconcile(ctx, o, &distinct, report).await?;
+        } else if !merge {
+            // A full load rewrites the table from what Jira shows now: nothing deleted
+            // before this moment can be left in it, so the next reconciliation is not due
+            // for another `reconcile_every`.
+            meta.reconciled_ms = Some(Utc::now().timestamp_millis());
+        }
+        if merge && listing.ids.is_empty() {
+            // Nothing changed: no data commit (the window is re-read next time, cheaply).
+            report.cursor_after = report.cursor_before;
+            report.expected = Some(0);
+            if meta.reconciled_ms.is_some() && report.rows_deleted == 0 {
+                // Record the reconciliation alone (cursor unchanged), or every quiet run
+                // would page through every id again until something changes.
+                meta.cursor_ms = before;
+                ctx.store.commit_meta(name, &meta).await?;
+            }
+            return Ok(());
+        }
+    }
+    let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+    let job = Job {
+        client: &ctx.client,
+        config: o,
+        catalogue: &ctx.catalogue,
+        shape: &shape,
+        stamp: &ctx.stamp,
+        listing: listing.as_ref(),
+        concurrency: ctx.pipeline.source.concurrency as usize,
+        tx,
+    };
+    let write = async {
+        if merge {
+            ctx.store.merge(name, layout, rx, &meta).await
+        } else {
+            ctx.store.replace(name, layout, rx, &meta).await
+        }
+    };
+    let (outcome, version) = join(object.extract(job), write).await?;
+    tracing::info!(object = name, rows = outcome.rows, version, "table committed");
+    let dest = &ctx.pipeline.destination;
+    if let Err(e) =
+        ctx.store.maintain(name, version, &distinct, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await
+    {
+        // The data is committed; compaction can wait for the next due run.
+        report.warnings.push(Warning {
+            message: format!("table maintenance (compaction/vacuum) failed: {e}"),
+            fix: "nothing is lost; it is retried at the next due version. Check the destination's permissions (delete rights for vacuum)".into(),
+        });
+    }
+    report.rows_read = outcome.rows + outcome.rejected;
+    report.rows_written = outcome.rows;
+    report.rows_rejected = outcome.rejected;
+    report.skipped = outcome.skipped;
+    report.expected = outcome.expected;
+    report.warnings.extend(outcome.warnings);
+    report.table_version = Some(version);
+    if outcome.rejected > 0 {
+        report.warnings.push(Warning {
+            message: format!("{} records did not fit their columns and were not written", outcome.rejected),
+            fix: "see the `_rejects` table (raw record and reason); a field whose type changed in Jira keeps the table's type until the table is rebuilt".into(),
+        });
+        ctx.rejects.lock().await.extend(outcome.rejects.into_iter().map(|r| (name.to_string(), r)));
+    }
+    Ok(())
+}
+
+/// The object's columns with its `hash` paths applied.
+fn shape_for(ctx: &Context<'_>, o: &ObjectConfig, columns: Vec<Column>) -> Result<Shape, RunError> {
+    let mut shape = Shape::new(o.kind.name(), columns, &o.hash, ctx.masker.as_ref())?;
+    shape.progress = crate::progress::bar(o.kind.name());
+    Ok(shape)
+}
+
+/// Applies the schema-drift policy against the table as it is, before anything is fetched.
+async fn drifted(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    mut shape: Shape,
+    report: &mut ObjectReport,
+) -> Result<Shape, RunError> {
+    let name = o.kind.name();
+    let Some(table) = ctx.store.schema(name).await? else { return Ok(shape) };
+    // A full refresh under `auto_sync` may drop columns; otherwise the table keeps them.
+    let keep_missing = !(o.sync == SyncMode::FullRefresh && o.schema_drift == SchemaDrift::AutoSync);
+    let drift = crate::transform::drift::reconcile(&mut shape.columns, &table, o.schema_drift, keep_missing)
+        .map_err(|fields| ObjectError::Drift { object: name, fields: fields.join(", ") })?;
+    let label = |id: &String| match ctx.catalogue.iter().find(|d| &d.id == id) {
+        Some(d) => format!("{id} ({})", d.name),
+        None => id.clone(),
+    };
+    if !drift.added.is_empty() {
+        let fields = drift.added.iter().map(label).collect::<Vec<_>>().join(", ");
+        report.warnings.push(match o.schema_drift {
+            SchemaDrift::Block => Warning {
+                message: format!("new fields not added to the table (`schema_drift: block`): {fields}"),
+                fix: "set `schema_drift: auto_sync` to add them, or deselect them in `fields` to silence this".into(),
+            },
+            _ => Warning { message: format!("new columns added: {fields}"), fix: "nothing to do".into() },
+        });
+    }
+    for (col, table_type, jira_type) in &drift.retyped {
+        report.warnings.push(Warning {
+            message: format!("`{col}` is {jira_type} in Jira now but {table_type} in the table; the table keeps {table_type}"),
+            fix: "records whose value does not fit go to `_rejects`; to adopt the new type, rebuild the table (delete it, or `jirapipe state reset`)".into(),
+        });
+    }
+    report.drift = Some(drift);
+    Ok(shape)
+}
+
+/// Runs extraction and the table write together. The extraction future owns the channel's
+/// sender, so finishing it ends the write's input; if it fails, the write is dropped before it
+/// can commit, and the table stays at its last version.
+async fn join(
+    extract: impl Future<Output = Result<Outcome, ObjectError>>,
+    write: impl Future<Output = Result<u64, TableError>>,
+) -> Result<(Outcome, u64), RunError> {
+    tokio::try_join!(async { extract.await.map_err(RunError::from) }, async { write.await.map_err(RunError::from) })
+}
