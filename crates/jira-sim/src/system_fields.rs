@@ -157,7 +157,7 @@ pub(crate) const EXTRA_SYSTEM_FIELDS: [SystemField; 29] = {
     ]
 };
 
-/// Tags for the draws of this module, clear of `data.rs`'s.
+/// Tags for the draws of this module, clear of `data`'s (`data/mod.rs`).
 mod tag {
     pub const ENVIRONMENT: u64 = 40;
     pub const LINK: u64 = 41;
