@@ -1,0 +1,181 @@
+//! Writing a table: a streamed replace, a merge by `id`, appends for the audit tables, and
+//! deletes, each one atomic commit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::DeltaTableError;
+use deltalake::datafusion::common::Column;
+use deltalake::datafusion::datasource::{MemTable, provider_as_source};
+use deltalake::datafusion::logical_expr::{LogicalPlanBuilder, col};
+use deltalake::datafusion::prelude::SessionContext;
+use deltalake::operations::write::SchemaMode;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
+use deltalake::protocol::SaveMode;
+use tokio::sync::mpsc;
+
+use super::{ChannelSource, CommitMeta, DELETED_AT, Layout, TableError, TableStore};
+use crate::arrow::array::RecordBatch;
+
+/// Rows per Parquet row group. The writer keeps a row group's column encoders (dictionaries,
+/// indices, pages) in memory until it closes, about 1.5 KB per wide issue row, so the default
+/// of a million rows would make memory grow with the table. 8k rows (~1.5 MB compressed for
+/// issues) keeps the run's peak memory under 200 MB; 16k added ~18 MB (bench/RESULTS.md).
+/// Readers still get several MB per row group per file, and `optimize` compacts files.
+const ROW_GROUP_ROWS: usize = 8_192;
+
+/// zstd pages, bounded row groups, and no dictionary for the `distinct` columns: for them a
+/// dictionary is every value hashed and copied twice, then abandoned once it outgrows its page.
+pub(super) fn writer_properties(distinct: &[String]) -> WriterProperties {
+    let builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    distinct.iter().fold(builder, |b, c| b.set_column_dictionary_enabled(ColumnPath::from(c.as_str()), false)).build()
+}
+
+/// The DataFusion session a streamed write runs in. One partition: the batches arrive on one
+/// channel and a table without partition columns has one file writer, so DataFusion's
+/// round-robin repartitioning only added copies (it concatenates batches up to 8,192 rows,
+/// ~10 MB of wide issues per partition, the largest single holder of memory in a run).
+fn write_session() -> Result<Arc<dyn deltalake::datafusion::catalog::Session>, DeltaTableError> {
+    let overrides = HashMap::from([("datafusion.execution.target_partitions".to_string(), "1".to_string())]);
+    let ctx = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)?;
+    Ok(Arc::new(ctx.state()))
+}
+
+impl TableStore {
+    /// Appends `batch` in one commit (new columns are added), creating the table if needed.
+    pub async fn append(&self, object: &str, batch: RecordBatch, meta: &CommitMeta) -> Result<u64, TableError> {
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let table = table
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .with_schema_mode(SchemaMode::Merge)
+            .with_table_name(object)
+            .with_writer_properties(writer_properties(&[]))
+            .with_commit_properties(meta.properties(object))
+            .await
+            .map_err(Self::err(&url))?;
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// Replaces the table's content (and schema) with the batches from `rx`, in one commit;
+    /// returns the new table version.
+    pub async fn replace(
+        &self,
+        object: &str,
+        layout: Layout,
+        rx: mpsc::Receiver<RecordBatch>,
+        meta: &CommitMeta,
+    ) -> Result<u64, TableError> {
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let source = ChannelSource::new(layout.schema, rx).into_table().map_err(|e| Self::err(&url)(e.into()))?;
+        let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(source)), None)
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| Self::err(&url)(e.into()))?;
+        let table = table
+            .write(Vec::new())
+            .with_input_plan(plan)
+            .with_session_state(write_session().map_err(Self::err(&url))?)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .with_table_name(object)
+            .with_writer_properties(writer_properties(&layout.distinct))
+            .with_commit_properties(meta.properties(object))
+            .await
+            .map_err(Self::err(&url))?;
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// Upserts the batches from `rx` by `id` in one commit (new columns are added); creates the
+    /// table when it does not exist yet. Returns the new version.
+    ///
+    /// Unlike `replace`, the batches are gathered first: deltalake's merge reads its source
+    /// twice (once to derive a pruning filter from the incoming ids, once to join), and a
+    /// channel can be read only once. Incremental batches hold only what changed since the last
+    /// run; a first run (no table yet) streams through `replace`.
+    pub async fn merge(
+        &self,
+        object: &str,
+        layout: Layout,
+        rx: mpsc::Receiver<RecordBatch>,
+        meta: &CommitMeta,
+    ) -> Result<u64, TableError> {
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        if table.version().is_none() {
+            return self.replace(object, layout, rx, meta).await;
+        }
+        let Layout { schema, distinct } = layout;
+        let mut rx = rx;
+        let mut batches = Vec::new();
+        while let Some(b) = rx.recv().await {
+            batches.push(b);
+        }
+        if batches.iter().all(|b| b.num_rows() == 0) {
+            return Ok(table.version().unwrap_or_default());
+        }
+        let source = MemTable::try_new(schema.clone(), vec![batches]).map_err(|e| Self::err(&url)(e.into()))?;
+        let df = SessionContext::new().read_table(Arc::new(source)).map_err(|e| Self::err(&url)(e.into()))?;
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let source_col = |n: &str| col(Column::new(Some("source"), n));
+        let (table, _metrics) = table
+            .merge(df, col(Column::new(Some("target"), "id")).eq(source_col("id")))
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_merge_schema(true)
+            .with_writer_properties(writer_properties(&distinct))
+            .with_commit_properties(meta.properties(object))
+            .when_matched_update(|u| names.iter().fold(u, |u, n| u.update(n.as_str(), source_col(n))))
+            .and_then(|m| m.when_not_matched_insert(|i| names.iter().fold(i, |i, n| i.set(n.as_str(), source_col(n)))))
+            .map_err(Self::err(&url))?
+            .await
+            .map_err(Self::err(&url))?;
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// Marks rows deleted in Jira: sets `_deleted_at` (soft) or removes them (hard), in one
+    /// commit. Returns the new version. The files rewritten keep `distinct` without a
+    /// dictionary, as `replace` wrote them.
+    pub async fn delete_ids(
+        &self,
+        object: &str,
+        ids: &[String],
+        distinct: &[String],
+        soft: bool,
+        at_micros: i64,
+        meta: &CommitMeta,
+    ) -> Result<u64, TableError> {
+        use deltalake::datafusion::prelude::lit;
+        use deltalake::datafusion::scalar::ScalarValue;
+        let url = self.table_url(object);
+        let table = self.open(&url).await?;
+        let predicate = col("id").in_list(ids.iter().map(|i| lit(i.as_str())).collect(), false);
+        let table = if soft {
+            let at = lit(ScalarValue::TimestampMicrosecond(Some(at_micros), Some("UTC".into())));
+            table
+                .update()
+                .with_predicate(predicate)
+                .with_update(DELETED_AT, at)
+                .with_writer_properties(writer_properties(distinct))
+                .with_commit_properties(meta.properties(object))
+                .await
+                .map_err(Self::err(&url))?
+                .0
+        } else {
+            table
+                .delete()
+                .with_predicate(predicate)
+                .with_writer_properties(writer_properties(distinct))
+                .with_commit_properties(meta.properties(object))
+                .await
+                .map_err(Self::err(&url))?
+                .0
+        };
+        Ok(table.version().unwrap_or_default())
+    }
+}
