@@ -3,7 +3,7 @@
 //! Each entry has a stable code (used by the README's troubleshooting table, `check --json`
 //! and the tests), a problem stated in the user's terms, and a concrete fix. The mapping is a
 //! pure function of the error and what the pipeline says, so every entry is unit-tested here
-//! and produced for real against jira-sim in `tests/check.rs`.
+//! and produced for real against jira-sim in `tests/it/check.rs`.
 
 use crate::config::{Auth, Deployment};
 use crate::jira::{JiraError, OAuthFailure, Rejection, Transport};

@@ -1,11 +1,9 @@
 //! The checked-in JSON Schema is generated from the Rust types, and every example pipeline
 //! points editors at it and validates.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::root;
 
 #[test]
 fn checked_in_schema_matches_the_types() {
@@ -17,7 +15,7 @@ fn checked_in_schema_matches_the_types() {
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         current == generated,
-        "schemas/pipeline.schema.json differs from the pipeline types; regenerate it with\n  UPDATE_SCHEMA=1 cargo test --test schema"
+        "schemas/pipeline.schema.json differs from the pipeline types; regenerate it with\n  UPDATE_SCHEMA=1 cargo test --test it schema::"
     );
 }
 

@@ -2,42 +2,34 @@
 //! independently in Python), each schema-drift policy, `_rejects` and `_runs`. Every table is
 //! read back with Python `deltalake`, which shares no code with jirapipe.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
 use jira_sim::{RunningSim, SimConfig};
-use jirapipe::config::{Pipeline, Vars, load_str};
+use jirapipe::config::Pipeline;
 use jirapipe::jira::RetryConfig;
 use jirapipe::runner::{self, RunReport};
 use serde_json::{Value, json};
 
+use crate::common::{self, PipelineYaml, object, python_rows, sim_vars};
+
 const KEY: &str = "a-long-random-masking-key";
 
-fn pipeline(sim: &RunningSim, dir: &Path, objects: &str) -> Pipeline {
-    pipeline_with(sim, dir, "", objects)
+/// The suite's pipeline, with a masking key: `objects` from `${JIRA_SITE}` into `lake`.
+fn yaml(objects: &str) -> PipelineYaml {
+    PipelineYaml::new("t", objects).source("requests_per_second", "500").section("masking", "  key: ${JIRA_MASK_KEY}")
 }
 
-/// `destination` gets `dest_extra` (YAML lines) after its `url`.
-fn pipeline_with(sim: &RunningSim, dir: &Path, dest_extra: &str, objects: &str) -> Pipeline {
-    let yaml = format!(
-        "version: 1\nname: t\nsource:\n  site: ${{SITE}}\n  requests_per_second: 500\n  auth:\n    type: api_token\n    email: ${{EMAIL}}\n    token: ${{TOKEN}}\ndestination:\n  url: lake\n{dest_extra}masking:\n  key: ${{KEY}}\nobjects:\n{objects}\n"
-    );
-    let vars = Vars::default()
-        .with("SITE", sim.base_url())
-        .with("EMAIL", sim.email())
-        .with("TOKEN", sim.api_token())
-        .with("KEY", KEY);
-    load_str(&yaml, "t.yaml", dir, &vars).unwrap_or_else(|e| panic!("{e:?}"))
+fn load(p: &PipelineYaml, sim: &RunningSim, dir: &Path) -> Pipeline {
+    p.load(dir, &sim_vars(sim).with("JIRA_MASK_KEY", KEY))
+}
+
+fn pipeline(sim: &RunningSim, dir: &Path, objects: &str) -> Pipeline {
+    load(&yaml(objects), sim, dir)
 }
 
 async fn run(p: &Pipeline) -> RunReport {
-    runner::run(p, RetryConfig::default()).await.unwrap_or_else(|e| panic!("run failed: {e}"))
-}
-
-fn python_rows(dir: &Path, table: &str) -> (Value, Vec<Value>) {
-    common::read_with_python(&dir.join("lake").join(table))
+    common::run(p, RetryConfig::default()).await
 }
 
 /// HMAC-SHA256 hex of each value with Python's standard library.
@@ -53,10 +45,6 @@ fn python_hmac(values: &[&str]) -> Vec<String> {
     child.stdin.take().unwrap().write_all(json!(values).to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
-}
-
-fn object<'r>(r: &'r RunReport, name: &str) -> &'r jirapipe::runner::ObjectReport {
-    r.objects.iter().find(|o| o.object == name).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -285,8 +273,9 @@ async fn hard_deletes_remove_rows_but_keep_the_invisible_project() {
 async fn small_files_are_compacted_and_vacuumed_on_schedule() {
     let sim = common::sim_with_issues(50).await;
     let dir = tempfile::tempdir().unwrap();
-    let p =
-        pipeline_with(&sim, dir.path(), "  compact_every: 3\n  vacuum_retention: 1h\n", "  issues: {deletes: ignore}");
+    let compacted =
+        yaml("  issues: {deletes: ignore}").destination("compact_every", "3").destination("vacuum_retention", "1h");
+    let p = load(&compacted, &sim, dir.path());
     // `_runs` gains one small file per run; at version 3 (the fourth run) it is compacted.
     for k in 0..4 {
         sim.edit_issues(k * 3, 1, 2);

@@ -3,8 +3,6 @@
 //! of a killed holder's lease, SIGTERM in the middle of a run (for `run` and the daemon), and
 //! the daemon skipping a fire time while a real run is still going, on a manual clock.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -12,27 +10,32 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use jira_sim::{Behaviour, DatasetConfig, RunningSim, SimConfig};
-use jirapipe::config::{Vars, load_str};
 use jirapipe::jira::RetryConfig;
 use jirapipe::schedule::daemon::Options;
 use jirapipe::schedule::{Daemon, Event, LeasedRun, ManualClock, Outcome, Phase, SkipReason};
 
+use crate::common::{self, OFFLINE_ENV, PipelineYaml};
+
 const ISSUES: u64 = 300;
 
-const PIPELINE: &str = "\
-version: 1
-name: sched
-source:
-  site: ${JIRA_SITE}
-  concurrency: 1
-  auth: {type: api_token, email: \"${JIRA_EMAIL}\", token: \"${JIRA_API_TOKEN}\"}
-destination:
-  url: ${OUT}
-schedule:
-  cron: \"*/15 * * * *\"
-objects:
-  issues: {sync: full_refresh, fields: {include: [summary]}}
-";
+const EVERY_15_MINUTES: &str = "  cron: \"*/15 * * * *\"";
+
+/// Pipeline `name`: the issues' summaries from `${JIRA_SITE}` into `${OUT}`, on `schedule` (the
+/// lines under `schedule:`) if any.
+fn pipeline(name: &str, schedule: Option<&str>) -> PipelineYaml {
+    let p = PipelineYaml::new(name, "  issues: {sync: full_refresh, fields: {include: [summary]}}")
+        .source("concurrency", "1")
+        .url("${OUT}");
+    match schedule {
+        Some(lines) => p.section("schedule", lines),
+        None => p,
+    }
+}
+
+/// Pipeline `sched`, every 15 minutes, as `dir/sched.yaml`.
+fn write_pipeline(dir: &Path) -> PathBuf {
+    pipeline("sched", Some(EVERY_15_MINUTES)).write(dir, "sched.yaml")
+}
 
 struct Site {
     _rt: tokio::runtime::Runtime,
@@ -43,14 +46,11 @@ impl Site {
     /// Each issue-search page takes `page` (a run reads four), so runs last long enough to
     /// be caught in the middle.
     fn start(page: Duration) -> Self {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let sim = rt
-            .block_on(RunningSim::start(SimConfig {
-                data: DatasetConfig { issues: ISSUES, ..Default::default() },
-                behaviour: Behaviour { search_latency: page, ..Default::default() },
-                ..Default::default()
-            }))
-            .unwrap();
+        let (rt, sim) = common::blocking_sim(SimConfig {
+            data: DatasetConfig { issues: ISSUES, ..Default::default() },
+            behaviour: Behaviour { search_latency: page, ..Default::default() },
+            ..Default::default()
+        });
         Self { _rt: rt, sim }
     }
 
@@ -59,23 +59,17 @@ impl Site {
     }
 
     fn jirapipe(&self, pipeline: &Path, out: &str, args: &[&str]) -> Command {
-        let mut c = common::jirapipe();
-        c.args(args)
-            .arg(pipeline)
-            .env("JIRA_SITE", self.sim.base_url())
-            .env("JIRA_EMAIL", self.sim.email())
-            .env("JIRA_API_TOKEN", self.sim.api_token())
-            .env("OUT", out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut c = common::jirapipe_for(&self.sim);
+        c.args(args).arg(pipeline).env("OUT", out).stdout(Stdio::piped()).stderr(Stdio::piped());
         c
     }
 }
 
-fn write_pipeline(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("sched.yaml");
-    std::fs::write(&p, text).unwrap();
-    p
+/// `jirapipe` with placeholder values, for a command that never reaches a site.
+fn offline() -> Command {
+    let mut c = common::jirapipe();
+    c.envs(OFFLINE_ENV).env("OUT", "/tmp/x");
+    c
 }
 
 fn finish(child: Child) -> (i32, String) {
@@ -114,7 +108,6 @@ fn issue_rows(out: &Path) -> usize {
 #[test]
 fn validate_enforces_the_fifteen_minute_floor_with_located_fixes() {
     let dir = tempfile::tempdir().unwrap();
-    let with = |schedule: &str| PIPELINE.replace("  cron: \"*/15 * * * *\"", schedule);
     let cases: [(&str, Option<&str>); 12] = [
         ("  cron: \"*/15 * * * *\"", None),
         ("  cron: \"@hourly\"", None),
@@ -130,16 +123,8 @@ fn validate_enforces_the_fifteen_minute_floor_with_located_fixes() {
         ("  cron: \"@daily\"\n  timezone: Europe/Berln", Some("did you mean `Europe/Berlin`?")),
     ];
     for (schedule, problem) in cases {
-        let f = write_pipeline(dir.path(), &with(schedule));
-        let out = common::jirapipe()
-            .arg("validate")
-            .arg(&f)
-            .env("JIRA_SITE", "https://x.atlassian.net")
-            .env("JIRA_EMAIL", "e")
-            .env("JIRA_API_TOKEN", "t")
-            .env("OUT", "/tmp/x")
-            .output()
-            .unwrap();
+        let f = pipeline("sched", Some(schedule)).write(dir.path(), "sched.yaml");
+        let out = offline().arg("validate").arg(&f).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         match problem {
             None => assert!(out.status.success(), "{schedule}:\n{stderr}"),
@@ -160,19 +145,10 @@ fn validate_enforces_the_fifteen_minute_floor_with_located_fixes() {
 #[test]
 fn dry_run_prints_the_next_fire_times_of_every_pipeline_in_a_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let a = PIPELINE.replace("  cron: \"*/15 * * * *\"", "  cron: \"30 6 * * 1-5\"\n  timezone: Europe/Berlin");
-    std::fs::write(dir.path().join("a.yaml"), &a).unwrap();
-    std::fs::write(dir.path().join("b.yml"), PIPELINE.replace("name: sched", "name: other")).unwrap();
-    std::fs::write(dir.path().join("notes.txt"), "not a pipeline").unwrap();
-    let out = common::jirapipe()
-        .args(["schedule", "--dry-run", "--count", "3"])
-        .arg(dir.path())
-        .env("JIRA_SITE", "https://x.atlassian.net")
-        .env("JIRA_EMAIL", "e")
-        .env("JIRA_API_TOKEN", "t")
-        .env("OUT", "/tmp/x")
-        .output()
-        .unwrap();
+    pipeline("sched", Some("  cron: \"30 6 * * 1-5\"\n  timezone: Europe/Berlin")).write(dir.path(), "a.yaml");
+    pipeline("other", Some(EVERY_15_MINUTES)).write(dir.path(), "b.yml");
+    common::write_file(dir.path(), "notes.txt", "not a pipeline");
+    let out = offline().args(["schedule", "--dry-run", "--count", "3"]).arg(dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
@@ -183,17 +159,8 @@ fn dry_run_prints_the_next_fire_times_of_every_pipeline_in_a_folder() {
     assert!(lines[5..].iter().all(|l| [":00:00", ":15:00", ":30:00", ":45:00"].iter().any(|m| l.contains(m))));
 
     // A pipeline without a schedule cannot be scheduled.
-    let unscheduled = PIPELINE.replace("schedule:\n  cron: \"*/15 * * * *\"\n", "");
-    std::fs::write(dir.path().join("c.yaml"), unscheduled).unwrap();
-    let out = common::jirapipe()
-        .args(["schedule", "--dry-run"])
-        .arg(dir.path().join("c.yaml"))
-        .env("JIRA_SITE", "https://x.atlassian.net")
-        .env("JIRA_EMAIL", "e")
-        .env("JIRA_API_TOKEN", "t")
-        .env("OUT", "/tmp/x")
-        .output()
-        .unwrap();
+    let unscheduled = pipeline("sched", None).write(dir.path(), "c.yaml");
+    let out = offline().args(["schedule", "--dry-run"]).arg(unscheduled).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no `schedule`"));
 }
@@ -211,7 +178,7 @@ fn help_lists_schedule_and_the_busy_exit_code() {
 fn two_concurrent_runs_on_a_local_folder_one_runs_the_other_exits_3() {
     let site = Site::start(Duration::from_millis(700));
     let dir = tempfile::tempdir().unwrap();
-    let f = write_pipeline(dir.path(), PIPELINE);
+    let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
     let a = site.jirapipe(&f, &out_s, &["run"]).spawn().unwrap();
@@ -232,7 +199,7 @@ fn two_concurrent_runs_on_s3_one_runs_the_other_exits_3() {
     s3.create_bucket("lake");
     let site = Site::start(Duration::from_millis(700));
     let dir = tempfile::tempdir().unwrap();
-    let f = write_pipeline(dir.path(), PIPELINE);
+    let f = write_pipeline(dir.path());
     let spawn = || site.jirapipe(&f, "s3://lake/jira", &["run"]).envs(s3.options()).spawn().unwrap();
     let (a, b) = (spawn(), spawn());
     let mut results = [finish(a), finish(b)];
@@ -250,10 +217,7 @@ fn two_concurrent_runs_on_s3_one_runs_the_other_exits_3() {
         let url = url::Url::parse("s3://lake/jira/issues/").unwrap();
         let table = deltalake::open_table_with_storage_options(url, options.clone()).await.unwrap();
         assert_eq!(table.version(), Some(0));
-        let ctx = deltalake::datafusion::prelude::SessionContext::new();
-        table.update_datafusion_session(&ctx.state()).unwrap();
-        ctx.register_table("t", table.table_provider().await.unwrap()).unwrap();
-        let batches = ctx.sql("SELECT id FROM t").await.unwrap().collect().await.unwrap();
+        let batches = common::query(&table, "SELECT id FROM t").await;
         assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), ISSUES as usize);
 
         let root = url::Url::parse("s3://lake/jira/").unwrap();
@@ -273,7 +237,7 @@ fn two_concurrent_runs_on_s3_one_runs_the_other_exits_3() {
 fn a_killed_runs_lease_blocks_until_it_expires_then_is_taken_over() {
     let site = Site::start(Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
-    let f = write_pipeline(dir.path(), PIPELINE);
+    let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
     let mut a = site.jirapipe(&f, &out_s, &["run", "--lease-ttl", "3s"]).spawn().unwrap();
@@ -300,7 +264,7 @@ fn a_killed_runs_lease_blocks_until_it_expires_then_is_taken_over() {
 fn sigterm_mid_run_keeps_the_last_commit_and_releases_the_lease() {
     let site = Site::start(Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
-    let f = write_pipeline(dir.path(), PIPELINE);
+    let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
     let (code, output) = finish(site.jirapipe(&f, &out_s, &["run"]).spawn().unwrap());
@@ -331,7 +295,7 @@ fn sigterm_mid_run_keeps_the_last_commit_and_releases_the_lease() {
 fn the_daemon_lets_a_run_finish_within_the_grace_and_exits_0_on_sigterm() {
     let site = Site::start(Duration::from_millis(800));
     let dir = tempfile::tempdir().unwrap();
-    let f = write_pipeline(dir.path(), PIPELINE);
+    let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
     let daemon = site.jirapipe(&f, &out_s, &["schedule", "--once-now", "--grace", "60s"]).spawn().unwrap();
@@ -349,7 +313,7 @@ fn the_daemon_lets_a_run_finish_within_the_grace_and_exits_0_on_sigterm() {
 fn the_daemon_abandons_a_run_after_the_grace_and_exits_0() {
     let site = Site::start(Duration::from_secs(3));
     let dir = tempfile::tempdir().unwrap();
-    let f = write_pipeline(dir.path(), PIPELINE);
+    let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
     let daemon = site.jirapipe(&f, &out_s, &["schedule", "--once-now", "--grace", "1s"]).spawn().unwrap();
@@ -371,13 +335,8 @@ fn the_daemon_abandons_a_run_after_the_grace_and_exits_0() {
 fn a_real_run_longer_than_the_interval_skips_the_next_fire_time() {
     let site = Site::start(Duration::from_millis(700));
     let dir = tempfile::tempdir().unwrap();
-    let vars = Vars::only([
-        ("JIRA_SITE", site.sim.base_url()),
-        ("JIRA_EMAIL", site.sim.email()),
-        ("JIRA_API_TOKEN", site.sim.api_token()),
-        ("OUT", &dir.path().join("lake").display().to_string()),
-    ]);
-    let pipeline = load_str(PIPELINE, "sched.yaml", dir.path(), &vars).unwrap();
+    let vars = common::sim_vars(&site.sim).with("OUT", dir.path().join("lake").display().to_string());
+    let pipeline = pipeline("sched", Some(EVERY_15_MINUTES)).load(dir.path(), &vars);
     let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap();
     let clock = ManualClock::new(at(10, 1));
     let job = LeasedRun { lease_ttl: Duration::from_secs(60), retry: RetryConfig::default() };

@@ -2,22 +2,23 @@
 //! the site keeps changing. After every kill the tables open, hold no duplicate ids and never
 //! more than the truth; one clean run afterwards makes them equal the simulator again.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use deltalake::arrow::array::AsArray;
 use deltalake::arrow::datatypes::Int64Type;
-use deltalake::datafusion::prelude::SessionContext;
 use jira_sim::{Behaviour, DatasetConfig, RunningSim, SimConfig};
 
-const PIPELINE: &str = "version: 1\nname: crash\nsource:\n  site: ${SITE}\n  requests_per_second: 1000\n  auth:\n    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}\ndestination:\n  url: lake\nobjects:\n  issues: {fields: {include: [summary, updated, status]}, reconcile_every: 0s}\n  users: {}\n";
+use crate::common::{self, PipelineYaml};
+
+fn pipeline() -> PipelineYaml {
+    let objects = "  issues: {fields: {include: [summary, updated, status]}, reconcile_every: 0s}\n  users: {}";
+    PipelineYaml::new("crash", objects).source("requests_per_second", "1000")
+}
 
 fn start_run(sim: &RunningSim, file: &Path) -> std::process::Child {
-    let mut c = common::jirapipe();
+    let mut c = common::jirapipe_for(sim);
     c.arg("run").arg(file);
-    c.env("SITE", sim.base_url()).env("EMAIL", sim.email()).env("TOKEN", sim.api_token());
     // A killed run leaves its lease; with a 1s TTL the next round can take it over.
     c.env("JIRAPIPE_LEASE_TTL", "1s");
     c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
@@ -31,10 +32,7 @@ async fn counts(table: &Path) -> Option<(i64, i64)> {
     }
     let url = url::Url::from_directory_path(table).unwrap();
     let t = deltalake::open_table(url).await.expect("the table opens after a kill");
-    let ctx = SessionContext::new();
-    t.update_datafusion_session(&ctx.state()).unwrap();
-    ctx.register_table("t", t.table_provider().await.unwrap()).unwrap();
-    let b = ctx.sql("SELECT count(*), count(DISTINCT id) FROM t").await.unwrap().collect().await.unwrap();
+    let b = common::query(&t, "SELECT count(*), count(DISTINCT id) FROM t").await;
     Some((b[0].column(0).as_primitive::<Int64Type>().value(0), b[0].column(1).as_primitive::<Int64Type>().value(0)))
 }
 
@@ -49,13 +47,11 @@ async fn sigkill_at_random_moments_never_corrupts_a_table() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("crash.yaml");
-    std::fs::write(&file, PIPELINE).unwrap();
+    let file = pipeline().write(dir.path(), "crash.yaml");
 
     // How long an uninterrupted first run takes here, to spread the kills over it.
     let probe_dir = tempfile::tempdir().unwrap();
-    let probe = probe_dir.path().join("crash.yaml");
-    std::fs::write(&probe, PIPELINE).unwrap();
+    let probe = pipeline().write(probe_dir.path(), "crash.yaml");
     let t = Instant::now();
     assert!(start_run(&sim, &probe).wait().unwrap().success());
     let full = t.elapsed();
@@ -103,7 +99,7 @@ async fn sigkill_at_random_moments_never_corrupts_a_table() {
 
     // One clean run: the table equals the truth.
     assert!(start_run(&sim, &file).wait().unwrap().success());
-    let (_, rows) = common::read_with_python(&dir.path().join("lake/issues"));
+    let (_, rows) = common::python_rows(dir.path(), "issues");
     let got: Vec<(String, i64)> =
         rows.iter().map(|r| (r["id"].as_str().unwrap().to_string(), r["updated"].as_i64().unwrap())).collect();
     let mut want: Vec<(String, i64)> =

@@ -1,14 +1,14 @@
 //! `jirapipe demo` end to end: simulator over HTTP → Delta tables → read back by two
 //! independent readers and compared value by value with what the simulator serves.
 
-mod common;
-
 use chrono::NaiveDate;
 use deltalake::arrow::array::{Array, AsArray};
 use deltalake::arrow::compute::concat_batches;
 use deltalake::arrow::datatypes::{Date32Type, Float64Type, TimestampMicrosecondType};
 use jira_sim::{Dataset, DatasetConfig};
 use serde_json::{Value, json};
+
+use crate::common;
 
 const ISSUES: u64 = 321;
 
@@ -111,15 +111,7 @@ fn a_second_demo_run_replaces_full_refresh_tables_and_leaves_unchanged_issues_al
         let out = common::jirapipe().args(["demo", "--issues", "40", "--dir"]).arg(dir.path()).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let commits = |table: &str| {
-        let mut c: Vec<String> = std::fs::read_dir(dir.path().join(table).join("_delta_log"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".json"))
-            .collect();
-        c.sort();
-        c
-    };
+    let commits = |table: &str| common::commits(&dir.path().join(table));
     // Full refresh: one new version per run, replacing the rows.
     assert_eq!(commits("projects"), ["00000000000000000000.json", "00000000000000000001.json"]);
     let (_, rows) = common::read_with_python(&dir.path().join("projects"));

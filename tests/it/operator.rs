@@ -1,38 +1,23 @@
 //! The operator's commands end to end against jira-sim: `run --report`, `state show|reset`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use jira_sim::RunningSim;
 use serde_json::Value;
 
-fn pipeline_file(dir: &Path) -> PathBuf {
-    let yaml = "version: 1\nname: ops\nsource:\n  site: ${SITE}\n  requests_per_second: 200\n  auth:\n    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}\ndestination:\n  url: lake\nobjects:\n  issues: {sync: incremental, fields: {include: [summary, updated]}}\n  projects: {}\n";
-    let f = dir.join("ops.yaml");
-    std::fs::write(&f, yaml).unwrap();
-    f
+use crate::common::{self, Out, PipelineYaml};
+
+fn pipeline() -> PipelineYaml {
+    let objects = "  issues: {sync: incremental, fields: {include: [summary, updated]}}\n  projects: {}";
+    PipelineYaml::new("ops", objects).source("requests_per_second", "200")
 }
 
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+fn pipeline_file(dir: &Path) -> PathBuf {
+    pipeline().write(dir, "ops.yaml")
 }
 
 fn jirapipe(sim: &RunningSim, token: &str, args: &[&str]) -> Out {
-    let out = common::jirapipe()
-        .args(args)
-        .env("SITE", sim.base_url())
-        .env("EMAIL", sim.email())
-        .env("TOKEN", token)
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+    common::output(common::jirapipe_for(sim).args(args).env("JIRA_API_TOKEN", token))
 }
 
 fn object<'v>(report: &'v Value, name: &str) -> &'v Value {
@@ -131,7 +116,7 @@ async fn state_show_and_reset_rewind_the_next_run() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let third = run();
     assert_eq!(object(&third, "issues")["rows_written"], 300);
-    let (_, rows) = common::read_with_python(&dir.path().join("lake/issues"));
+    let (_, rows) = common::python_rows(dir.path(), "issues");
     assert_eq!(rows.len(), 300);
 }
 
@@ -168,8 +153,7 @@ async fn discover_lists_fields_and_its_starter_pipeline_runs_without_edits() {
     }
 
     // With a masking block the hashes are active, and every suggested path is valid for `run`.
-    let yaml = std::fs::read_to_string(&file).unwrap() + "masking:\n  key: ${TOKEN}\n";
-    std::fs::write(&file, yaml).unwrap();
+    pipeline().section("masking", "  key: ${JIRA_API_TOKEN}").write(dir.path(), "ops.yaml");
     let out = jirapipe(&sim, &token, &["discover", f, "--write-pipeline"]);
     assert!(out.stdout.contains("\n    hash: [\"assignee.displayName\""), "{}", out.stdout);
     std::fs::write(&starter, &out.stdout).unwrap();

@@ -1,25 +1,22 @@
 //! OAuth 2.0 (3LO) against jira-sim: cloud id discovery, the gateway, rotating refresh tokens
 //! persisted before use, and a process crash between the refresh and the first use.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
 use jira_sim::{Credentials, DatasetConfig, OAuthApp, RunningSim, SimConfig};
 
+use crate::common::{self, PipelineYaml, oauth2};
+
 /// A pipeline file using OAuth against `sim`, its secrets from the environment.
 fn write_pipeline(dir: &Path) -> std::path::PathBuf {
-    let yaml = "version: 1\nname: oauth\nsource:\n  site: ${SITE}\n  auth:\n    type: oauth2\n    client_id: sim-client\n    client_secret: ${CLIENT_SECRET}\n    refresh_token: ${REFRESH_TOKEN}\n    token_store: state/oauth.json\n    token_url: ${SITE}/oauth/token\n    api_url: ${SITE}\ndestination:\n  url: lake\nobjects:\n  issues: {sync: full_refresh, fields: {include: [summary]}}\n  users: {}\n";
-    let path = dir.join("oauth.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path
+    let objects = "  issues: {sync: full_refresh, fields: {include: [summary]}}\n  users: {}";
+    PipelineYaml::new("oauth", objects).auth(&oauth2("state/oauth.json")).write(dir, "oauth.yaml")
 }
 
 fn run(sim: &RunningSim, file: &Path, failpoint: Option<&str>) -> std::process::Output {
-    let mut c = common::jirapipe();
+    let mut c = common::jirapipe_for(sim);
     c.args(["run"]).arg(file);
-    c.env("SITE", sim.base_url()).env("CLIENT_SECRET", "sim-client-secret").env("REFRESH_TOKEN", "sim-refresh-0");
     // The crashed run leaves its lease behind; a short TTL lets the next run take it over soon.
     c.env("JIRAPIPE_LEASE_TTL", "1s");
     match failpoint {

@@ -2,41 +2,30 @@
 //! test venv): full refresh, incremental merge, deletes and `_runs`, read back by Python
 //! `deltalake` straight from S3 and compared with the simulator.
 
-mod common;
-
 use jira_sim::RunningSim;
 
-const PIPELINE: &str = "version: 1\nname: s3\nsource:\n  site: ${SITE}\n  requests_per_second: 500\n  auth:\n    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}\ndestination:\n  url: s3://lake/jira\nobjects:\n  issues: {fields: {include: [summary, updated, status]}, reconcile_every: 0s}\n  projects: {}\n  users: {}\n";
+use crate::common::s3::MotoServer;
+use crate::common::{self, PipelineYaml};
 
-fn run(sim: &RunningSim, s3: &common::s3::MotoServer, file: &std::path::Path) -> std::process::Output {
-    let mut c = common::jirapipe();
-    c.arg("run").arg(file);
-    c.env("SITE", sim.base_url()).env("EMAIL", sim.email()).env("TOKEN", sim.api_token());
-    for (k, v) in s3.options() {
-        c.env(k, v);
-    }
-    c.output().unwrap()
+fn run(sim: &RunningSim, s3: &MotoServer, file: &std::path::Path) -> std::process::Output {
+    common::jirapipe_for(sim).arg("run").arg(file).envs(s3.options()).output().unwrap()
 }
 
-fn read(s3: &common::s3::MotoServer, table: &str) -> Vec<serde_json::Value> {
-    let mut c = std::process::Command::new(common::python());
-    c.arg(common::root().join("tests/read_delta.py")).arg(format!("s3://lake/jira/{table}"));
-    for (k, v) in s3.options() {
-        c.env(k, v);
-    }
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "python could not read {table} from S3:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect()
+/// The rows of `table` as Python `deltalake` reads them straight from the bucket.
+fn read(s3: &MotoServer, table: &str) -> Vec<serde_json::Value> {
+    common::read_delta(format!("s3://lake/jira/{table}"), &s3.options()).1
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_incremental_and_deletes_on_a_local_s3_server() {
-    let s3 = common::s3::MotoServer::start();
+    let s3 = MotoServer::start();
     s3.create_bucket("lake");
     let sim = common::sim_with_issues(700).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s3.yaml");
-    std::fs::write(&file, PIPELINE).unwrap();
+    let objects =
+        "  issues: {fields: {include: [summary, updated, status]}, reconcile_every: 0s}\n  projects: {}\n  users: {}";
+    let pipeline = PipelineYaml::new("s3", objects).source("requests_per_second", "500").url("s3://lake/jira");
+    let file = pipeline.write(dir.path(), "s3.yaml");
 
     let out = run(&sim, &s3, &file);
     assert!(out.status.success(), "first run failed:\n{}", String::from_utf8_lossy(&out.stderr));

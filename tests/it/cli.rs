@@ -1,10 +1,8 @@
 //! The command line as a user meets it: exit codes, located messages, secrets never printed.
 
-mod common;
-
-use std::path::Path;
-
 use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+
+use crate::common::{self, OFFLINE_ENV, Out, output, write_file};
 
 const GOOD: &str = "\
 # yaml-language-server: $schema=../schemas/pipeline.schema.json
@@ -24,21 +22,6 @@ objects:
     jql: project = OPS
     fields: {include: [summary, updated, customfield_10016]}
 ";
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn output(cmd: &mut std::process::Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 #[test]
 fn validate_reports_each_problem_located_and_exits_2() {
@@ -71,18 +54,16 @@ fn validate_reports_each_problem_located_and_exits_2() {
         ("dup.yaml", format!("{GOOD}name: again\n"), "dup.yaml:17:1", "only once"),
     ];
     for (name, text, location, help) in &cases {
-        let f = write(dir.path(), name, text);
-        let (code, _, stderr) = output(
+        let f = write_file(dir.path(), name, text);
+        let Out { code, stderr, .. } = output(
             common::jirapipe()
                 .arg("validate")
                 .arg(&f)
-                .env("JIRA_SITE", "https://x.atlassian.net")
-                .env("JIRA_EMAIL", "e")
-                .env("JIRA_API_TOKEN", "t")
+                .envs(OFFLINE_ENV)
                 .env("OUT_DIR", "/tmp/x")
                 .current_dir(dir.path()),
         );
-        assert_eq!(code, 2, "{name}:\n{stderr}");
+        assert_eq!(code, Some(2), "{name}:\n{stderr}");
         assert!(stderr.contains(location), "{name}: no `{location}` in:\n{stderr}");
         assert!(stderr.contains(help), "{name}: no `{help}` in:\n{stderr}");
         // The offending line is shown.
@@ -97,60 +78,55 @@ fn validate_reports_each_problem_located_and_exits_2() {
 #[test]
 fn validate_accepts_good_files_and_reports_all_files() {
     let dir = tempfile::tempdir().unwrap();
-    let good = write(dir.path(), "good.yaml", GOOD);
-    let bad = write(dir.path(), "bad.yaml", &GOOD.replace("version: 1", "version: 9"));
-    let env =
-        [("JIRA_SITE", "https://x.atlassian.net"), ("JIRA_EMAIL", "e"), ("JIRA_API_TOKEN", "t"), ("OUT_DIR", "/tmp/x")];
-    let (code, stdout, _) = output(common::jirapipe().arg("validate").arg(&good).envs(env));
-    assert_eq!(code, 0);
+    let good = write_file(dir.path(), "good.yaml", GOOD);
+    let bad = write_file(dir.path(), "bad.yaml", &GOOD.replace("version: 1", "version: 9"));
+    let validate = || {
+        let mut c = common::jirapipe();
+        c.arg("validate").envs(OFFLINE_ENV).env("OUT_DIR", "/tmp/x");
+        c
+    };
+    let Out { code, stdout, .. } = output(validate().arg(&good));
+    assert_eq!(code, Some(0));
     assert!(stdout.contains("ok  ") && stdout.contains("cli-test"), "{stdout}");
-    let (code, stdout, stderr) = output(common::jirapipe().arg("validate").arg(&good).arg(&bad).envs(env));
-    assert_eq!(code, 2);
+    let Out { code, stdout, stderr } = output(validate().arg(&good).arg(&bad));
+    assert_eq!(code, Some(2));
     assert!(stdout.contains("ok  ") && stdout.contains("bad "), "{stdout}");
     assert!(stderr.contains("set `version: 1`"), "{stderr}");
-    let (code, _, stderr) = output(common::jirapipe().arg("validate").arg(dir.path().join("nope.yaml")));
-    assert_eq!(code, 2);
+    let Out { code, stderr, .. } = output(common::jirapipe().arg("validate").arg(dir.path().join("nope.yaml")));
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("cannot read pipeline file"), "{stderr}");
 }
 
 #[test]
 fn help_explains_exit_codes_and_first_steps() {
-    let (code, stdout, _) = output(common::jirapipe().arg("--help"));
-    assert_eq!(code, 0);
+    let Out { code, stdout, .. } = output(common::jirapipe().arg("--help"));
+    assert_eq!(code, Some(0));
     for needle in ["validate", "run", "demo", "Exit codes", "0  success", "1  the run failed", "2  bad input"] {
         assert!(stdout.contains(needle), "--help lacks `{needle}`:\n{stdout}");
     }
-    let (code, _, stderr) = output(common::jirapipe().arg("frobnicate"));
-    assert_eq!(code, 2, "{stderr}");
+    let Out { code, stderr, .. } = output(common::jirapipe().arg("frobnicate"));
+    assert_eq!(code, Some(2), "{stderr}");
 }
 
 fn sim() -> (tokio::runtime::Runtime, RunningSim) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sim = rt
-        .block_on(RunningSim::start(SimConfig {
-            data: DatasetConfig { issues: 120, ..Default::default() },
-            ..Default::default()
-        }))
-        .unwrap();
-    (rt, sim)
+    common::blocking_sim(SimConfig { data: DatasetConfig { issues: 120, ..Default::default() }, ..Default::default() })
+}
+
+/// `jirapipe run` of `file` against `sim`, writing under `out_dir`.
+fn run(sim: &RunningSim, file: &std::path::Path, out_dir: &std::path::Path) -> std::process::Command {
+    let mut c = common::jirapipe_for(sim);
+    c.arg("run").arg(file).env("OUT_DIR", out_dir);
+    c
 }
 
 #[test]
 fn run_extracts_selected_fields_of_the_jql_only() {
     let (_rt, sim) = sim();
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "p.yaml", GOOD);
+    let f = write_file(dir.path(), "p.yaml", GOOD);
     let out_dir = dir.path().join("out");
-    let (code, stdout, stderr) = output(
-        common::jirapipe()
-            .arg("run")
-            .arg(&f)
-            .env("JIRA_SITE", sim.base_url())
-            .env("JIRA_EMAIL", sim.email())
-            .env("JIRA_API_TOKEN", sim.api_token())
-            .env("OUT_DIR", &out_dir),
-    );
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let Out { code, stdout, stderr } = output(&mut run(&sim, &f, &out_dir));
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(!stdout.contains(sim.api_token()) && !stderr.contains(sim.api_token()), "token leaked");
     let (schema, rows) = common::read_with_python(&out_dir.join("issues"));
     let columns: Vec<&str> = schema["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
@@ -168,18 +144,10 @@ fn run_extracts_selected_fields_of_the_jql_only() {
 fn wrong_credentials_fail_with_exit_1_without_printing_the_secret() {
     let (_rt, sim) = sim();
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "p.yaml", GOOD);
+    let f = write_file(dir.path(), "p.yaml", GOOD);
     let secret = "wrong-token-7f3a9c";
-    let (code, stdout, stderr) = output(
-        common::jirapipe()
-            .arg("run")
-            .arg(&f)
-            .env("JIRA_SITE", sim.base_url())
-            .env("JIRA_EMAIL", sim.email())
-            .env("JIRA_API_TOKEN", secret)
-            .env("OUT_DIR", dir.path().join("out")),
-    );
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let Out { code, stdout, stderr } = output(run(&sim, &f, &dir.path().join("out")).env("JIRA_API_TOKEN", secret));
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("401") && stderr.contains("API token"), "{stderr}");
     assert!(!stdout.contains(secret) && !stderr.contains(secret), "secret printed:\n{stdout}\n{stderr}");
     assert!(!dir.path().join("out/issues/_delta_log").exists(), "nothing may be written on failure");
@@ -189,35 +157,26 @@ fn wrong_credentials_fail_with_exit_1_without_printing_the_secret() {
 fn unknown_included_field_is_bad_input_and_names_the_id_to_use() {
     let (_rt, sim) = sim();
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "p.yaml", &GOOD.replace("customfield_10016]", "Story Points]"));
-    let (code, _, stderr) = output(
-        common::jirapipe()
-            .arg("run")
-            .arg(&f)
-            .env("JIRA_SITE", sim.base_url())
-            .env("JIRA_EMAIL", sim.email())
-            .env("JIRA_API_TOKEN", sim.api_token())
-            .env("OUT_DIR", dir.path().join("out")),
-    );
-    assert_eq!(code, 2, "{stderr}");
+    let f = write_file(dir.path(), "p.yaml", &GOOD.replace("customfield_10016]", "Story Points]"));
+    let Out { code, stderr, .. } = output(&mut run(&sim, &f, &dir.path().join("out")));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("`Story Points` is the display name of `customfield_10016`"), "{stderr}");
 }
 
 #[test]
 fn unreachable_site_fails_with_a_connection_error() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "p.yaml", GOOD);
+    let f = write_file(dir.path(), "p.yaml", GOOD);
     // A port nothing listens on: bind, read the port, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (code, _, stderr) = output(
+    let Out { code, stderr, .. } = output(
         common::jirapipe()
             .arg("run")
             .arg(&f)
+            .envs(OFFLINE_ENV)
             .env("JIRA_SITE", format!("http://127.0.0.1:{port}"))
-            .env("JIRA_EMAIL", "e")
-            .env("JIRA_API_TOKEN", "t")
             .env("OUT_DIR", dir.path().join("out")),
     );
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("cannot connect") || stderr.contains("connection failed"), "{stderr}");
 }

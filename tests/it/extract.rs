@@ -3,17 +3,17 @@
 //! zone), Data Center's 10,000-result window, a storm of faults, and what gets skipped.
 //! Every table is read back and compared with what the simulator holds.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
 use deltalake::arrow::array::{Array, AsArray, RecordBatch};
 use deltalake::arrow::datatypes::TimestampMicrosecondType;
 use jira_sim::{Behaviour, DatasetConfig, Flavor, RunningSim, SimConfig};
-use jirapipe::config::{Pipeline, Vars, load_str};
+use jirapipe::config::Pipeline;
 use jirapipe::jira::RetryConfig;
 use jirapipe::runner::{self, RunReport};
+
+use crate::common::{self, API_TOKEN, PAT, PipelineYaml, object, sim_vars};
 
 const SEARCH: &str = "/rest/api/3/search/jql";
 const BULK: &str = "/rest/api/3/issue/bulkfetch";
@@ -31,28 +31,20 @@ fn fast_retry() -> RetryConfig {
     }
 }
 
-/// A pipeline for `sim` writing under `dir`, with `auth` and `objects` blocks as YAML.
+/// A pipeline for `sim` writing under `dir/lake`, with `auth` and `objects` blocks as YAML.
 fn pipeline(sim: &RunningSim, dir: &Path, deployment: &str, auth: &str, objects: &str) -> Pipeline {
-    let site_key = if deployment == "cloud" { "site" } else { "base_url" };
-    let yaml = format!(
-        "version: 1\nname: t\nsource:\n  deployment: {deployment}\n  {site_key}: ${{SITE}}\n  concurrency: 4\n  requests_per_second: 500\n  auth:\n{auth}\ndestination:\n  url: ${{DIR}}\nobjects:\n{objects}\n"
-    );
-    let vars = Vars::default()
-        .with("SITE", sim.base_url())
-        .with("DIR", dir.join("lake").display().to_string())
-        .with("EMAIL", sim.email())
-        .with("TOKEN", sim.api_token())
-        .with("PAT", sim.credentials().pat.clone())
-        .with("PASSWORD", sim.credentials().password.clone());
-    load_str(&yaml, "test.yaml", dir, &vars).unwrap_or_else(|e| panic!("{e:?}"))
+    PipelineYaml::new("t", objects)
+        .deployment(deployment)
+        .source("concurrency", "4")
+        .source("requests_per_second", "500")
+        .auth(auth)
+        .load(dir, &sim_vars(sim))
 }
 
-const API_TOKEN: &str = "    type: api_token\n    email: ${EMAIL}\n    token: ${TOKEN}";
-const PAT: &str = "    type: pat\n    token: ${PAT}";
 const ALL_OBJECTS: &str = "  issues: {sync: incremental, fields: {include: [summary, updated, status]}}\n  projects: {}\n  users: {}\n  boards: {}\n  fields: {}";
 
 async fn run(p: &Pipeline) -> RunReport {
-    runner::run(p, fast_retry()).await.unwrap_or_else(|e| panic!("run failed: {e}"))
+    common::run(p, fast_retry()).await
 }
 
 async fn table(dir: &Path, object: &str) -> RecordBatch {
@@ -100,10 +92,6 @@ fn assert_same(got: &[(u64, String, i64)], want: &[(u64, String, i64)]) {
         show(got, first),
         show(want, first)
     );
-}
-
-fn object<'r>(r: &'r RunReport, name: &str) -> &'r jirapipe::runner::ObjectReport {
-    r.objects.iter().find(|o| o.object == name).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -167,7 +155,7 @@ async fn cloud_api_token_all_objects_full_then_incremental() {
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
 
     // An independent reader sees the same issues.
-    let (_, rows) = common::read_with_python(&dir.path().join("lake/issues"));
+    let (_, rows) = common::python_rows(dir.path(), "issues");
     let py: Vec<u64> = rows.iter().map(|r| r["id"].as_str().unwrap().parse().unwrap()).collect();
     assert_eq!(py, truth(&sim).iter().map(|t| t.0).collect::<Vec<_>>());
 }
@@ -226,12 +214,12 @@ async fn data_center_pat_pages_past_10000_and_reads_dates_in_another_time_zone()
 async fn data_center_basic_auth_and_wrong_credentials() {
     let sim = sim(Flavor::DataCenter, DatasetConfig { issues: 60, ..Default::default() }, Behaviour::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let basic = "    type: basic\n    username: sim\n    password: ${PASSWORD}";
+    let basic = "    type: basic\n    username: sim\n    password: ${JIRA_PASSWORD}";
     let p = pipeline(&sim, dir.path(), "data_center", basic, "  issues: {sync: full_refresh}\n  boards: {}");
     run(&p).await;
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
 
-    let wrong = "    type: pat\n    token: ${EMAIL}";
+    let wrong = "    type: pat\n    token: ${JIRA_EMAIL}";
     let p = pipeline(&sim, dir.path(), "data_center", wrong, "  issues: {sync: full_refresh}");
     let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
     assert!(e.contains("401") && e.contains("PAT"), "{e}");

@@ -1,7 +1,7 @@
 //! What a person watching sees: progress bars on a terminal (run under a pseudo-terminal with
 //! `script`), none in pipes, and JSON lines with `--log-format json`.
 
-mod common;
+use crate::common::{self, PipelineYaml};
 
 #[test]
 fn progress_bars_on_a_terminal_and_none_in_pipes() {
@@ -28,16 +28,8 @@ fn progress_bars_on_a_terminal_and_none_in_pipes() {
 async fn json_logs_are_json_lines() {
     let sim = common::sim_with_issues(50).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p.yaml");
-    std::fs::write(&file, "version: 1\nname: j\nsource:\n  site: ${SITE}\n  auth: {type: api_token, email: \"${EMAIL}\", token: \"${TOKEN}\"}\ndestination:\n  url: lake\nobjects:\n  issues: {}\n  boards: {}\n").unwrap();
-    let out = common::jirapipe()
-        .args(["--log-format", "json", "run"])
-        .arg(&file)
-        .env("SITE", sim.base_url())
-        .env("EMAIL", sim.email())
-        .env("TOKEN", sim.api_token())
-        .output()
-        .unwrap();
+    let file = PipelineYaml::new("j", "  issues: {}\n  boards: {}").write(dir.path(), "p.yaml");
+    let out = common::jirapipe_for(&sim).args(["--log-format", "json", "run"]).arg(&file).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<serde_json::Value> = stderr

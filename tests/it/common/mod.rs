@@ -1,22 +1,56 @@
-//! Helpers shared by the end-to-end tests.
-#![allow(dead_code)]
+//! Helpers shared by the suites: the binary and its output, the simulator, the pipeline builder
+//! ([`pipeline`]), a local S3 server ([`s3`]), and the two readers that read tables back.
 
+pub mod pipeline;
 pub mod s3;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
+use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::datafusion::prelude::SessionContext;
+use jira_sim::{DatasetConfig, RunningSim, SimConfig};
+use jirapipe::config::Pipeline;
+use jirapipe::jira::RetryConfig;
+use jirapipe::runner::{self, ObjectReport, RunReport};
 use url::Url;
 
+pub use pipeline::{API_TOKEN, OFFLINE_ENV, PAT, PipelineYaml, jirapipe_for, oauth2, sim_vars};
+
 /// A simulated Jira Cloud site with `issues` issues and everything else at its defaults.
-pub async fn sim_with_issues(issues: u64) -> jira_sim::RunningSim {
-    let data = jira_sim::DatasetConfig { issues, ..Default::default() };
-    jira_sim::RunningSim::start(jira_sim::SimConfig { data, ..Default::default() }).await.unwrap()
+pub async fn sim_with_issues(issues: u64) -> RunningSim {
+    let data = DatasetConfig { issues, ..Default::default() };
+    RunningSim::start(SimConfig { data, ..Default::default() }).await.unwrap()
+}
+
+/// A simulator for a test without a runtime of its own: it serves on the returned runtime,
+/// which must live as long as the simulator is used.
+pub fn blocking_sim(config: SimConfig) -> (tokio::runtime::Runtime, RunningSim) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt.block_on(RunningSim::start(config)).unwrap();
+    (rt, sim)
+}
+
+/// Runs `p` in process, which must succeed.
+pub async fn run(p: &Pipeline, retry: RetryConfig) -> RunReport {
+    runner::run(p, retry).await.unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+/// The report of `object` in a run's report.
+pub fn object<'r>(r: &'r RunReport, object: &str) -> &'r ObjectReport {
+    r.objects.iter().find(|o| o.object == object).unwrap_or_else(|| panic!("no {object} in {r:?}"))
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 pub fn root() -> &'static Path {
@@ -27,6 +61,22 @@ pub fn jirapipe() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jirapipe"));
     c.env_remove("RUST_LOG");
     c
+}
+
+/// What a finished command printed, and its exit code (`None` if a signal ended it).
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn output(cmd: &mut Command) -> Out {
+    let out = cmd.output().unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 /// The test venv's python, created on first use by `scripts/python-env.sh`.
@@ -48,7 +98,22 @@ pub fn python() -> PathBuf {
 
 /// A Delta table as Python `deltalake` reads it: (`{columns: [..], types: {..}}`, rows sorted by id).
 pub fn read_with_python(table: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
-    let read = || Command::new(python()).arg(root().join("tests/read_delta.py")).arg(table).output().unwrap();
+    read_delta(table, &[])
+}
+
+/// The table `table` under `dir/lake`, as [`read_with_python`] reads it.
+pub fn python_rows(dir: &Path, table: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+    read_with_python(&dir.join("lake").join(table))
+}
+
+/// [`read_with_python`] of a table path or URL, with `env` (e.g. an object store's options).
+pub fn read_delta(table: impl AsRef<OsStr>, env: &[(&str, String)]) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let read = || {
+        let mut c = Command::new(python());
+        c.arg(root().join("tests/read_delta.py")).arg(table.as_ref());
+        c.envs(env.iter().cloned());
+        c.output().unwrap()
+    };
     let mut out = read();
     if !out.status.success() {
         // One retry: the reader's native runtime has been seen to abort on a busy machine.
@@ -65,11 +130,15 @@ pub fn read_with_python(table: &Path) -> (serde_json::Value, Vec<serde_json::Val
 /// A Delta table as deltalake's own reader (DataFusion) returns it, sorted by id.
 pub async fn read_with_rust(table: &Url) -> Vec<RecordBatch> {
     let table = deltalake::open_table(table.clone()).await.unwrap();
+    query(&table, "SELECT * FROM t ORDER BY id").await.iter().map(without_views).collect()
+}
+
+/// `sql` over `table`, which it calls `t`, with DataFusion.
+pub async fn query(table: &DeltaTable, sql: &str) -> Vec<RecordBatch> {
     let ctx = SessionContext::new();
     table.update_datafusion_session(&ctx.state()).unwrap();
     ctx.register_table("t", table.table_provider().await.unwrap()).unwrap();
-    let batches = ctx.sql("SELECT * FROM t ORDER BY id").await.unwrap().collect().await.unwrap();
-    batches.iter().map(without_views).collect()
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
 }
 
 /// DataFusion reads strings as `Utf8View`; tests compare plain `Utf8`.
@@ -124,10 +193,18 @@ pub fn description_text(d: &jira_sim::Dataset, i: u64, data_center: bool) -> Opt
     Some(rich_description_text(&d.issue_key(i), summary, &mention))
 }
 
-/// Commits in the Delta log of `table` under `dir/lake`.
-pub fn versions(dir: &Path, table: &str) -> usize {
-    std::fs::read_dir(dir.join("lake").join(table).join("_delta_log"))
+/// The commit files (`*.json`) in the Delta log of the table at `table`, in order.
+pub fn commits(table: &Path) -> Vec<String> {
+    let mut c: Vec<String> = std::fs::read_dir(table.join("_delta_log"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json"))
-        .count()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    c.sort();
+    c
+}
+
+/// How many commits the table `table` under `dir/lake` has.
+pub fn versions(dir: &Path, table: &str) -> usize {
+    commits(&dir.join("lake").join(table)).len()
 }

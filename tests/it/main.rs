@@ -1,0 +1,17 @@
+//! The end-to-end tests: one test binary, one module per suite, so that a change links one
+//! binary rather than one per suite. Run a suite with `cargo test --test it <suite>::`.
+
+mod common;
+
+mod check;
+mod cli;
+mod crash;
+mod demo;
+mod extract;
+mod oauth;
+mod operator;
+mod progress;
+mod s3;
+mod schedule;
+mod schema;
+mod tables;
