@@ -82,7 +82,7 @@ pub fn starter_pipeline(original: &str, name: &str, fields: &[FieldInfo]) -> Str
             fields.iter().filter(|f| f.object == kind.name()).flat_map(|f| f.pii.clone()).collect();
         let sync = if kind.is_incremental() { "incremental" } else { "full_refresh" };
         out.push_str(&format!("  {}:\n    sync: {sync}\n", kind.name()));
-        if kind == ObjectKind::Issues {
+        if kind.is_incremental() {
             out.push_str("    # jql: project in (ENG, OPS)      # all issues the API user can see by default\n");
             out.push_str("    schema_drift: auto_sync\n    deletes: soft\n");
         }

@@ -16,18 +16,10 @@ pub struct Context<'a> {
     pub auth: &'a Auth,
     /// The object (or `auth`) whose probe failed; decides which OAuth scope a 401 lacks.
     pub target: &'a str,
+    /// The classic OAuth scope the probed endpoints need (an object's `oauth_scope`).
+    pub scope: &'static str,
     /// Jira answered 429 during the probe.
     pub throttled: bool,
-}
-
-impl Context<'_> {
-    /// The classic scope an OAuth token needs for the probed endpoint.
-    fn scope(&self) -> &'static str {
-        match self.target {
-            "auth" | "users" => "read:jira-user",
-            _ => "read:jira-work",
-        }
-    }
 }
 
 pub const SCOPES: [&str; 3] = ["read:jira-work", "read:jira-user", "offline_access"];
@@ -41,11 +33,6 @@ pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
         JiraError::Forbidden { message, .. } => forbidden(message, ctx),
         JiraError::Status { status: 429, .. } => rate_limited(),
         JiraError::Status { status: 404, message, .. } => not_found(message, ctx),
-        JiraError::Status { status: 400, message, .. } if ctx.target == "issues" => Diagnosis::new(
-            "bad-jql",
-            format!("Jira rejected the issues JQL: {message}"),
-            "fix `objects.issues.jql` (try it in Jira's issue search first); field names in JQL must exist and be visible to the API user",
-        ),
         JiraError::Status { status, message, .. } if *status >= 500 => server_error(*status, message),
         JiraError::Status { status, message, .. } => Diagnosis::new(
             "unexpected-status",
@@ -79,7 +66,7 @@ fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {
         );
     }
     if reason == Rejection::Scope {
-        let scope = ctx.scope();
+        let scope = ctx.scope;
         return Diagnosis::new(
             "oauth-scope",
             format!("the OAuth token lacks the `{scope}` scope needed for {} (scope does not match)", ctx.target),
@@ -108,28 +95,14 @@ fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {
 }
 
 fn forbidden(message: &str, ctx: &Context<'_>) -> Diagnosis {
-    match ctx.target {
-        "boards" => Diagnosis::new(
-            "boards-unavailable",
-            format!("boards are not available to the API user: {message}"),
-            "boards need Jira Software on the site and a Jira Software licence/product access for the API user; remove `boards` from `objects` if the site has none",
-        ),
-        target => Diagnosis::new(
-            "forbidden",
-            format!("permission denied reading {target}: {message}"),
-            "give the API user the Jira permission it lacks (Browse projects for issues and projects, Browse users and groups for users); with OAuth also check the app's scopes",
-        ),
-    }
+    Diagnosis::new(
+        "forbidden",
+        format!("permission denied reading {}: {message}", ctx.target),
+        "give the API user the Jira permission it lacks (Browse projects for issues and projects, Browse users and groups for users); with OAuth also check the app's scopes",
+    )
 }
 
 fn not_found(message: &str, ctx: &Context<'_>) -> Diagnosis {
-    if ctx.target == "boards" {
-        return Diagnosis::new(
-            "boards-unavailable",
-            "the agile API is missing: the site has no Jira Software",
-            "remove `boards` from `objects` (boards exist only with Jira Software)",
-        );
-    }
     if let Auth::OAuth2(o) = ctx.auth {
         return match &o.cloud_id {
             Some(id) => Diagnosis::new(
@@ -254,7 +227,7 @@ pub fn missing_scopes(granted: &[String]) -> Option<Diagnosis> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{OAuth2, Secret};
+    use crate::config::{OAuth2, ObjectKind, Secret};
 
     fn oauth(cloud_id: Option<&str>) -> Auth {
         Auth::OAuth2(Box::new(OAuth2 {
@@ -269,7 +242,8 @@ mod tests {
     }
 
     fn code(err: JiraError, auth: &Auth, deployment: Deployment, target: &str) -> &'static str {
-        diagnose(&err, &Context { deployment, auth, target, throttled: false }).code
+        let scope = if target == "auth" { "read:jira-user" } else { "read:jira-work" };
+        diagnose(&err, &Context { deployment, auth, target, scope, throttled: false }).code
     }
 
     fn status(status: u16, message: &str) -> JiraError {
@@ -293,12 +267,10 @@ mod tests {
         assert_eq!(code(status(404, "Not Found"), &oauth(Some("x")), c, "auth"), "wrong-cloud-id");
         assert_eq!(code(status(404, ""), &token, c, "auth"), "dc-site-as-cloud");
         assert_eq!(code(status(404, ""), &pat, dc, "auth"), "cloud-site-as-dc");
-        assert_eq!(code(status(404, ""), &token, c, "boards"), "boards-unavailable");
         assert_eq!(code(status(429, ""), &token, c, "issues"), "rate-limited");
-        assert_eq!(code(status(400, "Field 'x' does not exist"), &token, c, "issues"), "bad-jql");
         assert_eq!(code(status(502, ""), &token, c, "issues"), "server-errors");
         let forbidden = JiraError::Forbidden { endpoint: "e".into(), message: "no".into() };
-        assert_eq!(code(forbidden, &token, c, "boards"), "boards-unavailable");
+        assert_eq!(code(forbidden, &token, c, "projects"), "forbidden");
         let exhausted =
             |last: JiraError| JiraError::Exhausted { endpoint: "e".into(), attempts: 2, last: Box::new(last) };
         assert_eq!(code(exhausted(status(429, "too many")), &token, c, "auth"), "rate-limited");
@@ -324,16 +296,33 @@ mod tests {
     }
 
     #[test]
-    fn a_401_names_the_scope_the_endpoint_needs() {
+    fn a_401_names_the_scope_the_object_needs() {
         let o = oauth(None);
-        let d = |target| {
-            diagnose(
-                &unauthorized("scope does not match"),
-                &Context { deployment: Deployment::Cloud, auth: &o, target, throttled: false },
-            )
+        let d = |kind: ObjectKind| {
+            let ctx = Context {
+                deployment: Deployment::Cloud,
+                auth: &o,
+                target: kind.name(),
+                scope: crate::objects::of(kind).oauth_scope(),
+                throttled: false,
+            };
+            diagnose(&unauthorized("scope does not match"), &ctx)
         };
-        assert!(d("users").problem.contains("`read:jira-user`"));
-        assert!(d("issues").problem.contains("`read:jira-work`"));
+        assert!(d(ObjectKind::Users).problem.contains("`read:jira-user`"));
+        assert!(d(ObjectKind::Issues).problem.contains("`read:jira-work`"));
+    }
+
+    #[test]
+    fn objects_diagnose_their_own_failures() {
+        use crate::objects::Concern;
+        let boards = crate::objects::of(ObjectKind::Boards);
+        let issues = crate::objects::of(ObjectKind::Issues);
+        let forbidden = JiraError::Forbidden { endpoint: "e".into(), message: "no".into() };
+        let code = |d: Option<(Concern, Diagnosis)>| d.map(|(c, d)| (c, d.code));
+        assert_eq!(code(boards.diagnose(&forbidden)), Some((Concern::Warn, "boards-unavailable")));
+        assert_eq!(code(boards.diagnose(&status(404, ""))), Some((Concern::Warn, "boards-unavailable")));
+        assert_eq!(code(issues.diagnose(&status(400, "Field 'x' does not exist"))), Some((Concern::Fail, "bad-jql")));
+        assert_eq!(code(issues.diagnose(&forbidden)), None);
     }
 
     #[test]

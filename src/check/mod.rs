@@ -137,16 +137,17 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
     }
 
     let mut auth = Probe::new("auth");
-    let ctx = |target: &'static str, throttled: bool| Context {
+    let ctx = |target: &'static str, scope: &'static str, throttled: bool| Context {
         deployment: source.deployment,
         auth: &source.auth,
         target,
+        scope,
         throttled,
     };
     let client = match JiraClient::connect(source, retry).await {
         Ok(c) => c,
         Err(e) => {
-            auth.add(Status::Fail, catalog::diagnose(&e, &ctx("auth", false)));
+            auth.add(Status::Fail, catalog::diagnose(&e, &ctx("auth", USER_SCOPE, false)));
             probes.push(auth);
             skip_rest(&mut probes, &targets);
             return finish(pipeline, probes);
@@ -163,7 +164,7 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
                 }
             }
             Ok(None) => scopes.detail = Some("the token's resources do not list this site's scopes".into()),
-            Err(e) => scopes.add(Status::Warn, catalog::diagnose(&e, &ctx("scopes", false))),
+            Err(e) => scopes.add(Status::Warn, catalog::diagnose(&e, &ctx("scopes", "read:jira-work", false))),
         }
         probes.push(scopes);
     }
@@ -176,7 +177,7 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
             probes.push(auth);
         }
         Err(e) => {
-            let d = catalog::diagnose(&e, &ctx("auth", client.stats().throttled > before));
+            let d = catalog::diagnose(&e, &ctx("auth", USER_SCOPE, client.stats().throttled > before));
             // A missing `read:jira-user` fails /myself but not necessarily the objects.
             let go_on = d.code == "oauth-scope";
             auth.add(Status::Fail, d);
@@ -189,26 +190,38 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
     }
 
     for o in &pipeline.objects {
+        let object = objects::of(o.kind);
         let mut probe = Probe::new(o.kind.name());
         let before = client.stats().throttled;
-        match objects::of(o.kind).probe(&client, o).await {
+        match object.probe(&client, o).await {
             Ok(probed) => {
                 probe.records = probed.records;
                 for (concern, d) in probed.findings {
-                    probe.add(if concern == Concern::Warn { Status::Warn } else { Status::Note }, d);
+                    probe.add(status_of(concern), d);
                 }
             }
             Err(e) => {
-                let throttled = client.stats().throttled > before;
-                let d = catalog::diagnose(&e, &ctx(o.kind.name(), throttled));
-                // Like a run, which skips boards on a site without Jira Software and goes on.
-                let status = if d.code == "boards-unavailable" { Status::Warn } else { Status::Fail };
-                probe.add(status, d);
+                let (concern, d) = object.diagnose(&e).unwrap_or_else(|| {
+                    let throttled = client.stats().throttled > before;
+                    (Concern::Fail, catalog::diagnose(&e, &ctx(o.kind.name(), object.oauth_scope(), throttled)))
+                });
+                probe.add(status_of(concern), d);
             }
         }
         probes.push(probe);
     }
     finish(pipeline, probes)
+}
+
+/// The scope of `/myself`, which authentication is probed with.
+const USER_SCOPE: &str = "read:jira-user";
+
+fn status_of(concern: Concern) -> Status {
+    match concern {
+        Concern::Note => Status::Note,
+        Concern::Warn => Status::Warn,
+        Concern::Fail => Status::Fail,
+    }
 }
 
 fn finish(pipeline: &Pipeline, probes: Vec<Probe>) -> CheckReport {
@@ -224,7 +237,13 @@ async fn probe_site(pipeline: &Pipeline) -> Probe {
     let source = &pipeline.source;
     let mut p = Probe::new("site");
     let url = source.base_url.as_str().trim_end_matches('/');
-    let ctx = Context { deployment: source.deployment, auth: &source.auth, target: "site", throttled: false };
+    let ctx = Context {
+        deployment: source.deployment,
+        auth: &source.auth,
+        target: "site",
+        scope: "read:jira-work",
+        throttled: false,
+    };
     let kind = match site_kind(&source.base_url, source).await {
         Ok(k) => k,
         Err(e) => {

@@ -28,6 +28,29 @@ impl Object for Boards {
         Box::pin(extract(job))
     }
 
+    /// Like a run, which skips boards on a site without Jira Software and goes on.
+    fn diagnose(&self, err: &JiraError) -> Option<(Concern, Diagnosis)> {
+        match err {
+            JiraError::Forbidden { message, .. } => Some((
+                Concern::Warn,
+                Diagnosis::new(
+                    "boards-unavailable",
+                    format!("boards are not available to the API user: {message}"),
+                    "boards need Jira Software on the site and a Jira Software licence/product access for the API user; remove `boards` from `objects` if the site has none",
+                ),
+            )),
+            JiraError::Status { status: 404, .. } => Some((
+                Concern::Warn,
+                Diagnosis::new(
+                    "boards-unavailable",
+                    "the agile API is missing: the site has no Jira Software",
+                    "remove `boards` from `objects` (boards exist only with Jira Software)",
+                ),
+            )),
+            _ => None,
+        }
+    }
+
     /// The first page of boards, and each one's configuration: it needs the board's saved
     /// filter, which may not be shared with the API user.
     fn probe<'a>(&'a self, client: &'a JiraClient, _: &'a ObjectConfig) -> BoxFuture<'a, Result<Probed, JiraError>> {

@@ -73,6 +73,17 @@ pub trait Object: Sync {
     /// Sends the object's rows to `job.tx`; returns when all are sent.
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>>;
 
+    /// The classic OAuth scope its endpoints need; `check` names it when a token lacks it.
+    fn oauth_scope(&self) -> &'static str {
+        "read:jira-work"
+    }
+
+    /// `check`'s catalog entries particular to this object: what a failure of its probe
+    /// means here, and how much it matters. `None` leaves `err` to the general catalog.
+    fn diagnose(&self, _err: &JiraError) -> Option<(Concern, Diagnosis)> {
+        None
+    }
+
     /// A cheap read (one record or one page where Jira allows it) for `check`: what the API
     /// user can see of the object.
     fn probe<'a>(
@@ -145,11 +156,13 @@ pub struct Probed {
     pub findings: Vec<(Concern, Diagnosis)>,
 }
 
-/// How much a probe's finding matters: a `Note` is information, a `Warn` something to fix.
+/// How much a probe's finding matters: a `Note` is information, a `Warn` something to fix
+/// that does not stop a run, a `Fail` something that does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concern {
     Note,
     Warn,
+    Fail,
 }
 
 #[derive(Debug, thiserror::Error)]

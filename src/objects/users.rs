@@ -28,6 +28,11 @@ impl Object for Users {
         Box::pin(extract(job))
     }
 
+    /// Users and their emails need `read:jira-user`.
+    fn oauth_scope(&self) -> &'static str {
+        "read:jira-user"
+    }
+
     fn probe<'a>(&'a self, client: &'a JiraClient, _: &'a ObjectConfig) -> BoxFuture<'a, Result<Probed, JiraError>> {
         Box::pin(async move {
             let users = client.users_sample(PROBE_SAMPLE).await?;

@@ -14,4 +14,5 @@ mod progress;
 mod s3;
 mod schedule;
 mod schema;
+mod source_tree;
 mod tables;

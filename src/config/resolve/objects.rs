@@ -12,7 +12,7 @@ impl Resolver<'_> {
                 self.at(
                     &s.referenced,
                     format!("`{kind}` cannot be extracted incrementally: Jira gives no change date for them"),
-                    "only issues are incremental",
+                    &format!("only {} are incremental", incremental_objects()),
                     "use `sync: full_refresh`",
                 );
                 None
@@ -25,7 +25,7 @@ impl Resolver<'_> {
             Some(j) if !kind.is_incremental() => {
                 self.at(
                     &j.referenced,
-                    format!("`jql` applies only to issues, not to `{kind}`"),
+                    format!("`jql` applies only to {}, not to `{kind}`", incremental_objects()),
                     "not for this object",
                     "move the `jql` under `objects.issues`, or remove it",
                 );
@@ -68,7 +68,7 @@ impl Resolver<'_> {
             Some(d) if !incremental_issues => {
                 self.at(
                     &d.referenced,
-                    format!("`deletes` applies only to issues with `sync: incremental`, not to `{kind}`"),
+                    format!("`deletes` applies only to {} with `sync: incremental`, not to `{kind}`", incremental_objects()),
                     "not for this object",
                     "remove `deletes`: a full refresh replaces the table, so deleted records disappear with it",
                 );
@@ -125,7 +125,7 @@ impl Resolver<'_> {
         if !allowed {
             self.at(
                 &l.referenced,
-                format!("`{key}` applies only to issues with `sync: incremental`"),
+                format!("`{key}` applies only to {} with `sync: incremental`", incremental_objects()),
                 "not for this object",
                 format!("remove `{key}`"),
             );
@@ -204,4 +204,9 @@ impl Resolver<'_> {
             (None, None) => Some(FieldSelection::All),
         }
     }
+}
+
+/// The objects that follow the issues' cursor, for messages: `issues`, `issues, changelog`, …
+fn incremental_objects() -> String {
+    ObjectKind::ALL.iter().filter(|k| k.is_incremental()).map(|k| k.name()).collect::<Vec<_>>().join(", ")
 }
