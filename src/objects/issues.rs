@@ -94,6 +94,20 @@ impl Object for Issues {
         Box::pin(extract(job))
     }
 
+    fn diagnose(&self, err: &JiraError) -> Option<(Concern, Diagnosis)> {
+        match err {
+            JiraError::Status { status: 400, message, .. } => Some((
+                Concern::Fail,
+                Diagnosis::new(
+                    "bad-jql",
+                    format!("Jira rejected the issues JQL: {message}"),
+                    "fix `objects.issues.jql` (try it in Jira's issue search first); field names in JQL must exist and be visible to the API user",
+                ),
+            )),
+            _ => None,
+        }
+    }
+
     fn probe<'a>(
         &'a self,
         client: &'a JiraClient,

@@ -32,11 +32,8 @@ fn the_module_check_finds_a_cycle() {
     std::fs::create_dir_all(src.join("jira")).unwrap();
     std::fs::write(src.join("config/mod.rs"), "use crate::jira::JiraClient;\n").unwrap();
     std::fs::write(src.join("jira/mod.rs"), "use crate::config::Source;\n").unwrap();
-    let out = Command::new("python3")
-        .arg(root().join("scripts/module-graph.py"))
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out =
+        Command::new("python3").arg(root().join("scripts/module-graph.py")).current_dir(dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("module cycle: config -> jira -> config"));
 }

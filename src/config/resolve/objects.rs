@@ -68,7 +68,10 @@ impl Resolver<'_> {
             Some(d) if !incremental_issues => {
                 self.at(
                     &d.referenced,
-                    format!("`deletes` applies only to {} with `sync: incremental`, not to `{kind}`", incremental_objects()),
+                    format!(
+                        "`deletes` applies only to {} with `sync: incremental`, not to `{kind}`",
+                        incremental_objects()
+                    ),
                     "not for this object",
                     "remove `deletes`: a full refresh replaces the table, so deleted records disappear with it",
                 );
