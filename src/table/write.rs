@@ -4,16 +4,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use deltalake::DeltaTableError;
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::datasource::{MemTable, provider_as_source};
 use deltalake::datafusion::logical_expr::{LogicalPlanBuilder, col};
 use deltalake::datafusion::prelude::SessionContext;
-use deltalake::operations::write::SchemaMode;
+use deltalake::operations::write::{SchemaMode, WriteBuilder};
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableError};
 use tokio::sync::mpsc;
 
 use super::{ChannelSource, CommitMeta, DELETED_AT, Layout, TableError, TableStore};
@@ -50,15 +50,8 @@ impl TableStore {
     pub async fn append(&self, object: &str, batch: RecordBatch, meta: &CommitMeta) -> Result<u64, TableError> {
         let url = self.table_url(object);
         let table = self.open(&url).await?;
-        let table = table
-            .write(vec![batch])
-            .with_save_mode(SaveMode::Append)
-            .with_schema_mode(SchemaMode::Merge)
-            .with_table_name(object)
-            .with_writer_properties(writer_properties(&[]))
-            .with_commit_properties(meta.properties(object))
-            .await
-            .map_err(Self::err(&url))?;
+        let write = table.write(vec![batch]).with_save_mode(SaveMode::Append).with_schema_mode(SchemaMode::Merge);
+        let table = committed(write, object, &[], meta).await.map_err(Self::err(&url))?;
         Ok(table.version().unwrap_or_default())
     }
 
@@ -77,17 +70,13 @@ impl TableStore {
         let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(source)), None)
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| Self::err(&url)(e.into()))?;
-        let table = table
+        let write = table
             .write(Vec::new())
             .with_input_plan(plan)
             .with_session_state(write_session().map_err(Self::err(&url))?)
             .with_save_mode(SaveMode::Overwrite)
-            .with_schema_mode(SchemaMode::Overwrite)
-            .with_table_name(object)
-            .with_writer_properties(writer_properties(&layout.distinct))
-            .with_commit_properties(meta.properties(object))
-            .await
-            .map_err(Self::err(&url))?;
+            .with_schema_mode(SchemaMode::Overwrite);
+        let table = committed(write, object, &layout.distinct, meta).await.map_err(Self::err(&url))?;
         Ok(table.version().unwrap_or_default())
     }
 
@@ -178,4 +167,19 @@ impl TableStore {
         };
         Ok(table.version().unwrap_or_default())
     }
+}
+
+/// A write with what every data commit of `object` carries: the table name, the writer
+/// properties for its `distinct` columns, and the run's commit metadata.
+async fn committed(
+    write: WriteBuilder,
+    object: &str,
+    distinct: &[String],
+    meta: &CommitMeta,
+) -> Result<DeltaTable, DeltaTableError> {
+    write
+        .with_table_name(object)
+        .with_writer_properties(writer_properties(distinct))
+        .with_commit_properties(meta.properties(object))
+        .await
 }
