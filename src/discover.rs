@@ -134,7 +134,8 @@ mod tests {
 
     #[test]
     fn blocks_are_copied_verbatim() {
-        let text = "version: 1\nsource:\n  site: ${SITE}\n  # note\n  auth: {type: api_token}\ndestination:\n  url: lake\nobjects: {}\n";
+        let text = "version: 1\nsource:\n  site: ${SITE}\n  # note\n  auth: {type: api_token}\
+            \ndestination:\n  url: lake\nobjects: {}\n";
         assert_eq!(
             top_level_block(text, "source").unwrap(),
             "source:\n  site: ${SITE}\n  # note\n  auth: {type: api_token}\n"

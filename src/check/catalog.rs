@@ -24,7 +24,9 @@ pub struct Context<'a> {
 
 pub const SCOPES: [&str; 3] = ["read:jira-work", "read:jira-user", "offline_access"];
 
-const OAUTH_CONSENT: &str = "in developer.atlassian.com/console → your app → Permissions → Jira API, add the classic scopes `read:jira-work` and `read:jira-user`, keep `offline_access` in the authorize URL, then run the consent flow again and set the new `refresh_token`";
+const OAUTH_CONSENT: &str = "in developer.atlassian.com/console → your app → Permissions → Jira API, add the classic \
+    scopes `read:jira-work` and `read:jira-user`, keep `offline_access` in the authorize URL, then run the consent \
+    flow again and set the new `refresh_token`";
 
 /// The catalog entry for `err`, met while probing `ctx.target`.
 pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {

@@ -68,11 +68,15 @@ impl ScheduleError {
     /// How to fix it, for the located error in the pipeline file.
     pub fn help(&self) -> String {
         match self {
-            ScheduleError::Syntax { .. } => "use 5 fields `minute hour day-of-month month day-of-week` (e.g. `*/15 * * * *`, `0 6 * * 1-5`), 6 or 7 fields with seconds first and an optional year, or @hourly, @daily, @weekly, @monthly, @yearly".into(),
+            ScheduleError::Syntax { .. } => {
+                "use 5 fields `minute hour day-of-month month day-of-week` (e.g. `*/15 * * * *`, `0 6 * * 1-5`), 6 or 7 fields with seconds first and an optional year, or @hourly, @daily, @weekly, @monthly, @yearly".into()
+            }
             ScheduleError::TooClose { suggestion, .. } => {
                 format!("use `{suggestion}` (every 15 minutes, same hours and days), or `every: 15m`")
             }
-            ScheduleError::Never { .. } => "check the day and month fields: a pipeline must fire at least once a year".into(),
+            ScheduleError::Never { .. } => {
+                "check the day and month fields: a pipeline must fire at least once a year".into()
+            }
             ScheduleError::BadInterval { .. } => "write a duration such as `15m`, `30m`, `2h` or `1day`".into(),
             ScheduleError::IntervalTooShort { .. } => "use `every: 15m` or longer".into(),
             ScheduleError::UnknownTimeZone { suggestion: Some(s), .. } => {

@@ -62,11 +62,20 @@ fn parse_error(src: &SourceFile, e: &serde_saphyr::Error) -> ConfigError {
     } else if message.starts_with("duplicate") {
         ("duplicate key", "each key may appear only once in a mapping: delete or merge the repeated one".to_string())
     } else if message.starts_with("invalid") {
-        ("wrong type", "give this key a value of the type the README's pipeline reference lists (quote text that looks like a number or boolean)".to_string())
+        (
+            "wrong type",
+            "give this key a value of the type the README's pipeline reference lists (quote text that looks like a number or boolean)".to_string(),
+        )
     } else if line_of(src, &loc).contains("[]") && message.contains("flow") {
-        ("YAML error", "`[` and `]` delimit a `[ ... ]` list: quote paths that contain `[]`, e.g. `hash: [\"watchers[].emailAddress\"]`".to_string())
+        (
+            "YAML error",
+            "`[` and `]` delimit a `[ ... ]` list: quote paths that contain `[]`, e.g. `hash: [\"watchers[].emailAddress\"]`".to_string(),
+        )
     } else if line_of(src, &loc).contains("${") && message.contains("flow") {
-        ("YAML error", "`{` and `}` end a `{ ... }` mapping: quote values that use variables there, e.g. `{key: \"${JIRA_MASK_KEY}\"}`".to_string())
+        (
+            "YAML error",
+            "`{` and `}` end a `{ ... }` mapping: quote values that use variables there, e.g. `{key: \"${JIRA_MASK_KEY}\"}`".to_string(),
+        )
     } else {
         ("YAML error", "check indentation (spaces, not tabs), quoting and `key: value` syntax on this line".to_string())
     };

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JiraError {
-    #[error("{endpoint}: Jira rejected the credentials (HTTP 401{}). Check the email and API token (Cloud), the OAuth app and scopes, or the PAT (Data Center), and that the token has not been revoked", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    #[error(
+        "{endpoint}: Jira rejected the credentials (HTTP 401{}). Check the email and API token (Cloud), the OAuth app and scopes, or the PAT (Data Center), and that the token has not been revoked",
+        if message.is_empty() { String::new() } else { format!(": {message}") }
+    )]
     Unauthorized { endpoint: String, reason: Rejection, message: String },
     #[error("{endpoint}: permission denied (HTTP 403): {message}")]
     Forbidden { endpoint: String, message: String },
@@ -19,7 +22,10 @@ pub enum JiraError {
         #[source]
         last: Box<JiraError>,
     },
-    #[error("{endpoint}: Jira asked to wait {}s before retrying (Retry-After), longer than jirapipe waits", wait.as_secs())]
+    #[error(
+        "{endpoint}: Jira asked to wait {}s before retrying (Retry-After), longer than jirapipe waits",
+        wait.as_secs()
+    )]
     RetryAfterTooLong { endpoint: String, wait: Duration },
     #[error("{endpoint}: cannot connect: {message}. Check `source.site`/`base_url`, DNS and proxies")]
     Connect { endpoint: String, cause: Transport, message: String },

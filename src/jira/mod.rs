@@ -237,7 +237,13 @@ impl JiraClient {
             if throttled {
                 tracing::debug!(endpoint = %endpoint, attempt, "rate limited; retrying after the pause");
             } else {
-                tracing::warn!(endpoint = %endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying Jira request");
+                tracing::warn!(
+                    endpoint = %endpoint,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %err,
+                    "retrying Jira request"
+                );
             }
             tokio::time::sleep(delay).await;
         }

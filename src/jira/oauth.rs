@@ -257,7 +257,9 @@ impl Session {
     }
 }
 
-const INVALID_GRANT_FIX: &str = "the refresh token was already used (tokens rotate) or revoked: run the OAuth consent flow again, set the new token as `refresh_token`, and keep `auth.token_store` on persistent storage so rotated tokens survive between runs";
+const INVALID_GRANT_FIX: &str = "the refresh token was already used (tokens rotate) or revoked: \
+    run the OAuth consent flow again, set the new token as `refresh_token`, \
+    and keep `auth.token_store` on persistent storage so rotated tokens survive between runs";
 
 /// Writes `bytes` to `path` atomically with mode 0600: a reader sees the old or the new file,
 /// never half of one, and nobody but the owner can read the token.

@@ -152,7 +152,9 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
             let extra = match config {
                 Ok(c) => json!({
                     "filter_id": c["filter"]["id"],
-                    "columns": c["columnConfig"]["columns"].as_array().map(|cols| cols.iter().map(|c| c["name"].clone()).collect::<Vec<_>>()),
+                    "columns": c["columnConfig"]["columns"]
+                        .as_array()
+                        .map(|cols| cols.iter().map(|c| c["name"].clone()).collect::<Vec<_>>()),
                 }),
                 Err(JiraError::Forbidden { .. }) => {
                     forbidden.push(id.clone());

@@ -174,7 +174,8 @@ pub fn runs_batch(r: &RunReport) -> RecordBatch {
         let row = json!({
             "id": format!("{}/{}", r.run_id, o.object), "pipeline": r.pipeline, "run_id": r.run_id,
             "object": o.object, "sync": o.sync, "status": o.status, "rows_written": o.rows_written,
-            "rows_rejected": o.rows_rejected, "rows_deleted": o.rows_deleted, "skipped": o.skipped, "expected": o.expected,
+            "rows_rejected": o.rows_rejected, "rows_deleted": o.rows_deleted, "skipped": o.skipped,
+            "expected": o.expected,
             "cursor_before": ts(o.cursor_before), "cursor_after": ts(o.cursor_after),
             "started_at": ts(Some(r.started_at)), "duration_ms": o.duration_ms, "table_version": o.table_version,
             "requests": r.requests.requests,

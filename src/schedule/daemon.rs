@@ -105,7 +105,11 @@ impl Daemon {
                 tracing::warn!(%pipeline, %fire, "fire time skipped: the previous run is still going")
             }
             Event::Skipped { pipeline, fire, reason: SkipReason::Missed } => {
-                tracing::warn!(%pipeline, %fire, "fire time missed: the daemon was not awake then (suspend or clock change)")
+                tracing::warn!(
+                    %pipeline,
+                    %fire,
+                    "fire time missed: the daemon was not awake then (suspend or clock change)"
+                )
             }
             Event::Finished { pipeline, fire, outcome } => match outcome {
                 Outcome::Succeeded { rows } => tracing::info!(%pipeline, %fire, rows, "run finished"),
@@ -173,7 +177,11 @@ impl Daemon {
                     outcome = &mut run => break outcome,
                     () = next_fire => {
                         let skipped = next.expect("a fire time was awaited");
-                        self.emit(Event::Skipped { pipeline: name.clone(), fire: skipped, reason: SkipReason::StillRunning });
+                        self.emit(Event::Skipped {
+                            pipeline: name.clone(),
+                            fire: skipped,
+                            reason: SkipReason::StillRunning,
+                        });
                         next = next_of(skipped);
                     }
                 }
@@ -265,32 +273,36 @@ mod tests {
     async fn a_run_longer_than_the_interval_skips_the_fire_times_it_overlaps() {
         tokio::task::LocalSet::new()
             .run_until(async {
-            let mut h = start(vec![pipeline("a", "{cron: \"*/15 * * * *\"}")], Options::default());
+                let mut h = start(vec![pipeline("a", "{cron: \"*/15 * * * *\"}")], Options::default());
                 // Let the daemon read the start time before time moves.
                 for _ in 0..3 {
                     tokio::task::yield_now().await;
                 }
-            h.clock.set(t(10, 15));
-            assert_eq!(h.next().await, started(t(10, 15)));
-            // The run takes 40 minutes: 10:30 and 10:45 come while it goes on.
-            h.clock.set(t(10, 40));
-            let skipped = Event::Skipped { pipeline: "a".into(), fire: t(10, 30), reason: SkipReason::StillRunning };
-            assert_eq!(h.next().await, skipped);
-            h.clock.set(t(10, 55));
-            assert!(matches!(h.next().await, Event::Skipped { fire, .. } if fire == t(10, 45)));
-            h.gate.finish_all();
-            let finished = h.next().await;
-            assert!(matches!(finished, Event::Finished { fire, outcome: Outcome::Succeeded { .. }, .. } if fire == t(10, 15)));
-            // The next run is at the next fire time, not at once.
-            h.clock.set(t(10, 59));
-            tokio::task::yield_now().await;
-            assert!(h.events.try_recv().is_err());
-            h.clock.set(t(11, 0));
-            assert_eq!(h.next().await, started(t(11, 0)));
-            h.gate.finish_all();
-            h.next().await;
-            h.phase.send_replace(Phase::Draining);
-            tokio::time::timeout(Duration::from_secs(5), h.daemon).await.unwrap().unwrap();
+                h.clock.set(t(10, 15));
+                assert_eq!(h.next().await, started(t(10, 15)));
+                // The run takes 40 minutes: 10:30 and 10:45 come while it goes on.
+                h.clock.set(t(10, 40));
+                let skipped =
+                    Event::Skipped { pipeline: "a".into(), fire: t(10, 30), reason: SkipReason::StillRunning };
+                assert_eq!(h.next().await, skipped);
+                h.clock.set(t(10, 55));
+                assert!(matches!(h.next().await, Event::Skipped { fire, .. } if fire == t(10, 45)));
+                h.gate.finish_all();
+                let finished = h.next().await;
+                assert!(matches!(
+                    finished,
+                    Event::Finished { fire, outcome: Outcome::Succeeded { .. }, .. } if fire == t(10, 15)
+                ));
+                // The next run is at the next fire time, not at once.
+                h.clock.set(t(10, 59));
+                tokio::task::yield_now().await;
+                assert!(h.events.try_recv().is_err());
+                h.clock.set(t(11, 0));
+                assert_eq!(h.next().await, started(t(11, 0)));
+                h.gate.finish_all();
+                h.next().await;
+                h.phase.send_replace(Phase::Draining);
+                tokio::time::timeout(Duration::from_secs(5), h.daemon).await.unwrap().unwrap();
             })
             .await;
     }
@@ -299,19 +311,26 @@ mod tests {
     async fn once_now_runs_at_start_and_a_late_wake_runs_once_for_the_latest_fire_time() {
         tokio::task::LocalSet::new()
             .run_until(async {
-            let mut h = start(vec![pipeline("a", "{every: 30m}")], Options { once_now: true, ..Default::default() });
-            assert_eq!(h.next().await, started(t(10, 1)));
-            h.gate.finish_all();
-            h.next().await;
-            // Asleep from 10:01 to 11:40: 10:30 and 11:00 were missed, 11:30 runs.
-            h.clock.set(t(11, 40));
-            assert!(matches!(h.next().await, Event::Skipped { fire, reason: SkipReason::Missed, .. } if fire == t(10, 30)));
-            assert!(matches!(h.next().await, Event::Skipped { fire, reason: SkipReason::Missed, .. } if fire == t(11, 0)));
-            assert_eq!(h.next().await, started(t(11, 30)));
-            h.gate.finish_all();
-            h.next().await;
-            h.phase.send_replace(Phase::Draining);
-            tokio::time::timeout(Duration::from_secs(5), h.daemon).await.unwrap().unwrap();
+                let mut h =
+                    start(vec![pipeline("a", "{every: 30m}")], Options { once_now: true, ..Default::default() });
+                assert_eq!(h.next().await, started(t(10, 1)));
+                h.gate.finish_all();
+                h.next().await;
+                // Asleep from 10:01 to 11:40: 10:30 and 11:00 were missed, 11:30 runs.
+                h.clock.set(t(11, 40));
+                assert!(matches!(
+                    h.next().await,
+                    Event::Skipped { fire, reason: SkipReason::Missed, .. } if fire == t(10, 30)
+                ));
+                assert!(matches!(
+                    h.next().await,
+                    Event::Skipped { fire, reason: SkipReason::Missed, .. } if fire == t(11, 0)
+                ));
+                assert_eq!(h.next().await, started(t(11, 30)));
+                h.gate.finish_all();
+                h.next().await;
+                h.phase.send_replace(Phase::Draining);
+                tokio::time::timeout(Duration::from_secs(5), h.daemon).await.unwrap().unwrap();
             })
             .await;
     }

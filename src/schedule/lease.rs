@@ -85,7 +85,10 @@ impl LeaseRecord {
 pub enum LeaseError {
     #[error(
         "pipeline `{}` is already running: {} holds its lease since {} (it expires at {} unless renewed)",
-        .0.pipeline, .0.holder, .0.acquired_at.format("%Y-%m-%d %H:%M:%S UTC"), .0.expires_at.format("%Y-%m-%d %H:%M:%S UTC")
+        .0.pipeline,
+        .0.holder,
+        .0.acquired_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        .0.expires_at.format("%Y-%m-%d %H:%M:%S UTC")
     )]
     Busy(Box<LeaseRecord>),
     #[error("lost the lease of pipeline `{pipeline}`: {reason}")]
@@ -312,7 +315,9 @@ impl Lease {
                     Ok(()) => {}
                     Err(e @ LeaseError::Lost { .. }) => return Err(e),
                     // Storage hiccup: try again at the next beat; `renew` gives up at the expiry.
-                    Err(e) => tracing::warn!(pipeline = %self.lock.pipeline, error = %e, "lease renewal failed; retrying"),
+                    Err(e) => {
+                        tracing::warn!(pipeline = %self.lock.pipeline, error = %e, "lease renewal failed; retrying")
+                    }
                 },
             }
         }

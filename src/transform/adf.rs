@@ -347,9 +347,17 @@ mod tests {
             {"type": "paragraph"},
             {"type": "table", "content": [
                 {"type": "tableRow", "content": [
-                    {"type": "tableHeader", "content": [p(" Name ")]}, cell(json!([p("two"), p("lines")])), cell(json!([]))]},
-                {"type": "tableRow", "content": [cell(json!([p("a")])), cell(json!([{"type": "bulletList", "content": [
-                    {"type": "listItem", "content": [p("x")]}, {"type": "listItem", "content": [p("y")]}]}])), cell(json!([p("c")]))]}
+                    {"type": "tableHeader", "content": [p(" Name ")]},
+                    cell(json!([p("two"), p("lines")])),
+                    cell(json!([]))
+                ]},
+                {"type": "tableRow", "content": [
+                    cell(json!([p("a")])),
+                    cell(json!([{"type": "bulletList", "content": [
+                        {"type": "listItem", "content": [p("x")]}, {"type": "listItem", "content": [p("y")]}
+                    ]}])),
+                    cell(json!([p("c")]))
+                ]}
             ]},
             p("after")
         ]});
@@ -361,9 +369,18 @@ mod tests {
     #[test]
     fn text_in_any_key_order_matches_the_value() {
         let texts = [
-            r#"{"content":[{"content":[{"text":"Release note","type":"text"}],"type":"paragraph"},{"attrs":{"url":"http://u"},"type":"inlineCard"}],"type":"doc","version":1}"#,
-            r#"{"type":"doc","content":[{"type":"text","text":"gone"}],"content":[{"type":"text","text":"kept"}],"type":"paragraph"}"#,
-            r#"{"content":[{"content":[{"type":"text","text":"x\ty"}],"type":"tableCell"},{"content":[],"type":"tableCell"}],"type":"tableRow"}"#,
+            concat!(
+                r#"{"content":[{"content":[{"text":"Release note","type":"text"}],"type":"paragraph"},"#,
+                r#"{"attrs":{"url":"http://u"},"type":"inlineCard"}],"type":"doc","version":1}"#
+            ),
+            concat!(
+                r#"{"type":"doc","content":[{"type":"text","text":"gone"}],"#,
+                r#""content":[{"type":"text","text":"kept"}],"type":"paragraph"}"#
+            ),
+            concat!(
+                r#"{"content":[{"content":[{"type":"text","text":"x\ty"}],"type":"tableCell"},"#,
+                r#"{"content":[],"type":"tableCell"}],"type":"tableRow"}"#
+            ),
         ];
         for text in texts {
             let mut de = serde_json::Deserializer::from_str(text);

@@ -334,10 +334,16 @@ mod tests {
             Column { name: "raw".into(), ty: ColumnType::Json },
         ];
         let mut b = BatchBuilder::new(cols);
-        let row = json!({"id": "1", "points": 3, "due": "1970-01-03", "at": "1970-01-01T01:00:00.000+0100",
-                         "labels": ["a", "b"], "desc": {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "hi"}]}]},
-                         "status": {"id": "3", "name": "Done", "self": "http://x", "statusCategory": {"id": 3, "key": "done", "name": "Done"}},
-                         "raw": {"a": [1]}});
+        let row = json!({
+            "id": "1", "points": 3, "due": "1970-01-03", "at": "1970-01-01T01:00:00.000+0100",
+            "labels": ["a", "b"],
+            "desc": {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "hi"}]}]},
+            "status": {
+                "id": "3", "name": "Done", "self": "http://x",
+                "statusCategory": {"id": 3, "key": "done", "name": "Done"},
+            },
+            "raw": {"a": [1]},
+        });
         b.push("1", |c| row.get(c)).unwrap();
         let bad = json!({"id": "2", "points": "many"});
         let err = b.push("2", |c| bad.get(c)).unwrap_err();

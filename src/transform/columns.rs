@@ -280,9 +280,10 @@ mod tests {
             ColumnType::of(Some(&schema("array", Some("user"), None))),
             ColumnType::List(Box::new(ColumnType::user()))
         );
-        assert!(
-            matches!(ColumnType::of(Some(&schema("option-with-child", None, None))), ColumnType::Struct(f) if f.len() == 3)
-        );
+        assert!(matches!(
+            ColumnType::of(Some(&schema("option-with-child", None, None))),
+            ColumnType::Struct(f) if f.len() == 3
+        ));
         assert_eq!(ColumnType::of(Some(&schema("array", Some("json"), None))), ColumnType::Json);
         assert_eq!(ColumnType::of(Some(&schema("mystery", None, None))), ColumnType::Json);
         assert_eq!(ColumnType::of(None), ColumnType::Json);

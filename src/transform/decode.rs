@@ -221,7 +221,9 @@ mod tests {
             json!([{"id": "1", "value": "x", "self": "http://s"}, null, {"id": 2}]),
             json!([{"id": ["bad"]}]),
             json!({"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "hi"}]}]}),
-            json!({"accountId": "a", "active": true, "avatarUrls": {"48x48": "u"}, "displayName": "A", "active": false}),
+            json!({
+                "accountId": "a", "active": true, "avatarUrls": {"48x48": "u"}, "displayName": "A", "active": false
+            }),
             json!({"id": "3", "name": "Done", "statusCategory": {"id": 3, "key": "done", "name": "Done"}}),
             json!({"id": "3", "statusCategory": "oops"}),
             json!({"id": "1", "value": "a", "child": {"id": "2", "value": "b"}}),

@@ -529,34 +529,58 @@ mod tests {
         let cell = |kind: &str, t: serde_json::Value| json!({"type": kind, "attrs": {}, "content": [para(json!([t]))]});
         let adf = json!({"type": "doc", "version": 1, "content": [
             {"type": "heading", "attrs": {"level": 2}, "content": [text("Steps to reproduce")]},
-            para(json!([text("Open "), marked("ENG-7", json!({"type": "strong"})), text(" in "),
-                        marked("staging", json!({"type": "em"})), text(", see the "),
-                        marked("runbook", json!({"type": "link", "attrs": {"href": "https://wiki.example.com/run_book"}})),
-                        text(" and "), marked("export_all --dry-run", json!({"type": "code"})), text(".")])),
+            para(json!([
+                text("Open "), marked("ENG-7", json!({"type": "strong"})), text(" in "),
+                marked("staging", json!({"type": "em"})), text(", see the "),
+                marked("runbook", json!({"type": "link", "attrs": {"href": "https://wiki.example.com/run_book"}})),
+                text(" and "), marked("export_all --dry-run", json!({"type": "code"})), text("."),
+            ])),
             {"type": "orderedList", "attrs": {"order": 1}, "content": [
                 item(json!([text("Sign in")])),
-                {"type": "listItem", "content": [para(json!([text("Run the job")])),
-                    {"type": "bulletList", "content": [item(json!([marked("old", json!({"type": "strike"})), text(" path")]))]}]}
+                {"type": "listItem", "content": [
+                    para(json!([text("Run the job")])),
+                    {"type": "bulletList", "content": [
+                        item(json!([marked("old", json!({"type": "strike"})), text(" path")]))
+                    ]}
+                ]}
             ]},
-            {"type": "codeBlock", "attrs": {"language": "java"}, "content": [text("Job job = new Job(\"ENG-7\");\n\njob.run(a*b*c);")]},
+            {"type": "codeBlock", "attrs": {"language": "java"}, "content": [
+                text("Job job = new Job(\"ENG-7\");\n\njob.run(a*b*c);")
+            ]},
             {"type": "blockquote", "content": [para(json!([text("It used to work.")]))]},
             {"type": "rule"},
-            para(json!([text("Ask "), {"type": "mention", "attrs": {"id": "5b10a2844c20165700ede21g", "text": "@jsmith", "accessLevel": ""}},
-                        text(" first"), {"type": "hardBreak"}, text("or "), {"type": "inlineCard", "attrs": {"url": "https://status.example.com"}}])),
+            para(json!([
+                text("Ask "),
+                {"type": "mention", "attrs": {"id": "5b10a2844c20165700ede21g", "text": "@jsmith", "accessLevel": ""}},
+                text(" first"), {"type": "hardBreak"}, text("or "),
+                {"type": "inlineCard", "attrs": {"url": "https://status.example.com"}},
+            ])),
             {"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [
-                {"type": "media", "attrs": {"id": "abc", "type": "file", "collection": "jira-1", "width": 10, "height": 10}}]},
+                {"type": "media", "attrs": {
+                    "id": "abc", "type": "file", "collection": "jira-1", "width": 10, "height": 10
+                }}
+            ]},
             {"type": "table", "attrs": {"isNumberColumnEnabled": false, "layout": "default"}, "content": [
-                {"type": "tableRow", "content": [cell("tableHeader", marked("Field", json!({"type": "strong"}))), cell("tableHeader", text("Value"))]},
+                {"type": "tableRow", "content": [
+                    cell("tableHeader", marked("Field", json!({"type": "strong"}))), cell("tableHeader", text("Value"))
+                ]},
                 {"type": "tableRow", "content": [cell("tableCell", text("Priority")), cell("tableCell", text("High"))]},
-                {"type": "tableRow", "content": [cell("tableCell", text("Owner")),
-                    {"type": "tableCell", "attrs": {}, "content": [para(json!([{"type": "mention", "attrs": {"id": "x", "text": "@jsmith"}}]))]}]}
+                {"type": "tableRow", "content": [
+                    cell("tableCell", text("Owner")),
+                    {"type": "tableCell", "attrs": {}, "content": [
+                        para(json!([{"type": "mention", "attrs": {"id": "x", "text": "@jsmith"}}]))
+                    ]}
+                ]}
             ]},
             {"type": "panel", "attrs": {"panelType": "info"}, "content": [para(json!([text("Thanks!")]))]}
         ]});
-        let wiki = "h2. Steps to reproduce\r\n\r\nOpen *ENG-7* in _staging_, see the [runbook|https://wiki.example.com/run_book] \
-                    and {{export_all --dry-run}}.\r\n\r\n# Sign in\r\n# Run the job\r\n#* -old- path\r\n\r\n{code:java}\r\n\
-                    Job job = new Job(\"ENG-7\");\r\n\r\njob.run(a*b*c);\r\n{code}\r\n\r\nbq. It used to work.\r\n----\r\n\
-                    Ask [~jsmith] first\\\\or [https://status.example.com]\r\n\r\n!screenshot.png|thumbnail!\r\n\r\n\
+        let wiki = "h2. Steps to reproduce\r\n\r\n\
+                    Open *ENG-7* in _staging_, see the [runbook|https://wiki.example.com/run_book] \
+                    and {{export_all --dry-run}}.\r\n\r\n# Sign in\r\n# Run the job\r\n#* -old- path\r\n\r\n\
+                    {code:java}\r\nJob job = new Job(\"ENG-7\");\r\n\r\njob.run(a*b*c);\r\n{code}\r\n\r\n\
+                    bq. It used to work.\r\n----\r\n\
+                    Ask [~jsmith] first\\\\or [https://status.example.com]\r\n\r\n\
+                    !screenshot.png|thumbnail!\r\n\r\n\
                     ||*Field*||Value||\r\n|Priority|High|\r\n|Owner|[~jsmith]|\r\n\r\n{panel}\r\nThanks!\r\n{panel}";
         let expected = "Steps to reproduce\n\
                         Open ENG-7 in staging, see the runbook and export_all --dry-run.\n\

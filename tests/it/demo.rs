@@ -30,7 +30,9 @@ fn expected() -> Vec<Value> {
                 "labels": f["labels"],
                 "description": common::description_text(&d, i, false),
                 "customfield_10031": f["customfield_10031"],
-                "customfield_10031_days": f["customfield_10031"].as_str().map(|s| (NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - epoch).num_days()),
+                "customfield_10031_days": f["customfield_10031"]
+                    .as_str()
+                    .map(|s| (NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - epoch).num_days()),
                 "status": f["status"]["name"],
             })
         })

@@ -41,7 +41,8 @@ fn pipeline(sim: &RunningSim, dir: &Path, deployment: &str, auth: &str, objects:
         .load(dir, &sim_vars(sim))
 }
 
-const ALL_OBJECTS: &str = "  issues: {sync: incremental, fields: {include: [summary, updated, status]}}\n  projects: {}\n  users: {}\n  boards: {}\n  fields: {}";
+const ALL_OBJECTS: &str = "  issues: {sync: incremental, fields: {include: [summary, updated, status]}}\
+    \n  projects: {}\n  users: {}\n  boards: {}\n  fields: {}";
 
 async fn run(p: &Pipeline) -> RunReport {
     common::run(p, fast_retry()).await
@@ -193,7 +194,8 @@ async fn data_center_pat_pages_past_10000_and_reads_dates_in_another_time_zone()
     let data = DatasetConfig { issues: 10_500, time_zone: chrono_tz::Asia::Kolkata, ..Default::default() };
     let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let objects = "  issues: {sync: incremental, fields: {include: [summary, updated]}}\n  projects: {}\n  users: {}\n  fields: {}";
+    let objects = "  issues: {sync: incremental, fields: {include: [summary, updated]}}\
+        \n  projects: {}\n  users: {}\n  fields: {}";
     let p = pipeline(&sim, dir.path(), "data_center", PAT, objects);
     let first = run(&p).await;
     let issues = object(&first, "issues");

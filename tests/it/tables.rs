@@ -34,7 +34,9 @@ async fn run(p: &Pipeline) -> RunReport {
 
 /// HMAC-SHA256 hex of each value with Python's standard library.
 fn python_hmac(values: &[&str]) -> Vec<String> {
-    let script = "import hmac, hashlib, json, sys\nkey = sys.argv[1].encode()\nfor v in json.load(sys.stdin):\n    print(hmac.new(key, v.encode(), hashlib.sha256).hexdigest())";
+    let script = "import hmac, hashlib, json, sys\nkey = sys.argv[1].encode()\
+        \nfor v in json.load(sys.stdin):\
+        \n    print(hmac.new(key, v.encode(), hashlib.sha256).hexdigest())";
     let mut child = Command::new(common::python())
         .args(["-c", script, KEY])
         .stdin(std::process::Stdio::piped())
@@ -51,7 +53,8 @@ fn python_hmac(values: &[&str]) -> Vec<String> {
 async fn struct_columns_and_keyed_hashes_as_python_reads_them() {
     let sim = common::sim_with_issues(80).await;
     let dir = tempfile::tempdir().unwrap();
-    let objects = "  issues:\n    hash: [assignee.emailAddress, \"customfield_10039[].emailAddress\"]\n  users: {hash: [emailAddress]}";
+    let objects = "  issues:\n    hash: [assignee.emailAddress, \"customfield_10039[].emailAddress\"]\
+        \n  users: {hash: [emailAddress]}";
     run(&pipeline(&sim, dir.path(), objects)).await;
 
     let (schema, rows) = python_rows(dir.path(), "issues");

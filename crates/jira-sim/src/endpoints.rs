@@ -374,8 +374,14 @@ pub(crate) async fn board_configuration(
     Json(json!({
         "id": id, "name": board["name"], "type": board["type"],
         "self": format!("{}/rest/agile/1.0/board/{id}/configuration", d.base_url()),
-        "filter": {"id": (10_000 + b).to_string(), "self": format!("{}/rest/api/3/filter/{}", d.base_url(), 10_000 + b)},
-        "columnConfig": {"columns": [{"name": "To Do"}, {"name": "In Progress"}, {"name": "Done"}], "constraintType": "none"},
+        "filter": {
+            "id": (10_000 + b).to_string(),
+            "self": format!("{}/rest/api/3/filter/{}", d.base_url(), 10_000 + b),
+        },
+        "columnConfig": {
+            "columns": [{"name": "To Do"}, {"name": "In Progress"}, {"name": "Done"}],
+            "constraintType": "none",
+        },
         "ranking": {"rankCustomFieldId": 10019},
     }))
     .into_response()

@@ -17,7 +17,11 @@ use jira_sim::{Behaviour, Credentials, DatasetConfig, Flavor, RunningSim, SimCon
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Examples:\n  jira-sim --issues 50000 --port 8080\n  curl -u sim@example.com:sim-api-token 'http://127.0.0.1:8080/rest/api/3/search/jql?jql=updated>=0&fields=summary'\n  jira-sim --flavor data-center --rate-limit 10 --search-latency-ms 250"
+    after_help = "Examples:\
+        \n  jira-sim --issues 50000 --port 8080\
+        \n  curl -u sim@example.com:sim-api-token \
+        'http://127.0.0.1:8080/rest/api/3/search/jql?jql=updated>=0&fields=summary'\
+        \n  jira-sim --flavor data-center --rate-limit 10 --search-latency-ms 250"
 )]
 struct Args {
     /// Jira Cloud (REST v3, enhanced search, OAuth gateway) or Data Center (REST v2).

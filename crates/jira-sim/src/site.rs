@@ -232,7 +232,11 @@ impl State {
                 "name": self.overlay.renamed.get(&format!("customfield_{}", f.id)).unwrap_or(&f.name),
                 "custom": true, "orderable": true, "navigable": true, "searchable": true,
                 "clauseNames": [format!("cf[{}]", f.id)],
-                "schema": {"type": f.kind, "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{custom}"), "customId": f.id},
+                "schema": {
+                    "type": f.kind,
+                    "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{custom}"),
+                    "customId": f.id,
+                },
             })
         }));
         fields

@@ -31,7 +31,10 @@ pub fn rich_doc(key: &str, summary: &str, account_id: &str, display_name: &str) 
         para(json!([
             text("Open "), marked(key, json!({"type": "strong"})), text(" in the "),
             marked("staging", json!({"type": "em"})), text(" environment and follow the "),
-            marked("runbook", json!({"type": "link", "attrs": {"href": format!("https://wiki.example.com/runbook/{key}")}})),
+            marked(
+                "runbook",
+                json!({"type": "link", "attrs": {"href": format!("https://wiki.example.com/runbook/{key}")}}),
+            ),
             text("."),
         ])),
         {"type": "orderedList", "attrs": {"order": 1}, "content": [
@@ -284,7 +287,8 @@ mod tests {
         let doc = rich_doc("ENG-7", "Fix export job (ENG-7) [edit 1]", "5b10a2844c20", "Ada Lovelace 3");
         let wiki = adf_to_wiki(doc);
         let expected = "h2. Steps to reproduce\n\n\
-            Open *ENG-7* in the _staging_ environment and follow the [runbook|https://wiki.example.com/runbook/ENG-7].\n\n\
+            Open *ENG-7* in the _staging_ environment and follow the \
+            [runbook|https://wiki.example.com/runbook/ENG-7].\n\n\
             # Sign in as a reporter\n# Run {{export_all --dry-run}}\n\n\
             * Expected: the export finishes\n* Actual: it stops at 50%\n\n\
             {code:java}\nExportJob job = new ExportJob(\"ENG-7\");\njob.run();\n{code}\n\n\
@@ -312,7 +316,9 @@ mod tests {
     fn other_nodes_and_marks() {
         let doc = json!({"type": "doc", "version": 1, "content": [
             {"type": "paragraph", "content": [
-                {"type": "text", "text": " padded ", "marks": [{"type": "strong"}, {"type": "link", "attrs": {"href": "http://x"}}]},
+                {"type": "text", "text": " padded ", "marks": [
+                    {"type": "strong"}, {"type": "link", "attrs": {"href": "http://x"}}
+                ]},
                 {"type": "text", "text": "a|b"},
                 {"type": "hardBreak"},
                 {"type": "text", "text": "2", "marks": [{"type": "subsup", "attrs": {"type": "sup"}}]},
@@ -331,7 +337,9 @@ mod tests {
             ]},
             {"type": "rule"},
             {"type": "panel", "attrs": {"panelType": "info"}, "content": [
-                {"type": "paragraph", "content": [{"type": "text", "text": "note", "marks": [{"type": "textColor", "attrs": {"color": "#ff0000"}}]}]}
+                {"type": "paragraph", "content": [
+                    {"type": "text", "text": "note", "marks": [{"type": "textColor", "attrs": {"color": "#ff0000"}}]}
+                ]}
             ]},
             {"type": "codeBlock", "content": [{"type": "text", "text": "raw [x]"}]}
         ]});

@@ -595,7 +595,8 @@ fn wrong_or_missing_credentials_get_jiras_401() {
 fn refresh(s: &Site, refresh_token: &str) -> (u16, Value) {
     let o = &s.sim.credentials().oauth;
     s.send(s.http.post(s.url("/oauth/token")).json(&json!({
-        "grant_type": "refresh_token", "client_id": o.client_id, "client_secret": o.client_secret, "refresh_token": refresh_token,
+        "grant_type": "refresh_token", "client_id": o.client_id, "client_secret": o.client_secret,
+        "refresh_token": refresh_token,
     })))
 }
 

@@ -138,7 +138,12 @@ impl Resolver<'_> {
                         None
                     }
                     Err(e) => {
-                        self.at(&f.referenced, format!("cannot read `{file_key}` {}: {e}", full.display()), "unreadable", "check the path (relative paths are read from the pipeline file's directory) and its permissions");
+                        self.at(
+                            &f.referenced,
+                            format!("cannot read `{file_key}` {}: {e}", full.display()),
+                            "unreadable",
+                            "check the path (relative paths are read from the pipeline file's directory) and its permissions",
+                        );
                         None
                     }
                 }
@@ -184,7 +189,12 @@ impl Resolver<'_> {
             if let Some(spec) = spec {
                 objects.extend(self.object(kind, spec));
                 if !spec.hash.is_empty() && f.masking.is_none() {
-                    self.at(&spec.hash[0].referenced, format!("`{kind}` hashes fields but no masking key is configured"), "needs masking.key", "add a top-level `masking:` block with `key: ${JIRA_MASK_KEY}` (a long random secret; keep it stable)");
+                    self.at(
+                        &spec.hash[0].referenced,
+                        format!("`{kind}` hashes fields but no masking key is configured"),
+                        "needs masking.key",
+                        "add a top-level `masking:` block with `key: ${JIRA_MASK_KEY}` (a long random secret; keep it stable)",
+                    );
                 }
             }
         }

@@ -1,4 +1,5 @@
-//! The `objects` block: sync mode, JQL, field selection, masks and delete handling per object, and which of them apply to which object.
+//! The `objects` block: sync mode, JQL, field selection, masks and delete handling per object,
+//! and which of them apply to which object.
 
 use super::Resolver;
 use super::{DEFAULT_LOOKBACK, DEFAULT_RECONCILE_EVERY};
