@@ -263,6 +263,14 @@ mod tests {
         async fn next(&mut self) -> Event {
             tokio::time::timeout(Duration::from_secs(5), self.events.recv()).await.expect("an event").unwrap()
         }
+
+        /// Lets the running job finish, then drains the daemon and waits for it to stop.
+        async fn finish_and_drain(mut self) {
+            self.gate.finish_all();
+            self.next().await;
+            self.phase.send_replace(Phase::Draining);
+            tokio::time::timeout(Duration::from_secs(5), self.daemon).await.unwrap().unwrap();
+        }
     }
 
     fn started(fire: DateTime<Utc>) -> Event {
@@ -299,10 +307,7 @@ mod tests {
                 assert!(h.events.try_recv().is_err());
                 h.clock.set(t(11, 0));
                 assert_eq!(h.next().await, started(t(11, 0)));
-                h.gate.finish_all();
-                h.next().await;
-                h.phase.send_replace(Phase::Draining);
-                tokio::time::timeout(Duration::from_secs(5), h.daemon).await.unwrap().unwrap();
+                h.finish_and_drain().await;
             })
             .await;
     }
@@ -327,10 +332,7 @@ mod tests {
                     Event::Skipped { fire, reason: SkipReason::Missed, .. } if fire == t(11, 0)
                 ));
                 assert_eq!(h.next().await, started(t(11, 30)));
-                h.gate.finish_all();
-                h.next().await;
-                h.phase.send_replace(Phase::Draining);
-                tokio::time::timeout(Duration::from_secs(5), h.daemon).await.unwrap().unwrap();
+                h.finish_and_drain().await;
             })
             .await;
     }
