@@ -92,6 +92,10 @@ enum Command {
         /// duration, warnings with fixes; requests, retries, 429s and bytes for the run.
         #[arg(long, value_name = "PATH|-")]
         report: Option<PathBuf>,
+        /// Let this one run mark more of a table deleted than `max_deleted_fraction` allows
+        /// (after a run refused because Jira really lost that many issues).
+        #[arg(long)]
+        allow_mass_delete: bool,
         #[command(flatten)]
         lease: schedule::LeaseArgs,
     },
@@ -179,7 +183,9 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Validate { files } => validate::run(&files),
-            Command::Run { file, report, lease } => run::run(&file, report.as_deref(), lease.lease_ttl).await,
+            Command::Run { file, report, allow_mass_delete, lease } => {
+                run::run(&file, report.as_deref(), allow_mass_delete, lease.lease_ttl).await
+            }
             Command::Check { file, json } => check::run(&file, json).await,
             Command::Discover { file, write_pipeline } => discover::run(&file, write_pipeline).await,
             Command::State(StateCommand::Show { file }) => state::show(&file).await,

@@ -14,8 +14,14 @@ use jirapipe::schedule::{ExclusiveError, LeaseError, LeaseLock, SystemClock, run
 use super::schedule::StopSignals;
 use super::{Exit, load};
 
-pub async fn run(file: &Path, report: Option<&Path>, lease_ttl: Duration) -> Exit {
-    let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
+pub async fn run(file: &Path, report: Option<&Path>, allow_mass_delete: bool, lease_ttl: Duration) -> Exit {
+    let Some(mut pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
+    if allow_mass_delete {
+        // This run only: the next one guards again with the file's limit.
+        for o in &mut pipeline.objects {
+            o.max_deleted_fraction = 1.0;
+        }
+    }
     execute_leased(&pipeline, report, lease_ttl).await.map(|_| Exit::Ok).unwrap_or_else(|code| code)
 }
 

@@ -311,6 +311,13 @@ pub struct ObjectSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub reconcile_every: Option<Text>,
+    /// The largest share of an incremental table one reconciliation may mark deleted, as a
+    /// percentage (`10%`) or a fraction (`0.1`). A run that would mark more refuses, changes
+    /// nothing and exits 1 (`jirapipe run --allow-mass-delete` lets one run through).
+    /// Default `10%`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub max_deleted_fraction: Option<Text>,
     /// How far before the cursor an incremental run starts again (issues only), e.g. `5m`.
     /// Covers JQL's minute precision and Jira's search index lagging behind edits. Default `5m`.
     #[serde(default)]

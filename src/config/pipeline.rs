@@ -131,6 +131,9 @@ pub struct ObjectConfig {
     /// Deletion handling; `Ignore` for everything but incremental issues.
     pub deletes: Deletes,
     pub reconcile_every: std::time::Duration,
+    /// The mass-delete guard: the largest fraction of a table one reconciliation may mark
+    /// deleted (1.0 lets everything through).
+    pub max_deleted_fraction: f64,
 }
 
 impl Pipeline {

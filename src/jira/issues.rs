@@ -115,6 +115,16 @@ impl Issues for IssueTexts {
     }
 }
 
+/// Ids per `searchable` query: the JQL stays a few kilobytes, and one page holds them all.
+pub const SEARCH_IDS_MAX: usize = 1000;
+
+/// A project as `mypermissions` takes it.
+#[derive(Debug, Clone, Copy)]
+pub enum ProjectParam<'a> {
+    Id(&'a str),
+    Key(&'a str),
+}
+
 /// Most ids Cloud's bulk fetch takes in one request (v3 spec: "up to 100 issues").
 pub const BULK_FETCH_MAX: usize = 100;
 
@@ -225,6 +235,70 @@ impl JiraClient {
         match self.get_reply::<serde::de::IgnoredAny>(&path, &[("fields", "id".to_string())]).await {
             Ok(_) => Ok(true),
             Err(JiraError::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Which of `ids` (at most [`SEARCH_IDS_MAX`]) search still shows, whatever the pipeline's
+    /// filter: search leaves out deleted and archived issues and those the user may not see.
+    /// Data Center gets `validateQuery=false`, so ids that no longer exist drop out instead of
+    /// failing the query with a 400.
+    pub async fn searchable(&self, ids: &[u64]) -> Result<Vec<u64>, JiraError> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let jql = format!("id in ({list})");
+        let only_id = ["id".to_string()];
+        let mut found = Vec::new();
+        match self.deployment() {
+            Deployment::Cloud => {
+                let mut cursor = Cursor::Start;
+                loop {
+                    let page = self.search::<Vec<Id>>(&jql, &only_id, &cursor, 0, SEARCH_IDS_MAX as u32).await?;
+                    found.extend(page.issues.iter().filter_map(|i| i.id.parse::<u64>().ok()));
+                    match page.next {
+                        Some(t) if !page.issues.is_empty() => cursor = Cursor::Token(t),
+                        _ => break,
+                    }
+                }
+            }
+            Deployment::DataCenter => loop {
+                let body = json!({"jql": jql, "fields": only_id, "startAt": found.len(),
+                                  "maxResults": ids.len(), "validateQuery": false});
+                let page = self.post_decoded("rest/api/2/search", &body, <Vec<Id> as Issues>::read).await?;
+                let (issues, rest) = page.body;
+                found.extend(issues.iter().filter_map(|i| i.id.parse::<u64>().ok()));
+                if issues.is_empty() || rest.total.is_none_or(|t| found.len() as u64 >= t) {
+                    break;
+                }
+            },
+        }
+        Ok(found)
+    }
+
+    /// Whether the API user may browse `project` (`GET …/mypermissions` with its id or key and
+    /// `BROWSE_PROJECTS`); `None` when Jira answers 404, which it does for a project that is
+    /// gone and for one the user may not even view.
+    pub async fn may_browse(&self, project: ProjectParam<'_>) -> Result<Option<bool>, JiraError> {
+        let (name, value) = match project {
+            ProjectParam::Id(id) => ("projectId", id),
+            ProjectParam::Key(key) => ("projectKey", key),
+        };
+        let query = [(name, value.to_string()), ("permissions", "BROWSE_PROJECTS".to_string())];
+        #[derive(Deserialize)]
+        struct Permissions {
+            permissions: std::collections::HashMap<String, Permission>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Permission {
+            have_permission: bool,
+        }
+        match self.get::<Permissions>(&format!("{}/mypermissions", self.api()), &query).await {
+            Ok(p) => Ok(Some(p.permissions.get("BROWSE_PROJECTS").is_some_and(|p| p.have_permission))),
+            Err(JiraError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -8,6 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde_json::Value;
 
 use super::{RunStamp, Shape};
+use crate::table::{DELETED_AT, DELETED_REASON, PROJECT_ID};
 use crate::transform::batch::Cell;
 use crate::transform::decode::{CellSeed, Key, value_cell};
 
@@ -22,7 +23,15 @@ pub struct IssueRows<'s> {
     masked: Vec<bool>,
     /// The run's own columns, the same in every row.
     stamp: Vec<(usize, Cell<'static>)>,
+    /// `_project_id`: the id inside `fields.project`, whether `project` is a column or not.
+    project_id: Option<usize>,
+    /// Rows marked out of scope: their `_deleted_at` and `_deleted_reason` columns, and the
+    /// cells per marked id.
+    marks: Option<MarkCells>,
 }
+
+/// The `_deleted_at` and `_deleted_reason` column indices, and each marked id's two cells.
+type MarkCells = (usize, usize, HashMap<u64, (Cell<'static>, Cell<'static>)>);
 
 impl<'s> IssueRows<'s> {
     /// `None` when the run's metadata does not fit the table's columns: then every row goes the
@@ -31,17 +40,35 @@ impl<'s> IssueRows<'s> {
         let cols = &shape.columns;
         let id = cols.iter().position(|c| c.name == "id")?;
         let key = cols.iter().position(|c| c.name == "key");
+        let project_id = cols.iter().position(|c| c.name == PROJECT_ID);
         let mut fields = HashMap::new();
         let mut stamp = Vec::new();
         for (i, c) in cols.iter().enumerate() {
             match run.column(&c.name) {
                 Some(v) => stamp.push((i, Cell::from_value(&c.ty, v).ok()?.into_owned())),
-                None if i != id && Some(i) != key => drop(fields.insert(c.name.as_str(), i)),
+                None if i != id && Some(i) != key && Some(i) != project_id => drop(fields.insert(c.name.as_str(), i)),
                 None => {}
             }
         }
         let masked = cols.iter().map(|c| shape.is_masked(&c.name)).collect();
-        Some(Self { shape, id, key, fields, masked, stamp })
+        let marks = match (
+            cols.iter().position(|c| c.name == DELETED_AT),
+            cols.iter().position(|c| c.name == DELETED_REASON),
+        ) {
+            (Some(at), Some(reason)) if !run.marks.by_id.is_empty() => {
+                let mut cells = HashMap::new();
+                for &marked in run.marks.by_id.keys() {
+                    let cell = |i: usize| -> Option<Cell<'static>> {
+                        let v = run.marks.column(marked, &cols[i].name)?;
+                        Some(Cell::from_value(&cols[i].ty, v).ok()?.into_owned())
+                    };
+                    cells.insert(marked, (cell(at)?, cell(reason)?));
+                }
+                Some((at, reason, cells))
+            }
+            _ => None,
+        };
+        Some(Self { shape, id, key, fields, masked, stamp, project_id, marks })
     }
 
     /// The row of the issue `text`; an error when a value does not fit its column, or the issue
@@ -56,6 +83,12 @@ impl<'s> IssueRows<'s> {
         de.end()?;
         if row[self.id] == Cell::Null {
             return Err(de::Error::missing_field("id"));
+        }
+        if let Some((at, reason, cells)) = &self.marks
+            && let Some((at_cell, reason_cell)) = self.id(&row).and_then(|id| cells.get(&id))
+        {
+            row[*at] = at_cell.reborrow();
+            row[*reason] = reason_cell.reborrow();
         }
         Ok(row)
     }
@@ -127,10 +160,24 @@ impl<'de> Visitor<'de> for Fields<'_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let rows = self.rows;
         while let Some(Key(k)) = map.next_key()? {
-            match self.rows.fields.get(&*k) {
-                Some(&i) => self.row[i] = self.rows.cell(i, &mut map)?,
-                None => drop(map.next_value::<IgnoredAny>()?),
+            match (rows.fields.get(&*k), rows.project_id) {
+                // The project's id feeds `_project_id` as well as the `project` column.
+                (column, Some(p)) if &*k == "project" => {
+                    let v: Value = map.next_value()?;
+                    self.row[p] = match &v["id"] {
+                        Value::String(id) => Cell::Text(id.clone().into()),
+                        _ => Cell::Null,
+                    };
+                    if let Some(&i) = column {
+                        let col = &rows.shape.columns[i];
+                        let v = if rows.masked[i] { rows.shape.mask_value(&col.name, v) } else { v };
+                        self.row[i] = value_cell(&col.ty, &v)?;
+                    }
+                }
+                (Some(&i), _) => self.row[i] = rows.cell(i, &mut map)?,
+                (None, _) => drop(map.next_value::<IgnoredAny>()?),
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 pub(crate) use rows::Rows;
-pub use rows::{BATCH_ROWS, CHANNEL_BATCHES, EXTRACTED_AT, MAX_REJECTS_KEPT, Outcome, RUN_ID, RunStamp, Sender};
+pub use rows::{BATCH_ROWS, CHANNEL_BATCHES, EXTRACTED_AT, MAX_REJECTS_KEPT, Marks, Outcome, RUN_ID, RunStamp, Sender};
 pub use shape::Shape;
 
 use crate::config::{FieldSelection, ObjectConfig, ObjectKind};
@@ -70,6 +70,17 @@ pub trait Object: Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Incremental objects: why each row missing from a full listing is missing. The default
+    /// takes a missing record for a deleted one; objects whose records can leave a listing
+    /// while they live (issues: a filter, archiving, permissions) ask Jira.
+    fn explain_missing<'a>(
+        &'a self,
+        _client: &'a JiraClient,
+        missing: &'a [Missing],
+    ) -> BoxFuture<'a, Result<Vec<(u64, Gone)>, ObjectError>> {
+        Box::pin(async move { Ok(missing.iter().map(|m| (m.id, Gone::Deleted)).collect()) })
+    }
+
     /// Sends the object's rows to `job.tx`; returns when all are sent.
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>>;
 
@@ -116,6 +127,9 @@ pub struct Job<'a> {
     pub stamp: &'a RunStamp,
     /// What [`Object::list`] found, for incremental objects.
     pub listing: Option<&'a Listing>,
+    /// Rows to read again although the listing left them out (they left the filter or were
+    /// archived: their current values are kept, marked by `stamp`).
+    pub refresh: &'a [u64],
     /// Requests the object may keep in flight (the client's limit still applies).
     pub concurrency: usize,
     /// Owned, so the end of the extraction closes the writer's input.
@@ -135,6 +149,54 @@ pub struct Listing {
     pub jira_now: DateTime<Utc>,
     /// Jira's exact count, when it gives one (Data Center).
     pub total: Option<u64>,
+}
+
+/// A row of an incremental table whose record a full listing no longer shows.
+#[derive(Debug, Clone)]
+pub struct Missing {
+    pub id: u64,
+    /// The project the row was in, as stored (`_project_id`, or the key's project when the
+    /// row predates that column and its key is not hashed).
+    pub project: Option<ProjectRef>,
+}
+
+/// A project as a stored row names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProjectRef {
+    Id(String),
+    Key(String),
+}
+
+/// Why a row is no longer in its listing. Only `Deleted` rows are removed under
+/// `deletes: hard`; every reason is recorded in `_deleted_reason`, with `_deleted_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gone {
+    /// Jira no longer has it, and the API user may still browse its project.
+    Deleted,
+    /// It exists, but no longer matches the pipeline's JQL.
+    LeftFilter,
+    /// It exists but is archived: search no longer shows it.
+    Archived,
+    /// The API user can no longer browse its project (or cannot tell): it may be alive.
+    LostAccess,
+}
+
+impl Gone {
+    pub const ALL: [Gone; 4] = [Gone::Deleted, Gone::LeftFilter, Gone::Archived, Gone::LostAccess];
+
+    /// The value of `_deleted_reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gone::Deleted => "deleted",
+            Gone::LeftFilter => "left_filter",
+            Gone::Archived => "archived",
+            Gone::LostAccess => "lost_access",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Gone> {
+        Gone::ALL.into_iter().find(|g| g.as_str() == s)
+    }
 }
 
 /// One column as `discover` shows it.

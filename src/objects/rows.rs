@@ -25,12 +25,42 @@ pub const RUN_ID: &str = "_run_id";
 
 pub type Sender = mpsc::Sender<RecordBatch>;
 
+/// Rows the run marks instead of deleting: each id with why it left the table's scope, and
+/// when that was noticed (see [`Gone`](super::Gone)). The values are held as JSON so the
+/// marks go through the same typed builders as everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Marks {
+    pub by_id: std::collections::HashMap<u64, super::Gone>,
+    at: Value,
+    reasons: Vec<(super::Gone, Value)>,
+}
+
+impl Marks {
+    pub fn new(by_id: std::collections::HashMap<u64, super::Gone>, at: chrono::DateTime<chrono::Utc>) -> Self {
+        let reasons = super::Gone::ALL.iter().map(|g| (*g, Value::from(g.as_str()))).collect();
+        Self { by_id, at: at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(), reasons }
+    }
+
+    /// The value of `_deleted_at` or `_deleted_reason` for the row `id`; `None` when the row is
+    /// not marked (the columns are then null: the row is in scope).
+    pub fn column(&self, id: u64, name: &str) -> Option<&Value> {
+        let gone = self.by_id.get(&id)?;
+        match name {
+            crate::table::DELETED_AT => Some(&self.at),
+            crate::table::DELETED_REASON => self.reasons.iter().find(|(g, _)| g == gone).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
 /// What one run knows about itself, stamped on every row (held as JSON values so metadata
 /// columns go through the same typed builders as Jira's fields).
 #[derive(Debug, Clone)]
 pub struct RunStamp {
     run_id: Value,
     extracted_at: Value,
+    /// Rows of this object marked out of scope (incremental objects, after reconciliation).
+    pub marks: std::sync::Arc<Marks>,
 }
 
 impl RunStamp {
@@ -38,7 +68,13 @@ impl RunStamp {
         Self {
             run_id: run_id.into(),
             extracted_at: extracted_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
+            marks: std::sync::Arc::default(),
         }
+    }
+
+    /// This stamp, marking the rows in `marks`.
+    pub fn with_marks(&self, marks: Marks) -> Self {
+        Self { marks: std::sync::Arc::new(marks), ..self.clone() }
     }
 
     /// The value of a metadata column, `None` for any other column.

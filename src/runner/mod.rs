@@ -29,6 +29,10 @@ pub enum RunError {
     Object(#[from] ObjectError),
     #[error(transparent)]
     Table(#[from] TableError),
+    #[error(
+        "`{object}`: reconciliation would mark {deleted} of its {rows} rows deleted in Jira, more than `max_deleted_fraction` allows ({limit_pct}%); nothing was changed. If Jira really lost them, run once with `jirapipe run --allow-mass-delete`; if they moved out of reach (a project archived, a permission scheme changed), check the API user's access first (`jirapipe check`)"
+    )]
+    MassDelete { object: &'static str, deleted: usize, rows: usize, limit_pct: f64 },
     #[error("{failed} of {total} objects failed: {first}")]
     Objects { failed: usize, total: usize, first: Box<RunError> },
 }

@@ -11,7 +11,7 @@ use super::{Context, RunError, deletes, millis_to_time};
 use crate::config::{Deletes, ObjectConfig, SchemaDrift, SyncMode};
 use crate::objects::{self, CHANNEL_BATCHES, Job, ObjectError, Outcome, Shape};
 use crate::report::{ObjectReport, Status, Warning};
-use crate::table::{DELETED_AT, Layout, TableError};
+use crate::table::{DELETED_AT, DELETED_REASON, Layout, TableError};
 use crate::transform::columns::{Column, ColumnType};
 
 pub(super) async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError>, ObjectReport) {
@@ -34,8 +34,10 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
     let name = o.kind.name();
     let mut meta = ctx.meta();
     let mut columns = object.select(&ctx.catalogue, &o.fields)?;
-    if o.deletes == Deletes::Soft {
+    if o.deletes != Deletes::Ignore {
+        // Under `hard` too: rows that left the filter, were archived or lost are kept, marked.
         columns.push(Column { name: DELETED_AT.into(), ty: ColumnType::Timestamp });
+        columns.push(Column { name: DELETED_REASON.into(), ty: ColumnType::Text });
     }
     let shape = shape_for(ctx, o, columns)?;
     let shape = drifted(ctx, o, shape, report).await?;
@@ -49,22 +51,26 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
     let merge = before.is_some();
     let since = before.map(|c| c - o.lookback.as_millis() as i64).unwrap_or(0);
     let listing = object.list(&ctx.client, o, since).await?;
+    let mut reconciled = None;
     if let Some(listing) = &listing {
         meta.cursor_ms = Some(listing.jira_now.timestamp_millis());
         report.cursor_after = Some(listing.jira_now);
         if merge && o.deletes != Deletes::Ignore {
-            meta.reconciled_ms = deletes::reconcile(ctx, o, &distinct, report).await?;
+            let r = deletes::reconcile(ctx, o, &distinct, report).await?;
+            meta.reconciled_ms = r.at_ms;
+            reconciled = Some(r);
         } else if !merge {
             // A full load rewrites the table from what Jira shows now: nothing deleted
             // before this moment can be left in it, so the next reconciliation is not due
             // for another `reconcile_every`.
             meta.reconciled_ms = Some(Utc::now().timestamp_millis());
         }
-        if merge && listing.ids.is_empty() {
+        let refresh = reconciled.as_ref().is_some_and(|r| !r.refresh.is_empty());
+        if merge && listing.ids.is_empty() && !refresh {
             // Nothing changed: no data commit (the window is re-read next time, cheaply).
             report.cursor_after = report.cursor_before;
             report.expected = Some(0);
-            if meta.reconciled_ms.is_some() && report.rows_deleted == 0 {
+            if meta.reconciled_ms.is_some() && !reconciled.as_ref().is_some_and(|r| r.committed) {
                 // Record the reconciliation alone (cursor unchanged), or every quiet run
                 // would page through every id again until something changes.
                 meta.cursor_ms = before;
@@ -73,14 +79,19 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             return Ok(());
         }
     }
+    let (refresh, stamp) = match reconciled {
+        Some(r) => (r.refresh, ctx.stamp.with_marks(r.marks)),
+        None => (Vec::new(), ctx.stamp.clone()),
+    };
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
     let job = Job {
         client: &ctx.client,
         config: o,
         catalogue: &ctx.catalogue,
         shape: &shape,
-        stamp: &ctx.stamp,
+        stamp: &stamp,
         listing: listing.as_ref(),
+        refresh: &refresh,
         concurrency: ctx.pipeline.source.concurrency as usize,
         tx,
     };

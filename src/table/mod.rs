@@ -47,6 +47,23 @@ pub struct TableStore {
 /// The soft-delete column of incremental issues.
 pub const DELETED_AT: &str = "_deleted_at";
 
+/// Why a row was marked: `deleted`, `left_filter`, `archived` or `lost_access`.
+pub const DELETED_REASON: &str = "_deleted_reason";
+
+/// The project a row's record was in when last read: how reconciliation asks Jira whether the
+/// API user may still browse it, even when `key` is hashed.
+pub const PROJECT_ID: &str = "_project_id";
+
+/// A row as delete reconciliation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    pub id: String,
+    pub key: Option<String>,
+    pub project_id: Option<String>,
+    /// `_deleted_reason`, or `deleted` for a row soft-deleted before reasons were recorded.
+    pub reason: Option<String>,
+}
+
 /// What a write needs to know about an object's columns before its first batch arrives.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -109,19 +126,29 @@ impl TableStore {
         Ok(Some(state.snapshot().arrow_schema()))
     }
 
-    /// `(id, key, soft-deleted)` of every row, for delete reconciliation.
-    pub async fn ids(&self, object: &str) -> Result<Vec<(String, String, bool)>, TableError> {
+    /// Every row's id, key, project and mark, for delete reconciliation. Columns a table
+    /// written by an older jirapipe lacks read as null.
+    pub async fn stored_rows(&self, object: &str) -> Result<Vec<StoredRow>, TableError> {
         let Some(schema) = self.schema(object).await? else { return Ok(Vec::new()) };
-        let deleted = match schema.field_with_name(DELETED_AT) {
-            Ok(_) => format!("{DELETED_AT} IS NOT NULL"),
-            Err(_) => "false".into(),
+        let has = |c: &str| schema.field_with_name(c).is_ok();
+        let or_null = |c: &str| if has(c) { format!("CAST({c} AS VARCHAR)") } else { "NULL".into() };
+        let reason = match (has(DELETED_REASON), has(DELETED_AT)) {
+            (true, true) => {
+                format!("COALESCE({DELETED_REASON}, CASE WHEN {DELETED_AT} IS NULL THEN NULL ELSE 'deleted' END)")
+            }
+            (true, false) => DELETED_REASON.to_string(),
+            (false, true) => format!("CASE WHEN {DELETED_AT} IS NULL THEN NULL ELSE 'deleted' END"),
+            (false, false) => "NULL".into(),
         };
-        let rows = self.query_text(object, &format!("SELECT id, key, {deleted} FROM t")).await?.unwrap_or_default();
+        let sql = format!("SELECT CAST(id AS VARCHAR), {}, {}, {reason} FROM t", or_null("key"), or_null(PROJECT_ID));
+        let rows = self.query_text(object, &sql).await?.unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|mut r| {
-                let deleted = r[2].as_deref() == Some("true");
-                (r[0].take().unwrap_or_default(), r[1].take().unwrap_or_default(), deleted)
+            .map(|mut r| StoredRow {
+                id: r[0].take().unwrap_or_default(),
+                key: r[1].take(),
+                project_id: r[2].take(),
+                reason: r[3].take(),
             })
             .collect())
     }

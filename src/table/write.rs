@@ -16,7 +16,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use tokio::sync::mpsc;
 
-use super::{ChannelSource, CommitMeta, DELETED_AT, Layout, TableError, TableStore};
+use super::{ChannelSource, CommitMeta, DELETED_AT, DELETED_REASON, Layout, TableError, TableStore};
 use crate::arrow::array::RecordBatch;
 
 /// Rows per Parquet row group. The writer keeps a row group's column encoders (dictionaries,
@@ -127,44 +127,63 @@ impl TableStore {
         Ok(table.version().unwrap_or_default())
     }
 
-    /// Marks rows deleted in Jira: sets `_deleted_at` (soft) or removes them (hard), in one
-    /// commit. Returns the new version. The files rewritten keep `distinct` without a
-    /// dictionary, as `replace` wrote them.
-    pub async fn delete_ids(
+    /// Marks rows whose records left the listing, in one commit: each row in `marks` gets
+    /// `_deleted_at = at` and its reason in `_deleted_reason`; with `hard`, rows whose reason
+    /// is `deleted` are removed instead. The files rewritten keep `distinct` without a
+    /// dictionary, as `replace` wrote them. Returns the new version.
+    pub async fn mark(
         &self,
         object: &str,
-        ids: &[String],
+        marks: &[(String, &'static str)],
+        hard: bool,
+        at: chrono::DateTime<chrono::Utc>,
         distinct: &[String],
-        soft: bool,
-        at_micros: i64,
         meta: &CommitMeta,
     ) -> Result<u64, TableError> {
+        use crate::transform::batch::BatchBuilder;
+        use crate::transform::columns::{Column as Col, ColumnType};
         use deltalake::datafusion::prelude::lit;
-        use deltalake::datafusion::scalar::ScalarValue;
         let url = self.table_url(object);
         let table = self.open(&url).await?;
-        let predicate = col("id").in_list(ids.iter().map(|i| lit(i.as_str())).collect(), false);
-        let table = if soft {
-            let at = lit(ScalarValue::TimestampMicrosecond(Some(at_micros), Some("UTC".into())));
-            table
-                .update()
-                .with_predicate(predicate)
-                .with_update(DELETED_AT, at)
-                .with_writer_properties(writer_properties(distinct))
-                .with_commit_properties(meta.properties(object))
-                .await
-                .map_err(Self::err(&url))?
-                .0
-        } else {
-            table
-                .delete()
-                .with_predicate(predicate)
-                .with_writer_properties(writer_properties(distinct))
-                .with_commit_properties(meta.properties(object))
-                .await
-                .map_err(Self::err(&url))?
-                .0
-        };
+        let columns = vec![
+            Col { name: "id".into(), ty: ColumnType::Text },
+            Col { name: DELETED_AT.into(), ty: ColumnType::Timestamp },
+            Col { name: DELETED_REASON.into(), ty: ColumnType::Text },
+        ];
+        let schema = crate::transform::batch::schema(&columns);
+        let mut b = BatchBuilder::new(columns);
+        let at = serde_json::Value::from(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        for (id, reason) in marks {
+            let (id_v, reason_v) = (serde_json::Value::from(id.as_str()), serde_json::Value::from(*reason));
+            b.push(id, |c| match c {
+                "id" => Some(&id_v),
+                DELETED_AT => Some(&at),
+                _ => Some(&reason_v),
+            })
+            .expect("marks fit their columns");
+        }
+        let source = MemTable::try_new(schema, vec![vec![b.finish()]]).map_err(|e| Self::err(&url)(e.into()))?;
+        let df = SessionContext::new().read_table(Arc::new(source)).map_err(|e| Self::err(&url)(e.into()))?;
+        let source_col = |n: &str| col(Column::new(Some("source"), n));
+        let mut merge = table
+            .merge(df, col(Column::new(Some("target"), "id")).eq(source_col("id")))
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_merge_schema(true)
+            .with_writer_properties(writer_properties(distinct))
+            .with_commit_properties(meta.properties(object));
+        if hard {
+            merge = merge
+                .when_matched_delete(|d| d.predicate(source_col(DELETED_REASON).eq(lit("deleted"))))
+                .map_err(Self::err(&url))?;
+        }
+        let (table, _) = merge
+            .when_matched_update(|u| {
+                u.update(DELETED_AT, source_col(DELETED_AT)).update(DELETED_REASON, source_col(DELETED_REASON))
+            })
+            .map_err(Self::err(&url))?
+            .await
+            .map_err(Self::err(&url))?;
         Ok(table.version().unwrap_or_default())
     }
 }

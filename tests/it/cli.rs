@@ -130,7 +130,10 @@ fn run_extracts_selected_fields_of_the_jql_only() {
     assert!(!stdout.contains(sim.api_token()) && !stderr.contains(sim.api_token()), "token leaked");
     let (schema, rows) = common::read_with_python(&out_dir.join("issues"));
     let columns: Vec<&str> = schema["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
-    assert_eq!(columns, ["id", "key", "summary", "updated", "customfield_10016", "_extracted_at", "_run_id"]);
+    assert_eq!(
+        columns,
+        ["id", "key", "summary", "updated", "customfield_10016", "_extracted_at", "_run_id", "_project_id"]
+    );
     // Project OPS is every 5th issue starting at index 1.
     let want: Vec<String> = (0..120u64).filter(|i| i % 5 == 1).map(|i| (10_000 + i).to_string()).collect();
     let got: Vec<String> = rows.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();

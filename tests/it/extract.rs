@@ -572,7 +572,8 @@ async fn only_the_selected_fields_are_asked_for_and_no_jql_compares_ids() {
         let body = r.body.as_ref().unwrap();
         let mut fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
         fields.sort();
-        assert_eq!(fields, ["key", "status", "summary", "updated"]);
+        // `project` feeds `_project_id`, which delete reconciliation needs.
+        assert_eq!(fields, ["key", "project", "status", "summary", "updated"]);
         assert!(body["issueIdsOrKeys"].as_array().unwrap().len() <= 100);
     }
     let listing: Vec<_> = recorded.iter().filter(|r| r.path == SEARCH).collect();

@@ -6,6 +6,7 @@ mod common;
 mod check;
 mod cli;
 mod crash;
+mod deletes;
 mod demo;
 mod extract;
 mod oauth;

@@ -254,10 +254,17 @@ async fn soft_deletes_mark_rows_and_lost_access_is_not_deletion() {
     let (schema, rows) = python_rows(dir.path(), "issues");
     assert_eq!(schema["types"]["_deleted_at"], "timestamp[us, tz=UTC]");
     assert_eq!(rows.len(), 100);
+    assert_eq!(schema["types"]["_deleted_reason"], "string");
     for r in &rows {
-        let deleted = !r["_deleted_at"].is_null();
-        let id = r["id"].as_str().unwrap();
-        assert_eq!(deleted, id == "10003" || id == "10010", "{id}: {deleted}");
+        let id: u64 = r["id"].as_str().unwrap().parse().unwrap();
+        // Project OPS (index 1) is every fifth issue from 10001.
+        let want = match id {
+            10_003 | 10_010 => Some("deleted"),
+            _ if id % 5 == 1 => Some("lost_access"),
+            _ => None,
+        };
+        assert_eq!(r["_deleted_reason"].as_str(), want, "{id}");
+        assert_eq!(r["_deleted_at"].is_null(), want.is_none(), "{id}");
     }
 }
 

@@ -65,6 +65,16 @@ pub struct Behaviour {
     /// position that survives deletes. Atlassian documents the token as opaque; both are
     /// played, positions by default.
     pub cloud_tokens_are_offsets: bool,
+    /// Whether an archived issue still answers `GET /issue/{id}` and bulk fetch (`true`), or
+    /// answers them like a deleted one (`false`). Atlassian documents that archived issues
+    /// leave search and stay viewable from a direct link ("Archive an issue", Jira Cloud
+    /// support), not what the REST issue endpoints answer for them: both are played, the
+    /// documented viewability by default.
+    pub archived_issues_fetchable: bool,
+    /// The API user is a Jira administrator: projects it lost Browse Projects on still appear
+    /// in project search (administrators see every project there), and `mypermissions` for
+    /// them answers `havePermission: false` instead of 404.
+    pub api_user_is_admin: bool,
     /// Boards (by id) still listed whose configuration answers 404, as for a board deleted
     /// between the listing and the configuration request.
     pub board_configs_missing: BTreeSet<u64>,
@@ -91,6 +101,8 @@ impl Default for Behaviour {
             bulkfetch_unknown_as_errors: false,
             drop_from_fetch_every: None,
             board_configs_missing: BTreeSet::new(),
+            archived_issues_fetchable: true,
+            api_user_is_admin: false,
             created_indexed_to_minute: false,
             cloud_tokens_are_offsets: false,
         }

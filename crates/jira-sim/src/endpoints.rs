@@ -134,7 +134,9 @@ fn project_expanded(app: &AppState, viewer: Viewer, p: u64, expand: Option<&str>
 
 fn visible_projects(app: &AppState) -> Vec<u64> {
     let st = app.site.lock();
-    (0..app.site.data.config.projects).filter(|p| st.project_visible(*p)).collect()
+    // Administrators see every project in project search, Browse Projects or not.
+    let admin = st.behaviour.api_user_is_admin;
+    (0..app.site.data.config.projects).filter(|p| admin || st.project_visible(*p)).collect()
 }
 
 /// Cloud `GET /rest/api/{2,3}/project/search`: `PageBeanProject`, at most 100 a page.

@@ -43,7 +43,9 @@ fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str) -> Option<Snapshot> {
         Err(_) => IssueRef::Key(id_or_key.trim().to_ascii_uppercase()),
     };
     // A moment after every pending index update: the stored version.
-    st.snapshot(data, st.index_of(data, &r)?, Instant::now() + std::time::Duration::from_secs(365 * 86_400))
+    let later = Instant::now() + std::time::Duration::from_secs(365 * 86_400);
+    let i = st.index_of(data, &r)?;
+    if st.behaviour.archived_issues_fetchable { st.stored(data, i, later) } else { st.snapshot(data, i, later) }
 }
 
 pub(crate) async fn bulkfetch_v3(

@@ -27,11 +27,15 @@ pub struct IssueView<'a> {
     pub project_id: u64,
     pub updated_ms: i64,
     pub created_ms: i64,
+    /// The status's name (`status = Done`, `status != "In Review"`).
+    pub status: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Project,
+    /// `status`, by name (case-insensitive) or id, as Jira's status clause takes either.
+    Status,
     /// `key`/`issuekey`/`issue`: the issue clause, named as the user wrote it for messages.
     Key,
     /// `id`: the same clause.
@@ -246,6 +250,7 @@ impl Parser<'_> {
         };
         let field = match name.to_ascii_lowercase().as_str() {
             "project" => Field::Project,
+            "status" => Field::Status,
             "key" | "issuekey" | "issue" => Field::Key,
             "id" => Field::Id,
             "updated" | "updateddate" => Field::Updated,
@@ -542,6 +547,7 @@ impl Expr {
                             let n: u64 = n.parse().ok()?;
                             p.eq_ignore_ascii_case(issue.project_key).then(|| issue.key_num.cmp(&n))
                         }
+                        (Field::Status, Value::Text(t)) => t.eq_ignore_ascii_case(issue.status).then_some(Equal),
                         (Field::Updated, Value::Instant(t)) => Some(issue.updated_ms.cmp(t)),
                         (Field::Created, Value::Instant(t)) => Some(issue.created_ms.cmp(t)),
                         _ => None,
@@ -584,10 +590,20 @@ mod tests {
             project_id: 10000,
             updated_ms,
             created_ms: 0,
+            status: "In Review",
         }
     }
 
     const NY: Tz = chrono_tz::America::New_York;
+
+    #[test]
+    fn status_matches_by_name_without_case() {
+        let q = |jql: &str| parse(jql, &NY).unwrap();
+        assert!(q("status != Done").matches(&view(0)));
+        assert!(q("status = \"in review\"").matches(&view(0)));
+        assert!(!q("status in (Done, \"To Do\")").matches(&view(0)));
+        assert!(parse("status > Done", &NY).is_err());
+    }
 
     #[test]
     fn date_literals_are_read_in_the_users_time_zone() {

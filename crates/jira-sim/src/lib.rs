@@ -10,6 +10,7 @@ mod behaviour;
 pub mod data;
 mod endpoints;
 mod fetch;
+mod permissions;
 pub mod jql;
 mod rng;
 mod search;

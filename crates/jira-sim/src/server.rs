@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{endpoints, fetch, search};
+use crate::{endpoints, fetch, permissions, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -169,6 +169,26 @@ impl RunningSim {
         self.app.site.lock().delete(&self.app.site.data, ids)
     }
 
+    /// Archives issues by id (they leave search and stay on the site); returns how many.
+    pub fn archive_issues(&self, ids: &[u64]) -> usize {
+        self.app.site.lock().archive(&self.app.site.data, ids)
+    }
+
+    /// Moves the issue `id` to the project at index `project`: a new key, the same id, updated
+    /// now. Returns the new key.
+    pub fn move_issue(&self, id: u64, project: u64) -> Option<String> {
+        self.app.site.lock().move_issue(&self.app.site.data, id, project)
+    }
+
+    /// The status name of issue `id` as stored (archived included), `None` if it is gone.
+    pub fn issue_status(&self, id: u64) -> Option<String> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        let later = std::time::Instant::now() + Duration::from_secs(365 * 86_400);
+        let s = st.stored(d, id.checked_sub(Dataset::issue_id(0))?, later)?;
+        st.issue_fields(d, &s, true)["status"]["name"].as_str().map(str::to_string)
+    }
+
     /// Adds a custom field (`number` or `string`) with values on every issue; returns its id.
     pub fn add_custom_field(&self, name: &str, kind: &'static str) -> String {
         self.app.site.lock().add_field(name, kind)
@@ -191,7 +211,7 @@ impl RunningSim {
         let now = std::time::Instant::now();
         (0..st.index_count(d))
             .filter_map(|i| st.snapshot(d, i, now))
-            .map(|s| (Dataset::issue_id(s.index), d.issue_key(s.index), s.updated_ms))
+            .map(|s| (Dataset::issue_id(s.index), st.issue_key(d, s.index), s.updated_ms))
             .collect()
     }
 
@@ -258,6 +278,8 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/3/field", get(endpoints::fields))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/3/myself", get(endpoints::myself))
+            .route("/rest/api/3/mypermissions", get(permissions::my_permissions))
+            .route("/rest/api/2/mypermissions", get(permissions::my_permissions))
             .route("/rest/api/2/myself", get(endpoints::myself))
             .route("/rest/api/3/project/search", get(endpoints::project_search))
             .route("/rest/api/2/project/search", get(endpoints::project_search))
@@ -271,6 +293,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/2/myself", get(endpoints::myself))
             .route("/rest/api/2/project", get(endpoints::project_list))
+            .route("/rest/api/2/mypermissions", get(permissions::my_permissions))
             .route("/rest/api/2/user/search", get(endpoints::dc_user_search))
             .route("/rest/api/2/group/member", get(endpoints::group_member)),
     }

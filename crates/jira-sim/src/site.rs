@@ -16,6 +16,10 @@ use crate::behaviour::{Behaviour, RateWindow};
 use crate::data::Dataset;
 use crate::jql::{IssueRef, IssueView};
 
+/// Key numbers of moved issues start here: Jira gives a moved issue the next number of its new
+/// project; above every generated one, no key is ever handed out twice.
+const MOVED_KEY_BASE: u64 = 1_000_000;
+
 /// An issue's state when it differs from the generated one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Version {
@@ -45,6 +49,11 @@ pub struct AddedField {
 pub(crate) struct Overlay {
     changed: HashMap<u64, Change>,
     deleted: HashSet<u64>,
+    /// Archived issues (Cloud): out of search, still there.
+    archived: HashSet<u64>,
+    /// Issues moved to another project: index → (project, key number). The id stays, the
+    /// key changes, and the old key still finds the issue, as in Jira.
+    moved: HashMap<u64, (u64, u64)>,
     /// Issues created after start-up: indices `n..n + created.len()`.
     created: Vec<Version>,
     added_fields: Vec<AddedField>,
@@ -111,11 +120,35 @@ impl State {
 
     fn hidden(&self, data: &Dataset, i: u64) -> bool {
         let b = &self.behaviour;
-        b.hidden_issue_every.is_some_and(|n| n > 0 && i % n == n - 1) || b.hidden_projects.contains(&data.project_of(i))
+        b.hidden_issue_every.is_some_and(|n| n > 0 && i % n == n - 1)
+            || b.hidden_projects.contains(&self.project_of(data, i))
     }
 
-    /// What search shows for index `i` right now; `None` if deleted or invisible.
+    /// The project issue `i` is in now (moves included).
+    pub fn project_of(&self, data: &Dataset, i: u64) -> u64 {
+        self.overlay.moved.get(&i).map_or_else(|| data.project_of(i), |m| m.0)
+    }
+
+    /// The number part of issue `i`'s key now.
+    pub fn key_num(&self, data: &Dataset, i: u64) -> u64 {
+        self.overlay.moved.get(&i).map_or_else(|| data.key_num(i), |m| m.1)
+    }
+
+    /// Issue `i`'s key now.
+    pub fn issue_key(&self, data: &Dataset, i: u64) -> String {
+        format!("{}-{}", data.project_key(self.project_of(data, i)), self.key_num(data, i))
+    }
+
+    /// What search shows for index `i` right now; `None` if deleted, archived or invisible.
     pub fn snapshot(&self, data: &Dataset, i: u64, now: Instant) -> Option<Snapshot> {
+        if self.overlay.archived.contains(&i) {
+            return None;
+        }
+        self.stored(data, i, now)
+    }
+
+    /// Issue `i` as stored, archived included; `None` if deleted or invisible.
+    pub fn stored(&self, data: &Dataset, i: u64, now: Instant) -> Option<Snapshot> {
         if self.overlay.deleted.contains(&i) || self.hidden(data, i) {
             return None;
         }
@@ -194,6 +227,28 @@ impl State {
         ids.iter().filter_map(|id| id.checked_sub(10_000).filter(|i| *i < count)).filter(|i| deleted.insert(*i)).count()
     }
 
+    /// Archives issues by id (Cloud Premium's issue archiving): they leave search but stay on
+    /// the site. Returns how many were archived.
+    pub fn archive(&mut self, data: &Dataset, ids: &[u64]) -> usize {
+        let count = self.index_count(data);
+        let archived = &mut self.overlay.archived;
+        ids.iter()
+            .filter_map(|id| id.checked_sub(10_000).filter(|i| *i < count))
+            .filter(|i| archived.insert(*i))
+            .count()
+    }
+
+    /// Moves the issue with id `id` to project `project` (by index): a new key at the end of
+    /// that project, the same id, and a change (it is updated now). Returns the new key.
+    pub fn move_issue(&mut self, data: &Dataset, id: u64, project: u64) -> Option<String> {
+        let i = id.checked_sub(10_000).filter(|i| *i < self.index_count(data))?;
+        // Above every generated key number of the project, so no key is ever reused.
+        let num = MOVED_KEY_BASE + self.overlay.moved.len() as u64;
+        self.overlay.moved.insert(i, (project, num));
+        self.edit(data, i, 1, 1, std::time::Duration::ZERO);
+        Some(self.issue_key(data, i))
+    }
+
     pub fn add_field(&mut self, name: &str, kind: &'static str) -> String {
         let id = 10_100 + self.overlay.added_fields.len() as u64;
         self.overlay.added_fields.push(AddedField { id, name: name.to_string(), kind });
@@ -266,6 +321,9 @@ impl State {
         if s.version > 0 {
             f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
         }
+        if let Some((p, _)) = self.overlay.moved.get(&s.index) {
+            f.insert("project".into(), data.project_ref(*p));
+        }
         for a in &self.overlay.added_fields {
             let r = crate::rng::pick(data.config.seed, a.id, s.index);
             let v =
@@ -332,6 +390,9 @@ impl State {
                 let (pkey, num) = key.rsplit_once('-')?;
                 let num: u64 = num.parse().ok().filter(|n| *n > 0)?;
                 let p = (0..data.config.projects).find(|p| data.project_key(*p).eq_ignore_ascii_case(pkey))?;
+                if let Some((i, _)) = self.overlay.moved.iter().find(|(_, m)| **m == (p, num)) {
+                    return Some(*i);
+                }
                 (num - 1).checked_mul(data.config.projects)?.checked_add(p)?
             }
         };
@@ -342,20 +403,22 @@ impl State {
     pub fn resolve(&self, data: &Dataset, r: &IssueRef, now: Instant) -> Option<(u64, u64)> {
         let index = self.index_of(data, r)?;
         self.snapshot(data, index, now)?;
-        Some((Dataset::project_id(data.project_of(index)), data.key_num(index)))
+        Some((Dataset::project_id(self.project_of(data, index)), self.key_num(data, index)))
     }
 }
 
 /// What JQL sees of a snapshot.
-pub(crate) fn view<'a>(data: &Dataset, s: &Snapshot, key: &'a str, project_key: &'a str) -> IssueView<'a> {
+pub(crate) fn view<'a>(st: &State, data: &Dataset, s: &Snapshot, key: &'a str, project_key: &'a str) -> IssueView<'a> {
+    let version = if s.index >= data.config.issues { 0 } else { s.version };
     IssueView {
         id: Dataset::issue_id(s.index),
         key,
-        key_num: data.key_num(s.index),
+        key_num: st.key_num(data, s.index),
         project_key,
-        project_id: Dataset::project_id(data.project_of(s.index)),
+        project_id: Dataset::project_id(st.project_of(data, s.index)),
         updated_ms: s.updated_ms,
         created_ms: s.created_ms,
+        status: crate::data::status_name(data.status_index(s.index, version)),
     }
 }
 

@@ -777,6 +777,68 @@ fn permission_gaps_look_like_real_jira() {
     assert_eq!(s.get("/rest/agile/1.0/board/1/configuration").0, 200);
 }
 
+#[test]
+fn mypermissions_tells_lost_browse_apart_for_normal_and_admin_users() {
+    let s = cloud(50);
+    let ops = Dataset::project_id(1);
+    let url = |p: &str| format!("/rest/api/3/mypermissions?projectId={p}&permissions=BROWSE_PROJECTS");
+    let (st, body) = s.get(&url(&ops.to_string()));
+    assert_eq!(st, 200, "{body}");
+    assert_schema("platform", response_schema("platform", "/rest/api/3/mypermissions", "get"), &body);
+    assert_eq!(body["permissions"]["BROWSE_PROJECTS"]["havePermission"], true);
+    assert_eq!(s.get("/rest/api/3/mypermissions?projectId=1").0, 400, "`permissions` is required");
+    assert_eq!(s.get(&url("99999")).0, 404, "an unknown project");
+    let mut b = Behaviour::default();
+    b.hidden_projects.insert(1);
+    s.sim.set_behaviour(b.clone());
+    assert_eq!(s.get(&url(&ops.to_string())).0, 404, "a normal user cannot view the project");
+    let (_, projects) = s.get("/rest/api/3/project/search");
+    assert!(projects["values"].as_array().unwrap().iter().all(|p| p["key"] != "OPS"));
+    s.sim.set_behaviour(Behaviour { api_user_is_admin: true, ..b });
+    let (st, body) = s.get(&url(&ops.to_string()));
+    assert_eq!(st, 200);
+    assert_eq!(body["permissions"]["BROWSE_PROJECTS"]["havePermission"], false);
+    let (_, projects) = s.get("/rest/api/3/project/search");
+    assert!(projects["values"].as_array().unwrap().iter().any(|p| p["key"] == "OPS"), "an admin still lists it");
+    let (ids, _) = s.all_ids("project = OPS", "id", 5000);
+    assert!(ids.is_empty(), "but cannot search its issues");
+}
+
+#[test]
+fn archived_and_moved_issues_are_found_by_id_not_by_search() {
+    let s = cloud(50);
+    let (archived, moved) = (Dataset::issue_id(7), Dataset::issue_id(8));
+    assert_eq!(s.sim.archive_issues(&[archived]), 1);
+    let old_key = s.sim.visible_issues().into_iter().find(|(id, ..)| *id == moved).unwrap().1;
+    let new_key = s.sim.move_issue(moved, 0).unwrap();
+    assert!(new_key.starts_with("ENG-") && new_key != old_key, "{new_key}");
+    let (ids, _) = s.all_ids(&format!("id in ({archived}, {moved})"), "id", 100);
+    assert_eq!(ids, [moved.to_string()], "search leaves the archived issue out");
+    let (_, bulk) = s.post("/rest/api/3/issue/bulkfetch", json!({"issueIdsOrKeys": [archived.to_string(), old_key]}));
+    let keys: Vec<&str> = bulk["issues"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 2, "{bulk}");
+    assert!(keys.contains(&new_key.as_str()), "the old key finds the moved issue under its new key: {keys:?}");
+    let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=key%3D{new_key}&fields=project"));
+    assert_eq!(page["issues"][0]["fields"]["project"]["key"], "ENG");
+    // The other possible answer for archived issues: like deleted ones.
+    s.sim.set_behaviour(Behaviour { archived_issues_fetchable: false, ..Behaviour::default() });
+    assert_eq!(s.get(&format!("/rest/api/3/issue/{archived}")).0, 404);
+}
+
+#[test]
+fn status_is_a_jql_clause() {
+    let s = cloud(40);
+    let (not_done, _) = s.all_ids("status != Done", "id", 100);
+    let done: Vec<String> = (0..40)
+        .map(Dataset::issue_id)
+        .filter(|id| s.sim.issue_status(*id).as_deref() == Some("Done"))
+        .map(|id| id.to_string())
+        .collect();
+    assert!(!done.is_empty() && not_done.len() + done.len() == 40);
+    assert!(done.iter().all(|id| !not_done.contains(id)));
+    assert_eq!(s.get("/rest/api/3/search/jql?jql=status%3E1").0, 400);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Change between and during runs.
 

@@ -30,6 +30,8 @@ pub(super) const DEFAULT_REQUESTS_PER_SECOND: f64 = 10.0;
 pub(super) const DEFAULT_CONCURRENCY: u32 = 4;
 /// Long enough to cover JQL's minute precision and ordinary index lag.
 pub(super) const DEFAULT_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// One reconciliation marks at most this share of a table deleted unless told otherwise.
+pub(super) const DEFAULT_MAX_DELETED_FRACTION: f64 = 0.1;
 pub(super) const DEFAULT_RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub(super) const SCHEMES: &str = "file://, s3://, gs://, az://, memory:// or a local path";

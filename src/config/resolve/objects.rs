@@ -2,7 +2,7 @@
 //! and which of them apply to which object.
 
 use super::Resolver;
-use super::{DEFAULT_LOOKBACK, DEFAULT_RECONCILE_EVERY};
+use super::{DEFAULT_LOOKBACK, DEFAULT_MAX_DELETED_FRACTION, DEFAULT_RECONCILE_EVERY};
 use crate::config::model::{Deletes, FieldsSpec, ObjectSpec, SyncMode, Text};
 use crate::config::pipeline::{FieldSelection, ObjectConfig, ObjectKind};
 
@@ -58,6 +58,7 @@ impl Resolver<'_> {
         let incremental_issues = kind.is_incremental() && sync == Some(SyncMode::Incremental);
         let lookback =
             self.issues_duration(&o.lookback, "lookback", incremental_issues, 7 * 24 * 3600, DEFAULT_LOOKBACK);
+        let max_deleted_fraction = self.fraction(&o.max_deleted_fraction, incremental_issues);
         let reconcile_every = self.issues_duration(
             &o.reconcile_every,
             "reconcile_every",
@@ -113,7 +114,41 @@ impl Resolver<'_> {
             lookback: lookback?,
             deletes: deletes?,
             reconcile_every: reconcile_every?,
+            max_deleted_fraction: max_deleted_fraction?,
         })
+    }
+
+    /// `max_deleted_fraction`: `10%` or `0.1`, between 0 and 1.
+    fn fraction(&mut self, value: &Option<Text>, allowed: bool) -> Option<f64> {
+        const KEY: &str = "max_deleted_fraction";
+        let Some(v) = value else { return Some(DEFAULT_MAX_DELETED_FRACTION) };
+        if !allowed {
+            self.at(
+                &v.referenced,
+                format!("`{KEY}` applies only to {} with `sync: incremental`", incremental_objects()),
+                "not for this object",
+                format!("remove `{KEY}`"),
+            );
+            return None;
+        }
+        let raw = self.text(v, KEY)?;
+        let raw = raw.trim();
+        let parsed = match raw.strip_suffix('%') {
+            Some(pct) => pct.trim().parse::<f64>().ok().map(|p| p / 100.0),
+            None => raw.parse::<f64>().ok(),
+        };
+        match parsed {
+            Some(f) if (0.0..=1.0).contains(&f) => Some(f),
+            _ => {
+                self.at(
+                    &v.referenced,
+                    format!("`{KEY}: {raw}` is not a share between 0% and 100%"),
+                    "not a fraction",
+                    format!("write a percentage such as `{KEY}: 10%` (or a fraction such as `0.1`)"),
+                );
+                None
+            }
+        }
     }
 
     /// A duration key of incremental issues (`lookback`, `reconcile_every`), at most `max_secs`.

@@ -17,15 +17,20 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+mod gone;
+
 use futures::future::BoxFuture;
 
 use super::issue_row::IssueRows;
-use super::{ColumnInfo, Concern, Job, Listing, Object, ObjectError, Outcome, Probed, Rows, RunStamp, Shape};
+use super::{
+    ColumnInfo, Concern, Gone, Job, Listing, Missing, Object, ObjectError, Outcome, Probed, Rows, RunStamp, Shape,
+};
 use crate::config::{Deployment, FieldSelection, ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::{BULK_FETCH_MAX, Cursor, IssueTexts, listing_jql, window_jql};
 use crate::jira::{JiraClient, JiraError};
 use crate::report::{Diagnosis, Warning};
+use crate::table::PROJECT_ID;
 use crate::transform::columns::{Column, ColumnType, parse_jira_datetime};
 
 /// Ids per page of the ids-only listing (Cloud allows up to 5000 when only ids are asked for).
@@ -88,6 +93,14 @@ impl Object for Issues {
         since_ms: i64,
     ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
         Box::pin(async move { list(client, config, since_ms).await.map(Some) })
+    }
+
+    fn explain_missing<'a>(
+        &'a self,
+        client: &'a JiraClient,
+        missing: &'a [Missing],
+    ) -> BoxFuture<'a, Result<Vec<(u64, Gone)>, ObjectError>> {
+        Box::pin(gone::explain(client, missing))
     }
 
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
@@ -173,6 +186,7 @@ pub(crate) fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<V
         }
     }
     cols.extend(RunStamp::columns());
+    cols.push(Column { name: PROJECT_ID.into(), ty: ColumnType::Text });
     Ok(cols)
 }
 
@@ -399,29 +413,35 @@ struct Accounting {
 /// take batches of ids as they free up (so one slow batch does not hold the run up), each
 /// feeding one row buffer so the table gets full-size batches.
 async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
-    let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
+    let Job { client, shape, stamp, concurrency, tx, listing, refresh, .. } = job;
     let Some(discovery) = listing else {
         return Err(ObjectError::Listing { endpoint: "issues", message: "extracted without a listing".into() });
     };
     let tx = &tx;
-    if discovery.ids.is_empty() {
+    if discovery.ids.is_empty() && refresh.is_empty() {
         return Ok(Outcome { expected: Some(0), ..Outcome::default() });
     }
     // Push the selection down: ask Jira only for the fields that become columns.
     let mut wanted: Vec<String> =
         shape.columns.iter().filter(|c| !c.name.starts_with('_') && c.name != "id").map(|c| c.name.clone()).collect();
-    if !wanted.iter().any(|f| f == "updated") {
-        wanted.push("updated".into());
+    for always in ["updated", "project"] {
+        if !wanted.iter().any(|f| f == always) {
+            wanted.push(always.into());
+        }
     }
-    let batches = Mutex::new(discovery.ids.chunks(batch_size(client)));
+    // Listed issues must all be accounted for; issues read again after they left the listing
+    // (`refresh`) are kept at their last values when Jira will not return them.
+    let size = batch_size(client);
+    let batches =
+        Mutex::new(discovery.ids.chunks(size).map(|c| (c, true)).chain(refresh.chunks(size).map(|c| (c, false))));
     let accounting = Mutex::new(Accounting::default());
     let next = || batches.lock().expect("never poisoned").next();
     tracing::debug!(issues = discovery.ids.len(), workers = concurrency, "fetching issues");
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::new(shape, tx);
         let decoder = IssueRows::new(shape, stamp);
-        while let Some(ids) = next() {
-            let batch = fetch_batch(client, &mut rows, shape, decoder.as_ref(), ids, &wanted, stamp).await?;
+        while let Some((ids, strict)) = next() {
+            let batch = fetch_batch(client, &mut rows, shape, decoder.as_ref(), ids, &wanted, stamp, strict).await?;
             let mut a = accounting.lock().expect("never poisoned");
             a.gone.extend(batch.gone);
             a.lost.extend(batch.lost);
@@ -481,8 +501,10 @@ fn sample(ids: &[u64]) -> String {
 }
 
 /// Fetches one batch of ids. Ids missing from the answer are asked for once more (a page can
-/// shift under `startAt`, `issueErrors` are retriable by the spec), then each one left is
-/// looked up on its own: 404 means gone since listed, anything else is a row Jira lost.
+/// shift under `startAt`, `issueErrors` are retriable by the spec); with `strict`, each one
+/// left is then looked up on its own: 404 means gone since listed, anything else is a row
+/// Jira lost.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_batch(
     client: &JiraClient,
     rows: &mut Rows<'_>,
@@ -491,6 +513,7 @@ async fn fetch_batch(
     ids: &[u64],
     wanted: &[String],
     stamp: &RunStamp,
+    strict: bool,
 ) -> Result<Accounting, ObjectError> {
     let mut missing: Vec<u64> = ids.to_vec();
     for _ in 0..2 {
@@ -515,9 +538,12 @@ async fn fetch_batch(
             }
         }
         missing.retain(|id| !received.contains(id));
-        if missing.is_empty() {
+        if missing.is_empty() || !strict {
             break;
         }
+    }
+    if !strict {
+        return Ok(Accounting::default());
     }
     let mut gone = Vec::new();
     let mut lost = Vec::new();
@@ -587,8 +613,10 @@ async fn push_value(rows: &mut Rows<'_>, shape: &Shape, mut issue: Value, stamp:
 /// `stamp`, everything else in its `fields`.
 pub(crate) fn issue_column<'v>(issue: &'v Value, stamp: &'v RunStamp) -> impl Fn(&str) -> Option<&'v Value> {
     let fields = &issue["fields"];
+    let id = issue_id(issue);
     move |col| match col {
         "id" | "key" => issue.get(col),
-        _ => stamp.column(col).or_else(|| fields.get(col)),
+        PROJECT_ID => fields.get("project").and_then(|p| p.get("id")),
+        _ => stamp.column(col).or_else(|| id.and_then(|id| stamp.marks.column(id, col))).or_else(|| fields.get(col)),
     }
 }

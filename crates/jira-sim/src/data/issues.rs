@@ -65,12 +65,7 @@ impl Dataset {
         f.insert("status".into(), self.status_json(self.status_index(i, version)));
         f.insert("priority".into(), self.priority_json(i));
         f.insert("issuetype".into(), self.issuetype_json(i));
-        let mut proj = self.project(project);
-        if let Some(o) = proj.as_object_mut() {
-            o.remove("style");
-            o.remove("isPrivate");
-        }
-        f.insert("project".into(), proj);
+        f.insert("project".into(), self.project_ref(project));
         // A fifth of the draws land past the user list: those issues are unassigned.
         f.insert("assignee".into(), if assignee < users { self.user_ref(assignee) } else { Value::Null });
         f.insert("reporter".into(), self.user_ref(reporter));
@@ -169,6 +164,18 @@ impl Dataset {
             summary.push_str(&format!(" [edit {version}]"));
         }
         summary
+    }
+}
+
+impl Dataset {
+    /// Project `p` as an issue's `project` field shows it (no `style` or `isPrivate`).
+    pub(crate) fn project_ref(&self, p: u64) -> Value {
+        let mut proj = self.project(p);
+        if let Some(o) = proj.as_object_mut() {
+            o.remove("style");
+            o.remove("isPrivate");
+        }
+        proj
     }
 }
 

@@ -24,7 +24,7 @@ mod workflow;
 pub use config::DatasetConfig;
 pub use field_list::{CUSTOM_FIELDS, CustomField};
 pub use rich_text::{adf, adf_to_wiki, to_v2};
-pub(crate) use workflow::STATUSES;
+pub(crate) use workflow::{STATUSES, status_name};
 
 use serde_json::{Value, json};
 

@@ -23,6 +23,11 @@ const TRANSITIONS: [&[(&str, &str, usize)]; 4] = [
     &[("61", "Reopen", 0)],
 ];
 
+/// The name of status `idx` (an index into `STATUSES`), as JQL's `status` clause matches it.
+pub(crate) fn status_name(idx: usize) -> &'static str {
+    STATUSES[idx].1
+}
+
 impl Dataset {
     /// Index into `STATUSES` of issue `i` after `version` edits (one workflow step each).
     pub(crate) fn status_index(&self, i: u64, version: u32) -> usize {

@@ -28,9 +28,9 @@ impl Matcher<'_> {
     }
 
     fn matches(&self, s: &Snapshot) -> bool {
-        let key = self.data.issue_key(s.index);
-        let pkey = self.data.project_key(self.data.project_of(s.index));
-        let mut view = site::view(self.data, s, &key, &pkey);
+        let key = self.st.issue_key(self.data, s.index);
+        let pkey = self.data.project_key(self.st.project_of(self.data, s.index));
+        let mut view = site::view(self.st, self.data, s, &key, &pkey);
         view.created_ms = self.created(s);
         self.query.matches(&view)
     }
@@ -116,7 +116,7 @@ impl Matcher<'_> {
             .filter_map(|i| self.st.snapshot(self.data, i, self.now))
             .filter(|s| self.matches(s))
             .collect();
-        let data = self.data;
+        let (data, st) = (self.data, self.st);
         all.sort_by(|a, b| {
             for (key, asc) in order {
                 let ord = match key {
@@ -124,7 +124,9 @@ impl Matcher<'_> {
                     SortKey::Created => self.created(a).cmp(&self.created(b)),
                     // `ORDER BY id` is `ORDER BY key` in Jira (`KeySystemField.getSortFields`:
                     // project key, then key number), not numeric id order.
-                    SortKey::Key | SortKey::Id => jql::key_cmp(&data.issue_key(a.index), &data.issue_key(b.index)),
+                    SortKey::Key | SortKey::Id => {
+                        jql::key_cmp(&st.issue_key(data, a.index), &st.issue_key(data, b.index))
+                    }
                 };
                 let ord = if *asc { ord } else { ord.reverse() };
                 if ord.is_ne() {

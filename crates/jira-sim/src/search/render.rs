@@ -53,7 +53,7 @@ pub(crate) fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selecti
     let mut issue = if sel.fields.is_empty() && how.compact {
         let mut v = json!({"id": id});
         if sel.with_key {
-            v["key"] = json!(data.issue_key(s.index));
+            v["key"] = json!(st.issue_key(data, s.index));
         }
         v
     } else {
@@ -68,7 +68,7 @@ pub(crate) fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selecti
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": id,
             "self": format!("{}/rest/api/3/issue/{id}", data.base_url()),
-            "key": data.issue_key(s.index),
+            "key": st.issue_key(data, s.index),
             "fields": fields,
         })
     };
