@@ -84,7 +84,10 @@ pub fn starter_pipeline(original: &str, name: &str, fields: &[FieldInfo]) -> Str
         out.push_str(&format!("  {}:\n    sync: {sync}\n", kind.name()));
         if kind.is_incremental() {
             out.push_str("    # jql: project in (ENG, OPS)      # all issues the API user can see by default\n");
-            out.push_str("    schema_drift: auto_sync\n    deletes: soft\n");
+            out.push_str("    schema_drift: auto_sync\n");
+        }
+        if kind.has_deletes() {
+            out.push_str("    deletes: soft\n");
         }
         if !hashes.is_empty() {
             let list = hashes.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");

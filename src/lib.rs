@@ -10,8 +10,10 @@ pub(crate) use deltalake::arrow;
 /// Every object jirapipe can extract, in table order: the one list to extend when adding an
 /// object. Each line is the object's doc (shown in the pipeline schema), its `ObjectKind`
 /// variant, its module in `src/objects` (which defines a unit struct of the same name as the
-/// variant implementing `objects::Object`), and its sync: `incremental` objects follow the
-/// issues' `updated` cursor and take `jql`, `lookback`, `deletes` and `reconcile_every`;
+/// variant implementing `objects::Object`; the module's name is the key in pipeline files),
+/// its sync, and its table. `incremental` objects follow the issues' `updated` cursor and take
+/// `jql`, `lookback`, `deletes` and `reconcile_every`; `follows_issues` objects follow that
+/// cursor too (the history of the issues changed) but have no deletes of their own;
 /// `snapshot` objects are read whole on every run.
 ///
 /// `config` expands the list into `ObjectKind` and the `objects:` block of pipeline files,
@@ -20,15 +22,17 @@ macro_rules! for_each_object {
     ($then:ident) => {
         $then! {
             /// Issues, via JQL search.
-            Issues = issues, incremental;
+            Issues = issues, incremental, "issues";
+            /// Every change of the issues the JQL matches, one row per changed field.
+            Changelog = changelog, follows_issues, "issue_changelog";
             /// Projects.
-            Projects = projects, snapshot;
+            Projects = projects, snapshot, "projects";
             /// Users.
-            Users = users, snapshot;
+            Users = users, snapshot, "users";
             /// Agile boards (Jira Software).
-            Boards = boards, snapshot;
+            Boards = boards, snapshot, "boards";
             /// Field definitions: maps `customfield_NNNNN` column names to display names.
-            Fields = fields, snapshot;
+            Fields = fields, snapshot, "fields";
         }
     };
 }

@@ -60,17 +60,17 @@ pub async fn show(pipeline: &Pipeline) -> Result<Vec<ObjectState>, StateError> {
     let runs = last_runs(&store, &pipeline.name).await?;
     let mut out = Vec::new();
     for o in &pipeline.objects {
-        let name = o.kind.name();
+        let (name, table) = (o.kind.name(), o.kind.table());
         let cursor = match o.sync {
             SyncMode::Incremental => {
-                store.cursor(&pipeline.name, name).await?.and_then(DateTime::from_timestamp_millis)
+                store.cursor(&pipeline.name, table).await?.and_then(DateTime::from_timestamp_millis)
             }
             SyncMode::FullRefresh => None,
         };
         out.push(ObjectState {
             object: name,
-            table: store.table_url(name).to_string(),
-            version: store.version(name).await?,
+            table: store.table_url(table).to_string(),
+            version: store.version(table).await?,
             cursor,
             last_run: runs.iter().find(|(obj, _)| obj == name).map(|(_, r)| r.clone()),
         });
@@ -149,17 +149,17 @@ pub async fn reset(
     let to = to.unwrap_or(DateTime::UNIX_EPOCH);
     let mut out = Vec::new();
     for kind in objects {
-        let name = kind.name();
-        let before = store.cursor(&pipeline.name, name).await?.and_then(DateTime::from_timestamp_millis);
+        let table = kind.table();
+        let before = store.cursor(&pipeline.name, table).await?.and_then(DateTime::from_timestamp_millis);
         let meta = CommitMeta {
             pipeline: pipeline.name.clone(),
             run_id: format!("state-reset-{}", uuid::Uuid::now_v7()),
             cursor_ms: Some(to.timestamp_millis()),
             reconciled_ms: None,
         };
-        let version = store.commit_meta(name, &meta).await?;
-        tracing::info!(object = name, cursor = %to, ?version, "cursor reset");
-        out.push(Reset { object: name, cursor_before: before, cursor_after: to, version });
+        let version = store.commit_meta(table, &meta).await?;
+        tracing::info!(object = kind.name(), cursor = %to, ?version, "cursor reset");
+        out.push(Reset { object: kind.name(), cursor_before: before, cursor_after: to, version });
     }
     Ok(out)
 }

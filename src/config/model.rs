@@ -219,7 +219,7 @@ pub struct MaskingSpec {
 
 /// Expands the object list (`for_each_object!` in `lib.rs`) into the `objects:` block.
 macro_rules! objects_spec {
-    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident;)*) => {
+    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident, $table:literal;)*) => {
         /// The objects to extract. Each becomes the table `{destination}/{object}`.
         #[derive(Debug, Default, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]

@@ -63,7 +63,7 @@ pub struct Destination {
 
 /// Expands the object list (`for_each_object!` in `lib.rs`) into [`ObjectKind`].
 macro_rules! object_kinds {
-    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident;)*) => {
+    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident, $table:literal;)*) => {
         /// The Jira objects jirapipe can extract.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum ObjectKind {
@@ -73,10 +73,25 @@ macro_rules! object_kinds {
         impl ObjectKind {
             pub const ALL: &[ObjectKind] = &[$(ObjectKind::$kind),*];
 
-            /// The table name and the key in the pipeline file.
+            /// The key in the pipeline file, in reports and in `_runs`.
             pub fn name(self) -> &'static str {
                 match self {
                     $(ObjectKind::$kind => stringify!($module),)*
+                }
+            }
+
+            /// The table it is written to, `{destination}/{table}`.
+            pub fn table(self) -> &'static str {
+                match self {
+                    $(ObjectKind::$kind => $table,)*
+                }
+            }
+
+            /// Whether rows can be found deleted (`deletes`, `reconcile_every`,
+            /// `max_deleted_fraction`): the objects with a listing of their own.
+            pub fn has_deletes(self) -> bool {
+                match self {
+                    $(ObjectKind::$kind => object_kinds!(@deletes $sync),)*
                 }
             }
 
@@ -90,7 +105,10 @@ macro_rules! object_kinds {
         }
     };
     (@incremental incremental) => { true };
+    (@incremental follows_issues) => { true };
     (@incremental snapshot) => { false };
+    (@deletes incremental) => { true };
+    (@deletes $other:ident) => { false };
 }
 
 for_each_object!(object_kinds);

@@ -5,6 +5,7 @@ mod auth;
 mod error;
 pub mod fields;
 pub mod issues;
+pub mod changelog;
 mod oauth;
 pub mod objects;
 mod pace;

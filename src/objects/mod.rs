@@ -8,6 +8,7 @@
 //! memory depends on the batch size, not on the size of the site.
 
 pub mod boards;
+pub mod changelog;
 pub mod fields;
 pub mod issue_row;
 pub mod issues;
@@ -106,7 +107,7 @@ pub trait Object: Sync {
 
 /// Expands the object list (`for_each_object!` in `lib.rs`) into the registry.
 macro_rules! registry {
-    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident;)*) => {
+    ($($(#[$doc:meta])* $kind:ident = $module:ident, $sync:ident, $table:literal;)*) => {
         /// The implementation of `kind`.
         pub fn of(kind: ObjectKind) -> &'static dyn Object {
             match kind {

@@ -35,7 +35,7 @@ pub(super) async fn reconcile(
     distinct: &[String],
     report: &mut ObjectReport,
 ) -> Result<Reconciled, RunError> {
-    let name = o.kind.name();
+    let name = o.kind.table();
     let now = Utc::now();
     let not_due = Reconciled { at_ms: None, refresh: Vec::new(), marks: Marks::default(), committed: false };
     if let Some(last) = ctx.store.reconciled(&ctx.pipeline.name, name).await?

@@ -16,7 +16,7 @@ use crate::transform::columns::{Column, ColumnType};
 
 pub(super) async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError>, ObjectReport) {
     let started = Instant::now();
-    let mut report = ObjectReport::new(o.kind.name(), o.sync, ctx.store.table_url(o.kind.name()).to_string());
+    let mut report = ObjectReport::new(o.kind.name(), o.sync, ctx.store.table_url(o.kind.table()).to_string());
     let result = extract_and_write(ctx, o, &mut report).await;
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(e) = &result {
@@ -31,7 +31,8 @@ pub(super) async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(
 
 async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut ObjectReport) -> Result<(), RunError> {
     let object = objects::of(o.kind);
-    let name = o.kind.name();
+    // Every table operation is on the object's table (`issue_changelog` for `changelog`).
+    let name = o.kind.table();
     let mut meta = ctx.meta();
     let mut columns = object.select(&ctx.catalogue, &o.fields)?;
     if o.deletes != Deletes::Ignore {
@@ -126,7 +127,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             message: format!("{} records did not fit their columns and were not written", outcome.rejected),
             fix: "see the `_rejects` table (raw record and reason); a field whose type changed in Jira keeps the table's type until the table is rebuilt".into(),
         });
-        ctx.rejects.lock().await.extend(outcome.rejects.into_iter().map(|r| (name.to_string(), r)));
+        ctx.rejects.lock().await.extend(outcome.rejects.into_iter().map(|r| (o.kind.name().to_string(), r)));
     }
     Ok(())
 }
@@ -146,7 +147,7 @@ async fn drifted(
     report: &mut ObjectReport,
 ) -> Result<Shape, RunError> {
     let name = o.kind.name();
-    let Some(table) = ctx.store.schema(name).await? else { return Ok(shape) };
+    let Some(table) = ctx.store.schema(o.kind.table()).await? else { return Ok(shape) };
     // A full refresh under `auto_sync` may drop columns; otherwise the table keeps them.
     let keep_missing = !(o.sync == SyncMode::FullRefresh && o.schema_drift == SchemaDrift::AutoSync);
     let drift = crate::transform::drift::reconcile(&mut shape.columns, &table, o.schema_drift, keep_missing)

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod changelog;
 mod check;
 mod cli;
 mod crash;

@@ -37,7 +37,7 @@ pub(crate) struct BulkBody {
 
 /// The issue an id or key names, if any, as stored: issue endpoints read the database, not the
 /// search index, so an edit or a new issue shows here before search catches up (index lag).
-fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str) -> Option<Snapshot> {
+pub(crate) fn lookup(st: &SiteState, data: &Dataset, id_or_key: &str) -> Option<Snapshot> {
     let r = match id_or_key.trim().parse::<u64>() {
         Ok(id) => IssueRef::Id(id),
         Err(_) => IssueRef::Key(id_or_key.trim().to_ascii_uppercase()),
@@ -88,7 +88,8 @@ async fn bulkfetch(
     let st = app.site.lock();
     // The default is `*navigable`, as on search.
     let sel = select(b.fields.as_deref(), &st.field_ids(data), true);
-    let how = Render { api, emails: viewer.emails, compact: false, expand: Expand::from_value(b.expand.as_ref()) };
+    let expand = Expand::from_value(b.expand.as_ref());
+    let how = Render { api, emails: viewer.emails, compact: false, expand, full_changelog: false };
     let mut found: Vec<Snapshot> = Vec::new();
     let mut errors = Vec::new();
     for w in &wanted {
@@ -147,6 +148,6 @@ async fn get_issue(
     let requested: Option<Vec<String>> =
         p.fields.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
     let sel = select(requested.as_deref(), &st.field_ids(data), true);
-    let how = Render { api, emails: viewer.emails, compact: false, expand: Expand::default() };
+    let how = Render { api, emails: viewer.emails, compact: false, expand: Expand::default(), full_changelog: false };
     Json(render(&st, data, &s, &sel, &how)).into_response()
 }

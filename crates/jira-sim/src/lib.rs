@@ -7,6 +7,7 @@
 
 mod auth;
 mod behaviour;
+mod changelog;
 pub mod data;
 mod endpoints;
 mod fetch;

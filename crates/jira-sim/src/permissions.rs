@@ -72,7 +72,10 @@ pub(crate) async fn my_permissions(State(app): State<Arc<AppState>>, Query(q): Q
         };
         out.insert(
             (*k).into(),
-            json!({"id": "10", "key": k, "name": name, "type": "PROJECT", "description": description, "havePermission": browse}),
+            json!({
+                "id": "10", "key": k, "name": name, "type": "PROJECT",
+                "description": description, "havePermission": browse,
+            }),
         );
     }
     Json(json!({ "permissions": out })).into_response()

@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{endpoints, fetch, permissions, search};
+use crate::{changelog, endpoints, fetch, permissions, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -169,6 +169,18 @@ impl RunningSim {
         self.app.site.lock().delete(&self.app.site.data, ids)
     }
 
+    /// Every history of issue `id` as stored, oldest first (the truth for changelog tables);
+    /// empty when the issue is gone.
+    pub fn histories(&self, id: u64) -> Vec<serde_json::Value> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        let later = std::time::Instant::now() + Duration::from_secs(365 * 86_400);
+        match id.checked_sub(Dataset::issue_id(0)).and_then(|i| st.stored(d, i, later)) {
+            Some(s) => st.histories(d, &s, true),
+            None => Vec::new(),
+        }
+    }
+
     /// Archives issues by id (they leave search and stay on the site); returns how many.
     pub fn archive_issues(&self, ids: &[u64]) -> usize {
         self.app.site.lock().archive(&self.app.site.data, ids)
@@ -268,6 +280,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/search/jql", get(search::cloud_v2_get).post(search::cloud_v2_post))
             .route("/rest/api/3/search/approximate-count", post(search::approximate_count))
             .route("/rest/api/3/issue/bulkfetch", post(fetch::bulkfetch_v3))
+            .route("/rest/api/3/changelog/bulkfetch", post(changelog::bulkfetch))
             .route("/rest/api/2/issue/bulkfetch", post(fetch::bulkfetch_v2))
             .route("/rest/api/3/issue/{id}", get(fetch::get_v3))
             .route("/rest/api/2/issue/{id}", get(fetch::get_v2))

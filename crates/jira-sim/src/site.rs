@@ -339,10 +339,19 @@ impl State {
     }
 
     /// `changelog` of an issue as it is now (`expand=changelog`), users redacted like fields.
-    pub fn changelog(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Value {
-        let mut v = data.changelog(s.index, s.version, s.updated_ms);
+    pub fn changelog(&self, data: &Dataset, s: &Snapshot, emails: bool, cap: Option<usize>) -> Value {
+        let mut v = data.changelog(s.index, s.version, s.updated_ms, cap);
         if !(emails && self.behaviour.user_emails_visible) {
             strip_emails(&mut v);
+        }
+        v
+    }
+
+    /// Every history of an issue as it is now, oldest first, users redacted like fields.
+    pub fn histories(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Vec<Value> {
+        let mut v = data.histories(s.index, s.version, s.updated_ms);
+        if !(emails && self.behaviour.user_emails_visible) {
+            v.iter_mut().for_each(strip_emails);
         }
         v
     }

@@ -55,9 +55,10 @@ impl Resolver<'_> {
             None => None,
         };
         let fields = self.fields(o.fields.as_ref());
-        let incremental_issues = kind.is_incremental() && sync == Some(SyncMode::Incremental);
-        let lookback =
-            self.issues_duration(&o.lookback, "lookback", incremental_issues, 7 * 24 * 3600, DEFAULT_LOOKBACK);
+        let incremental = kind.is_incremental() && sync == Some(SyncMode::Incremental);
+        // Deletes need a listing of the object's own records.
+        let incremental_issues = incremental && kind.has_deletes();
+        let lookback = self.issues_duration(&o.lookback, "lookback", incremental, 7 * 24 * 3600, DEFAULT_LOOKBACK);
         let max_deleted_fraction = self.fraction(&o.max_deleted_fraction, incremental_issues);
         let reconcile_every = self.issues_duration(
             &o.reconcile_every,
@@ -72,7 +73,7 @@ impl Resolver<'_> {
                     &d.referenced,
                     format!(
                         "`deletes` applies only to {} with `sync: incremental`, not to `{kind}`",
-                        incremental_objects()
+                        objects_with_deletes()
                     ),
                     "not for this object",
                     "remove `deletes`: a full refresh replaces the table, so deleted records disappear with it",
@@ -125,7 +126,7 @@ impl Resolver<'_> {
         if !allowed {
             self.at(
                 &v.referenced,
-                format!("`{KEY}` applies only to {} with `sync: incremental`", incremental_objects()),
+                format!("`{KEY}` applies only to {} with `sync: incremental`", objects_with_deletes()),
                 "not for this object",
                 format!("remove `{KEY}`"),
             );
@@ -164,7 +165,10 @@ impl Resolver<'_> {
         if !allowed {
             self.at(
                 &l.referenced,
-                format!("`{key}` applies only to {} with `sync: incremental`", incremental_objects()),
+                format!(
+                    "`{key}` applies only to {} with `sync: incremental`",
+                    if key == "lookback" { incremental_objects() } else { objects_with_deletes() }
+                ),
                 "not for this object",
                 format!("remove `{key}`"),
             );
@@ -248,4 +252,9 @@ impl Resolver<'_> {
 /// The objects that follow the issues' cursor, for messages: `issues`, `issues, changelog`, …
 fn incremental_objects() -> String {
     ObjectKind::ALL.iter().filter(|k| k.is_incremental()).map(|k| k.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// The objects whose rows can be found deleted, for messages.
+fn objects_with_deletes() -> String {
+    ObjectKind::ALL.iter().filter(|k| k.has_deletes()).map(|k| k.name()).collect::<Vec<_>>().join(", ")
 }

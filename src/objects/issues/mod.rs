@@ -221,7 +221,7 @@ struct ListedFields {
 }
 
 /// The listing over `updated >= since_ms`.
-async fn list(client: &JiraClient, object: &ObjectConfig, since_ms: i64) -> Result<Listing, ObjectError> {
+pub(crate) async fn list(client: &JiraClient, object: &ObjectConfig, since_ms: i64) -> Result<Listing, ObjectError> {
     let filter = window_jql(object.jql.as_deref(), since_ms);
     let mut listing = match client.deployment() {
         Deployment::Cloud => list_cloud(client, &filter).await?,

@@ -5,15 +5,28 @@ use serde_json::{Value, json};
 
 use super::{Dataset, STATUSES, tag};
 
-/// Newest histories a search returns per issue with `expand=changelog` (`total` counts all).
-const CHANGELOG_PAGE: usize = 100;
+/// Newest histories Cloud's search returns per issue with `expand=changelog`.
+pub(crate) const CHANGELOG_PAGE: usize = 100;
 
 impl Dataset {
-    /// `changelog` of base issue `i` (`expand=changelog`, `PageOfChangelogs`), newest first: the
-    /// status changes that brought it from To Do to its generated status (up to its generated
-    /// `updated`), then one history per edit (status and summary), the last at `updated_ms`.
-    /// Issues created at run time (`i` past the base issues) have none.
-    pub(crate) fn changelog(&self, i: u64, version: u32, updated_ms: i64) -> Value {
+    /// `changelog` of issue `i` (`expand=changelog`, `PageOfChangelogs`), newest first, at most
+    /// `cap` histories (`total` counts all): Cloud's search keeps the newest 100
+    /// (JRACLOUD-67458; airbytehq/airbyte #33040), Data Center's returns them all.
+    pub(crate) fn changelog(&self, i: u64, version: u32, updated_ms: i64, cap: Option<usize>) -> Value {
+        let mut histories = self.histories(i, version, updated_ms);
+        let total = histories.len();
+        histories.reverse();
+        if let Some(cap) = cap {
+            histories.truncate(cap);
+        }
+        json!({"startAt": 0, "maxResults": histories.len(), "total": total, "histories": histories})
+    }
+
+    /// Every history of issue `i`, oldest first: the status changes that brought it from To Do
+    /// to its generated status (up to its generated `updated`), then one history per edit
+    /// (status and summary), the last at `updated_ms`. Issues created at run time (`i` past
+    /// the base issues) have none.
+    pub(crate) fn histories(&self, i: u64, version: u32, updated_ms: i64) -> Vec<Value> {
         let mut histories = Vec::new();
         if i < self.config.issues {
             let s0 = self.status_index(i, 0);
@@ -40,18 +53,14 @@ impl Dataset {
             for j in 0..s0 {
                 push(j, created + (base_updated - created) * (j as i64 + 1) / s0 as i64, vec![status_item(j, j + 1)]);
             }
-            let first_edit = total.saturating_sub(CHANGELOG_PAGE).max(s0);
-            for n in first_edit..total {
+            for n in s0..total {
                 let k = (n - s0 + 1) as u32;
                 let at = base_updated + (updated_ms - base_updated) * i64::from(k) / i64::from(version);
                 // Text fields carry no ids (`from`/`to`), only the strings.
                 let summary = item("summary", self.summary(i, k - 1), self.summary(i, k));
                 push(n, at, vec![status_item(self.status_index(i, k - 1), self.status_index(i, k)), summary]);
             }
-            histories.reverse();
-            histories.truncate(CHANGELOG_PAGE);
-            return json!({"startAt": 0, "maxResults": histories.len(), "total": total, "histories": histories});
         }
-        json!({"startAt": 0, "maxResults": 0, "total": 0, "histories": histories})
+        histories
     }
 }

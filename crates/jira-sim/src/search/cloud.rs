@@ -79,7 +79,7 @@ pub(super) async fn cloud(app: &AppState, r: SearchRequest, api: &str) -> Respon
         let to = (from + limit).min(all.len());
         (all[from..to].to_vec(), (to < all.len()).then_some(to as u64))
     };
-    let how = Render { api, emails, compact: true, expand };
+    let how = Render { api, emails, compact: true, expand, full_changelog: false };
     let issues: Vec<Value> = page.iter().map(|s| render(&st, data, s, &sel, &how)).collect();
     let mut body = json!({"issues": issues, "isLast": next.is_none()});
     if let Some(pos) = next {

@@ -46,6 +46,8 @@ pub(crate) struct Render<'a> {
     /// Cloud's `{"id"}` (plus `key`) shape when no field is selected.
     pub compact: bool,
     pub expand: Expand,
+    /// `expand=changelog` returns every history (Data Center) instead of the newest 100.
+    pub full_changelog: bool,
 }
 
 pub(crate) fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selection, how: &Render<'_>) -> Value {
@@ -76,7 +78,8 @@ pub(crate) fn render(st: &SiteState, data: &Dataset, s: &Snapshot, sel: &Selecti
         issue["transitions"] = st.transitions(data, s);
     }
     if how.expand.changelog {
-        issue["changelog"] = st.changelog(data, s, how.emails);
+        let cap = (!how.full_changelog).then_some(crate::data::CHANGELOG_PAGE);
+        issue["changelog"] = st.changelog(data, s, how.emails, cap);
     }
     if how.api == "2" { crate::data::to_v2(issue, data.base_url()) } else { issue }
 }

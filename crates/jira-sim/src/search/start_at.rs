@@ -95,7 +95,8 @@ pub(super) async fn startat_search(app: &AppState, r: SearchRequest, api: &str, 
         m.all_sorted(&query.order)
     };
     // Cloud's old search answered `fields=id` with `{"id"}` like the enhanced one.
-    let how = Render { api, emails, compact: api == "3", expand };
+    // `/rest/api/2/search` here is Data Center's; Cloud's legacy one is v3.
+    let how = Render { api, emails, compact: api == "3", expand, full_changelog: api == "2" };
     let fetching = sel.fields.iter().any(|f| f != "created");
     let page: Vec<Value> = all
         .iter()
