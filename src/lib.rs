@@ -25,6 +25,10 @@ macro_rules! for_each_object {
             Issues = issues, incremental, "issues";
             /// Every change of the issues the JQL matches, one row per changed field.
             Changelog = changelog, follows_issues, "issue_changelog";
+            /// Each stay of each issue in a status: time in status, lead and cycle time.
+            StatusIntervals = status_intervals, follows_issues, "issue_status_intervals";
+            /// Each value each field of each issue held (slowly changing dimension, type 2).
+            FieldHistory = field_history, follows_issues, "issue_field_history";
             /// Projects.
             Projects = projects, snapshot, "projects";
             /// Users.

@@ -11,7 +11,7 @@ use crate::config::Deployment;
 /// Issues per Cloud changelog request (v3 spec: 1 to 1000).
 pub const CHANGELOG_ISSUES_CLOUD: usize = 1000;
 /// Issues per Data Center search with `expand=changelog`: each carries its whole history.
-pub const CHANGELOG_ISSUES_DC: usize = 50;
+pub const CHANGELOG_ISSUES_DC: usize = 100;
 /// Histories per Cloud changelog page (spec: 1 to 10000, default 1000).
 const CHANGELOG_PAGE: u32 = 1000;
 
@@ -22,6 +22,26 @@ pub struct IssueHistories {
     pub histories: Vec<Value>,
     /// Data Center: the `total` it reported, when more than `histories`.
     pub cut_at: Option<u64>,
+    /// Data Center: `created` and `status`, which its search returns with the changelog (Cloud's
+    /// changelog fetch has no issue fields).
+    pub issue: Option<IssueFields>,
+}
+
+/// An issue's `created` and `status`, as the history rebuilds need them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IssueFields {
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub status: Option<StatusRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusRef {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl JiraClient {
@@ -64,6 +84,7 @@ impl JiraClient {
                 issue_id: g.issue_id,
                 histories: g.change_histories,
                 cut_at: None,
+                issue: None,
             }));
             match page.next_page_token {
                 // A token seen before would page forever.
@@ -92,6 +113,8 @@ impl JiraClient {
         struct Issue {
             id: String,
             #[serde(default)]
+            fields: IssueFields,
+            #[serde(default)]
             changelog: Option<Changelog>,
         }
         #[derive(Deserialize)]
@@ -104,8 +127,10 @@ impl JiraClient {
         let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         let mut out = Vec::new();
         loop {
-            let body = json!({"jql": format!("id in ({list})"), "fields": ["id"], "expand": ["changelog"],
-                              "startAt": out.len(), "maxResults": ids.len(), "validateQuery": false});
+            let body = json!({
+                "jql": format!("id in ({list})"), "fields": ["created", "status"], "expand": ["changelog"],
+                "startAt": out.len(), "maxResults": ids.len(), "validateQuery": false,
+            });
             let page: Page = self.post_reply("rest/api/2/search", &body).await?.body;
             let n = page.issues.len();
             for i in page.issues {
@@ -114,7 +139,12 @@ impl JiraClient {
                 let mut histories = c.histories;
                 // Jira may list them newest first here; rows go oldest first, as on Cloud.
                 histories.sort_by_key(|h| (created_ms(h), h["id"].as_str().and_then(|i| i.parse::<u64>().ok())));
-                out.push(IssueHistories { issue_id: i.id, histories, cut_at: c.total.filter(|t| *t > sent) });
+                out.push(IssueHistories {
+                    issue_id: i.id,
+                    histories,
+                    cut_at: c.total.filter(|t| *t > sent),
+                    issue: Some(i.fields),
+                });
             }
             if n == 0 || page.total.is_none_or(|t| out.len() as u64 >= t) {
                 break;
@@ -128,4 +158,28 @@ impl JiraClient {
 fn created_ms(h: &Value) -> Option<i64> {
     let text = h["created"].as_str()?;
     chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z").ok().map(|t| t.timestamp_millis())
+}
+
+/// A status and its category, as `GET …/status` lists it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDetails {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub status_category: Option<StatusCategory>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusCategory {
+    pub key: String,
+    pub name: String,
+}
+
+impl JiraClient {
+    /// Every status with its category (`To Do`, `In Progress`, `Done`): what time-in-status
+    /// groups by, which the changelog does not carry.
+    pub async fn statuses(&self) -> Result<Vec<StatusDetails>, JiraError> {
+        self.get(&format!("{}/status", self.api()), &[]).await
+    }
 }

@@ -9,12 +9,15 @@
 
 pub mod boards;
 pub mod changelog;
+pub mod field_history;
 pub mod fields;
+mod history;
 pub mod issue_row;
 pub mod issues;
 pub mod projects;
 pub mod rows;
 pub mod shape;
+pub mod status_intervals;
 pub mod users;
 
 use chrono::{DateTime, Utc};

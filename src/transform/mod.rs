@@ -5,5 +5,6 @@ pub mod batch;
 pub mod columns;
 pub mod decode;
 pub mod drift;
+pub mod history;
 pub mod mask;
 pub mod wiki;

@@ -93,3 +93,94 @@ async fn every_history_item_of_every_issue_first_load_and_incremental() {
         sim.shutdown().await;
     }
 }
+
+/// The simulator's truth for the history rebuilds, in Jira's own shapes (see `tests/history.py`).
+fn history_truth(sim: &RunningSim) -> serde_json::Value {
+    let issues: Vec<serde_json::Value> = sim
+        .visible_issues()
+        .into_iter()
+        .map(|(id, ..)| {
+            let f = sim.issue_fields(id).unwrap();
+            serde_json::json!({
+                "id": id.to_string(), "created": f["created"], "status": f["status"], "histories": sim.histories(id),
+            })
+        })
+        .collect();
+    serde_json::json!({"statuses": sim.dataset().statuses(), "issues": issues})
+}
+
+/// Runs `tests/history.py`, which recomputes both rebuilt tables from `sim`'s truth on its own
+/// and compares them with what jirapipe wrote under `dir/lake`.
+fn python_agrees(sim: &RunningSim, dir: &std::path::Path, case: &str) {
+    let truth = dir.join("truth.json");
+    std::fs::write(&truth, history_truth(sim).to_string()).unwrap();
+    let out = std::process::Command::new(common::python())
+        .arg(common::root().join("tests/history.py"))
+        .arg(&truth)
+        .arg(dir.join("lake"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{case}: the Python rebuild disagrees:\n{text}");
+    assert!(text.contains("issue_status_intervals:") && text.contains("issue_field_history:"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_intervals_and_field_history_match_an_independent_rebuild() {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let data = DatasetConfig { issues: 300, ..Default::default() };
+        let sim = RunningSim::start(SimConfig { flavor, data, ..Default::default() }).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let objects = "  status_intervals: {}\n  field_history: {}";
+        let p = PipelineYaml::new("h", objects).deployment(deployment).auth(auth).load(dir.path(), &sim_vars(&sim));
+        let report = common::run(&p, retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        python_agrees(&sim, dir.path(), &format!("{deployment} first load"));
+
+        // Incremental: edits move statuses and summaries; the changed issues are rebuilt.
+        sim.edit_issues(5, 11, 20);
+        sim.edit_issues(5, 11, 7);
+        let report = common::run(&p, retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        assert!(object(&report, "status_intervals").rows_written > 0);
+        python_agrees(&sim, dir.path(), &format!("{deployment} after edits"));
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_history_costs_per_ten_thousand_issues() {
+    // The figures the README quotes; a change that makes history dearer fails here first.
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let data = DatasetConfig { issues: 10_000, ..Default::default() };
+        let sim = RunningSim::start(SimConfig { flavor, data, ..Default::default() }).await.unwrap();
+        let total = |sim: &RunningSim| sim.request_log().iter().map(|(_, _, n)| n).sum::<u64>();
+        let mut costs = Vec::new();
+        // On Data Center one object shows the cost: all three read the same searches.
+        let objects: &[&str] = match flavor {
+            Flavor::Cloud => &["changelog", "status_intervals", "field_history"],
+            Flavor::DataCenter => &["field_history"],
+        };
+        for &object in objects {
+            let dir = tempfile::tempdir().unwrap();
+            let p = PipelineYaml::new("h", &format!("  {object}: {{}}"))
+                .deployment(deployment)
+                .auth(auth)
+                .load(dir.path(), &sim_vars(&sim));
+            let before = total(&sim);
+            let report = common::run(&p, retry()).await;
+            assert!(report.error.is_none(), "{deployment} {object}: {report:?}");
+            costs.push((object, total(&sim) - before));
+        }
+        eprintln!("{deployment}: requests for a first load of 10,000 issues' history: {costs:?}");
+        let limit = |object: &str| match (flavor, object) {
+            (Flavor::Cloud, "changelog") => 30,
+            (Flavor::Cloud, _) => 130,
+            _ => 120,
+        };
+        for (object, n) in costs {
+            assert!(n <= limit(object), "{deployment} {object}: {n} requests");
+        }
+        sim.shutdown().await;
+    }
+}

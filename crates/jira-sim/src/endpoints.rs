@@ -49,6 +49,12 @@ pub(crate) async fn fields(State(app): State<Arc<AppState>>) -> Response {
     Json(st.fields(&app.site.data)).into_response()
 }
 
+/// `GET /rest/api/{3,2}/status`: every status with its category (`StatusDetails`, v3 spec
+/// `getStatuses`), the same on Data Center.
+pub(crate) async fn statuses(State(app): State<Arc<AppState>>) -> Response {
+    Json(app.site.data.statuses()).into_response()
+}
+
 pub(crate) async fn myself(
     State(app): State<Arc<AppState>>,
     Extension(viewer): Extension<Viewer>,

@@ -289,6 +289,8 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/3/serverInfo", get(endpoints::server_info))
             .route("/rest/api/2/serverInfo", get(endpoints::server_info))
             .route("/rest/api/3/field", get(endpoints::fields))
+            .route("/rest/api/3/status", get(endpoints::statuses))
+            .route("/rest/api/2/status", get(endpoints::statuses))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/3/myself", get(endpoints::myself))
             .route("/rest/api/3/mypermissions", get(permissions::my_permissions))
@@ -306,6 +308,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/2/myself", get(endpoints::myself))
             .route("/rest/api/2/project", get(endpoints::project_list))
+            .route("/rest/api/2/status", get(endpoints::statuses))
             .route("/rest/api/2/mypermissions", get(permissions::my_permissions))
             .route("/rest/api/2/user/search", get(endpoints::dc_user_search))
             .route("/rest/api/2/group/member", get(endpoints::group_member)),

@@ -51,6 +51,8 @@ pub(crate) struct Overlay {
     deleted: HashSet<u64>,
     /// Archived issues (Cloud): out of search, still there.
     archived: HashSet<u64>,
+    /// When each edit of an issue was made, in order: its histories keep these times.
+    edit_times: HashMap<u64, Vec<i64>>,
     /// Issues moved to another project: index → (project, key number). The id stays, the
     /// key changes, and the old key still finds the issue, as in Jira.
     moved: HashMap<u64, (u64, u64)>,
@@ -201,6 +203,7 @@ impl State {
                 let prev = change.current;
                 change.previous = (prev.version > 0).then_some(prev);
                 change.current = Version { version: prev.version + 1, updated_ms: ms, visible_at };
+                self.overlay.edit_times.entry(i).or_default().push(ms);
                 ids.push(Dataset::issue_id(i));
             }
             i += stride.max(1);
@@ -340,16 +343,20 @@ impl State {
 
     /// `changelog` of an issue as it is now (`expand=changelog`), users redacted like fields.
     pub fn changelog(&self, data: &Dataset, s: &Snapshot, emails: bool, cap: Option<usize>) -> Value {
-        let mut v = data.changelog(s.index, s.version, s.updated_ms, cap);
+        let mut v = data.changelog(s.index, s.version, self.edit_times(s.index), cap);
         if !(emails && self.behaviour.user_emails_visible) {
             strip_emails(&mut v);
         }
         v
     }
 
+    fn edit_times(&self, i: u64) -> &[i64] {
+        self.overlay.edit_times.get(&i).map_or(&[], Vec::as_slice)
+    }
+
     /// Every history of an issue as it is now, oldest first, users redacted like fields.
     pub fn histories(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Vec<Value> {
-        let mut v = data.histories(s.index, s.version, s.updated_ms);
+        let mut v = data.histories(s.index, s.version, self.edit_times(s.index));
         if !(emails && self.behaviour.user_emails_visible) {
             v.iter_mut().for_each(strip_emails);
         }

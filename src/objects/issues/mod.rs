@@ -620,3 +620,56 @@ pub(crate) fn issue_column<'v>(issue: &'v Value, stamp: &'v RunStamp) -> impl Fn
         _ => stamp.column(col).or_else(|| id.and_then(|id| stamp.marks.column(id, col))).or_else(|| fields.get(col)),
     }
 }
+
+/// What the history rebuilds need of an issue besides its changelog.
+#[derive(Debug)]
+pub(crate) struct Basics {
+    pub id: String,
+    pub created: Option<String>,
+    pub status_id: Option<String>,
+    pub status_name: Option<String>,
+}
+
+/// `created` and `status` of `ids` (at most [`BULK_FETCH_MAX`]); issues gone since they were
+/// listed are left out.
+pub(crate) async fn basics(client: &JiraClient, ids: &[u64]) -> Result<Vec<Basics>, ObjectError> {
+    #[derive(Deserialize)]
+    struct Issue {
+        id: String,
+        #[serde(default)]
+        fields: Fields,
+    }
+    #[derive(Deserialize, Default)]
+    struct Fields {
+        #[serde(default)]
+        created: Option<String>,
+        #[serde(default)]
+        status: Option<Status>,
+    }
+    #[derive(Deserialize)]
+    struct Status {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+    }
+    let fields = ["created".to_string(), "status".to_string()];
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    loop {
+        let page = client.fetch_by_ids::<Vec<Issue>>(ids, &fields, start).await?;
+        let n = page.issues.len() as u64;
+        out.extend(page.issues.into_iter().map(|i| {
+            let (status_id, status_name) = match i.fields.status {
+                Some(s) => (s.id, s.name),
+                None => (None, None),
+            };
+            Basics { id: i.id, created: i.fields.created, status_id, status_name }
+        }));
+        start += n;
+        if n == 0 || page.total.is_none_or(|t| start >= t) {
+            break;
+        }
+    }
+    Ok(out)
+}

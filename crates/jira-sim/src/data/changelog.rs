@@ -12,8 +12,8 @@ impl Dataset {
     /// `changelog` of issue `i` (`expand=changelog`, `PageOfChangelogs`), newest first, at most
     /// `cap` histories (`total` counts all): Cloud's search keeps the newest 100
     /// (JRACLOUD-67458; airbytehq/airbyte #33040), Data Center's returns them all.
-    pub(crate) fn changelog(&self, i: u64, version: u32, updated_ms: i64, cap: Option<usize>) -> Value {
-        let mut histories = self.histories(i, version, updated_ms);
+    pub(crate) fn changelog(&self, i: u64, version: u32, edits: &[i64], cap: Option<usize>) -> Value {
+        let mut histories = self.histories(i, version, edits);
         let total = histories.len();
         histories.reverse();
         if let Some(cap) = cap {
@@ -24,9 +24,10 @@ impl Dataset {
 
     /// Every history of issue `i`, oldest first: the status changes that brought it from To Do
     /// to its generated status (up to its generated `updated`), then one history per edit
-    /// (status and summary), the last at `updated_ms`. Issues created at run time (`i` past
-    /// the base issues) have none.
-    pub(crate) fn histories(&self, i: u64, version: u32, updated_ms: i64) -> Vec<Value> {
+    /// (status and summary) at the time it was made (`edits`, as recorded by the site; a
+    /// history, once written, never changes, as in Jira). Issues created at run time (`i` past
+    /// the base issues) have none. History ids are unique per issue and history.
+    pub(crate) fn histories(&self, i: u64, version: u32, edits: &[i64]) -> Vec<Value> {
         let mut histories = Vec::new();
         if i < self.config.issues {
             let s0 = self.status_index(i, 0);
@@ -46,7 +47,7 @@ impl Dataset {
             let total = s0 + version as usize;
             let mut push = |n: usize, at: i64, items: Vec<Value>| {
                 histories.push(json!({
-                    "id": (10_000 + i * 1000 + n as u64).to_string(), "author": author,
+                    "id": (10_000 + i * 1_000_000 + n as u64).to_string(), "author": author,
                     "created": self.format_datetime(at), "items": items,
                 }));
             };
@@ -55,7 +56,7 @@ impl Dataset {
             }
             for n in s0..total {
                 let k = (n - s0 + 1) as u32;
-                let at = base_updated + (updated_ms - base_updated) * i64::from(k) / i64::from(version);
+                let at = edits.get(k as usize - 1).copied().unwrap_or(base_updated + i64::from(k));
                 // Text fields carry no ids (`from`/`to`), only the strings.
                 let summary = item("summary", self.summary(i, k - 1), self.summary(i, k));
                 push(n, at, vec![status_item(self.status_index(i, k - 1), self.status_index(i, k)), summary]);

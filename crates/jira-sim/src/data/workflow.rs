@@ -34,6 +34,11 @@ impl Dataset {
         ((self.p(tag::STATUS, i) + u64::from(version)) % 4) as usize
     }
 
+    /// Every status, as `GET /rest/api/{3,2}/status` lists them (`StatusDetails`).
+    pub fn statuses(&self) -> Value {
+        Value::Array((0..STATUSES.len()).map(|i| self.status_json(i)).collect())
+    }
+
     pub(super) fn status_json(&self, idx: usize) -> Value {
         let status = STATUSES[idx];
         let base = &self.base_url;

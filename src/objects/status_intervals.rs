@@ -1,0 +1,103 @@
+//! The `issue_status_intervals` table: each stay of each issue in a status — entered, left,
+//! how long — so time in status, lead time and cycle time are one query. Rebuilt per issue
+//! from its whole changelog whenever the issue changes; `id` is `{issue_id}/{n}`, the n-th stay.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::history::{self, IssueHistory, IssueRows};
+use super::{Job, Listing, Object, ObjectError, Outcome, Probed, RunStamp, col, issues};
+use crate::config::{ObjectConfig, ObjectKind};
+use crate::jira::fields::FieldDef;
+use crate::jira::{JiraClient, JiraError};
+use crate::transform::columns::{Column, ColumnType};
+use crate::transform::history::{changes, status_intervals};
+
+pub struct StatusIntervals;
+
+impl Object for StatusIntervals {
+    fn kind(&self) -> ObjectKind {
+        ObjectKind::StatusIntervals
+    }
+
+    fn columns(&self, _: &[FieldDef]) -> Vec<Column> {
+        let mut cols = vec![
+            col("id", ColumnType::Text),
+            col("issue_id", ColumnType::Text),
+            col("status_id", ColumnType::Text),
+            col("status_name", ColumnType::Text),
+            col("status_category", ColumnType::Text),
+            col("entered_at", ColumnType::Timestamp),
+            col("left_at", ColumnType::Timestamp),
+            col("duration_seconds", ColumnType::Float),
+            col("is_current", ColumnType::Bool),
+        ];
+        cols.extend(RunStamp::columns());
+        cols
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a JiraClient,
+        config: &'a ObjectConfig,
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
+        Box::pin(async move { issues::list(client, config, since_ms).await.map(Some) })
+    }
+
+    fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
+        Box::pin(async move {
+            // The changelog names statuses, not their categories.
+            let categories: HashMap<String, String> = job
+                .client
+                .statuses()
+                .await?
+                .into_iter()
+                .filter_map(|s| Some((s.id, s.status_category?.name)))
+                .collect();
+            history::extract(job, "status_intervals", true, |issue| rows(issue, &categories)).await
+        })
+    }
+
+    fn probe<'a>(&'a self, client: &'a JiraClient, _: &'a ObjectConfig) -> BoxFuture<'a, Result<Probed, JiraError>> {
+        Box::pin(async move {
+            Ok(Probed { records: Some(format!("{} statuses", client.statuses().await?.len())), ..Probed::default() })
+        })
+    }
+}
+
+/// Epoch microseconds as the RFC 3339 text the typed builders read.
+pub(super) fn instant(us: i64) -> Value {
+    DateTime::from_timestamp_micros(us).map_or(Value::Null, |t| json!(t.to_rfc3339_opts(SecondsFormat::Micros, true)))
+}
+
+fn rows(issue: &IssueHistory, categories: &HashMap<String, String>) -> IssueRows {
+    // An issue gone since it was listed has no creation time: nothing to rebuild from.
+    let Some(created) = issue.created else { return Vec::new() };
+    let intervals = status_intervals(created, issue.status.clone(), &changes(&issue.histories));
+    intervals
+        .iter()
+        .enumerate()
+        .filter_map(|(n, i)| {
+            let id = format!("{}/{n}", issue.issue_id);
+            let row = json!({
+                "id": id,
+                "issue_id": issue.issue_id,
+                "status_id": i.status_id,
+                "status_name": i.status_name,
+                "status_category": i.status_id.as_ref().and_then(|s| categories.get(s)),
+                "entered_at": instant(i.entered_at),
+                "left_at": i.left_at.map_or(Value::Null, instant),
+                "duration_seconds": i.left_at.map(|l| (l - i.entered_at) as f64 / 1e6),
+                "is_current": i.left_at.is_none(),
+            });
+            match row {
+                Value::Object(row) => Some((id, row)),
+                _ => None,
+            }
+        })
+        .collect()
+}
