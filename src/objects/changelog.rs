@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::history::{self, IssueHistory, IssueRows};
-use super::{Job, Listing, Object, ObjectError, Outcome, Probed, RunStamp, col, issues};
+use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
@@ -39,16 +39,6 @@ impl Object for Changelog {
         ];
         cols.extend(RunStamp::columns());
         cols
-    }
-
-    /// The issues changed since the cursor, listed exactly as the `issues` object lists them.
-    fn list<'a>(
-        &'a self,
-        client: &'a JiraClient,
-        config: &'a ObjectConfig,
-        since_ms: i64,
-    ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
-        Box::pin(async move { issues::list(client, config, since_ms).await.map(Some) })
     }
 
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {

@@ -63,15 +63,18 @@ pub trait Object: Sync {
     }
 
     /// Incremental objects: the records changed since `since_ms` (0: all of them) and Jira's
-    /// clock when the listing began, which becomes the next cursor. Snapshot objects list
+    /// clock when the listing began, which becomes the next cursor. Every incremental object
+    /// follows the issues, so it lists the issues its `jql` matches; snapshot objects list
     /// nothing up front.
     fn list<'a>(
         &'a self,
-        _client: &'a JiraClient,
-        _config: &'a ObjectConfig,
-        _since_ms: i64,
+        client: &'a JiraClient,
+        config: &'a ObjectConfig,
+        since_ms: i64,
     ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
-        Box::pin(async { Ok(None) })
+        Box::pin(async move {
+            if self.kind().is_incremental() { issues::list(client, config, since_ms).await.map(Some) } else { Ok(None) }
+        })
     }
 
     /// Incremental objects: why each row missing from a full listing is missing. The default

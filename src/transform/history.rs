@@ -194,10 +194,12 @@ mod tests {
     fn field_versions_start_with_the_first_changes_from_value() {
         let histories = vec![
             json!({"id": "2", "created": "2024-03-02T00:00:00.000+0000", "items": [
-                {"field": "assignee", "fieldId": "assignee", "from": "a1", "fromString": "Ann", "to": "b2", "toString": "Bob"},
+                {"field": "assignee", "fieldId": "assignee",
+                 "from": "a1", "fromString": "Ann", "to": "b2", "toString": "Bob"},
             ]}),
             json!({"id": "3", "created": "2024-03-03T00:00:00.000+0000", "items": [
-                {"field": "assignee", "fieldId": "assignee", "from": "b2", "fromString": "Bob", "to": null, "toString": null},
+                {"field": "assignee", "fieldId": "assignee",
+                 "from": "b2", "fromString": "Bob", "to": null, "toString": null},
             ]}),
         ];
         let created = parse_jira_datetime("2024-03-01T00:00:00.000+0000").unwrap();

@@ -86,15 +86,6 @@ impl Object for Issues {
             .collect()
     }
 
-    fn list<'a>(
-        &'a self,
-        client: &'a JiraClient,
-        config: &'a ObjectConfig,
-        since_ms: i64,
-    ) -> BoxFuture<'a, Result<Option<Listing>, ObjectError>> {
-        Box::pin(async move { list(client, config, since_ms).await.map(Some) })
-    }
-
     fn explain_missing<'a>(
         &'a self,
         client: &'a JiraClient,
