@@ -52,7 +52,11 @@ pub fn fields_of(kind: ObjectKind, catalogue: &[FieldDef]) -> Vec<FieldInfo> {
         .into_iter()
         .map(|c| FieldInfo {
             object: kind.name(),
-            pii: pii_paths(&c.column.name, &c.name, &c.column.ty),
+            pii: if c.personal {
+                vec![c.column.name.clone()]
+            } else {
+                pii_paths(&c.column.name, &c.name, &c.column.ty)
+            },
             id: c.column.name,
             name: c.name,
             jira_type: c.jira_type,

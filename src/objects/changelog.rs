@@ -7,12 +7,15 @@
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::history::{self, IssueHistory, IssueRows};
+use super::history::{self, IssueHistory, IssueRows, ValueColumns};
 use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
+
+/// The value columns: hashed on the rows of user fields only (see `history::ValueColumns`).
+const VALUES: ValueColumns = ValueColumns { columns: &["from", "to", "from_string", "to_string"], field: "field_id" };
 
 pub struct Changelog;
 
@@ -41,6 +44,15 @@ impl Object for Changelog {
         cols
     }
 
+    fn personal_columns(&self) -> &'static [&'static str] {
+        VALUES.columns
+    }
+
+    /// The catalogue says which fields hold users, whose values `hash` can reach.
+    fn needs_catalogue(&self) -> bool {
+        true
+    }
+
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
         Box::pin(extract(job))
     }
@@ -56,7 +68,7 @@ impl Object for Changelog {
 }
 
 async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
-    history::extract(job, "changelog", false, rows).await
+    history::extract(job, "changelog", false, &VALUES, rows).await
 }
 
 /// One row per changed item of each history.

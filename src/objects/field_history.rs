@@ -7,7 +7,7 @@
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::history::{self, IssueHistory, IssueRows};
+use super::history::{self, IssueHistory, IssueRows, ValueColumns};
 use super::status_intervals::instant;
 use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{ObjectConfig, ObjectKind};
@@ -15,6 +15,9 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 use crate::transform::history::{changes, field_versions};
+
+/// The value columns: hashed on the rows of user fields only (see `history::ValueColumns`).
+const VALUES: ValueColumns = ValueColumns { columns: &["value_id", "value"], field: "field_id" };
 
 pub struct FieldHistory;
 
@@ -40,8 +43,17 @@ impl Object for FieldHistory {
         cols
     }
 
+    fn personal_columns(&self) -> &'static [&'static str] {
+        VALUES.columns
+    }
+
+    /// The catalogue says which fields hold users, whose values `hash` can reach.
+    fn needs_catalogue(&self) -> bool {
+        true
+    }
+
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
-        Box::pin(history::extract(job, "field_history", true, rows))
+        Box::pin(history::extract(job, "field_history", true, &VALUES, rows))
     }
 
     fn probe<'a>(

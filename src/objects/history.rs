@@ -2,7 +2,7 @@
 //! issues changed since the cursor, each read with its whole changelog — and, for the rebuilds,
 //! when it was created and its status now — then turned into rows batch by batch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde_json::{Map, Value};
@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::{Job, ObjectError, Outcome, Probed, Rows, issues};
 use crate::config::{Deployment, ObjectConfig};
 use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
+use crate::jira::fields::FieldDef;
 use crate::jira::issues::BULK_FETCH_MAX;
 use crate::jira::issues::{Cursor, window_jql};
 use crate::jira::{JiraClient, JiraError};
@@ -46,14 +47,36 @@ pub(crate) struct IssueHistory {
 /// Rows of one issue: `(id, row)` each.
 pub(crate) type IssueRows = Vec<(String, Map<String, Value>)>;
 
+/// The columns of a history table that hold a field's value: personal data only when the field
+/// holds users (an account id, a display name), so a `hash` path on one of them hashes it on
+/// the rows of user fields alone — with the key `issues` uses, so hashed joins keep working —
+/// and leaves statuses, summaries and dates readable.
+pub(crate) struct ValueColumns {
+    pub columns: &'static [&'static str],
+    /// The column naming the row's field (`field_id`).
+    pub field: &'static str,
+}
+
+/// The ids of the fields that hold users, from the site's catalogue (`assignee`, `reporter`,
+/// user pickers).
+fn user_fields(catalogue: &[FieldDef]) -> HashSet<String> {
+    catalogue
+        .iter()
+        .filter(|d| d.schema.as_ref().is_some_and(|s| s.kind == "user" || s.items.as_deref() == Some("user")))
+        .map(|d| d.id.clone())
+        .collect()
+}
+
 /// Sends the rows `rows_of` makes of every listed issue's history. `with_issue` also reads
 /// each issue's `created` and `status` (one more request per 100 issues on Cloud).
 pub(crate) async fn extract(
     job: Job<'_>,
     object: &'static str,
     with_issue: bool,
+    values: &ValueColumns,
     rows_of: impl Fn(&IssueHistory) -> IssueRows + Sync,
 ) -> Result<Outcome, ObjectError> {
+    let users = user_fields(job.catalogue);
     let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
     let Some(listing) = listing else {
         return Err(ObjectError::Listing { endpoint: object, message: "extracted without a listing".into() });
@@ -72,7 +95,17 @@ pub(crate) async fn extract(
         while let Some(ids) = next() {
             for issue in read(client, ids, with_issue, &cut).await? {
                 for (id, mut row) in rows_of(&issue) {
+                    let personal = row.get(values.field).and_then(Value::as_str).is_some_and(|f| users.contains(f));
+                    // Values of other fields sit out the masking and go back unchanged.
+                    let kept: Vec<(&str, Value)> = if personal {
+                        Vec::new()
+                    } else {
+                        values.columns.iter().filter_map(|c| Some((*c, row.remove(*c)?))).collect()
+                    };
                     shape.mask(&mut row);
+                    for (c, v) in kept {
+                        row.insert(c.to_string(), v);
+                    }
                     let raw = Value::Object(row);
                     rows.push(&id, &raw, |c| stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;
                 }

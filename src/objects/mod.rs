@@ -55,11 +55,24 @@ pub trait Object: Sync {
 
     /// The columns as `discover` lists them (fixed-shape objects: name and type only).
     fn describe(&self, catalogue: &[FieldDef]) -> Vec<ColumnInfo> {
+        let personal = self.personal_columns();
         self.columns(catalogue)
             .into_iter()
             .filter(|c| !c.name.starts_with('_'))
-            .map(|c| ColumnInfo { name: c.name.clone(), jira_type: String::new(), custom: false, column: c })
+            .map(|c| ColumnInfo {
+                name: c.name.clone(),
+                jira_type: String::new(),
+                custom: false,
+                personal: personal.contains(&c.name.as_str()),
+                column: c,
+            })
             .collect()
+    }
+
+    /// Columns that hold personal data although their names do not say so (the history
+    /// tables' values of user fields), for `discover` to suggest hashing.
+    fn personal_columns(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// Incremental objects: the records changed since `since_ms` (0: all of them) and Jira's
@@ -215,6 +228,8 @@ pub struct ColumnInfo {
     /// Jira's type (`user`, `array<option>`, …); empty for fixed-shape objects.
     pub jira_type: String,
     pub custom: bool,
+    /// The object says the column holds personal data (beyond what its name shows).
+    pub personal: bool,
 }
 
 /// What a probe found: how many records the API user sees, and anything to point out.

@@ -8,13 +8,16 @@ use chrono::{DateTime, SecondsFormat};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::history::{self, IssueHistory, IssueRows};
+use super::history::{self, IssueHistory, IssueRows, ValueColumns};
 use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 use crate::transform::history::{changes, status_intervals};
+
+/// The value columns: hashed on the rows of user fields only (see `history::ValueColumns`).
+const VALUES: ValueColumns = ValueColumns { columns: &[], field: "status_id" };
 
 pub struct StatusIntervals;
 
@@ -49,7 +52,7 @@ impl Object for StatusIntervals {
                 .into_iter()
                 .filter_map(|s| Some((s.id, s.status_category?.name)))
                 .collect();
-            history::extract(job, "status_intervals", true, |issue| rows(issue, &categories)).await
+            history::extract(job, "status_intervals", true, &VALUES, |issue| rows(issue, &categories)).await
         })
     }
 

@@ -184,3 +184,80 @@ async fn what_history_costs_per_ten_thousand_issues() {
         sim.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_values_in_history_hash_like_issues_and_nothing_else_does() {
+    let data = DatasetConfig { issues: 120, ..Default::default() };
+    let sim = RunningSim::start(SimConfig { data, ..Default::default() }).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let objects = "  issues: {fields: {include: [assignee, status]}, hash: [assignee.accountId, assignee.displayName]}\
+        \n  changelog: {hash: [from, to, from_string, to_string, author.displayName]}\
+        \n  field_history: {hash: [value_id, value]}";
+    let p = PipelineYaml::new("u", objects)
+        .section("masking", "  key: ${JIRA_MASK_KEY}")
+        .load(dir.path(), &sim_vars(&sim).with("JIRA_MASK_KEY", "history-masking-key-for-tests"));
+    let report = common::run(&p, retry()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let (_, issues) = python_rows(dir.path(), "issues");
+    let hashed_assignee: BTreeMap<String, String> = issues
+        .iter()
+        .filter_map(|r| Some((r["id"].as_str()?.to_string(), r["assignee"]["accountId"].as_str()?.to_string())))
+        .collect();
+    assert!(!hashed_assignee.is_empty());
+    let (_, changes) = python_rows(dir.path(), "issue_changelog");
+    let (mut users, mut statuses) = (0, 0);
+    for r in &changes {
+        let issue = r["issue_id"].as_str().unwrap();
+        match r["field_id"].as_str().unwrap() {
+            "assignee" => {
+                users += 1;
+                // The same keyed hash as `issues.assignee.accountId`: the join still works.
+                assert_eq!(r["to"].as_str(), hashed_assignee.get(issue).map(String::as_str), "{r}");
+                assert_ne!(r["to_string"], sim.histories(issue.parse().unwrap())[0]["items"][1]["toString"]);
+            }
+            "status" => {
+                statuses += 1;
+                let name = r["to_string"].as_str().unwrap();
+                assert!(["To Do", "In Progress", "In Review", "Done"].contains(&name), "not hashed: {name}");
+            }
+            _ => {}
+        }
+    }
+    assert!(users > 10 && statuses > users, "{users} user rows, {statuses} status rows");
+    let (_, versions) = python_rows(dir.path(), "issue_field_history");
+    for r in versions.iter().filter(|r| r["field_id"] == "assignee" && r["history_id"].is_string()) {
+        assert_eq!(r["value_id"].as_str(), hashed_assignee.get(r["issue_id"].as_str().unwrap()).map(String::as_str));
+    }
+    assert!(versions.iter().any(|r| r["field_id"] == "status" && r["value"] == "Done"));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edits_during_a_run_are_in_the_next_one() {
+    let data = DatasetConfig { issues: 3_000, ..Default::default() };
+    let behaviour = jira_sim::Behaviour { latency: Duration::from_millis(20), ..Default::default() };
+    let sim =
+        std::sync::Arc::new(RunningSim::start(SimConfig { data, behaviour, ..Default::default() }).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let objects = "  changelog: {}\n  status_intervals: {}\n  field_history: {}";
+    let p = PipelineYaml::new("d", objects).load(dir.path(), &sim_vars(&sim));
+    let editor = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            // Once the changelogs are being read, edit issues already read and still to come.
+            while sim.requests("/rest/api/3/changelog/bulkfetch") < 1 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            sim.edit_issues(0, 97, 30).len()
+        })
+    };
+    let report = common::run(&p, retry()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(editor.await.unwrap(), 30);
+    // The next run's window starts before the edits (the cursor is Jira's clock when the
+    // listing began), so it reads them.
+    let report = common::run(&p, retry()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(table(dir.path()), truth(&sim), "the changelog caught up");
+    python_agrees(&sim, dir.path(), "after edits during a run");
+}

@@ -81,6 +81,7 @@ impl Object for Issues {
                         None => String::new(),
                     },
                     custom: d.custom,
+                    personal: false,
                 }
             })
             .collect()

@@ -51,8 +51,21 @@ impl Dataset {
                     "created": self.format_datetime(at), "items": items,
                 }));
             };
+            // An assigned issue was assigned when work started: its first status change also
+            // sets the assignee (a user field: `from`/`to` are account ids).
+            let users = self.config.users.max(1);
+            let assignee = self.p(tag::ASSIGNEE, i) % (users + users / 4);
             for j in 0..s0 {
-                push(j, created + (base_updated - created) * (j as i64 + 1) / s0 as i64, vec![status_item(j, j + 1)]);
+                let mut items = vec![status_item(j, j + 1)];
+                if j == 0 && assignee < users {
+                    let user = self.user_ref(assignee);
+                    items.push(json!({
+                        "field": "assignee", "fieldtype": "jira", "fieldId": "assignee",
+                        "from": null, "fromString": null,
+                        "to": user["accountId"], "toString": user["displayName"],
+                    }));
+                }
+                push(j, created + (base_updated - created) * (j as i64 + 1) / s0 as i64, items);
             }
             for n in s0..total {
                 let k = (n - s0 + 1) as u32;
