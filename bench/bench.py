@@ -175,6 +175,11 @@ objects:
   fields: {{}}
 """
 
+HISTORY_OBJECTS = """  changelog: {sync: full_refresh}
+  status_intervals: {sync: full_refresh}
+  field_history: {sync: full_refresh}
+"""
+
 
 class Bench:
     def __init__(self, args):
@@ -192,10 +197,12 @@ class Bench:
 
     # --- tools -------------------------------------------------------------------------------
 
-    def jirapipe_pipeline(self, sync="full_refresh", rps=None, concurrency=None) -> Path:
-        path = self.work / f"bench-{sync}-{rps}-{concurrency}.yaml"
-        path.write_text(JIRAPIPE_YAML.format(sync=sync, rps=rps or self.args.rps,
-                                             concurrency=concurrency or self.args.concurrency))
+    def jirapipe_pipeline(self, sync="full_refresh", rps=None, concurrency=None, history=False) -> Path:
+        path = self.work / f"bench-{sync}-{rps}-{concurrency}-{history}.yaml"
+        text = JIRAPIPE_YAML.format(sync=sync, rps=rps or self.args.rps, concurrency=concurrency or self.args.concurrency)
+        if history:
+            text += HISTORY_OBJECTS
+        path.write_text(text)
         return path
 
     def measured_on(self, sim: Sim, label: str, argv: list[str], env: dict, stdout: Path | None):
@@ -299,6 +306,25 @@ class Bench:
         finally:
             sim.close()
         self.results["runs"]["incremental"] = out
+
+    def history(self) -> None:
+        """What issue history adds: the same site read without and with the three history
+        objects (changelog, status_intervals, field_history), alternating, `reps` times each."""
+        self.say(f"== history: {self.args.issues} issues, without and with the history objects")
+        sim = Sim(self.bin, self.work, self.args.issues)
+        runs: dict[str, list] = {}
+        try:
+            for rep in range(self.args.reps):
+                for label, history in (("without history", False), ("with history", True)):
+                    dest = self.work / "lake-history"
+                    shutil.rmtree(dest, ignore_errors=True)
+                    m = self.run_jirapipe(sim, dest, self.jirapipe_pipeline(history=history), label=label)
+                    runs.setdefault(label, []).append(m.__dict__)
+                    self.say(f"  [{rep + 1}/{self.args.reps}] {label:>16}: {m.wall_s:6.1f} s wall, "
+                             f"{m.cpu_s:6.1f} s CPU, {m.rss_mb:5.0f} MB, {m.requests} requests, {m.rows} rows")
+        finally:
+            sim.close()
+        self.results["runs"]["history"] = runs
 
     def rate_limited(self) -> None:
         """The simulator caps at 10 requests/s; jirapipe at its default cap (10) and above it."""
@@ -434,7 +460,7 @@ def main() -> None:
     started = dt.datetime.now(dt.timezone.utc)
     scenarios = [lambda lat=lat: b.compare(lat) for lat in args.latencies] if "compare" in args.only else []
     scenarios += [f for k, f in (("scale", b.scale), ("incremental", b.incremental), ("rate", b.rate_limited),
-                                 ("cap", b.latency_cap)) if k in args.only]
+                                 ("cap", b.latency_cap), ("history", b.history)) if k in args.only]
     for run in scenarios:
         run()
         # Saved after every scenario, so a long run that dies late keeps what it measured.

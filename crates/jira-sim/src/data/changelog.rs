@@ -59,9 +59,10 @@ impl Dataset {
                 let mut items = vec![status_item(j, j + 1)];
                 if j == 0 && assignee < users {
                     let user = self.user_ref(assignee);
+                    // No `from`/`fromString` (unassigned before): the keys are left out, as in
+                    // the v3 spec's changelog examples, whose schema has no nulls.
                     items.push(json!({
                         "field": "assignee", "fieldtype": "jira", "fieldId": "assignee",
-                        "from": null, "fromString": null,
                         "to": user["accountId"], "toString": user["displayName"],
                     }));
                 }
