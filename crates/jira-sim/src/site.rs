@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use crate::behaviour::{Behaviour, RateWindow};
-use crate::data::Dataset;
+use crate::data::{Dataset, Edit, Moved};
 use crate::jql::{IssueRef, IssueView};
 
 /// Key numbers of moved issues start here: Jira gives a moved issue the next number of its new
@@ -52,7 +52,7 @@ pub(crate) struct Overlay {
     /// Archived issues (Cloud): out of search, still there.
     archived: HashSet<u64>,
     /// When each edit of an issue was made, in order: its histories keep these times.
-    edit_times: HashMap<u64, Vec<i64>>,
+    edit_times: HashMap<u64, Vec<Edit>>,
     /// Issues moved to another project: index → (project, key number). The id stays, the
     /// key changes, and the old key still finds the issue, as in Jira.
     moved: HashMap<u64, (u64, u64)>,
@@ -203,7 +203,7 @@ impl State {
                 let prev = change.current;
                 change.previous = (prev.version > 0).then_some(prev);
                 change.current = Version { version: prev.version + 1, updated_ms: ms, visible_at };
-                self.overlay.edit_times.entry(i).or_default().push(ms);
+                self.overlay.edit_times.entry(i).or_default().push(Edit { at: ms, moved: None });
                 ids.push(Dataset::issue_id(i));
             }
             i += stride.max(1);
@@ -245,11 +245,17 @@ impl State {
     /// that project, the same id, and a change (it is updated now). Returns the new key.
     pub fn move_issue(&mut self, data: &Dataset, id: u64, project: u64) -> Option<String> {
         let i = id.checked_sub(10_000).filter(|i| *i < self.index_count(data))?;
+        let (from_project, from_key) = (self.project_of(data, i), self.issue_key(data, i));
         // Above every generated key number of the project, so no key is ever reused.
         let num = MOVED_KEY_BASE + self.overlay.moved.len() as u64;
         self.overlay.moved.insert(i, (project, num));
         self.edit(data, i, 1, 1, std::time::Duration::ZERO);
-        Some(self.issue_key(data, i))
+        let to_key = self.issue_key(data, i);
+        // The move's history also records the new key and project, as Jira's does.
+        if let Some(last) = self.overlay.edit_times.get_mut(&i).and_then(|e| e.last_mut()) {
+            last.moved = Some(Moved { from_project, to_project: project, from_key, to_key: to_key.clone() });
+        }
+        Some(to_key)
     }
 
     pub fn add_field(&mut self, name: &str, kind: &'static str) -> String {
@@ -350,7 +356,7 @@ impl State {
         v
     }
 
-    fn edit_times(&self, i: u64) -> &[i64] {
+    fn edit_times(&self, i: u64) -> &[Edit] {
         self.overlay.edit_times.get(&i).map_or(&[], Vec::as_slice)
     }
 

@@ -820,6 +820,16 @@ fn archived_and_moved_issues_are_found_by_id_not_by_search() {
     assert!(keys.contains(&new_key.as_str()), "the old key finds the moved issue under its new key: {keys:?}");
     let (_, page) = s.get(&format!("/rest/api/3/search/jql?jql=key%3D{new_key}&fields=project"));
     assert_eq!(page["issues"][0]["fields"]["project"]["key"], "ENG");
+    // The move is in the issue's history: its key and its project.
+    let last = s.sim.histories(moved).pop().unwrap();
+    let items = last["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|i| i["field"] == "Key" && i["fromString"] == old_key.as_str() && i["toString"] == new_key.as_str()),
+        "{last}"
+    );
+    assert!(items.iter().any(|i| i["fieldId"] == "project" && i["toString"] == "ENG"), "{last}");
     // The other possible answer for archived issues: like deleted ones.
     s.sim.set_behaviour(Behaviour { archived_issues_fetchable: false, ..Behaviour::default() });
     assert_eq!(s.get(&format!("/rest/api/3/issue/{archived}")).0, 404);

@@ -8,11 +8,27 @@ use super::{Dataset, STATUSES, tag};
 /// Newest histories Cloud's search returns per issue with `expand=changelog`.
 pub(crate) const CHANGELOG_PAGE: usize = 100;
 
+/// One edit made while the site runs: when, and for a move, from and to where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub at: i64,
+    pub moved: Option<Moved>,
+}
+
+/// A move to another project: the old and new project (indices) and keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub from_project: u64,
+    pub to_project: u64,
+    pub from_key: String,
+    pub to_key: String,
+}
+
 impl Dataset {
     /// `changelog` of issue `i` (`expand=changelog`, `PageOfChangelogs`), newest first, at most
     /// `cap` histories (`total` counts all): Cloud's search keeps the newest 100
     /// (JRACLOUD-67458; airbytehq/airbyte #33040), Data Center's returns them all.
-    pub(crate) fn changelog(&self, i: u64, version: u32, edits: &[i64], cap: Option<usize>) -> Value {
+    pub(crate) fn changelog(&self, i: u64, version: u32, edits: &[Edit], cap: Option<usize>) -> Value {
         let mut histories = self.histories(i, version, edits);
         let total = histories.len();
         histories.reverse();
@@ -27,7 +43,7 @@ impl Dataset {
     /// (status and summary) at the time it was made (`edits`, as recorded by the site; a
     /// history, once written, never changes, as in Jira). Issues created at run time (`i` past
     /// the base issues) have none. History ids are unique per issue and history.
-    pub(crate) fn histories(&self, i: u64, version: u32, edits: &[i64]) -> Vec<Value> {
+    pub(crate) fn histories(&self, i: u64, version: u32, edits: &[Edit]) -> Vec<Value> {
         let mut histories = Vec::new();
         if i < self.config.issues {
             let s0 = self.status_index(i, 0);
@@ -70,10 +86,25 @@ impl Dataset {
             }
             for n in s0..total {
                 let k = (n - s0 + 1) as u32;
-                let at = edits.get(k as usize - 1).copied().unwrap_or(base_updated + i64::from(k));
+                let edit = edits.get(k as usize - 1);
+                let at = edit.map_or(base_updated + i64::from(k), |e| e.at);
                 // Text fields carry no ids (`from`/`to`), only the strings.
                 let summary = item("summary", self.summary(i, k - 1), self.summary(i, k));
-                push(n, at, vec![status_item(self.status_index(i, k - 1), self.status_index(i, k)), summary]);
+                let mut items = vec![status_item(self.status_index(i, k - 1), self.status_index(i, k)), summary];
+                if let Some(m) = edit.and_then(|e| e.moved.as_ref()) {
+                    // Jira's move: the key (no ids) and the project (ids and names).
+                    items.push(json!({
+                        "field": "Key", "fieldtype": "jira", "fromString": m.from_key, "toString": m.to_key,
+                    }));
+                    items.push(json!({
+                        "field": "project", "fieldtype": "jira", "fieldId": "project",
+                        "from": Dataset::project_id(m.from_project).to_string(),
+                        "fromString": self.project_key(m.from_project),
+                        "to": Dataset::project_id(m.to_project).to_string(),
+                        "toString": self.project_key(m.to_project),
+                    }));
+                }
+                push(n, at, items);
             }
         }
         histories

@@ -21,7 +21,7 @@ mod rich_text;
 mod users;
 mod workflow;
 
-pub(crate) use changelog::CHANGELOG_PAGE;
+pub(crate) use changelog::{CHANGELOG_PAGE, Edit, Moved};
 pub use config::DatasetConfig;
 pub use field_list::{CUSTOM_FIELDS, CustomField};
 pub use rich_text::{adf, adf_to_wiki, to_v2};
