@@ -234,30 +234,38 @@ async fn user_values_in_history_hash_like_issues_and_nothing_else_does() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn edits_during_a_run_are_in_the_next_one() {
-    let data = DatasetConfig { issues: 3_000, ..Default::default() };
-    let behaviour = jira_sim::Behaviour { latency: Duration::from_millis(20), ..Default::default() };
-    let sim =
-        std::sync::Arc::new(RunningSim::start(SimConfig { data, behaviour, ..Default::default() }).await.unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let objects = "  changelog: {}\n  status_intervals: {}\n  field_history: {}";
-    let p = PipelineYaml::new("d", objects).load(dir.path(), &sim_vars(&sim));
-    let editor = {
-        let sim = sim.clone();
-        tokio::spawn(async move {
-            // Once the changelogs are being read, edit issues already read and still to come.
-            while sim.requests("/rest/api/3/changelog/bulkfetch") < 1 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            sim.edit_issues(0, 97, 30).len()
-        })
-    };
-    let report = common::run(&p, retry()).await;
-    assert!(report.error.is_none(), "{report:?}");
-    assert_eq!(editor.await.unwrap(), 30);
-    // The next run's window starts before the edits (the cursor is Jira's clock when the
-    // listing began), so it reads them.
-    let report = common::run(&p, retry()).await;
-    assert!(report.error.is_none(), "{report:?}");
-    assert_eq!(table(dir.path()), truth(&sim), "the changelog caught up");
-    python_agrees(&sim, dir.path(), "after edits during a run");
+    let cases = [
+        (Flavor::Cloud, "cloud", API_TOKEN, "/rest/api/3/changelog/bulkfetch"),
+        (Flavor::DataCenter, "data_center", PAT, "/rest/api/2/search"),
+    ];
+    for (flavor, deployment, auth, changelog_path) in cases {
+        let data = DatasetConfig { issues: 3_000, ..Default::default() };
+        let behaviour = jira_sim::Behaviour { latency: Duration::from_millis(20), ..Default::default() };
+        let config = SimConfig { flavor, data, behaviour, ..Default::default() };
+        let sim = std::sync::Arc::new(RunningSim::start(config).await.unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let objects = "  changelog: {}\n  status_intervals: {}\n  field_history: {}";
+        let p = PipelineYaml::new("d", objects).deployment(deployment).auth(auth).load(dir.path(), &sim_vars(&sim));
+        // Data Center's listing searches too: wait past it (3 listings of 3 pages each).
+        let after = if flavor == Flavor::Cloud { 1 } else { 12 };
+        let editor = {
+            let sim = sim.clone();
+            tokio::spawn(async move {
+                // Once the changelogs are being read, edit issues already read and still to come.
+                while sim.requests(changelog_path) < after {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                sim.edit_issues(0, 97, 30).len()
+            })
+        };
+        let report = common::run(&p, retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        assert_eq!(editor.await.unwrap(), 30);
+        // The next run's window starts before the edits (the cursor is Jira's clock when the
+        // listing began), so it reads them.
+        let report = common::run(&p, retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        assert_eq!(table(dir.path()), truth(&sim), "{deployment}: the changelog caught up");
+        python_agrees(&sim, dir.path(), &format!("{deployment} after edits during a run"));
+    }
 }
