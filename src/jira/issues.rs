@@ -264,13 +264,12 @@ impl JiraClient {
                     }
                 }
             }
+            // Data Center's fetch by id is this very search (`id in`, `validateQuery=false`).
             Deployment::DataCenter => loop {
-                let body = json!({"jql": jql, "fields": only_id, "startAt": found.len(),
-                                  "maxResults": ids.len(), "validateQuery": false});
-                let page = self.post_decoded("rest/api/2/search", &body, <Vec<Id> as Issues>::read).await?;
-                let (issues, rest) = page.body;
-                found.extend(issues.iter().filter_map(|i| i.id.parse::<u64>().ok()));
-                if issues.is_empty() || rest.total.is_none_or(|t| found.len() as u64 >= t) {
+                let page = self.fetch_by_ids::<Vec<Id>>(ids, &only_id, found.len() as u64).await?;
+                let n = page.issues.len();
+                found.extend(page.issues.iter().filter_map(|i| i.id.parse::<u64>().ok()));
+                if n == 0 || page.total.is_none_or(|t| found.len() as u64 >= t) {
                     break;
                 }
             },

@@ -126,13 +126,7 @@ pub(crate) async fn extract(
             ),
         });
     }
-    let mut total = Outcome::default();
-    for o in outcomes {
-        total.rows += o.rows;
-        total.rejected += o.rejected;
-        total.rejects.extend(o.rejects);
-    }
-    Ok(total)
+    Ok(Outcome::sum(outcomes))
 }
 
 /// The histories of `ids`, one entry per issue (Cloud pages across issues, so an issue's

@@ -112,6 +112,19 @@ pub struct Outcome {
     pub warnings: Vec<Warning>,
 }
 
+impl Outcome {
+    /// The rows and rejects of several workers' outcomes together.
+    pub fn sum(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+        let mut total = Outcome::default();
+        for o in outcomes {
+            total.rows += o.rows;
+            total.rejected += o.rejected;
+            total.rejects.extend(o.rejects);
+        }
+        total
+    }
+}
+
 /// Rows of one object on their way to the channel, a batch at a time; records that do not fit
 /// their columns are set aside as rejects.
 pub(crate) struct Rows<'s> {

@@ -116,14 +116,19 @@ pub(super) async fn reconcile(
 /// The project a stored row names: its `_project_id`, or for rows written before that column
 /// the project part of a key that is not hashed.
 fn project_of(r: &StoredRow) -> Option<ProjectRef> {
-    if let Some(id) = &r.project_id {
-        return Some(ProjectRef::Id(id.clone()));
+    match &r.project_id {
+        Some(id) => Some(ProjectRef::Id(id.clone())),
+        None => key_project(r).map(ProjectRef::Key),
     }
+}
+
+/// The project part of the row's key, when the key reads as one (`ENG-42`, not a hash).
+fn key_project(r: &StoredRow) -> Option<String> {
     let (project, number) = r.key.as_deref()?.rsplit_once('-')?;
     let looks_like_key = !project.is_empty()
         && project.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         && number.parse::<u64>().is_ok();
-    looks_like_key.then(|| ProjectRef::Key(project.to_string()))
+    looks_like_key.then(|| project.to_string())
 }
 
 /// One warning per project the API user lost access to: its rows are kept.
@@ -133,10 +138,7 @@ fn warn_lost_access(explained: &[(u64, Gone)], rows: &[StoredRow], report: &mut 
     for (id, _) in explained.iter().filter(|(_, g)| *g == Gone::LostAccess) {
         let row = by_id.get(id.to_string().as_str());
         // Named by its key when the row's key shows it, by id otherwise (a hashed key).
-        let key = row.and_then(|r| match project_of(&StoredRow { project_id: None, ..(*r).clone() }) {
-            Some(ProjectRef::Key(k)) => Some(k),
-            _ => None,
-        });
+        let key = row.and_then(|r| key_project(r));
         let name = match (key, row.and_then(|r| r.project_id.as_deref())) {
             (Some(k), _) => format!("project {k}"),
             (None, Some(id)) => format!("project id {id}"),

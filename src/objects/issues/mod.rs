@@ -452,12 +452,7 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
             sample: sample(&lost),
         });
     }
-    let mut total = Outcome::default();
-    for o in outcomes {
-        total.rows += o.rows;
-        total.rejected += o.rejected;
-        total.rejects.extend(o.rejects);
-    }
+    let total = Outcome::sum(outcomes);
     let mut warnings = Vec::new();
     if !gone.is_empty() {
         gone.sort_unstable();
