@@ -14,7 +14,9 @@ pub(crate) use deltalake::arrow;
 /// its sync, and its table. `incremental` objects follow the issues' `updated` cursor and take
 /// `jql`, `lookback`, `deletes` and `reconcile_every`; `follows_issues` objects follow that
 /// cursor too (the history of the issues changed) but have no deletes of their own;
-/// `snapshot` objects are read whole on every run.
+/// `issue_children` objects follow it and read each changed issue's whole list (comments,
+/// links), so rows no longer in it are deletes; `feed` objects follow a change feed of their
+/// own with tombstones (worklogs); `snapshot` objects are read whole on every run.
 ///
 /// `config` expands the list into `ObjectKind` and the `objects:` block of pipeline files,
 /// `objects` into its registry ([`objects::of`]).
@@ -29,6 +31,12 @@ macro_rules! for_each_object {
             StatusIntervals = status_intervals, follows_issues, "issue_status_intervals";
             /// Each value each field of each issue held (slowly changing dimension, type 2).
             FieldHistory = field_history, follows_issues, "issue_field_history";
+            /// Every comment of the issues the JQL matches, read whole however long the thread.
+            Comments = comments, issue_children, "comments";
+            /// Every worklog (of the issues the JQL matches), from Jira's worklog change feed.
+            Worklogs = worklogs, feed, "worklogs";
+            /// Links between issues, one row per link: source, type, target.
+            IssueLinks = issue_links, issue_children, "issue_links";
             /// Projects.
             Projects = projects, snapshot, "projects";
             /// Users.

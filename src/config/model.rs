@@ -286,7 +286,8 @@ pub struct ObjectSpec {
     #[serde(default)]
     #[schemars(with = "Option<SyncMode>")]
     pub sync: Option<Spanned<SyncMode>>,
-    /// JQL restricting the issues extracted (issues only), e.g. `project in (ENG, OPS)`.
+    /// JQL restricting the issues extracted, or whose comments, worklogs, links or history are
+    /// (incremental objects only), e.g. `project in (ENG, OPS)`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub jql: Option<Text>,
@@ -301,8 +302,9 @@ pub struct ObjectSpec {
     #[serde(default)]
     #[schemars(with = "Option<SchemaDrift>")]
     pub schema_drift: Option<Spanned<SchemaDrift>>,
-    /// What happens to rows of issues deleted in Jira (incremental issues only): `soft` (default)
-    /// sets `_deleted_at`, `hard` removes the rows, `ignore` keeps them as they are.
+    /// What happens to rows of records deleted in Jira (incremental issues, comments, worklogs
+    /// and issue links): `soft` (default) sets `_deleted_at`, `hard` removes the rows, `ignore`
+    /// keeps them as they are.
     #[serde(default)]
     #[schemars(with = "Option<Deletes>")]
     pub deletes: Option<Spanned<Deletes>>,

@@ -87,28 +87,51 @@ macro_rules! object_kinds {
                 }
             }
 
-            /// Whether rows can be found deleted (`deletes`, `reconcile_every`,
-            /// `max_deleted_fraction`): the objects with a listing of their own.
+            /// Whether rows of records gone from Jira are marked (`deletes`): issues by
+            /// reconciliation, an issue's comments and links when its list no longer has them,
+            /// worklogs by Jira's tombstones.
             pub fn has_deletes(self) -> bool {
                 match self {
                     $(ObjectKind::$kind => object_kinds!(@deletes $sync),)*
                 }
             }
 
-            /// Whether the object follows the issues' `updated` cursor (and so takes `jql`,
-            /// `lookback`, `deletes` and `reconcile_every`), rather than being read whole.
+            /// Whether deletes are found by comparing the table with a full listing
+            /// (`reconcile_every`, `max_deleted_fraction`): the objects with a listing of their
+            /// own records.
+            pub fn reconciles(self) -> bool {
+                match self {
+                    $(ObjectKind::$kind => object_kinds!(@reconciles $sync),)*
+                }
+            }
+
+            /// Whether the object is read incrementally (and so takes `jql` and `lookback`)
+            /// rather than whole: it follows the issues' `updated` cursor, or its own feed.
             pub fn is_incremental(self) -> bool {
                 match self {
                     $(ObjectKind::$kind => object_kinds!(@incremental $sync),)*
                 }
             }
+
+            /// Whether an issue's rows are swept when its list is read again: rows of the
+            /// issue the read did not return are gone (comments, links).
+            pub fn sweeps_by_issue(self) -> bool {
+                match self {
+                    $(ObjectKind::$kind => object_kinds!(@sweeps $sync),)*
+                }
+            }
         }
     };
-    (@incremental incremental) => { true };
-    (@incremental follows_issues) => { true };
     (@incremental snapshot) => { false };
+    (@incremental $other:ident) => { true };
     (@deletes incremental) => { true };
+    (@deletes issue_children) => { true };
+    (@deletes feed) => { true };
     (@deletes $other:ident) => { false };
+    (@reconciles incremental) => { true };
+    (@reconciles $other:ident) => { false };
+    (@sweeps issue_children) => { true };
+    (@sweeps $other:ident) => { false };
 }
 
 for_each_object!(object_kinds);

@@ -1,6 +1,7 @@
 //! Jira over HTTP: authentication, the request-rate cap, retries and paging. Knows Jira, not
 //! Arrow.
 
+pub mod activity;
 mod auth;
 mod error;
 pub mod fields;

@@ -9,16 +9,20 @@
 
 pub mod boards;
 pub mod changelog;
+mod children;
+pub mod comments;
 pub mod field_history;
 pub mod fields;
 mod history;
 pub mod issue_row;
+pub mod issue_links;
 pub mod issues;
 pub mod projects;
 pub mod rows;
 pub mod shape;
 pub mod status_intervals;
 pub mod users;
+pub mod worklogs;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -101,6 +105,12 @@ pub trait Object: Sync {
         Box::pin(async move { Ok(missing.iter().map(|m| (m.id, Gone::Deleted)).collect()) })
     }
 
+    /// The columns naming the issue a row belongs to. When an extraction sweeps an issue
+    /// ([`Outcome::swept`]), its rows that the run did not write again are marked deleted.
+    fn parent_columns(&self) -> &'static [&'static str] {
+        &["issue_id"]
+    }
+
     /// Sends the object's rows to `job.tx`; returns when all are sent.
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>>;
 
@@ -169,6 +179,10 @@ pub struct Listing {
     pub jira_now: DateTime<Utc>,
     /// Jira's exact count, when it gives one (Data Center).
     pub total: Option<u64>,
+    /// Records a change feed reports deleted since the cursor (worklogs' tombstones).
+    pub gone: Vec<u64>,
+    /// `ids` are the object's own records from a change feed, not issues.
+    pub feed: bool,
 }
 
 /// A row of an incremental table whose record a full listing no longer shows.

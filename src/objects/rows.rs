@@ -110,6 +110,10 @@ pub struct Outcome {
     /// Jira's own count of matching records, when it gives one (issues).
     pub expected: Option<u64>,
     pub warnings: Vec<Warning>,
+    /// The issues whose whole list of records (comments, links) this extraction read: their
+    /// stored rows it did not write again are gone from Jira.
+    #[serde(skip)]
+    pub swept: Vec<String>,
 }
 
 impl Outcome {
@@ -120,6 +124,9 @@ impl Outcome {
             total.rows += o.rows;
             total.rejected += o.rejected;
             total.rejects.extend(o.rejects);
+            total.skipped += o.skipped;
+            total.warnings.extend(o.warnings);
+            total.swept.extend(o.swept);
         }
         total
     }

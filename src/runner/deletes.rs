@@ -10,7 +10,8 @@ use super::{Context, RunError};
 use crate::config::{Deletes, ObjectConfig};
 use crate::objects::{Gone, Marks, Missing, ProjectRef};
 use crate::report::{ObjectReport, Warning};
-use crate::table::StoredRow;
+use crate::objects::RUN_ID;
+use crate::table::{CommitMeta, StoredRow};
 
 /// Deletes the mass-delete guard always lets through, whatever the table's size.
 const MASS_DELETE_FLOOR: usize = 10;
@@ -156,4 +157,39 @@ fn warn_lost_access(explained: &[(u64, Gone)], rows: &[StoredRow], report: &mut 
             ),
         });
     }
+}
+
+/// What a sweep marked, and the version its commit made.
+pub(super) struct Swept {
+    pub marked: usize,
+    pub version: Option<u64>,
+}
+
+/// Marks the rows of records found gone while reading changes, in one commit that also carries
+/// `meta`'s cursor: the rows of each issue in `swept` that this run did not write again (the
+/// issue's whole list was read, so they are no longer in it), and the rows whose ids a change
+/// feed reported deleted (`gone`). Rows already marked stay as they are.
+pub(super) async fn sweep(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    swept: &[String],
+    gone: &[u64],
+    distinct: &[String],
+    meta: &CommitMeta,
+) -> Result<Swept, RunError> {
+    let name = o.kind.table();
+    let parents = crate::objects::of(o.kind).parent_columns();
+    let mut ids = ctx.store.live_ids(name, parents, swept, Some((RUN_ID, &ctx.run_id))).await?;
+    let gone: Vec<String> = gone.iter().map(u64::to_string).collect();
+    ids.extend(ctx.store.live_ids(name, &["id"], &gone, None).await?);
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        let version = ctx.store.commit_meta(name, meta).await?;
+        return Ok(Swept { marked: 0, version });
+    }
+    let marks: Vec<(String, &'static str)> = ids.into_iter().map(|id| (id, Gone::Deleted.as_str())).collect();
+    let version = ctx.store.mark(name, &marks, o.deletes == Deletes::Hard, Utc::now(), distinct, meta).await?;
+    tracing::info!(object = name, deleted = marks.len(), "rows of records deleted in Jira marked");
+    Ok(Swept { marked: marks.len(), version: Some(version) })
 }

@@ -50,13 +50,18 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
     };
     report.cursor_before = before.and_then(millis_to_time);
     let merge = before.is_some();
-    let since = before.map(|c| c - o.lookback.as_millis() as i64).unwrap_or(0);
+    let mut since = before.map(|c| c - o.lookback.as_millis() as i64).unwrap_or(0);
+    if merge && o.deletes != Deletes::Ignore && o.kind.sweeps_by_issue() && full_sweep_due(ctx, o).await? {
+        // Every issue's list is read again, so deletes Jira did not mark as updates are seen.
+        since = 0;
+        meta.reconciled_ms = Some(Utc::now().timestamp_millis());
+    }
     let listing = object.list(&ctx.client, o, since).await?;
     let mut reconciled = None;
     if let Some(listing) = &listing {
         meta.cursor_ms = Some(listing.jira_now.timestamp_millis());
         report.cursor_after = Some(listing.jira_now);
-        if merge && o.deletes != Deletes::Ignore {
+        if merge && o.deletes != Deletes::Ignore && o.kind.reconciles() {
             let r = deletes::reconcile(ctx, o, &distinct, report).await?;
             meta.reconciled_ms = r.at_ms;
             reconciled = Some(r);
@@ -67,7 +72,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             meta.reconciled_ms = Some(Utc::now().timestamp_millis());
         }
         let refresh = reconciled.as_ref().is_some_and(|r| !r.refresh.is_empty());
-        if merge && listing.ids.is_empty() && !refresh {
+        if merge && listing.ids.is_empty() && listing.gone.is_empty() && !refresh {
             // Nothing changed: no data commit (the window is re-read next time, cheaply).
             report.cursor_after = report.cursor_before;
             report.expected = Some(0);
@@ -79,6 +84,14 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             }
             return Ok(());
         }
+    }
+    // Deletes seen while reading changes (a comment no longer in its issue's list, a worklog's
+    // tombstone) are marked after the data, in a commit of their own; the cursor moves with
+    // that one, so a run that stops between the two reads the same changes again.
+    let marks_after = merge && o.deletes != Deletes::Ignore && o.kind.has_deletes() && !o.kind.reconciles();
+    let cursor_meta = meta.clone();
+    if marks_after {
+        meta.cursor_ms = None;
     }
     let (refresh, stamp) = match reconciled {
         Some(r) => (r.refresh, ctx.stamp.with_marks(r.marks)),
@@ -103,8 +116,14 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
             ctx.store.replace(name, layout, rx, &meta).await
         }
     };
-    let (outcome, version) = join(object.extract(job), write).await?;
+    let (outcome, mut version) = join(object.extract(job), write).await?;
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
+    if marks_after {
+        let gone = listing.as_ref().map_or(&[][..], |l| &l.gone[..]);
+        let swept = deletes::sweep(ctx, o, &outcome.swept, gone, &distinct, &cursor_meta).await?;
+        report.rows_deleted = swept.marked;
+        version = swept.version.unwrap_or(version);
+    }
     let dest = &ctx.pipeline.destination;
     if let Err(e) =
         ctx.store.maintain(name, version, &distinct, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await
@@ -130,6 +149,12 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
         ctx.rejects.lock().await.extend(outcome.rejects.into_iter().map(|r| (o.kind.name().to_string(), r)));
     }
     Ok(())
+}
+
+/// Whether an object swept by issue is due to read every issue's list (`reconcile_every`).
+async fn full_sweep_due(ctx: &Context<'_>, o: &ObjectConfig) -> Result<bool, RunError> {
+    let last = ctx.store.reconciled(&ctx.pipeline.name, o.kind.table()).await?;
+    Ok(last.is_none_or(|at| Utc::now().timestamp_millis() - at >= o.reconcile_every.as_millis() as i64))
 }
 
 /// The object's columns with its `hash` paths applied.

@@ -153,6 +153,45 @@ impl TableStore {
             .collect())
     }
 
+    /// Ids of the rows not marked deleted where any of `columns` is one of `values`, less those whose
+    /// `except` column (`_run_id`) holds the given value (rows the current run wrote). Values are
+    /// compared as text; an empty `values` or a missing table finds nothing.
+    pub async fn live_ids(
+        &self,
+        object: &str,
+        columns: &[&str],
+        values: &[String],
+        except: Option<(&str, &str)>,
+    ) -> Result<Vec<String>, TableError> {
+        let Some(schema) = self.schema(object).await? else { return Ok(Vec::new()) };
+        let columns: Vec<&str> = columns.iter().copied().filter(|c| schema.field_with_name(c).is_ok()).collect();
+        if values.is_empty() || columns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let mut filter = Vec::new();
+        if schema.field_with_name(DELETED_AT).is_ok() {
+            filter.push(format!("{DELETED_AT} IS NULL"));
+        }
+        if let Some((c, v)) = except
+            && schema.field_with_name(c).is_ok()
+        {
+            filter.push(format!("({c} IS NULL OR {c} <> {})", quote(v)));
+        }
+        let mut ids = Vec::new();
+        // A few hundred values per query keep the SQL small.
+        for chunk in values.chunks(500) {
+            let list = chunk.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", ");
+            let any = columns.iter().map(|c| format!("CAST({c} AS VARCHAR) IN ({list})")).collect::<Vec<_>>();
+            let mut clauses = vec![format!("({})", any.join(" OR "))];
+            clauses.extend(filter.iter().cloned());
+            let sql = format!("SELECT CAST(id AS VARCHAR) FROM t WHERE {}", clauses.join(" AND "));
+            let rows = self.query_text(object, &sql).await?.unwrap_or_default();
+            ids.extend(rows.into_iter().filter_map(|mut r| r[0].take()));
+        }
+        Ok(ids)
+    }
+
     /// The table's current version, `None` when it does not exist yet.
     pub async fn version(&self, object: &str) -> Result<Option<u64>, TableError> {
         let url = self.table_url(object);

@@ -56,19 +56,24 @@ impl Resolver<'_> {
         };
         let fields = self.fields(o.fields.as_ref());
         let incremental = kind.is_incremental() && sync == Some(SyncMode::Incremental);
-        // Deletes need a listing of the object's own records.
-        let incremental_issues = incremental && kind.has_deletes();
+        // Deletes are seen only by reading changes; reconciliation needs a listing of the
+        // object's own records.
+        let marks_deletes = incremental && kind.has_deletes();
+        let reconciles = incremental && kind.reconciles();
+        // Objects swept by issue re-read every issue's list now and then: Jira may not mark an
+        // issue updated when one of its comments is deleted.
+        let full_sweeps = incremental && kind.sweeps_by_issue();
         let lookback = self.issues_duration(&o.lookback, "lookback", incremental, 7 * 24 * 3600, DEFAULT_LOOKBACK);
-        let max_deleted_fraction = self.fraction(&o.max_deleted_fraction, incremental_issues);
+        let max_deleted_fraction = self.fraction(&o.max_deleted_fraction, reconciles);
         let reconcile_every = self.issues_duration(
             &o.reconcile_every,
             "reconcile_every",
-            incremental_issues,
+            reconciles || full_sweeps,
             366 * 24 * 3600,
             DEFAULT_RECONCILE_EVERY,
         );
         let deletes = match &o.deletes {
-            Some(d) if !incremental_issues => {
+            Some(d) if !marks_deletes => {
                 self.at(
                     &d.referenced,
                     format!(
@@ -81,7 +86,7 @@ impl Resolver<'_> {
                 None
             }
             Some(d) => Some(d.value),
-            None if incremental_issues => Some(Deletes::Soft),
+            None if marks_deletes => Some(Deletes::Soft),
             None => Some(Deletes::Ignore),
         };
         let mut hash = Vec::new();
@@ -126,7 +131,7 @@ impl Resolver<'_> {
         if !allowed {
             self.at(
                 &v.referenced,
-                format!("`{KEY}` applies only to {} with `sync: incremental`", objects_with_deletes()),
+                format!("`{KEY}` applies only to {} with `sync: incremental`", objects_reconciled(false)),
                 "not for this object",
                 format!("remove `{KEY}`"),
             );
@@ -167,7 +172,7 @@ impl Resolver<'_> {
                 &l.referenced,
                 format!(
                     "`{key}` applies only to {} with `sync: incremental`",
-                    if key == "lookback" { incremental_objects() } else { objects_with_deletes() }
+                    if key == "lookback" { incremental_objects() } else { objects_reconciled(true) }
                 ),
                 "not for this object",
                 format!("remove `{key}`"),
@@ -257,4 +262,11 @@ fn incremental_objects() -> String {
 /// The objects whose rows can be found deleted, for messages.
 fn objects_with_deletes() -> String {
     ObjectKind::ALL.iter().filter(|k| k.has_deletes()).map(|k| k.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// The objects reconciled against a full listing (with `sweeps`: or re-read whole now and
+/// then), for messages.
+fn objects_reconciled(sweeps: bool) -> String {
+    let of = |k: &&ObjectKind| k.reconciles() || (sweeps && k.sweeps_by_issue());
+    ObjectKind::ALL.iter().filter(of).map(|k| k.name()).collect::<Vec<_>>().join(", ")
 }

@@ -223,7 +223,7 @@ pub(crate) async fn list(client: &JiraClient, object: &ObjectConfig, since_ms: i
     listing.ids.dedup();
     listing.ids.shrink_to_fit();
     let Found { ids, jira_now, total } = listing;
-    Ok(Listing { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total })
+    Ok(Listing { filter, ids, jira_now: jira_now.unwrap_or_else(local_clock), total, gone: Vec::new(), feed: false })
 }
 
 #[derive(Default)]

@@ -1,0 +1,182 @@
+//! What the objects that live in an issue's lists share (`comments`, `issue_links`, and
+//! `worklogs` where Jira has no worklog feed): every issue the listing found is read with the
+//! one field that embeds its list (a bulk fetch per 100 issues), and a list Jira embedded only
+//! in part is read whole from its own endpoint. An issue whose whole list was read and written
+//! is *swept*: its stored rows that this run did not write again are no longer in Jira.
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use super::{Job, ObjectError, Outcome, Probed, Rows};
+use crate::config::{FieldSelection, ObjectConfig};
+use crate::jira::activity::{IssueList, page_is_complete};
+use crate::jira::issues::{BULK_FETCH_MAX, Cursor, window_jql};
+use crate::jira::{JiraClient, JiraError};
+use crate::report::Warning;
+use crate::transform::columns::Column;
+
+/// One row made from one record of an issue's list: its id and its columns.
+pub(crate) type ChildRow = (String, Map<String, Value>);
+
+/// The issue a list belongs to.
+pub(crate) struct Parent {
+    pub id: String,
+    pub key: Option<String>,
+}
+
+/// How an object reads its issues' lists.
+pub(crate) struct Spec {
+    pub object: &'static str,
+    /// The issue field that embeds the list (`comment`, `worklog`, `issuelinks`).
+    pub field: &'static str,
+    /// Lists Jira pages (`PageOfComments`, `PageOfWorklogs`), read past the embedded page from
+    /// their own endpoint; `None`: the field is a plain array and always whole.
+    pub paged: Option<IssueList>,
+    /// The row of one record of an issue's list; `None` when the record has no id.
+    pub row: fn(issue: &Parent, record: &Value) -> Option<ChildRow>,
+}
+
+/// Sends the rows of every listed issue's list, and says which issues were swept.
+pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, ObjectError> {
+    let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
+    let Some(listing) = listing else {
+        return Err(ObjectError::Listing { endpoint: spec.object, message: "extracted without a listing".into() });
+    };
+    let batches = Mutex::new(listing.ids.chunks(BULK_FETCH_MAX));
+    let next = || batches.lock().expect("never poisoned").next();
+    let fields = [spec.field.to_string()];
+    let tx = &tx;
+    let workers = (0..concurrency.max(1)).map(|_| async {
+        let mut rows = Rows::new(shape, tx);
+        let (mut swept, mut forbidden, mut malformed) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some(ids) = next() {
+            let page = client.fetch_by_ids::<Vec<Value>>(ids, &fields, 0).await?;
+            for issue in page.issues {
+                let Some(issue_id) = id_text(&issue["id"]) else { continue };
+                let parent = Parent { id: issue_id.clone(), key: issue["key"].as_str().map(str::to_string) };
+                let embedded = &issue["fields"][spec.field];
+                let records = match spec.paged {
+                    Some(list) if page_is_complete(embedded, list) => {
+                        embedded[list.key()].as_array().cloned().unwrap_or_default()
+                    }
+                    Some(list) => match client.issue_list(&issue_id, list).await {
+                        Ok(Some(all)) => all,
+                        // Deleted or hidden since it was listed: its rows stay as they are.
+                        Ok(None) => continue,
+                        Err(JiraError::Forbidden { .. }) => {
+                            forbidden.push(issue_id);
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => match embedded {
+                        Value::Array(all) => all.clone(),
+                        // The field is off on this site (or hidden): nothing to read or sweep.
+                        _ => continue,
+                    },
+                };
+                let rejected = rows.rejected;
+                let mut whole = true;
+                for record in &records {
+                    let Some((id, mut row)) = (spec.row)(&parent, record) else {
+                        whole = false;
+                        continue;
+                    };
+                    shape.mask(&mut row);
+                    let raw = Value::Object(row);
+                    rows.push(&id, &raw, |c| stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;
+                }
+                // A record that was not written must not pass for a deleted one.
+                if whole && rows.rejected == rejected {
+                    swept.push(issue_id);
+                } else if !whole {
+                    malformed.push(issue_id);
+                }
+            }
+        }
+        rows.flush().await?;
+        let mut warnings = Vec::new();
+        if !forbidden.is_empty() {
+            warnings.push(Warning {
+                message: format!(
+                    "{} issue(s) refused their {} list (HTTP 403): {}",
+                    forbidden.len(),
+                    spec.field,
+                    forbidden.join(", ")
+                ),
+                fix: "the API user may see these issues but not their comments or worklogs (a security level or a project role); their rows are kept as they were".into(),
+            });
+        }
+        if !malformed.is_empty() {
+            warnings.push(Warning {
+                message: format!(
+                    "{} issue(s) have {} records without an id, which were skipped: {}",
+                    malformed.len(),
+                    spec.field,
+                    malformed.join(", ")
+                ),
+                fix: "report it to your Jira admin (an app or proxy altering responses); the issues' other rows are kept and none of them is marked deleted".into(),
+            });
+        }
+        let outcome = Outcome { swept, skipped: forbidden.len(), warnings, ..Outcome::default() };
+        Ok::<_, ObjectError>(rows.into_outcome(outcome))
+    });
+    Ok(Outcome::sum(futures::future::try_join_all(workers).await?))
+}
+
+/// An id as text, whether Jira sends it as a string or a number.
+pub(crate) fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `record`'s `visibility` as two columns: its type (`group`, `role`) and the group or role.
+pub(crate) fn visibility(record: &Value, row: &mut Map<String, Value>) {
+    let v = &record["visibility"];
+    row.insert("visibility_type".into(), v["type"].clone());
+    row.insert("visibility_value".into(), v["value"].clone());
+}
+
+/// `fields` applied as on every fixed-shape object, except that the columns naming the issue
+/// stay: sweeping an issue's rows needs them.
+pub(crate) fn select(
+    object: &'static str,
+    columns: Vec<Column>,
+    selection: &FieldSelection,
+    parents: &[&str],
+) -> Result<Vec<Column>, ObjectError> {
+    let kept: Vec<String> = super::select(object, columns.clone(), selection)?.into_iter().map(|c| c.name).collect();
+    Ok(columns.into_iter().filter(|c| kept.contains(&c.name) || parents.contains(&c.name.as_str())).collect())
+}
+
+/// `check`'s probe: the first issue the JQL matches, and its whole list (`list`), or its
+/// `field` for a list Jira never pages.
+pub(crate) async fn probe(
+    client: &JiraClient,
+    config: &ObjectConfig,
+    field: &'static str,
+    list: Option<IssueList>,
+) -> Result<Probed, JiraError> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let jql = window_jql(config.jql.as_deref(), 0);
+    let page = client.search::<Vec<Id>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
+    let Some(id) = page.issues.first().map(|i| i.id.clone()) else {
+        return Ok(Probed { records: Some("0".into()), ..Probed::default() });
+    };
+    let n = match list {
+        Some(list) => client.issue_list(&id, list).await?.map_or(0, |l| l.len()),
+        None => {
+            let id_num = id.parse::<u64>().unwrap_or_default();
+            let page = client.fetch_by_ids::<Vec<Value>>(&[id_num], &[field.to_string()], 0).await?;
+            page.issues.first().and_then(|i| i["fields"][field].as_array().map(Vec::len)).unwrap_or(0)
+        }
+    };
+    Ok(Probed { records: Some(format!("{n} on issue {id}")), ..Probed::default() })
+}
