@@ -136,6 +136,19 @@ async fn discover_lists_fields_and_its_starter_pipeline_runs_without_edits() {
     assert!(line("assignee").contains("hash: assignee.displayName, assignee.emailAddress"), "{}", line("assignee"));
     assert!(line("customfield_10039").contains("customfield_10039[].emailAddress"), "{}", line("customfield_10039"));
     assert!(out.stdout.lines().any(|l| l.starts_with("users") && l.contains("emailAddress") && l.contains("hash:")));
+    // JSON columns whose insides name people are flagged whole.
+    for json in ["comment", "worklog", "attachment", "watches"] {
+        let flagged = |l: &&str| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.first() == Some(&"issues") && cells.get(1) == Some(&json) && l.ends_with(&format!("hash: {json}"))
+        };
+        assert!(out.stdout.lines().any(|l| flagged(&l)), "{json} not flagged:\n{}", out.stdout);
+    }
+    let object_line = |o: &str, c: &str| out.stdout.lines().any(|l| l.starts_with(o) && l.contains(&format!(" {c} ")));
+    for (o, c) in [("comments", "body"), ("comments", "update_author"), ("worklogs", "time_spent_seconds")] {
+        assert!(object_line(o, c), "{o}.{c} not listed:\n{}", out.stdout);
+    }
+    assert!(object_line("issue_lin", "source_issue_id"), "{}", out.stdout);
 
     // Without a masking block the hashes are suggestions, and the file runs as written.
     let out = jirapipe(&sim, &token, &["discover", f, "--write-pipeline"]);
@@ -148,7 +161,7 @@ async fn discover_lists_fields_and_its_starter_pipeline_runs_without_edits() {
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     let out = jirapipe(&sim, &token, &["run", s]);
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
-    for o in ["issues", "projects", "users", "boards", "fields"] {
+    for o in ["issues", "comments", "worklogs", "issue_links", "projects", "users", "boards", "fields"] {
         assert!(out.stdout.lines().any(|l| l.starts_with(o)), "{o} missing:\n{}", out.stdout);
     }
 

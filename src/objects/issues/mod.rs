@@ -81,7 +81,7 @@ impl Object for Issues {
                         None => String::new(),
                     },
                     custom: d.custom,
-                    personal: false,
+                    personal: PERSONAL_JSON.contains(&d.id.as_str()),
                 }
             })
             .collect()
@@ -152,6 +152,10 @@ async fn probe(client: &JiraClient, config: &ObjectConfig) -> Result<Probed, Jir
     ));
     Ok(probed)
 }
+
+/// System fields kept as JSON whose insides name and quote people (authors, bodies, uploaders,
+/// watchers): `discover` flags them, since no typed path inside them can be suggested.
+const PERSONAL_JSON: [&str; 4] = ["comment", "worklog", "attachment", "watches"];
 
 /// The issue table's columns: `id`, `key`, the selected fields in `/field` order, metadata.
 pub(crate) fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, ObjectError> {
