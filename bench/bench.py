@@ -181,6 +181,27 @@ HISTORY_OBJECTS = """  changelog: {sync: full_refresh}
 """
 
 
+# One object alone, for what each costs (the `activity` scenario).
+SINGLE_OBJECT_YAML = """version: 1
+name: bench-{object}
+source:
+  site: ${{SITE}}
+  ca_certificate: ${{CA}}
+  requests_per_second: {rps}
+  concurrency: {concurrency}
+  auth:
+    type: api_token
+    email: ${{EMAIL}}
+    token: ${{TOKEN}}
+destination:
+  url: ${{DEST}}
+objects:
+  {object}: {{}}
+"""
+
+ACTIVITY_OBJECTS = ["issues", "comments", "worklogs", "issue_links", "sprints", "versions", "components"]
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -222,7 +243,7 @@ class Bench:
         wall, cpu, rss, code, n, by_path = self.measured_on(sim, label, argv, env, None)
         rep = json.loads(report.read_text())
         rows = sum(o["rows_written"] for o in rep["objects"])
-        issues = next(o["rows_read"] for o in rep["objects"] if o["object"] == "issues")
+        issues = next((o["rows_read"] for o in rep["objects"] if o["object"] == "issues"), 0)
         return Measure(label, wall, cpu, rss, n, rows, dir_bytes(dest) if dest.exists() else 0, issues, by_path,
                        {"exit": code, "report_requests": rep["requests"]})
 
@@ -325,6 +346,33 @@ class Bench:
         finally:
             sim.close()
         self.results["runs"]["history"] = runs
+
+    def activity(self) -> None:
+        """What each object costs in requests: each alone on the same site, a first load and
+        then an incremental run after 1% of the issues were edited."""
+        issues = self.args.activity_issues
+        edits = max(1, issues // 100)
+        self.say(f"== activity: {issues} issues, each object alone, first load and after {edits} edits")
+        sim = Sim(self.bin, self.work, issues)
+        runs: dict[str, dict] = {}
+        try:
+            for obj in ACTIVITY_OBJECTS:
+                dest = self.work / f"lake-{obj}"
+                shutil.rmtree(dest, ignore_errors=True)
+                pipeline = self.work / f"bench-{obj}.yaml"
+                pipeline.write_text(SINGLE_OBJECT_YAML.format(object=obj, rps=self.args.rps,
+                                                              concurrency=self.args.concurrency))
+                first = self.run_jirapipe(sim, dest, pipeline, label=f"{obj} first load")
+                sim.edit(edits, max(1, issues // edits - 1))
+                # The worklog feed leaves out the last minute; the edits need not wait for it.
+                again = self.run_jirapipe(sim, dest, pipeline, label=f"{obj} incremental")
+                runs[obj] = {"first": first.__dict__, "incremental": again.__dict__}
+                self.say(f"  {obj:>12}: first load {first.requests:6} requests, {first.rows:7} rows, "
+                         f"{first.wall_s:6.1f} s, {first.rss_mb:4.0f} MB; after {edits} edits "
+                         f"{again.requests:5} requests, {again.rows:6} rows")
+        finally:
+            sim.close()
+        self.results["runs"]["activity"] = {"issues": issues, "edits": edits, "objects": runs}
 
     def rate_limited(self) -> None:
         """The simulator caps at 10 requests/s; jirapipe at its default cap (10) and above it."""
@@ -448,6 +496,7 @@ def main() -> None:
     p.add_argument("--tools", nargs="*", default=["raw", "jirapipe", "airbyte-source-jira", "tap-jira"])
     p.add_argument("--scale", type=int, nargs="*", default=[100_000, 1_000_000])
     p.add_argument("--rate-issues", type=int, default=10_000, help="issues for the rate-cap runs")
+    p.add_argument("--activity-issues", type=int, default=10_000, help="issues for the per-object cost runs")
     p.add_argument("--rps", type=float, default=200, help="jirapipe requests_per_second in the comparisons")
     p.add_argument("--concurrency", type=int, default=8, help="jirapipe concurrency in the comparisons")
     p.add_argument("--only", nargs="*", default=["compare", "scale", "incremental", "rate", "cap"])
@@ -460,7 +509,8 @@ def main() -> None:
     started = dt.datetime.now(dt.timezone.utc)
     scenarios = [lambda lat=lat: b.compare(lat) for lat in args.latencies] if "compare" in args.only else []
     scenarios += [f for k, f in (("scale", b.scale), ("incremental", b.incremental), ("rate", b.rate_limited),
-                                 ("cap", b.latency_cap), ("history", b.history)) if k in args.only]
+                                 ("cap", b.latency_cap), ("history", b.history),
+                                 ("activity", b.activity)) if k in args.only]
     for run in scenarios:
         run()
         # Saved after every scenario, so a long run that dies late keeps what it measured.

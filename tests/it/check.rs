@@ -226,6 +226,27 @@ async fn data_center_healthy() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn comments_worklogs_and_links_are_probed_on_both_deployments() {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", None), (Flavor::DataCenter, "data_center", Some(PAT))]
+    {
+        let sim = sim_with(flavor, Credentials::default(), Behaviour::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = PipelineYaml::new("chk", "  comments: {}\n  worklogs: {}\n  issue_links: {}").deployment(deployment);
+        if let Some(a) = auth {
+            p = p.auth(a);
+        }
+        let r = run(&p.load(dir.path(), &sim_vars(&sim))).await;
+        assert!(r.passed, "{deployment}: {r:#?}");
+        for (target, says) in [("comments", "on issue"), ("worklogs", "updated in the last week"), ("issue_links", "on issue")] {
+            let probe = r.probes.iter().find(|p| p.target == target).unwrap_or_else(|| panic!("{target}: {r:#?}"));
+            assert_eq!(probe.status, Status::Ok, "{deployment} {target}: {probe:#?}");
+            let records = probe.records.as_deref().unwrap_or_default();
+            assert!(records.contains(says), "{deployment} {target}: {records}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn users_redacted() {
     let behaviour = Behaviour { user_emails_visible: false, ..Behaviour::default() };
     let r = check_cloud(behaviour).await;

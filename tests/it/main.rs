@@ -3,6 +3,7 @@
 
 mod common;
 
+mod activity;
 mod changelog;
 mod check;
 mod cli;
