@@ -19,6 +19,9 @@ pub mod rows;
 pub mod shape;
 pub mod status_intervals;
 pub mod users;
+pub mod sprints;
+pub mod versions;
+pub mod components;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
