@@ -97,7 +97,10 @@ impl<'c> Paged<'c> {
         let p: Page = self.client.get(&self.path, &query).await?;
         let stuck = |message: String| JiraError::Decode { endpoint: self.path.clone(), message };
         if let Some(at) = p.start_at.filter(|at| *at != self.start) {
-            return Err(stuck(format!("asked for startAt={}, got a page at {at}: the list cannot be paged", self.start)));
+            return Err(stuck(format!(
+                "asked for startAt={}, got a page at {at}: the list cannot be paged",
+                self.start
+            )));
         }
         let n = p.values.len() as u64;
         if n == 0 && p.is_last == Some(false) {

@@ -134,7 +134,8 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
                 forbidden.len(),
                 forbidden.join(", ")
             ),
-            fix: "share each board's saved filter with the API user; sprints those boards alone list are missing".into(),
+            fix: "share each board's saved filter with the API user; sprints those boards alone list are missing"
+                .into(),
         });
     }
     Ok(rows.into_outcome(Outcome { skipped: forbidden.len(), warnings, ..Outcome::default() }))

@@ -226,7 +226,8 @@ async fn check_probes_them_and_warns_without_jira_software() {
     let dir = tempfile::tempdir().unwrap();
     let r = check::check(&pipeline(&sim, Flavor::Cloud, dir.path(), OBJECTS), check::probe_retry()).await;
     let probe = r.probes.iter().find(|p| p.target == "sprints").unwrap();
-    let f = probe.findings.iter().find(|f| f.diagnosis.code == "sprints-unavailable").unwrap_or_else(|| panic!("{r:#?}"));
+    let f =
+        probe.findings.iter().find(|f| f.diagnosis.code == "sprints-unavailable").unwrap_or_else(|| panic!("{r:#?}"));
     assert_eq!(f.status, Status::Warn);
     assert!(f.diagnosis.fix.contains("remove `sprints`"), "{:?}", f.diagnosis);
 }

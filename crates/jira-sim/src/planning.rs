@@ -132,8 +132,7 @@ pub(crate) async fn project_versions(
     let api = api_of(&uri);
     let all = versions_of(&app, p, api);
     let (start, size) = q.window(PROJECT_LIST_CAP);
-    Json(page_bean(&app.site.data, &format!("rest/api/{api}/project/{key}/version"), &all, start, size))
-        .into_response()
+    Json(page_bean(&app.site.data, &format!("rest/api/{api}/project/{key}/version"), &all, start, size)).into_response()
 }
 
 /// Cloud `GET /rest/api/3/project/{projectIdOrKey}/component`: `PageBeanComponentWithIssueCount`,
@@ -148,8 +147,7 @@ pub(crate) async fn project_components_paged(
     let Some(p) = project_named(&app, &key) else { return no_project(&key) };
     let all = components_of(&app, p, viewer.emails);
     let (start, size) = q.window(PROJECT_LIST_CAP);
-    Json(page_bean(&app.site.data, &format!("rest/api/3/project/{key}/component"), &all, start, size))
-        .into_response()
+    Json(page_bean(&app.site.data, &format!("rest/api/3/project/{key}/component"), &all, start, size)).into_response()
 }
 
 /// `GET /rest/api/2/project/{projectIdOrKey}/components`: every component, one bare array.

@@ -411,11 +411,8 @@ impl Dataset {
         let creator = if r.is_multiple_of(5) { (r >> 8) % users } else { cx.reporter };
         f.insert("creator".into(), self.user_ref(creator));
         let r = self.p(tag::VERSIONS, i);
-        let versions = if r.is_multiple_of(4) {
-            json!([self.version_ref(self.project_of(i), (i + 1) % 3)])
-        } else {
-            json!([])
-        };
+        let versions =
+            if r.is_multiple_of(4) { json!([self.version_ref(self.project_of(i), (i + 1) % 3)]) } else { json!([]) };
         f.insert("versions".into(), versions);
         let r = self.p(tag::SOCIAL, i);
         let votes = if cx.span.is_some() { (r % 8).saturating_sub(4) } else { 0 };

@@ -72,20 +72,9 @@ impl Dataset {
         f.insert("labels".into(), json!(labels));
         f.insert(
             "components".into(),
-            if self.has_component(i) {
-                json!([self.component_ref(project, 0)])
-            } else {
-                json!([])
-            },
+            if self.has_component(i) { json!([self.component_ref(project, 0)]) } else { json!([]) },
         );
-        f.insert(
-            "fixVersions".into(),
-            if has(2) {
-                json!([self.version_ref(project, i % 3)])
-            } else {
-                json!([])
-            },
-        );
+        f.insert("fixVersions".into(), if has(2) { json!([self.version_ref(project, i % 3)]) } else { json!([]) });
         f.insert("created".into(), json!(self.format_datetime(created)));
         f.insert("updated".into(), json!(self.format_datetime(updated)));
         f.insert(
