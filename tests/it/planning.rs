@@ -249,3 +249,54 @@ fn discover_lists_their_columns_and_flags_the_component_lead() {
     assert!(lead.column_type.contains("emailAddress"), "{}", lead.column_type);
     assert!(components.iter().filter(|f| f.id != "lead").all(|f| f.pii.is_empty()));
 }
+
+/// A site that answers every request with `body`, whatever `startAt` asks for.
+async fn stuck_site(body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read += n,
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_does_not_move_start_at_ends_with_an_error_naming_the_endpoint() {
+    let pages = [
+        // Echoes `startAt=0` whatever was asked.
+        r#"{"startAt":0,"maxResults":50,"isLast":false,"values":[{"id":"1"}]}"#,
+        // Echoes nothing, and sends the same page again.
+        r#"{"maxResults":50,"isLast":false,"values":[{"id":"1"}]}"#,
+    ];
+    for (body, says) in pages.into_iter().zip(["asked for startAt=1", "repeats the previous one"]) {
+        let site = stuck_site(body).await;
+        let dir = tempfile::tempdir().unwrap();
+        let p = PipelineYaml::new("stuck", "  versions: {}").site(&site).load(
+            dir.path(),
+            &jirapipe::config::Vars::only(vec![("JIRA_EMAIL", "e".to_string()), ("JIRA_API_TOKEN", "t".to_string())]),
+        );
+        let client = jirapipe::jira::JiraClient::connect(&p.source, RetryConfig::default()).await.unwrap();
+        let mut pager = client.project_versions("ENG");
+        assert_eq!(pager.next().await.unwrap().unwrap().len(), 1);
+        let e = tokio::time::timeout(std::time::Duration::from_secs(30), pager.next()).await.unwrap().unwrap_err();
+        assert!(e.to_string().contains("rest/api/3/project/ENG/version") && e.to_string().contains(says), "{e}");
+    }
+}
