@@ -45,6 +45,12 @@ macro_rules! for_each_object {
             Boards = boards, snapshot, "boards";
             /// Field definitions: maps `customfield_NNNNN` column names to display names.
             Fields = fields, snapshot, "fields";
+            /// Sprints of every scrum board, one row per sprint (Jira Software).
+            Sprints = sprints, snapshot, "sprints";
+            /// Versions (releases) of every project.
+            Versions = versions, snapshot, "versions";
+            /// Components of every project.
+            Components = components, snapshot, "components";
         }
     };
 }

@@ -9,6 +9,7 @@ pub mod issues;
 pub mod changelog;
 mod oauth;
 pub mod objects;
+pub mod planning;
 mod pace;
 mod retry;
 pub mod site;

@@ -22,6 +22,9 @@ pub mod rows;
 pub mod shape;
 pub mod status_intervals;
 pub mod users;
+pub mod sprints;
+pub mod versions;
+pub mod components;
 pub mod worklogs;
 
 use chrono::{DateTime, Utc};

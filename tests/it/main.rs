@@ -13,6 +13,7 @@ mod demo;
 mod extract;
 mod oauth;
 mod operator;
+mod planning;
 mod progress;
 mod s3;
 mod schedule;

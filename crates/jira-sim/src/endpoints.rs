@@ -21,20 +21,20 @@ fn api_of(uri: &Uri) -> &'static str {
 }
 
 /// `body` as REST version `api` renders it.
-fn in_api(body: Value, api: &str, d: &Dataset) -> Value {
+pub(crate) fn in_api(body: Value, api: &str, d: &Dataset) -> Value {
     if api == "2" { to_v2(body, d.base_url()) } else { body }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Paging {
-    start_at: Option<i64>,
-    max_results: Option<i64>,
+    pub start_at: Option<i64>,
+    pub max_results: Option<i64>,
 }
 
 impl Paging {
     /// (startAt, page size) with Jira's default of 50 and the endpoint's cap.
-    fn window(&self, cap: usize) -> (usize, usize) {
+    pub(crate) fn window(&self, cap: usize) -> (usize, usize) {
         let start = self.start_at.unwrap_or(0).max(0) as usize;
         let size = match self.max_results {
             Some(n) if n > 0 => (n as usize).min(cap),
@@ -138,7 +138,7 @@ fn project_expanded(app: &AppState, viewer: Viewer, p: u64, expand: Option<&str>
     v
 }
 
-fn visible_projects(app: &AppState) -> Vec<u64> {
+pub(crate) fn visible_projects(app: &AppState) -> Vec<u64> {
     let st = app.site.lock();
     // Administrators see every project in project search, Browse Projects or not.
     let admin = st.behaviour.api_user_is_admin;
@@ -294,7 +294,7 @@ pub(crate) async fn group_member(
 }
 
 /// Data Center identifies users by `name` and `key` rather than `accountId`.
-fn dc_identity(user: &mut Value, u: u64) {
+pub(crate) fn dc_identity(user: &mut Value, u: u64) {
     // The name wiki mentions use (`[~ada.lovelace.3]`).
     let name = crate::wiki::username(user["displayName"].as_str().unwrap_or_default());
     user["name"] = json!(name);
@@ -348,7 +348,7 @@ pub(crate) async fn boards(State(app): State<Arc<AppState>>, Query(q): Query<Pag
 /// `GET /rest/agile/1.0/board/{id}/configuration`: fails for boards whose filter is not shared
 /// with the API user, which is how real extractors discover it.
 /// What the agile API answers on a site without Jira Software.
-fn no_jira_software() -> Response {
+pub(crate) fn no_jira_software() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "The requested resource could not be found. Jira Software is not installed on this site.",

@@ -12,6 +12,7 @@ pub mod data;
 mod endpoints;
 mod fetch;
 mod permissions;
+mod planning;
 pub mod jql;
 mod rng;
 mod search;

@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{changelog, endpoints, fetch, permissions, search};
+use crate::{changelog, endpoints, fetch, permissions, planning, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -236,6 +236,41 @@ impl RunningSim {
         Some(st.issue_fields(d, &s, true))
     }
 
+    /// Every sprint the site's boards list, each once, by id, as the agile API renders it
+    /// (Data Center: without `createdDate`): the truth for the sprints table.
+    pub fn sprints(&self) -> Vec<serde_json::Value> {
+        self.app.site.data.sprints(self.app.flavor == Flavor::DataCenter)
+    }
+
+    /// Every version of every visible project, as `GET /project/{id}/version` serves it
+    /// (v3 on Cloud, v2 on Data Center), project by project.
+    pub fn versions(&self) -> Vec<serde_json::Value> {
+        let api = if self.app.flavor == Flavor::DataCenter { "2" } else { "3" };
+        let projects = endpoints::visible_projects(&self.app);
+        projects.into_iter().flat_map(|p| planning::versions_of(&self.app, p, api)).collect()
+    }
+
+    /// Every component of every visible project, as the project's component list serves it.
+    pub fn components(&self) -> Vec<serde_json::Value> {
+        let projects = endpoints::visible_projects(&self.app);
+        projects.into_iter().flat_map(|p| planning::components_of(&self.app, p, true)).collect()
+    }
+
+    /// Adds an unreleased version without dates to the project at index `project`; returns it.
+    pub fn add_version(&self, project: u64) -> serde_json::Value {
+        let d = &self.app.site.data;
+        let mut st = self.app.site.lock();
+        let n = st.added_versions.len() as u64;
+        let id = 20_000 + n;
+        let v = serde_json::json!({
+            "self": format!("{}/rest/api/3/version/{id}", d.base_url()), "id": id.to_string(),
+            "description": "Added while the site runs", "name": format!("{}.{project}", 4 + n),
+            "archived": false, "released": false, "projectId": Dataset::project_id(project),
+        });
+        st.added_versions.push((project, v.clone()));
+        v
+    }
+
     /// Moves the site's clock (used for edit times) forward.
     pub fn advance_clock(&self, by: Duration) {
         self.app.site.lock().advance_clock(by.as_millis() as i64);
@@ -272,7 +307,8 @@ where
 fn api(flavor: Flavor) -> Router<Arc<AppState>> {
     let agile = Router::new()
         .route("/rest/agile/1.0/board", get(endpoints::boards))
-        .route("/rest/agile/1.0/board/{id}/configuration", get(endpoints::board_configuration));
+        .route("/rest/agile/1.0/board/{id}/configuration", get(endpoints::board_configuration))
+        .route("/rest/agile/1.0/board/{id}/sprint", get(planning::board_sprints));
     match flavor {
         // Cloud serves REST v2 next to v3: the same resources, rich text as wiki markup.
         Flavor::Cloud => agile
@@ -300,7 +336,10 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/project/search", get(endpoints::project_search))
             .route("/rest/api/3/users/search", get(endpoints::users_search))
             .route("/rest/api/3/group/member", get(endpoints::group_member))
-            .route("/rest/api/2/group/member", get(endpoints::group_member)),
+            .route("/rest/api/2/group/member", get(endpoints::group_member))
+            .route("/rest/api/3/project/{project}/version", get(planning::project_versions))
+            .route("/rest/api/2/project/{project}/version", get(planning::project_versions))
+            .route("/rest/api/3/project/{project}/component", get(planning::project_components_paged)),
         Flavor::DataCenter => agile
             .route("/rest/api/2/search", get(search::dc_get).post(search::dc_post))
             .route("/rest/api/2/issue/{id}", get(fetch::get_v2))
@@ -311,7 +350,9 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/status", get(endpoints::statuses))
             .route("/rest/api/2/mypermissions", get(permissions::my_permissions))
             .route("/rest/api/2/user/search", get(endpoints::dc_user_search))
-            .route("/rest/api/2/group/member", get(endpoints::group_member)),
+            .route("/rest/api/2/group/member", get(endpoints::group_member))
+            .route("/rest/api/2/project/{project}/version", get(planning::project_versions))
+            .route("/rest/api/2/project/{project}/components", get(planning::project_components)),
     }
 }
 

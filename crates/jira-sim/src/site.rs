@@ -76,6 +76,8 @@ pub(crate) struct State {
     pub counters: std::collections::BTreeMap<(String, u16), u64>,
     /// Requests as received, while `RunningSim::record_requests` is on.
     pub recorded: Option<Vec<crate::server::RecordedRequest>>,
+    /// Versions added at run time (`RunningSim::add_version`): project index and version.
+    pub added_versions: Vec<(u64, Value)>,
 }
 
 pub(crate) struct Site {
@@ -381,6 +383,14 @@ impl State {
             strip_emails(&mut user);
         }
         user
+    }
+
+    /// How many issues (deleted ones aside) are in project `p`'s core component, as Cloud's
+    /// component list counts them.
+    pub fn component_issue_count(&self, data: &Dataset, p: u64) -> u64 {
+        (0..self.index_count(data))
+            .filter(|i| !self.overlay.deleted.contains(i) && data.project_of(*i) == p && data.has_component(*i))
+            .count() as u64
     }
 
     pub fn project_visible(&self, p: u64) -> bool {

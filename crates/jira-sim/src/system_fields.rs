@@ -411,15 +411,8 @@ impl Dataset {
         let creator = if r.is_multiple_of(5) { (r >> 8) % users } else { cx.reporter };
         f.insert("creator".into(), self.user_ref(creator));
         let r = self.p(tag::VERSIONS, i);
-        let versions = if r.is_multiple_of(4) {
-            let project = self.project_of(i);
-            let v = 10_000 + project * 10 + (i + 1) % 3;
-            json!([{"self": format!("{base}/rest/api/3/version/{v}"), "id": v.to_string(),
-                    "name": format!("{}.{}", 1 + (i + 1) % 3, project), "archived": false,
-                    "released": (i + 1).is_multiple_of(3), "description": ""}])
-        } else {
-            json!([])
-        };
+        let versions =
+            if r.is_multiple_of(4) { json!([self.version_ref(self.project_of(i), (i + 1) % 3)]) } else { json!([]) };
         f.insert("versions".into(), versions);
         let r = self.p(tag::SOCIAL, i);
         let votes = if cx.span.is_some() { (r % 8).saturating_sub(4) } else { 0 };

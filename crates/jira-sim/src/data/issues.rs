@@ -72,24 +72,9 @@ impl Dataset {
         f.insert("labels".into(), json!(labels));
         f.insert(
             "components".into(),
-            if has(1) {
-                json!([{"self": format!("{base}/rest/api/3/component/{}", 10_000 + project),
-                        "id": (10_000 + project).to_string(), "name": format!("{} core", self.project_key(project))}])
-            } else {
-                json!([])
-            },
+            if self.has_component(i) { json!([self.component_ref(project, 0)]) } else { json!([]) },
         );
-        f.insert(
-            "fixVersions".into(),
-            if has(2) {
-                let v = 10_000 + project * 10 + (i % 3);
-                json!([{"self": format!("{base}/rest/api/3/version/{v}"), "id": v.to_string(),
-                        "name": format!("{}.{}", 1 + i % 3, project), "archived": false,
-                        "released": i.is_multiple_of(3), "description": ""}])
-            } else {
-                json!([])
-            },
-        );
+        f.insert("fixVersions".into(), if has(2) { json!([self.version_ref(project, i % 3)]) } else { json!([]) });
         f.insert("created".into(), json!(self.format_datetime(created)));
         f.insert("updated".into(), json!(self.format_datetime(updated)));
         f.insert(

@@ -16,6 +16,7 @@ mod dates;
 mod field_list;
 mod issues;
 mod layout;
+mod planning;
 mod projects;
 mod rich_text;
 mod users;
@@ -24,6 +25,7 @@ mod workflow;
 pub(crate) use changelog::{CHANGELOG_PAGE, Edit, Moved};
 pub use config::DatasetConfig;
 pub use field_list::{CUSTOM_FIELDS, CustomField};
+pub use planning::{BASE_VERSIONS, COMPONENTS};
 pub use rich_text::{adf, adf_to_wiki, to_v2};
 pub(crate) use workflow::{STATUSES, status_name};
 
