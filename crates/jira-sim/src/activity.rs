@@ -240,7 +240,7 @@ impl State {
         let num = |v: Option<i64>| v.map_or(Value::Null, |v| json!(v.to_string()));
         for (n, l) in acts.iter().enumerate() {
             let mut items = Vec::new();
-            let mut time_items = |delta: i64, tt: &mut TimeTracking, spent_before: Option<i64>, spent: Option<i64>| {
+            let time_items = |delta: i64, tt: &mut TimeTracking, spent_before: Option<i64>, spent: Option<i64>| {
                 let before = tt.remaining;
                 tt.remaining = tt.remaining.map(|r| (r - delta).max(0));
                 let mut v = vec![item("timespent", num(spent_before), num(spent))];

@@ -6,6 +6,7 @@
 //! [`RunningSim::start`].
 
 mod activity;
+mod activity_http;
 mod auth;
 mod behaviour;
 mod changelog;

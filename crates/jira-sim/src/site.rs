@@ -83,6 +83,8 @@ pub(crate) struct State {
 pub(crate) struct Site {
     pub data: Dataset,
     state: Mutex<State>,
+    /// Every generated worklog by (updated, id), for the worklog feed; built on first use.
+    pub(crate) worklog_index: std::sync::OnceLock<Vec<(i64, u64)>>,
 }
 
 /// The visible state of one issue.
@@ -99,7 +101,7 @@ pub(crate) struct Snapshot {
 
 impl Site {
     pub fn new(data: Dataset, behaviour: Behaviour) -> Self {
-        Self { data, state: Mutex::new(State { behaviour, ..State::default() }) }
+        Self { data, state: Mutex::new(State { behaviour, ..State::default() }), worklog_index: Default::default() }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -456,7 +458,7 @@ impl State {
 }
 
 /// Removes `emailAddress` from user objects anywhere in a value (how Jira redacts them).
-fn strip_emails(v: &mut Value) {
+pub(crate) fn strip_emails(v: &mut Value) {
     match v {
         Value::Object(o) => {
             if o.contains_key("accountId") {
