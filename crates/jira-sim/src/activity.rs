@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::data::{COMMENT_EMBED_CLOUD, COMMENT_STRIDE, CommentSpec, Dataset, WORKLOG_EMBED, WORKLOG_STRIDE, WorklogSpec};
+use crate::data::{
+    COMMENT_EMBED_CLOUD, COMMENT_STRIDE, CommentSpec, Dataset, WORKLOG_EMBED, WORKLOG_STRIDE, WorklogSpec,
+};
 use crate::site::{Snapshot, State};
 use crate::system_fields::{LINK_TYPES, TimeTracking, insert_time_fields};
 
@@ -194,7 +196,8 @@ impl State {
             .filter(|l| l["id"].as_str().and_then(|s| s.parse().ok()).is_none_or(|id: u64| !deleted.contains(&id)))
             .collect();
         for link in added.into_iter().filter(|l| !deleted.contains(&l.id)) {
-            let (direction, other) = if link.from == i { ("outwardIssue", link.to) } else { ("inwardIssue", link.from) };
+            let (direction, other) =
+                if link.from == i { ("outwardIssue", link.to) } else { ("inwardIssue", link.from) };
             links.push(data.issue_link(link.id, link.kind, direction, other));
         }
         links

@@ -183,7 +183,13 @@ fn feed_page(items: impl Iterator<Item = (i64, u64)>) -> (Vec<(i64, u64)>, bool)
     (page, items.peek().is_none())
 }
 
-fn feed_response(app: &AppState, uri: &axum::http::Uri, what: &str, since: i64, page: (Vec<(i64, u64)>, bool)) -> Response {
+fn feed_response(
+    app: &AppState,
+    uri: &axum::http::Uri,
+    what: &str,
+    since: i64,
+    page: (Vec<(i64, u64)>, bool),
+) -> Response {
     let (values, last) = page;
     let base = format!("{}/rest/api/{}/worklog/{what}", app.site.data.base_url(), api_of(uri));
     let until = values.last().map_or(since, |(t, _)| *t);

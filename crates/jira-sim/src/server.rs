@@ -284,7 +284,9 @@ impl RunningSim {
         let d = &self.app.site.data;
         let st = self.app.site.lock();
         match self.stored_index(&st, issue_id) {
-            Some(i) => st.comments_of(d, i, crate::activity::stored_view()).iter().map(|c| d.render_comment(c)).collect(),
+            Some(i) => {
+                st.comments_of(d, i, crate::activity::stored_view()).iter().map(|c| d.render_comment(c)).collect()
+            }
             None => Vec::new(),
         }
     }
@@ -294,7 +296,9 @@ impl RunningSim {
         let d = &self.app.site.data;
         let st = self.app.site.lock();
         match self.stored_index(&st, issue_id) {
-            Some(i) => st.worklogs_of(d, i, crate::activity::stored_view()).iter().map(|w| d.render_worklog(w)).collect(),
+            Some(i) => {
+                st.worklogs_of(d, i, crate::activity::stored_view()).iter().map(|w| d.render_worklog(w)).collect()
+            }
             None => Vec::new(),
         }
     }

@@ -210,7 +210,10 @@ impl State {
                     previous: None,
                 });
                 let prev = change.current;
-                change.previous = (prev.version > 0 || prev.updated_ms != data.updated_ms(i)).then_some(prev);
+                // Search keeps showing what it showed: a version it never saw is not one to go back to.
+                if prev.visible_at <= now {
+                    change.previous = (prev.version > 0 || prev.updated_ms != data.updated_ms(i)).then_some(prev);
+                }
                 change.current = Version { version: prev.version + 1, updated_ms: ms, visible_at };
                 self.overlay.edit_times.entry(i).or_default().push(Edit { at: ms, moved: None });
                 ids.push(Dataset::issue_id(i));
@@ -246,7 +249,9 @@ impl State {
             previous: None,
         });
         let prev = change.current;
-        change.previous = (prev.version > 0 || prev.updated_ms != data.updated_ms(i)).then_some(prev);
+        if prev.visible_at <= now {
+            change.previous = (prev.version > 0 || prev.updated_ms != data.updated_ms(i)).then_some(prev);
+        }
         change.current = Version { version: prev.version, updated_ms: ms, visible_at };
         Some(ms)
     }

@@ -242,7 +242,7 @@ impl TimeTracking {
 /// The time tracking fields of an issue whose own figures are `own` and whose figures with its
 /// sub-task's are `total`.
 pub(crate) fn insert_time_fields(f: &mut Map<String, Value>, own: &TimeTracking, total: &TimeTracking) {
-        f.insert("timetracking".into(), own.details());
+    f.insert("timetracking".into(), own.details());
     let secs = |s: Option<i64>| s.map_or(Value::Null, |s| json!(s));
     f.insert("timespent".into(), secs(own.spent));
     f.insert("timeoriginalestimate".into(), secs(own.original));

@@ -69,7 +69,17 @@ impl Dataset {
         let edited = r % 5 == 0;
         let updated = if edited { created + (u - created) * ((r >> 8) % 100) as i64 / 100 } else { created };
         let update_author = if edited && (r >> 20) % 4 == 0 { (r >> 24) % users } else { author };
-        CommentSpec { id, issue: i, k, created, updated, author, update_author, restricted: (r >> 32) % 8 == 0, edits: 0 }
+        CommentSpec {
+            id,
+            issue: i,
+            k,
+            created,
+            updated,
+            author,
+            update_author,
+            restricted: (r >> 32) % 8 == 0,
+            edits: 0,
+        }
     }
 
     pub(crate) fn comment_id(i: u64, k: u64) -> u64 {

@@ -24,11 +24,11 @@ mod worklogs;
 
 pub(crate) use changelog::{CHANGELOG_PAGE, Edit, Moved};
 pub(crate) use comments::{COMMENT_EMBED_CLOUD, COMMENT_STRIDE, CommentSpec};
-pub(crate) use worklogs::{WORKLOG_EMBED, WORKLOG_STRIDE, WorklogSpec};
 pub use config::DatasetConfig;
 pub use field_list::{CUSTOM_FIELDS, CustomField};
 pub use rich_text::{adf, adf_to_wiki, to_v2};
 pub(crate) use workflow::{STATUSES, status_name};
+pub(crate) use worklogs::{WORKLOG_EMBED, WORKLOG_STRIDE, WorklogSpec};
 
 use serde_json::{Value, json};
 

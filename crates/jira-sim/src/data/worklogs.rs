@@ -59,11 +59,23 @@ impl Dataset {
         let logged = (started + secs * 1000).min(updated);
         let id = Self::worklog_id(i, k);
         let w = self.p(tag::WORKLOG, id);
-        let changed = if w.is_multiple_of(6) { logged + (updated - logged) * ((w >> 8) % 100) as i64 / 100 } else { logged };
+        let changed =
+            if w.is_multiple_of(6) { logged + (updated - logged) * ((w >> 8) % 100) as i64 / 100 } else { logged };
         let users = self.config.users.max(1);
         let author = ((self.p(tag::TIME, i) >> 20) + k) % users;
         let update_author = if w.is_multiple_of(6) && (w >> 16) % 3 == 0 { (w >> 24) % users } else { author };
-        WorklogSpec { id, issue: i, k, started, created: logged, updated: changed, secs, author, update_author, edits: 0 }
+        WorklogSpec {
+            id,
+            issue: i,
+            k,
+            started,
+            created: logged,
+            updated: changed,
+            secs,
+            author,
+            update_author,
+            edits: 0,
+        }
     }
 
     /// Every generated worklog of issue `i`, in `created` order.
