@@ -42,13 +42,16 @@ fn finish(app: &AppState, mut v: Value, api: &str, viewer: &Viewer) -> Value {
 
 const NO_ISSUE: &str = "Issue does not exist or you do not have permission to see it.";
 
-fn parse<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> Result<Option<T>, Response> {
+/// A numeric query parameter: `Ok(None)` when absent, `Err(raw)` when not a number.
+fn number(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, String> {
     match q.get(name) {
         None => Ok(None),
-        Some(v) => v.trim().parse().map(Some).map_err(|_| {
-            error(StatusCode::BAD_REQUEST, &format!("The value '{v}' is invalid for the parameter '{name}'."))
-        }),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| v.clone()),
     }
+}
+
+fn invalid(name: &str, raw: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, &format!("The value '{raw}' is invalid for the parameter '{name}'."))
 }
 
 /// `GET /rest/api/{3,2}/issue/{issueIdOrKey}/comment`: `startAt`, `maxResults` (Cloud: default
@@ -61,13 +64,13 @@ pub(crate) async fn comments(
     uri: axum::http::Uri,
 ) -> Response {
     let (default_max, cap) = if app.flavor == Flavor::Cloud { (100, 100) } else { (50, usize::MAX) };
-    let start: i64 = match parse(&q, "startAt") {
+    let start = match number(&q, "startAt") {
         Ok(v) => v.unwrap_or(0),
-        Err(r) => return r,
+        Err(raw) => return invalid("startAt", &raw),
     };
-    let max: i64 = match parse(&q, "maxResults") {
+    let max = match number(&q, "maxResults") {
         Ok(v) => v.unwrap_or(default_max as i64),
-        Err(r) => return r,
+        Err(raw) => return invalid("maxResults", &raw),
     };
     let newest_first = match q.get("orderBy").map(String::as_str) {
         None | Some("created" | "+created") => false,
@@ -103,15 +106,15 @@ pub(crate) async fn worklogs(
     uri: axum::http::Uri,
 ) -> Response {
     // Jira answers 404 for non-numeric paging values (v3 spec, getIssueWorklog).
-    let num = |name: &str| match q.get(name) {
-        None => Ok(None),
-        Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| error(StatusCode::NOT_FOUND, NO_ISSUE)),
+    let (start, max, after, before) = match (
+        number(&q, "startAt"),
+        number(&q, "maxResults"),
+        number(&q, "startedAfter"),
+        number(&q, "startedBefore"),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a.unwrap_or(0), b.unwrap_or(WORKLOG_PAGE as i64), c, d),
+        _ => return error(StatusCode::NOT_FOUND, NO_ISSUE),
     };
-    let (start, max, after, before) =
-        match (num("startAt"), num("maxResults"), num("startedAfter"), num("startedBefore")) {
-            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a.unwrap_or(0), b.unwrap_or(WORKLOG_PAGE as i64), c, d),
-            (Err(r), ..) | (_, Err(r), ..) | (.., Err(r), _) | (.., Err(r)) => return r,
-        };
     let data = &app.site.data;
     let page = {
         let st = app.site.lock();

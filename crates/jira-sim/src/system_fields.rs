@@ -294,7 +294,7 @@ impl Dataset {
             return TimeTracking::default();
         }
         let original = ESTIMATES[((r >> 4) % ESTIMATES.len() as u64) as usize];
-        let worklogs = if (r >> 40) % 25 == 0 { 21 + (r >> 48) % 40 } else { (r >> 8) % 3 };
+        let worklogs = if (r >> 40).is_multiple_of(25) { 21 + (r >> 48) % 40 } else { (r >> 8) % 3 };
         // Up to one and a half times the estimate, in whole quarter hours, at least a quarter
         // hour per worklog.
         let spent = (worklogs > 0)

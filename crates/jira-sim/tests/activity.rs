@@ -74,6 +74,10 @@ impl Site {
     }
 }
 
+fn id_of(v: &Value) -> u64 {
+    v["id"].as_str().unwrap().parse().unwrap()
+}
+
 fn ids(v: &Value, list: &str) -> Vec<String> {
     v[list].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
 }
@@ -237,7 +241,7 @@ fn changes_show_in_search_after_the_index_lag_and_bump_updated() {
     std::thread::sleep(Duration::from_millis(500));
     let after = s.searched(id, "comment,updated");
     assert_eq!(after["updated"], stored["fields"]["updated"]);
-    assert!(after["comment"]["comments"].as_array().unwrap().iter().any(|c| c["id"] == cid.to_string()));
+    assert!(after["comment"]["comments"].as_array().unwrap().iter().any(|c| id_of(c) == cid));
     // The touched issue is now last in `updated` order.
     let newest = s.sim.visible_issues().into_iter().max_by_key(|(_, _, u)| *u).unwrap();
     assert_eq!(newest.0, id);
@@ -252,9 +256,9 @@ fn changes_show_in_search_after_the_index_lag_and_bump_updated() {
     assert!(items.contains(&"WorklogId".to_string()) && items.contains(&"timespent".to_string()), "{items:?}");
 
     assert!(s.sim.edit_comment(cid));
-    assert!(s.sim.comments(id).iter().any(|c| c["id"] == cid.to_string() && c["created"] != c["updated"]));
+    assert!(s.sim.comments(id).iter().any(|c| id_of(c) == cid && c["created"] != c["updated"]));
     assert!(s.sim.delete_comment(cid) && !s.sim.delete_comment(cid));
-    assert!(!s.sim.comments(id).iter().any(|c| c["id"] == cid.to_string()));
+    assert!(!s.sim.comments(id).iter().any(|c| id_of(c) == cid));
     assert!(s.sim.edit_worklog(wid));
     assert!(s.sim.delete_worklog(wid) && !s.sim.edit_worklog(wid));
     assert!(!s.sim.worklog_ids().contains(&wid));
@@ -268,7 +272,7 @@ fn links_change_both_issues() {
     let (ua, ub) =
         (s.sim.issue_fields(a).unwrap()["updated"].clone(), s.sim.issue_fields(b).unwrap()["updated"].clone());
     let link = s.sim.add_link(a, b).unwrap();
-    let find = |issue: u64| s.sim.links(issue).into_iter().find(|l| l["id"] == link.to_string());
+    let find = |issue: u64| s.sim.links(issue).into_iter().find(|l| id_of(l) == link);
     assert_eq!(find(a).unwrap()["outwardIssue"]["id"], b.to_string());
     assert_eq!(find(b).unwrap()["inwardIssue"]["id"], a.to_string());
     assert_ne!(s.sim.issue_fields(a).unwrap()["updated"], ua);
@@ -281,5 +285,5 @@ fn links_change_both_issues() {
         .find_map(|i| s.sim.links(i).first().map(|l| (i, l["id"].as_str().unwrap().parse::<u64>().unwrap())))
         .unwrap();
     assert!(s.sim.delete_link(generated));
-    assert!(s.sim.links(issue).iter().all(|l| l["id"] != generated.to_string()));
+    assert!(s.sim.links(issue).iter().all(|l| id_of(l) != generated));
 }

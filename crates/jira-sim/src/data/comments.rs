@@ -66,9 +66,9 @@ impl Dataset {
         let r = self.p(tag::COMMENT, id);
         let users = self.config.users.max(1);
         let author = (self.p(tag::COMMENTS, i) >> 24).wrapping_add(k * 7 + (r >> 40) % 3) % users;
-        let edited = r % 5 == 0;
+        let edited = r.is_multiple_of(5);
         let updated = if edited { created + (u - created) * ((r >> 8) % 100) as i64 / 100 } else { created };
-        let update_author = if edited && (r >> 20) % 4 == 0 { (r >> 24) % users } else { author };
+        let update_author = if edited && (r >> 20).is_multiple_of(4) { (r >> 24) % users } else { author };
         CommentSpec {
             id,
             issue: i,
@@ -77,7 +77,7 @@ impl Dataset {
             updated,
             author,
             update_author,
-            restricted: (r >> 32) % 8 == 0,
+            restricted: (r >> 32).is_multiple_of(8),
             edits: 0,
         }
     }

@@ -63,7 +63,7 @@ impl Dataset {
             if w.is_multiple_of(6) { logged + (updated - logged) * ((w >> 8) % 100) as i64 / 100 } else { logged };
         let users = self.config.users.max(1);
         let author = ((self.p(tag::TIME, i) >> 20) + k) % users;
-        let update_author = if w.is_multiple_of(6) && (w >> 16) % 3 == 0 { (w >> 24) % users } else { author };
+        let update_author = if w.is_multiple_of(6) && (w >> 16).is_multiple_of(3) { (w >> 24) % users } else { author };
         WorklogSpec {
             id,
             issue: i,
