@@ -1238,6 +1238,36 @@ fn data_center_serves_server_info_and_group_members_too() {
 }
 
 #[test]
+fn comment_worklog_and_feed_responses_match_the_spec() {
+    let s = cloud(300);
+    let id = s.sim.issues_with_long_comment_threads()[0];
+    let (status, body) = s.get(&format!("/rest/api/3/issue/{id}/comment?maxResults=30"));
+    assert_eq!(status, 200);
+    assert_schema("platform", response_schema("platform", "/rest/api/3/issue/{issueIdOrKey}/comment", "get"), &body);
+    let wl = (10_000..10_300).find(|i| !s.sim.worklogs(*i).is_empty()).unwrap();
+    let (status, body) = s.get(&format!("/rest/api/3/issue/{wl}/worklog"));
+    assert_eq!(status, 200);
+    assert_schema("platform", response_schema("platform", "/rest/api/3/issue/{issueIdOrKey}/worklog", "get"), &body);
+    for what in ["updated", "deleted"] {
+        let (status, body) = s.get(&format!("/rest/api/3/worklog/{what}?since=0"));
+        assert_eq!(status, 200);
+        assert_schema("platform", response_schema("platform", &format!("/rest/api/3/worklog/{what}"), "get"), &body);
+    }
+    let ids: Vec<u64> = s.sim.worklog_ids().into_iter().take(5).collect();
+    let (status, body) = s.post("/rest/api/3/worklog/list", json!({ "ids": ids }));
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(5)));
+    assert_schema("platform", response_schema("platform", "/rest/api/3/worklog/list", "post"), &body);
+    // Behind the OAuth gateway the issue id is read by name too (the path also has the cloud id).
+    let (_, t) = refresh(&s, "sim-refresh-0");
+    let access = t["access_token"].as_str().unwrap();
+    let gw = s.sim.gateway_url();
+    for path in [format!("/rest/api/3/issue/{id}/comment"), format!("/rest/api/3/issue/{id}")] {
+        let (status, body) = s.send(s.http.get(format!("{gw}{path}")).bearer_auth(access));
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+}
+
+#[test]
 fn the_field_list_has_comment_as_a_system_field() {
     let s = cloud(5);
     for api in ["2", "3"] {
