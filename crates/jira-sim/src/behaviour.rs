@@ -78,6 +78,15 @@ pub struct Behaviour {
     /// Boards (by id) still listed whose configuration answers 404, as for a board deleted
     /// between the listing and the configuration request.
     pub board_configs_missing: BTreeSet<u64>,
+    /// Cloud's `comment` field embeds the newest 100 comments of a longer thread instead of the
+    /// oldest 100 (`total` counts all either way). One report (atlassian-mcp-server #230) saw
+    /// the oldest dropped, possibly by its own layer; the page's `startAt: 0` suggests the
+    /// oldest are kept. Both are played, the oldest by default.
+    pub embedded_comments_newest: bool,
+    /// Editing or deleting a comment leaves the issue's `updated` alone. Jira Server's source
+    /// bumps it on both (adding always does); no Cloud source says either way. Both are
+    /// played; bumping by default.
+    pub comment_edit_delete_keep_updated: bool,
 }
 
 impl Default for Behaviour {
@@ -105,6 +114,8 @@ impl Default for Behaviour {
             api_user_is_admin: false,
             created_indexed_to_minute: false,
             cloud_tokens_are_offsets: false,
+            embedded_comments_newest: false,
+            comment_edit_delete_keep_updated: false,
         }
     }
 }

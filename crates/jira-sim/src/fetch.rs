@@ -116,7 +116,7 @@ pub(crate) struct IssueParams {
 pub(crate) async fn get_v3(
     app: State<Arc<AppState>>,
     v: Extension<Viewer>,
-    id: Path<String>,
+    id: Path<std::collections::HashMap<String, String>>,
     q: Query<IssueParams>,
 ) -> Response {
     get_issue(app, v, id, q, "3").await
@@ -125,7 +125,7 @@ pub(crate) async fn get_v3(
 pub(crate) async fn get_v2(
     app: State<Arc<AppState>>,
     v: Extension<Viewer>,
-    id: Path<String>,
+    id: Path<std::collections::HashMap<String, String>>,
     q: Query<IssueParams>,
 ) -> Response {
     get_issue(app, v, id, q, "2").await
@@ -136,10 +136,12 @@ pub(crate) async fn get_v2(
 async fn get_issue(
     State(app): State<Arc<AppState>>,
     Extension(viewer): Extension<Viewer>,
-    Path(id_or_key): Path<String>,
+    Path(params): Path<std::collections::HashMap<String, String>>,
     Query(p): Query<IssueParams>,
     api: &str,
 ) -> Response {
+    // By name: behind the OAuth gateway the path also carries `{cloud_id}`.
+    let id_or_key = params.get("id").cloned().unwrap_or_default();
     let data = &app.site.data;
     let st = app.site.lock();
     let Some(s) = lookup(&st, data, &id_or_key) else {

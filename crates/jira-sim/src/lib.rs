@@ -5,6 +5,8 @@
 //! issues cost no memory), and can be made to misbehave the way real sites do. Start one with
 //! [`RunningSim::start`].
 
+mod activity;
+mod activity_http;
 mod auth;
 mod behaviour;
 mod changelog;

@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{changelog, endpoints, fetch, permissions, planning, search};
+use crate::{activity_http, changelog, endpoints, fetch, permissions, planning, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -271,6 +271,105 @@ impl RunningSim {
         v
     }
 
+    /// Adds a comment to issue `issue_id` now (bumping the issue's `updated`, seen by search
+    /// after the index lag); returns the comment id, `None` for a missing or deleted issue.
+    pub fn add_comment(&self, issue_id: u64) -> Option<u64> {
+        self.app.site.lock().add_comment(&self.app.site.data, issue_id)
+    }
+
+    /// Edits a comment now (new `updated`, `updateAuthor`, body); false if it does not exist.
+    pub fn edit_comment(&self, comment_id: u64) -> bool {
+        self.app.site.lock().edit_comment(&self.app.site.data, comment_id)
+    }
+
+    /// Deletes a comment now; false if it does not exist.
+    pub fn delete_comment(&self, comment_id: u64) -> bool {
+        self.app.site.lock().delete_comment(&self.app.site.data, comment_id)
+    }
+
+    /// Logs an hour of work on issue `issue_id` now; returns the worklog id.
+    pub fn add_worklog(&self, issue_id: u64) -> Option<u64> {
+        self.app.site.lock().add_worklog(&self.app.site.data, issue_id)
+    }
+
+    /// Edits a worklog now (a quarter hour more); false if it does not exist.
+    pub fn edit_worklog(&self, worklog_id: u64) -> bool {
+        self.app.site.lock().edit_worklog(&self.app.site.data, worklog_id)
+    }
+
+    /// Deletes a worklog now (it then shows in `/worklog/deleted`); false if it does not exist.
+    pub fn delete_worklog(&self, worklog_id: u64) -> bool {
+        self.app.site.lock().delete_worklog(&self.app.site.data, worklog_id)
+    }
+
+    /// Links `from_issue_id` (outward) to `to_issue_id` now; both issues are updated. Returns
+    /// the link id.
+    pub fn add_link(&self, from_issue_id: u64, to_issue_id: u64) -> Option<u64> {
+        self.app.site.lock().add_link(&self.app.site.data, from_issue_id, to_issue_id)
+    }
+
+    /// Deletes a link (generated or added) now; both issues are updated.
+    pub fn delete_link(&self, link_id: u64) -> bool {
+        self.app.site.lock().delete_link(&self.app.site.data, link_id)
+    }
+
+    /// Every current comment of an issue as stored, oldest first, as v3 renders it; empty when
+    /// the issue is gone.
+    pub fn comments(&self, issue_id: u64) -> Vec<serde_json::Value> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        match self.stored_index(&st, issue_id) {
+            Some(i) => {
+                st.comments_of(d, i, crate::activity::stored_view()).iter().map(|c| d.render_comment(c)).collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Every current worklog of an issue as stored, in `created` order, as v3 renders it.
+    pub fn worklogs(&self, issue_id: u64) -> Vec<serde_json::Value> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        match self.stored_index(&st, issue_id) {
+            Some(i) => {
+                st.worklogs_of(d, i, crate::activity::stored_view()).iter().map(|w| d.render_worklog(w)).collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The issue's current `issuelinks` as v3 renders them.
+    pub fn links(&self, issue_id: u64) -> Vec<serde_json::Value> {
+        let d = &self.app.site.data;
+        let st = self.app.site.lock();
+        let later = crate::activity::stored_view();
+        match self.stored_index(&st, issue_id).and_then(|i| st.stored(d, i, later)) {
+            Some(s) => st.issue_fields(d, &s, true)["issuelinks"].as_array().cloned().unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Every live worklog id (of issues not deleted), ascending.
+    pub fn worklog_ids(&self) -> Vec<u64> {
+        self.app.site.lock().live_worklog_ids(&self.app.site.data)
+    }
+
+    /// Every worklog deleted while the site ran, in deletion order.
+    pub fn deleted_worklog_ids(&self) -> Vec<u64> {
+        self.app.site.lock().activity.worklog_deletes.iter().map(|(_, w)| *w).collect()
+    }
+
+    /// Issues whose comments outnumber what Cloud embeds in the `comment` field (100), by id.
+    pub fn issues_with_long_comment_threads(&self) -> Vec<u64> {
+        self.app.site.lock().long_comment_threads(&self.app.site.data)
+    }
+
+    fn stored_index(&self, st: &crate::site::State, issue_id: u64) -> Option<u64> {
+        let d = &self.app.site.data;
+        let i = issue_id.checked_sub(Dataset::issue_id(0))?;
+        st.stored(d, i, crate::activity::stored_view()).map(|s| s.index)
+    }
+
     /// Moves the site's clock (used for edit times) forward.
     pub fn advance_clock(&self, by: Duration) {
         self.app.site.lock().advance_clock(by.as_millis() as i64);
@@ -320,6 +419,16 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/issue/bulkfetch", post(fetch::bulkfetch_v2))
             .route("/rest/api/3/issue/{id}", get(fetch::get_v3))
             .route("/rest/api/2/issue/{id}", get(fetch::get_v2))
+            .route("/rest/api/3/issue/{id}/comment", get(activity_http::comments))
+            .route("/rest/api/2/issue/{id}/comment", get(activity_http::comments))
+            .route("/rest/api/3/issue/{id}/worklog", get(activity_http::worklogs))
+            .route("/rest/api/2/issue/{id}/worklog", get(activity_http::worklogs))
+            .route("/rest/api/3/worklog/updated", get(activity_http::updated))
+            .route("/rest/api/2/worklog/updated", get(activity_http::updated))
+            .route("/rest/api/3/worklog/deleted", get(activity_http::deleted))
+            .route("/rest/api/2/worklog/deleted", get(activity_http::deleted))
+            .route("/rest/api/3/worklog/list", post(activity_http::list))
+            .route("/rest/api/2/worklog/list", post(activity_http::list))
             .route("/rest/api/3/search", get(search::legacy_get).post(search::legacy_post))
             .route("/rest/api/2/search", get(search::removed).post(search::removed))
             .route("/rest/api/3/serverInfo", get(endpoints::server_info))
@@ -343,6 +452,11 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
         Flavor::DataCenter => agile
             .route("/rest/api/2/search", get(search::dc_get).post(search::dc_post))
             .route("/rest/api/2/issue/{id}", get(fetch::get_v2))
+            .route("/rest/api/2/issue/{id}/comment", get(activity_http::comments))
+            .route("/rest/api/2/issue/{id}/worklog", get(activity_http::worklogs))
+            .route("/rest/api/2/worklog/updated", get(activity_http::updated))
+            .route("/rest/api/2/worklog/deleted", get(activity_http::deleted))
+            .route("/rest/api/2/worklog/list", post(activity_http::list))
             .route("/rest/api/2/serverInfo", get(endpoints::server_info))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/2/myself", get(endpoints::myself))

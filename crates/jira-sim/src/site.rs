@@ -70,6 +70,8 @@ pub(crate) struct Overlay {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub overlay: Overlay,
+    /// Comments, worklogs and links changed while running.
+    pub activity: crate::activity::Activity,
     pub behaviour: Behaviour,
     pub rate: RateWindow,
     pub requests: u64,
@@ -83,6 +85,8 @@ pub(crate) struct State {
 pub(crate) struct Site {
     pub data: Dataset,
     state: Mutex<State>,
+    /// Every generated worklog by (updated, id), for the worklog feed; built on first use.
+    pub(crate) worklog_index: std::sync::OnceLock<Vec<(i64, u64)>>,
 }
 
 /// The visible state of one issue.
@@ -92,11 +96,14 @@ pub(crate) struct Snapshot {
     pub version: u32,
     pub updated_ms: i64,
     pub created_ms: i64,
+    /// The instant the snapshot shows the site at: comments, worklogs and links changed after
+    /// it (index lag) are not shown yet.
+    pub at: Instant,
 }
 
 impl Site {
     pub fn new(data: Dataset, behaviour: Behaviour) -> Self {
-        Self { data, state: Mutex::new(State { behaviour, ..State::default() }) }
+        Self { data, state: Mutex::new(State { behaviour, ..State::default() }), worklog_index: Default::default() }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -157,7 +164,8 @@ impl State {
             return None;
         }
         let n = data.config.issues;
-        let shown = |v: &Version| Snapshot { index: i, version: v.version, updated_ms: v.updated_ms, created_ms: 0 };
+        let shown =
+            |v: &Version| Snapshot { index: i, version: v.version, updated_ms: v.updated_ms, created_ms: 0, at: now };
         if i >= n {
             let v = self.overlay.created.get((i - n) as usize)?;
             return (v.visible_at <= now).then(|| Snapshot { created_ms: v.updated_ms, ..shown(v) });
@@ -166,12 +174,13 @@ impl State {
         let snap = match self.overlay.changed.get(&i) {
             Some(c) if c.current.visible_at <= now => shown(&c.current),
             Some(Change { previous: Some(p), .. }) => shown(p),
-            _ => Snapshot { index: i, version: 0, updated_ms: data.updated_ms(i), created_ms },
+            _ => Snapshot { index: i, version: 0, updated_ms: data.updated_ms(i), created_ms, at: now },
         };
         Some(Snapshot { created_ms, ..snap })
     }
 
-    /// Changed and created issues, ordered by (updated, id): the end of `updated` order.
+    /// Changed (edited or touched) and created issues, ordered by (updated, id): the end of
+    /// `updated` order.
     pub fn tail(&self, data: &Dataset, now: Instant) -> Vec<Snapshot> {
         let n = data.config.issues;
         let mut tail: Vec<Snapshot> = self
@@ -181,7 +190,7 @@ impl State {
             .copied()
             .chain(n..self.index_count(data))
             .filter_map(|i| self.snapshot(data, i, now))
-            .filter(|s| s.version > 0 || s.index >= n)
+            .filter(|s| s.index >= n || s.updated_ms != data.updated_ms(s.index))
             .collect();
         tail.sort_by_key(|s| (s.updated_ms, s.index));
         tail
@@ -203,7 +212,10 @@ impl State {
                     previous: None,
                 });
                 let prev = change.current;
-                change.previous = (prev.version > 0).then_some(prev);
+                // Search keeps showing what it showed: a version it never saw is not one to go back to.
+                if prev.visible_at <= now {
+                    change.previous = (prev.version > 0 || prev.updated_ms != data.updated_ms(i)).then_some(prev);
+                }
                 change.current = Version { version: prev.version + 1, updated_ms: ms, visible_at };
                 self.overlay.edit_times.entry(i).or_default().push(Edit { at: ms, moved: None });
                 ids.push(Dataset::issue_id(i));
@@ -211,6 +223,49 @@ impl State {
             i += stride.max(1);
         }
         ids
+    }
+
+    /// Bumps issue `i`'s `updated` to now without changing its field values (same version), as
+    /// a comment, worklog or link does: it moves to the end of `updated` order once search sees
+    /// it (after `lag`). Returns the new `updated`, `None` for an unknown or deleted issue.
+    pub fn touch(&mut self, data: &Dataset, i: u64, lag: std::time::Duration) -> Option<i64> {
+        if i >= self.index_count(data) || self.overlay.deleted.contains(&i) {
+            return None;
+        }
+        let now = Instant::now();
+        let ms = self.change_time();
+        let visible_at = now + lag;
+        let n = data.config.issues;
+        if i >= n {
+            let v = &mut self.overlay.created[(i - n) as usize];
+            // A created issue has one version: one search already shows stays shown (its new
+            // `updated` then shows at once); one not yet indexed waits for this change too.
+            v.updated_ms = ms;
+            if v.visible_at > now {
+                v.visible_at = visible_at;
+            }
+            return Some(ms);
+        }
+        let change = self.overlay.changed.entry(i).or_insert(Change {
+            current: Version { version: 0, updated_ms: data.updated_ms(i), visible_at: now },
+            previous: None,
+        });
+        let prev = change.current;
+        if prev.visible_at <= now {
+            change.previous = (prev.version > 0 || prev.updated_ms != data.updated_ms(i)).then_some(prev);
+        }
+        change.current = Version { version: prev.version, updated_ms: ms, visible_at };
+        Some(ms)
+    }
+
+    /// The `updated` of a change made now (strictly increasing across changes).
+    pub fn next_change_ms(&mut self) -> i64 {
+        self.change_time()
+    }
+
+    /// Whether issue index `i` was deleted.
+    pub fn is_deleted(&self, i: u64) -> bool {
+        self.overlay.deleted.contains(&i)
     }
 
     /// Creates `count` issues now; returns their ids.
@@ -321,7 +376,7 @@ impl State {
         let category_changed = f.contains_key("statuscategorychangedate");
         if s.index >= data.config.issues {
             f.insert("created".into(), json!(data.format_datetime(s.created_ms)));
-            f.insert("comment".into(), data.comments(s.index, None));
+
             if category_changed {
                 f.insert("statuscategorychangedate".into(), json!(data.format_datetime(s.created_ms)));
             }
@@ -329,9 +384,10 @@ impl State {
             let ms = data.status_category_changed_ms(s.index, s.version, s.updated_ms);
             f.insert("statuscategorychangedate".into(), json!(data.format_datetime(ms)));
         }
-        if s.version > 0 {
+        if s.version > 0 || s.updated_ms != data.updated_ms(s.index) {
             f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
         }
+        self.apply_activity(data, s, &mut f);
         if let Some((p, _)) = self.overlay.moved.get(&s.index) {
             f.insert("project".into(), data.project_ref(*p));
         }
@@ -351,7 +407,15 @@ impl State {
 
     /// `changelog` of an issue as it is now (`expand=changelog`), users redacted like fields.
     pub fn changelog(&self, data: &Dataset, s: &Snapshot, emails: bool, cap: Option<usize>) -> Value {
-        let mut v = data.changelog(s.index, s.version, self.edit_times(s.index), cap);
+        let mut v = if self.activity.touched(s.index) {
+            let mut all = self.histories(data, s, true);
+            let total = all.len();
+            all.reverse();
+            all.truncate(cap.unwrap_or(usize::MAX));
+            json!({"startAt": 0, "maxResults": all.len(), "total": total, "histories": all})
+        } else {
+            data.changelog(s.index, s.version, self.edit_times(s.index), cap)
+        };
         if !(emails && self.behaviour.user_emails_visible) {
             strip_emails(&mut v);
         }
@@ -365,6 +429,16 @@ impl State {
     /// Every history of an issue as it is now, oldest first, users redacted like fields.
     pub fn histories(&self, data: &Dataset, s: &Snapshot, emails: bool) -> Vec<Value> {
         let mut v = data.histories(s.index, s.version, self.edit_times(s.index));
+        if self.activity.touched(s.index) {
+            v.extend(self.activity_histories(data, s.index));
+            // Oldest first; datetimes in one zone and format sort as text within an issue's span.
+            v.sort_by_cached_key(|h| {
+                h["created"]
+                    .as_str()
+                    .and_then(|c| chrono::DateTime::parse_from_str(c, "%Y-%m-%dT%H:%M:%S%.3f%z").ok())
+                    .map_or(0, |t| t.timestamp_millis())
+            });
+        }
         if !(emails && self.behaviour.user_emails_visible) {
             v.iter_mut().for_each(strip_emails);
         }
@@ -399,7 +473,7 @@ impl State {
 }
 
 /// Removes `emailAddress` from user objects anywhere in a value (how Jira redacts them).
-fn strip_emails(v: &mut Value) {
+pub(crate) fn strip_emails(v: &mut Value) {
     match v {
         Value::Object(o) => {
             if o.contains_key("accountId") {

@@ -171,7 +171,7 @@ mod tag {
 }
 
 /// Jira Cloud's default issue link types: (id, name, inward, outward).
-const LINK_TYPES: [(&str, &str, &str, &str); 4] = [
+pub(crate) const LINK_TYPES: [(&str, &str, &str, &str); 4] = [
     ("10000", "Blocks", "is blocked by", "blocks"),
     ("10001", "Cloners", "is cloned by", "clones"),
     ("10002", "Duplicate", "is duplicated by", "duplicates"),
@@ -225,7 +225,7 @@ impl TimeTracking {
         Value::Object(o)
     }
 
-    fn plus(self, other: Self) -> Self {
+    pub(crate) fn plus(self, other: Self) -> Self {
         let add = |a: Option<i64>, b: Option<i64>| match (a, b) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
@@ -237,6 +237,24 @@ impl TimeTracking {
             worklogs: self.worklogs + other.worklogs,
         }
     }
+}
+
+/// The time tracking fields of an issue whose own figures are `own` and whose figures with its
+/// sub-task's are `total`.
+pub(crate) fn insert_time_fields(f: &mut Map<String, Value>, own: &TimeTracking, total: &TimeTracking) {
+    f.insert("timetracking".into(), own.details());
+    let secs = |s: Option<i64>| s.map_or(Value::Null, |s| json!(s));
+    f.insert("timespent".into(), secs(own.spent));
+    f.insert("timeoriginalestimate".into(), secs(own.original));
+    f.insert("timeestimate".into(), secs(own.remaining));
+    f.insert("aggregatetimespent".into(), secs(total.spent));
+    f.insert("aggregatetimeoriginalestimate".into(), secs(total.original));
+    f.insert("aggregatetimeestimate".into(), secs(total.remaining));
+    f.insert("progress".into(), own.progress());
+    f.insert("aggregateprogress".into(), total.progress());
+    // Jira sends -1 when there is no original estimate.
+    let ratio = own.original.map_or(-1, |o| own.spent.unwrap_or(0) * 100 / o);
+    f.insert("workratio".into(), json!(ratio));
 }
 
 /// Jira's duration text with 8-hour days and 5-day weeks (`57600` → `2d`, `12000` → `3h 20m`).
@@ -265,7 +283,8 @@ pub(crate) struct IssueContext {
 
 impl Dataset {
     /// Time tracking of issue `i`: about half the issues have none; the rest have an original
-    /// estimate and none, one or two worklogs; the remaining estimate is what is left of it.
+    /// estimate and none, one or two worklogs — or, for one in 25 of them, a long run of 21–60,
+    /// more than the `worklog` field embeds; the remaining estimate is what is left of it.
     pub(crate) fn time_tracking(&self, i: u64) -> TimeTracking {
         if i >= self.config.issues {
             return TimeTracking::default();
@@ -275,9 +294,11 @@ impl Dataset {
             return TimeTracking::default();
         }
         let original = ESTIMATES[((r >> 4) % ESTIMATES.len() as u64) as usize];
-        let worklogs = (r >> 8) % 3;
-        // Up to one and a half times the estimate, in whole quarter hours.
-        let spent = (worklogs > 0).then(|| ((original * ((r >> 12) % 151) as i64 / 100) / 900).max(1) * 900);
+        let worklogs = if (r >> 40).is_multiple_of(25) { 21 + (r >> 48) % 40 } else { (r >> 8) % 3 };
+        // Up to one and a half times the estimate, in whole quarter hours, at least a quarter
+        // hour per worklog.
+        let spent = (worklogs > 0)
+            .then(|| ((original * ((r >> 12) % 151) as i64 / 100) / 900).max(1).max(worklogs as i64) * 900);
         let remaining = (original - spent.unwrap_or(0)).max(0);
         TimeTracking { original: Some(original), remaining: Some(remaining), spent, worklogs }
     }
@@ -290,7 +311,7 @@ impl Dataset {
     }
 
     /// Whether issue `i` links to issue `i - projects` (link id `10000 + i`).
-    fn links_back(&self, i: u64) -> Option<(u64, u64)> {
+    pub(crate) fn links_back(&self, i: u64) -> Option<(u64, u64)> {
         let r = self.p(tag::LINK, i);
         (i >= self.config.projects && i < self.config.issues && r.is_multiple_of(3))
             .then(|| (i - self.config.projects, (r >> 8) % LINK_TYPES.len() as u64))
@@ -353,7 +374,7 @@ impl Dataset {
 
         let own = self.time_tracking(i);
         let total = self.subtask_of(i).map_or(own, |c| own.plus(self.time_tracking(c)));
-        f.insert("worklog".into(), self.worklogs(cx, &own));
+        f.insert("worklog".into(), self.worklog_field(i));
         let r = self.p(tag::ATTACHMENT, i);
         let attachments = if cx.span.is_some() && r.is_multiple_of(5) {
             let (name, mime, thumb) = FILES[((r >> 8) % 4) as usize];
@@ -372,19 +393,7 @@ impl Dataset {
             Vec::new()
         };
         f.insert("attachment".into(), Value::Array(attachments));
-        f.insert("timetracking".into(), own.details());
-        let secs = |s: Option<i64>| s.map_or(Value::Null, |s| json!(s));
-        f.insert("timespent".into(), secs(own.spent));
-        f.insert("timeoriginalestimate".into(), secs(own.original));
-        f.insert("timeestimate".into(), secs(own.remaining));
-        f.insert("aggregatetimespent".into(), secs(total.spent));
-        f.insert("aggregatetimeoriginalestimate".into(), secs(total.original));
-        f.insert("aggregatetimeestimate".into(), secs(total.remaining));
-        f.insert("progress".into(), own.progress());
-        f.insert("aggregateprogress".into(), total.progress());
-        // Jira sends -1 when there is no original estimate.
-        let ratio = own.original.map_or(-1, |o| own.spent.unwrap_or(0) * 100 / o);
-        f.insert("workratio".into(), json!(ratio));
+        insert_time_fields(f, &own, &total);
 
         f.insert(
             "resolution".into(),
@@ -444,7 +453,7 @@ impl Dataset {
 
     /// An issue as other issues' `subtasks` and `issuelinks` show it: id, key, self, and the
     /// summary, status, priority and issue type of its first version.
-    fn linked_issue(&self, j: u64) -> Value {
+    pub(crate) fn linked_issue(&self, j: u64) -> Value {
         let f = self.issue_fields_core(j);
         json!({
             "id": Self::issue_id(j).to_string(), "key": self.issue_key(j),
@@ -453,7 +462,7 @@ impl Dataset {
         })
     }
 
-    fn issue_link(&self, link_id: u64, t: u64, direction: &str, other: u64) -> Value {
+    pub(crate) fn issue_link(&self, link_id: u64, t: u64, direction: &str, other: u64) -> Value {
         let base = self.base_url();
         let (tid, name, inward, outward) = LINK_TYPES[t as usize];
         let mut link = json!({
@@ -463,40 +472,6 @@ impl Dataset {
         });
         link[direction] = self.linked_issue(other);
         link
-    }
-
-    /// The `worklog` field (`PageOfWorklogs`, at most 20 worklogs as Jira embeds them): the
-    /// worklogs that make up `timespent`, started between `created` and `updated`.
-    fn worklogs(&self, cx: &IssueContext, own: &TimeTracking) -> Value {
-        let base = self.base_url();
-        let id = Self::issue_id(cx.i);
-        let (created, updated) = cx.span.unwrap_or_default();
-        let users = self.config.users.max(1);
-        let spent = own.spent.unwrap_or(0);
-        let n = if cx.span.is_some() { own.worklogs } else { 0 };
-        let r = self.p(tag::TIME, cx.i);
-        let logs: Vec<Value> = (0..n)
-            .map(|k| {
-                let wid = 10_000 + cx.i * 2 + k;
-                let each = (spent / n as i64 / 900).max(1) * 900;
-                let secs = if k + 1 == n { spent - each * (n as i64 - 1) } else { each };
-                let span = updated - created;
-                let started = created + span * (k as i64 + 1) / (n as i64 + 2);
-                // Logged some time after the work started, never after the issue's `updated`.
-                let logged = (started + secs * 1000).min(updated);
-                let author = self.user_ref(((r >> 20) + k) % users);
-                json!({
-                    "self": format!("{base}/rest/api/3/issue/{id}/worklog/{wid}"),
-                    "author": author, "updateAuthor": author,
-                    "comment": adf(&format!("Worked on {}", self.issue_key(cx.i))),
-                    "created": self.format_datetime(logged), "updated": self.format_datetime(logged),
-                    "started": self.format_datetime(started),
-                    "timeSpent": duration(secs), "timeSpentSeconds": secs,
-                    "id": wid.to_string(), "issueId": id.to_string(),
-                })
-            })
-            .collect();
-        json!({"startAt": 0, "maxResults": 20, "total": n, "worklogs": logs})
     }
 }
 
@@ -541,24 +516,21 @@ mod tests {
     #[test]
     fn time_tracking_agrees_across_fields() {
         let d = ds(2000);
-        let mut with_work = 0;
+        let (mut with_work, mut long_runs) = (0, 0);
         for i in 0..2000 {
             let f = d.issue_fields(i);
             let tt = &f["timetracking"];
             assert_eq!(tt.get("timeSpentSeconds").cloned().unwrap_or(Value::Null), f["timespent"], "{i}");
             assert_eq!(tt.get("originalEstimateSeconds").cloned().unwrap_or(Value::Null), f["timeoriginalestimate"]);
             assert_eq!(tt.get("remainingEstimateSeconds").cloned().unwrap_or(Value::Null), f["timeestimate"]);
-            let logged: i64 = f["worklog"]["worklogs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|w| w["timeSpentSeconds"].as_i64().unwrap())
-                .sum();
+            // Every worklog (not only the 20 embedded) adds up to the time spent.
+            let all = d.worklog_specs(i);
+            let logged: i64 = all.iter().map(|w| w.secs).sum();
             assert_eq!(logged, f["timespent"].as_i64().unwrap_or(0), "{i}");
-            assert_eq!(
-                f["worklog"]["total"].as_u64().unwrap() as usize,
-                f["worklog"]["worklogs"].as_array().unwrap().len()
-            );
+            assert!(all.iter().all(|w| w.secs > 0 && w.created <= w.updated), "{i}");
+            assert_eq!(f["worklog"]["total"].as_u64().unwrap() as usize, all.len());
+            assert_eq!(f["worklog"]["worklogs"].as_array().unwrap().len(), all.len().min(20));
+            long_runs += usize::from(all.len() > 20);
             let spent = f["timespent"].as_i64().unwrap_or(0);
             assert_eq!(f["progress"]["progress"].as_i64().unwrap(), spent);
             assert!(f["aggregatetimespent"].as_i64().unwrap_or(0) >= spent);
@@ -572,7 +544,7 @@ mod tests {
             }
             with_work += usize::from(spent > 0);
         }
-        assert!(with_work > 200, "{with_work}");
+        assert!(with_work > 200 && long_runs > 10, "{with_work} {long_runs}");
     }
 
     #[test]

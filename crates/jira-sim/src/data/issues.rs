@@ -99,7 +99,7 @@ impl Dataset {
             let value = if r.is_multiple_of(5) { Value::Null } else { self.custom_value(cf, r, i) };
             f.insert(format!("customfield_{id}"), value);
         }
-        f.insert("comment".into(), self.comments(i, Some((created, updated))));
+        f.insert("comment".into(), self.comments(i));
         let span = (i < c.issues).then_some((created, updated));
         let cx = IssueContext { i, status: self.status_index(i, version), reporter, span };
         self.insert_system_field_values(&cx, &mut f);

@@ -21,13 +21,16 @@ mod projects;
 mod rich_text;
 mod users;
 mod workflow;
+mod worklogs;
 
 pub(crate) use changelog::{CHANGELOG_PAGE, Edit, Moved};
+pub(crate) use comments::{COMMENT_EMBED_CLOUD, COMMENT_STRIDE, CommentSpec};
 pub use config::DatasetConfig;
 pub use field_list::{CUSTOM_FIELDS, CustomField};
 pub use planning::{BASE_VERSIONS, COMPONENTS};
 pub use rich_text::{adf, adf_to_wiki, to_v2};
 pub(crate) use workflow::{STATUSES, status_name};
+pub(crate) use worklogs::{WORKLOG_EMBED, WORKLOG_STRIDE, WorklogSpec};
 
 use serde_json::{Value, json};
 
@@ -49,6 +52,10 @@ mod tag {
     pub const USER: u64 = 11;
     pub const PRESENT: u64 = 12;
     pub const COMMENTS: u64 = 13;
+    pub const COMMENT: u64 = 14;
+    pub const WORKLOG: u64 = 15;
+    /// Shared with `system_fields` (its time tracking draws), which worklogs follow.
+    pub const TIME: u64 = 42;
 }
 
 /// The generated content of one simulated site.

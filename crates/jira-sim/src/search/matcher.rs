@@ -48,7 +48,7 @@ impl Matcher<'_> {
     fn at(&self, pos: u64, tail: &[Snapshot]) -> Option<Snapshot> {
         let n = self.data.config.issues;
         let s = if pos < n {
-            self.st.snapshot(self.data, pos, self.now).filter(|s| s.version == 0)?
+            self.st.snapshot(self.data, pos, self.now).filter(|s| s.updated_ms == self.data.updated_ms(pos))?
         } else {
             *tail.get((pos - n) as usize)?
         };
