@@ -4,6 +4,7 @@
 //! in part is read whole from its own endpoint. An issue whose whole list was read and written
 //! is *swept*: its stored rows that this run did not write again are no longer in Jira.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use serde_json::{Map, Value};
@@ -35,6 +36,9 @@ pub(crate) struct Spec {
     pub paged: Option<IssueList>,
     /// The row of one record of an issue's list; `None` when the record has no id.
     pub row: fn(issue: &Parent, record: &Value) -> Option<ChildRow>,
+    /// Records are listed under more than one issue (a link, on both of its issues): each is
+    /// written once per run, since a merge takes one source row per id.
+    pub shared: bool,
 }
 
 /// Sends the rows of every listed issue's list, and says which issues were swept.
@@ -46,6 +50,8 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
     let batches = Mutex::new(listing.ids.chunks(BULK_FETCH_MAX));
     let next = || batches.lock().expect("never poisoned").next();
     let fields = [spec.field.to_string()];
+    let written = Mutex::new(HashSet::<String>::new());
+    let first_time = |id: &str| !spec.shared || written.lock().expect("never poisoned").insert(id.to_string());
     let tx = &tx;
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::new(shape, tx);
@@ -83,6 +89,9 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
                         whole = false;
                         continue;
                     };
+                    if !first_time(&id) {
+                        continue;
+                    }
                     shape.mask(&mut row);
                     let raw = Value::Object(row);
                     rows.push(&id, &raw, |c| stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;

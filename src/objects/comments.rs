@@ -15,7 +15,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const SPEC: Spec = Spec { object: "comments", field: "comment", paged: Some(IssueList::Comments), row };
+const SPEC: Spec = Spec { object: "comments", field: "comment", paged: Some(IssueList::Comments), row, shared: false };
 
 pub struct Comments;
 

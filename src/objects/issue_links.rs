@@ -14,7 +14,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const SPEC: Spec = Spec { object: "issue_links", field: "issuelinks", paged: None, row };
+const SPEC: Spec = Spec { object: "issue_links", field: "issuelinks", paged: None, row, shared: true };
 
 pub struct IssueLinks;
 

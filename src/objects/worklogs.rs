@@ -20,7 +20,7 @@ use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
 /// Reading per issue, where the site has no feed.
-const SPEC: Spec = Spec { object: "worklogs", field: "worklog", paged: Some(IssueList::Worklogs), row };
+const SPEC: Spec = Spec { object: "worklogs", field: "worklog", paged: Some(IssueList::Worklogs), row, shared: false };
 
 pub struct Worklogs;
 
