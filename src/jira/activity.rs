@@ -58,13 +58,17 @@ pub enum Feed {
     Deleted,
 }
 
-/// What a feed found since a time: the ids, and the time to ask from next (`until` of its last
-/// page: Jira leaves out the last minute, so this is up to a minute before now).
+/// What a feed found since a time: the ids, and the time it is complete up to, where the next
+/// read starts.
 #[derive(Debug, Default)]
 pub struct FeedRead {
     pub ids: Vec<u64>,
     pub until_ms: Option<i64>,
 }
+
+/// How far behind Jira's clock (its `Date` header) a feed read to its last page is complete:
+/// Jira leaves out the last minute, and a second minute covers the clocks of a cluster's nodes.
+const FEED_SETTLED_MS: i64 = 120_000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,12 +141,16 @@ impl JiraClient {
         let mut read = FeedRead::default();
         let mut since = since_ms.max(0);
         loop {
-            let page: FeedPage = self.get(&path, &[("since", since.to_string())]).await?;
+            let reply = self.get_reply::<FeedPage>(&path, &[("since", since.to_string())]).await?;
+            let page = reply.body;
             read.ids.extend(page.values.iter().map(|v| v.worklog_id));
-            if let Some(u) = page.until {
-                read.until_ms = Some(u);
-            }
             if page.last_page.unwrap_or(true) {
+                // `until` is the newest change listed (or `since` when there is none): a quiet
+                // feed would never move on from it, and a cursor set back by the lookback on
+                // every run would read ever longer windows. Jira's clock says how far the feed
+                // is complete.
+                let settled = reply.date.map(|d| d.timestamp_millis() - FEED_SETTLED_MS);
+                read.until_ms = [page.until, settled].into_iter().flatten().max();
                 return Ok(read);
             }
             // The next page starts where this one ended; a feed that does not move on would

@@ -110,9 +110,10 @@ impl Object for Worklogs {
         Box::pin(async move {
             let week_ago = Utc::now().timestamp_millis() - 7 * 86_400_000;
             match client.worklog_feed(Feed::Updated, week_ago).await {
-                Ok(read) => {
-                    Ok(Probed { records: Some(format!("{} updated in the last week", read.ids.len())), ..Probed::default() })
-                }
+                Ok(read) => Ok(Probed {
+                    records: Some(format!("{} updated in the last week", read.ids.len())),
+                    ..Probed::default()
+                }),
                 Err(JiraError::Status { status: 404, .. }) => {
                     children::probe(client, config, SPEC.field, SPEC.paged).await
                 }

@@ -8,9 +8,9 @@ use chrono::Utc;
 
 use super::{Context, RunError};
 use crate::config::{Deletes, ObjectConfig};
+use crate::objects::RUN_ID;
 use crate::objects::{Gone, Marks, Missing, ProjectRef};
 use crate::report::{ObjectReport, Warning};
-use crate::objects::RUN_ID;
 use crate::table::{CommitMeta, StoredRow};
 
 /// Deletes the mass-delete guard always lets through, whatever the table's size.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use jira_sim::{DatasetConfig, Flavor, RunningSim, SimConfig};
+use jira_sim::{Behaviour, DatasetConfig, Flavor, RunningSim, SimConfig};
 use jirapipe::jira::RetryConfig;
 use serde_json::Value;
 
@@ -185,7 +185,8 @@ async fn comments_worklogs_and_links_equal_the_truth_through_additions_edits_and
         assert!(thread > 100, "{deployment}: the long thread of {} is whole ({thread} comments)", long[0]);
 
         // Additions, edits and deletions, on a long thread past its embedded page too.
-        let thread: Vec<u64> = sim.comments(long[0]).iter().map(|c| c["id"].as_str().unwrap().parse().unwrap()).collect();
+        let thread: Vec<u64> =
+            sim.comments(long[0]).iter().map(|c| c["id"].as_str().unwrap().parse().unwrap()).collect();
         sim.add_comment(long[0]).unwrap();
         assert!(sim.edit_comment(thread[thread.len() - 3]));
         let deleted_comment = thread[thread.len() - 2];
@@ -209,15 +210,130 @@ async fn comments_worklogs_and_links_equal_the_truth_through_additions_edits_and
             assert!(object(&report, o).error.is_none(), "{deployment}: {:?}", object(&report, o));
         }
         assert_eq!(object(&report, "comments").rows_deleted, 1, "{deployment}");
-        let gone =
-            [("comments", deleted_comment), ("worklogs", deleted_worklog), ("issue_links", deleted_link)];
+        let gone = [("comments", deleted_comment), ("worklogs", deleted_worklog), ("issue_links", deleted_link)];
         assert_tables(&sim, dir.path(), &format!("{deployment} after changes"), &gone);
 
-        // Nothing changed: nothing new is marked, the tables stay equal.
+        // Nothing changed: nothing new is marked, the tables stay equal, and the worklog
+        // cursor does not slide back although its feed is quiet.
         sim.advance_clock(Duration::from_secs(120));
         let report = common::run(&p, retry()).await;
         assert_eq!(object(&report, "comments").rows_deleted, 0, "{deployment}");
+        let w = object(&report, "worklogs");
+        assert!(w.cursor_after >= w.cursor_before, "{deployment}: {w:?}");
         assert_tables(&sim, dir.path(), &format!("{deployment} quiet run"), &gone);
+        sim.shutdown().await;
+    }
+}
+
+/// Ids of a list's records.
+fn ids(records: &[Value]) -> Vec<u64> {
+    records.iter().map(|r| r["id"].as_str().unwrap().parse().unwrap()).collect()
+}
+
+async fn cloud(behaviour: Behaviour) -> RunningSim {
+    let data = DatasetConfig { issues: 160, ..Default::default() };
+    RunningSim::start(SimConfig { data, behaviour, ..Default::default() }).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comment_deletes_jira_does_not_mark_as_updates_are_found_by_the_full_sweep() {
+    // The site embeds the newest 100 comments of a long thread, and editing or deleting a
+    // comment leaves its issue's `updated` alone: both possible on Cloud.
+    let behaviour =
+        Behaviour { embedded_comments_newest: true, comment_edit_delete_keep_updated: true, ..Behaviour::default() };
+    let sim = cloud(behaviour).await;
+    let dir = tempfile::tempdir().unwrap();
+    let load = |every: &str| {
+        PipelineYaml::new("s", &format!("  comments: {{reconcile_every: {every}}}")).load(dir.path(), &sim_vars(&sim))
+    };
+    let report = common::run(&load("1h"), retry()).await;
+    assert!(object(&report, "comments").error.is_none(), "{report:?}");
+    let [comments, ..] = truth(&sim);
+    let (live, _) = table(dir.path(), "comments", &COMMENT_COLUMNS);
+    assert_eq!(live, comments, "the oldest comments of a thread are read past the newest embedded page");
+
+    let long = sim.issues_with_long_comment_threads()[0];
+    let short = sim.visible_issues().iter().map(|v| v.0).find(|id| sim.comments(*id).len() == 1).unwrap();
+    let (in_long, in_short) = (ids(&sim.comments(long))[3], ids(&sim.comments(short))[0]);
+    assert!(sim.delete_comment(in_long) && sim.delete_comment(in_short));
+    assert!(sim.edit_comment(ids(&sim.comments(long))[5]));
+
+    // A run that reads only the issues updated since the cursor cannot see them.
+    let report = common::run(&load("1h"), retry()).await;
+    assert_eq!(object(&report, "comments").rows_deleted, 0);
+    let (live, _) = table(dir.path(), "comments", &COMMENT_COLUMNS);
+    assert!(live.contains_key(&in_short.to_string()), "not seen before the sweep is due");
+
+    // When the sweep is due, every issue's comments are read: both deletes and the edit land.
+    let report = common::run(&load("0s"), retry()).await;
+    assert_eq!(object(&report, "comments").rows_deleted, 2, "{report:?}");
+    assert_tables_of(&sim, dir.path(), "comments", &[in_long, in_short]);
+}
+
+/// `comments` equals the truth, and `gone` is marked deleted.
+fn assert_tables_of(sim: &RunningSim, dir: &std::path::Path, name: &str, gone: &[u64]) {
+    let [comments, ..] = truth(sim);
+    let (live, deleted) = table(dir, name, &COMMENT_COLUMNS);
+    assert_eq!(live, comments);
+    for id in gone {
+        assert!(deleted.contains(&id.to_string()), "{id} marked deleted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hard_deletes_remove_the_rows_of_deleted_comments() {
+    let sim = cloud(Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = PipelineYaml::new("h", "  comments: {deletes: hard}").load(dir.path(), &sim_vars(&sim));
+    common::run(&p, retry()).await;
+    let issue = sim.visible_issues().iter().map(|v| v.0).find(|id| sim.comments(*id).len() >= 2).unwrap();
+    let gone = ids(&sim.comments(issue))[0];
+    assert!(sim.delete_comment(gone));
+    let report = common::run(&p, retry()).await;
+    assert_eq!(object(&report, "comments").rows_deleted, 1);
+    let (_, rows) = python_rows(dir.path(), "comments");
+    assert!(rows.iter().all(|r| r["id"] != gone.to_string()), "the row is gone");
+    let (live, deleted) = table(dir.path(), "comments", &COMMENT_COLUMNS);
+    assert!(deleted.is_empty());
+    assert_eq!(live, truth(&sim)[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worklogs_follow_the_jql_and_a_site_without_the_feed_is_read_per_issue() {
+    for no_feed in [false, true] {
+        let sim = cloud(Behaviour { no_worklog_feed: no_feed, ..Behaviour::default() }).await;
+        let dir = tempfile::tempdir().unwrap();
+        let project = sim.visible_issues()[0].1.split('-').next().unwrap().to_string();
+        let objects = format!("  worklogs: {{jql: \"project = {project}\"}}");
+        let p = PipelineYaml::new("w", &objects).load(dir.path(), &sim_vars(&sim));
+        let in_project: Vec<u64> = sim
+            .visible_issues()
+            .iter()
+            .filter(|(_, key, _)| key.starts_with(&format!("{project}-")))
+            .map(|v| v.0)
+            .collect();
+        let want = |sim: &RunningSim| -> Rows {
+            in_project
+                .iter()
+                .flat_map(|id| sim.worklogs(*id).iter().map(|w| worklog_truth(*id, w)).collect::<Vec<_>>())
+                .collect()
+        };
+        let report = common::run(&p, retry()).await;
+        assert!(object(&report, "worklogs").error.is_none(), "{report:?}");
+        let (live, _) = table(dir.path(), "worklogs", &WORKLOG_COLUMNS);
+        assert!(!live.is_empty(), "no_feed {no_feed}");
+        assert_eq!(live, want(&sim), "no_feed {no_feed}: only the project's worklogs");
+
+        let issue = *in_project.iter().find(|id| !sim.worklogs(**id).is_empty()).unwrap();
+        let gone = ids(&sim.worklogs(issue))[0];
+        assert!(sim.delete_worklog(gone));
+        sim.add_worklog(issue).unwrap();
+        sim.advance_clock(Duration::from_secs(180));
+        let report = common::run(&p, retry()).await;
+        assert_eq!(object(&report, "worklogs").rows_deleted, 1, "no_feed {no_feed}: {report:?}");
+        let (live, deleted) = table(dir.path(), "worklogs", &WORKLOG_COLUMNS);
+        assert_eq!(live, want(&sim), "no_feed {no_feed}: after changes");
+        assert_eq!(deleted, [gone.to_string()], "no_feed {no_feed}");
         sim.shutdown().await;
     }
 }

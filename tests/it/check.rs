@@ -227,17 +227,19 @@ async fn data_center_healthy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn comments_worklogs_and_links_are_probed_on_both_deployments() {
-    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", None), (Flavor::DataCenter, "data_center", Some(PAT))]
-    {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", None), (Flavor::DataCenter, "data_center", Some(PAT))] {
         let sim = sim_with(flavor, Credentials::default(), Behaviour::default()).await;
         let dir = tempfile::tempdir().unwrap();
-        let mut p = PipelineYaml::new("chk", "  comments: {}\n  worklogs: {}\n  issue_links: {}").deployment(deployment);
+        let mut p =
+            PipelineYaml::new("chk", "  comments: {}\n  worklogs: {}\n  issue_links: {}").deployment(deployment);
         if let Some(a) = auth {
             p = p.auth(a);
         }
         let r = run(&p.load(dir.path(), &sim_vars(&sim))).await;
         assert!(r.passed, "{deployment}: {r:#?}");
-        for (target, says) in [("comments", "on issue"), ("worklogs", "updated in the last week"), ("issue_links", "on issue")] {
+        for (target, says) in
+            [("comments", "on issue"), ("worklogs", "updated in the last week"), ("issue_links", "on issue")]
+        {
             let probe = r.probes.iter().find(|p| p.target == target).unwrap_or_else(|| panic!("{target}: {r:#?}"));
             assert_eq!(probe.status, Status::Ok, "{deployment} {target}: {probe:#?}");
             let records = probe.records.as_deref().unwrap_or_default();

@@ -144,6 +144,9 @@ pub(crate) async fn updated(
     Query(p): Query<SinceParams>,
     uri: axum::http::Uri,
 ) -> Response {
+    if let Some(r) = no_feed(&app) {
+        return r;
+    }
     let since = p.since.unwrap_or(0);
     let data = &app.site.data;
     // Built once, outside the lock: every generated worklog by (updated, id).
@@ -218,6 +221,9 @@ pub(crate) async fn deleted(
     Query(p): Query<SinceParams>,
     uri: axum::http::Uri,
 ) -> Response {
+    if let Some(r) = no_feed(&app) {
+        return r;
+    }
     let since = p.since.unwrap_or(0);
     let page = {
         let st = app.site.lock();
@@ -242,6 +248,9 @@ pub(crate) async fn list(
     uri: axum::http::Uri,
     body: Option<Json<IdsBody>>,
 ) -> Response {
+    if let Some(r) = no_feed(&app) {
+        return r;
+    }
     let ids = body.and_then(|Json(b)| b.ids).unwrap_or_default();
     if ids.is_empty() || ids.len() > FEED_PAGE {
         return error(StatusCode::BAD_REQUEST, &format!("Provide between 1 and {FEED_PAGE} worklog ids."));
@@ -275,4 +284,9 @@ impl crate::site::Site {
             v
         })
     }
+}
+
+/// The 404 a site without the worklog feed answers.
+fn no_feed(app: &AppState) -> Option<Response> {
+    app.site.lock().behaviour.no_worklog_feed.then(|| error(StatusCode::NOT_FOUND, "null for uri: worklog"))
 }

@@ -87,6 +87,10 @@ pub struct Behaviour {
     /// bumps it on both (adding always does); no Cloud source says either way. Both are
     /// played; bumping by default.
     pub comment_edit_delete_keep_updated: bool,
+    /// The site has no worklog change feed (`/worklog/updated`, `/deleted`, `/list` answer 404),
+    /// as a Jira Server older than the feed: the 9.12 REST reference lists it, and no source
+    /// found says which release added it (its examples date from 2015, JIRA 6.4–7.0).
+    pub no_worklog_feed: bool,
 }
 
 impl Default for Behaviour {
@@ -116,6 +120,7 @@ impl Default for Behaviour {
             cloud_tokens_are_offsets: false,
             embedded_comments_newest: false,
             comment_edit_delete_keep_updated: false,
+            no_worklog_feed: false,
         }
     }
 }
