@@ -88,7 +88,7 @@ fn missing_required_key() {
 #[test]
 fn unknown_object_name() {
     assert_error(&BASE.replace("  issues:", "  isues:"), 12, 3, "unknown field `isues`", "did you mean `issues`?");
-    assert_error(&BASE.replace("  issues:", "  sprints:"), 12, 3, "unknown field `sprints`", "`boards`");
+    assert_error(&BASE.replace("  issues:", "  sprint:"), 12, 3, "unknown field `sprint`", "did you mean `sprints`?");
 }
 
 #[test]

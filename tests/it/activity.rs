@@ -292,7 +292,8 @@ async fn hard_deletes_remove_the_rows_of_deleted_comments() {
     let report = common::run(&p, retry()).await;
     assert_eq!(object(&report, "comments").rows_deleted, 1);
     let (_, rows) = python_rows(dir.path(), "comments");
-    assert!(rows.iter().all(|r| r["id"] != gone.to_string()), "the row is gone");
+    let gone_id = gone.to_string();
+    assert!(rows.iter().all(|r| r["id"].as_str() != Some(gone_id.as_str())), "the row is gone");
     let (live, deleted) = table(dir.path(), "comments", &COMMENT_COLUMNS);
     assert!(deleted.is_empty());
     assert_eq!(live, truth(&sim)[0]);
@@ -336,4 +337,24 @@ async fn worklogs_follow_the_jql_and_a_site_without_the_feed_is_read_per_issue()
         assert_eq!(deleted, [gone.to_string()], "no_feed {no_feed}");
         sim.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_comment_column_of_issues_says_when_its_page_is_incomplete() {
+    let sim = cloud(Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = PipelineYaml::new("i", "  issues: {fields: {include: [comment]}}\n  comments: {}")
+        .load(dir.path(), &sim_vars(&sim));
+    common::run(&p, retry()).await;
+    let (_, issues) = python_rows(dir.path(), "issues");
+    let long = sim.issues_with_long_comment_threads()[0];
+    let long_id = long.to_string();
+    let row = issues.iter().find(|r| r["id"].as_str() == Some(long_id.as_str())).unwrap();
+    let page: Value = serde_json::from_str(row["comment"].as_str().unwrap()).unwrap();
+    let (held, total) = (page["comments"].as_array().unwrap().len(), page["total"].as_u64().unwrap());
+    assert_eq!(total as usize, sim.comments(long).len(), "`total` counts the whole thread");
+    assert!(held < total as usize, "the embedded page holds {held} of {total}");
+    let (comments, _) = table(dir.path(), "comments", &COMMENT_COLUMNS);
+    let whole = comments.values().filter(|r| r["issue_id"] == Some(long.to_string())).count();
+    assert_eq!(whole, total as usize, "the comments table has them all");
 }
