@@ -6,7 +6,7 @@
 //! and produced for real against jira-sim in `tests/it/check.rs`.
 
 use crate::config::{Auth, Deployment};
-use crate::jira::{JiraError, OAuthFailure, Rejection, Transport};
+use crate::jira::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
 pub use crate::report::Diagnosis;
 
 /// What the pipeline says about the site, for telling apart errors that look alike on the wire.
@@ -49,6 +49,7 @@ pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
             format!("the answer is not Jira's JSON ({message})"),
             "a proxy, SSO login page or another web server answered: check `source.site`/`base_url` (the address you open Jira at, without a path like /secure/Dashboard.jspa) and any proxy settings",
         ),
+        JiraError::Body { problem, detail, .. } => body(*problem, detail),
         JiraError::OAuth { failure, message, fix } => oauth(*failure, message, fix),
         e @ JiraError::SiteNotGranted { .. } => Diagnosis::new(
             "oauth-site",
@@ -57,6 +58,19 @@ pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
         ),
         JiraError::Config { message, fix } => Diagnosis::new("config", message.clone(), *fix),
     }
+}
+
+/// A successful answer whose body is not Jira's JSON: a login page most of all.
+fn body(problem: BodyProblem, detail: &str) -> Diagnosis {
+    let code = match problem {
+        BodyProblem::Html => "sso-login-page",
+        BodyProblem::NotJson => "not-jira",
+        BodyProblem::Empty | BodyProblem::Truncated => "body-cut",
+        BodyProblem::TooLarge => "response-too-large",
+        BodyProblem::NotUtf8 | BodyProblem::TooDeep | BodyProblem::Malformed => "malformed-response",
+    };
+    let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
+    Diagnosis::new(code, format!("Jira's address {problem}{detail}"), problem.fix())
 }
 
 fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {

@@ -80,6 +80,16 @@ pub struct SourceSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub ca_certificate: Option<Text>,
+    /// How long a response may stay silent before the request is abandoned and retried, e.g.
+    /// `30s`. Default `60s`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub read_timeout: Option<Text>,
+    /// The largest response read, in MB (1–1024). A larger one fails the run naming the
+    /// endpoint, so memory stays bounded whatever the site sends. Default 64.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub max_response_mb: Option<Spanned<u32>>,
 }
 
 /// How jirapipe authenticates.

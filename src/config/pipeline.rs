@@ -29,6 +29,10 @@ pub struct Source {
     pub concurrency: u32,
     /// Extra trusted CAs from `ca_certificate`, already parsed.
     pub ca_certificates: Vec<reqwest::Certificate>,
+    /// Silence after which a response is abandoned (and retried).
+    pub read_timeout: std::time::Duration,
+    /// The largest response body read.
+    pub max_response_bytes: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -114,6 +114,18 @@ impl JiraClient {
             };
             let total = page["total"].as_u64();
             let n = items.len();
+            // A page that begins with a record already read: the site ignores `startAt`.
+            if let Some(first) = items.first().filter(|_| !out.is_empty())
+                && out.iter().any(|r| r["id"] == first["id"])
+            {
+                return Err(JiraError::Decode {
+                    endpoint: path,
+                    message: format!(
+                        "the page at startAt={} begins with a record already read: the site (or a proxy in front of it) ignores `startAt`, so the list cannot be read whole. Check that requests reach Jira unaltered",
+                        out.len()
+                    ),
+                });
+            }
             out.extend(items);
             match total {
                 Some(t) if (out.len() as u64) < t && n > 0 => continue,

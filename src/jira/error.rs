@@ -31,6 +31,9 @@ pub enum JiraError {
     Connect { endpoint: String, cause: Transport, message: String },
     #[error("{endpoint}: unexpected response body: {message}")]
     Decode { endpoint: String, message: String },
+    /// A 2xx answer that is not Jira's JSON: a login page, nothing, a cut or corrupt body.
+    #[error("{endpoint}: {problem}{}. Fix: {}", if detail.is_empty() { String::new() } else { format!(" ({detail})") }, problem.fix())]
+    Body { endpoint: String, problem: BodyProblem, detail: String },
     #[error("OAuth: {message}. Fix: {fix}")]
     OAuth { failure: OAuthFailure, message: String, fix: &'static str },
     #[error(
@@ -40,6 +43,76 @@ pub enum JiraError {
     SiteNotGranted { site: String, reachable: Vec<String> },
     #[error("{message}. Fix: {fix}")]
     Config { message: String, fix: &'static str },
+}
+
+/// What is wrong with a successful answer's body. Only a body cut short or missing can be a
+/// passing accident (a dropped connection, a load balancer restarting); the others are what
+/// the same request will get again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyProblem {
+    /// An HTML page: a single sign-on or proxy login page answering for Jira.
+    Html,
+    /// Another content type (`text/plain` and the like).
+    NotJson,
+    /// Nothing at all.
+    Empty,
+    /// JSON that stops before it ends.
+    Truncated,
+    /// Bytes that are not UTF-8.
+    NotUtf8,
+    /// Nested deeper than the JSON reader goes.
+    TooDeep,
+    /// Larger than `source.max_response_mb`.
+    TooLarge,
+    /// JSON, but not the shape Jira sends (a field of the wrong type or missing).
+    Malformed,
+}
+
+impl BodyProblem {
+    pub fn is_transient(self) -> bool {
+        matches!(self, BodyProblem::Empty | BodyProblem::Truncated)
+    }
+
+    pub fn fix(self) -> &'static str {
+        match self {
+            BodyProblem::Html => {
+                "a single sign-on or proxy login page answers in Jira's place: point `source.site`/`base_url` at Jira itself, or have the proxy let API requests with a token through (API tokens and PATs are not browser sessions)"
+            }
+            BodyProblem::NotJson => {
+                "something other than Jira answers at this URL (a proxy, a maintenance page, a wrong context path): check `source.site`/`base_url` by opening `<url>/rest/api/2/serverInfo` in a browser"
+            }
+            BodyProblem::Empty | BodyProblem::Truncated => {
+                "a proxy or load balancer cut the response; it was retried. If it persists, check the proxy's body size and time limits"
+            }
+            BodyProblem::NotUtf8 => {
+                "the response was corrupted on the way (a proxy rewriting bodies) or an app stores invalid text: report it to your Jira admin"
+            }
+            BodyProblem::TooDeep => {
+                "a field holds a document nested deeper than 128 levels, which no Jira editor produces: find the issue (an app or an import wrote it) and fix or deselect the field with `fields`"
+            }
+            BodyProblem::TooLarge => {
+                "a response this large holds a huge field: leave it out with `fields`, or raise `source.max_response_mb` if your site really has records this large"
+            }
+            BodyProblem::Malformed => {
+                "the site answered JSON that is not Jira's shape (an app or proxy altering responses, or a newer API): report it with the endpoint to your Jira admin"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for BodyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BodyProblem::Html => "answered with an HTML page, not Jira's JSON",
+            BodyProblem::NotJson => "answered with something that is not JSON",
+            BodyProblem::Empty => "answered with an empty body",
+            BodyProblem::Truncated => "the JSON body ends before it is complete",
+            BodyProblem::NotUtf8 => "the body is not valid UTF-8",
+            BodyProblem::TooDeep => "the JSON is nested too deeply to read",
+            BodyProblem::TooLarge => "the response is too large",
+            BodyProblem::Malformed => "the JSON is not the shape Jira sends",
+        })
+    }
 }
 
 /// Why Jira answered 401, from the gateway's message (Cloud's OAuth gateway names the cause).
@@ -124,6 +197,7 @@ impl JiraError {
         match self {
             JiraError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
             JiraError::Connect { .. } | JiraError::Decode { .. } => true,
+            JiraError::Body { problem, .. } => problem.is_transient(),
             _ => false,
         }
     }

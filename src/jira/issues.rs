@@ -190,6 +190,14 @@ impl JiraClient {
         Ok(Page { issues, next, total, max_results: rest.max_results, errors: Vec::new(), date: reply.date })
     }
 
+    /// Where issues are fetched by id: Cloud's bulk fetch, Data Center's search.
+    pub fn fetch_endpoint(&self) -> &'static str {
+        match self.deployment() {
+            Deployment::Cloud => "rest/api/3/issue/bulkfetch",
+            Deployment::DataCenter => "rest/api/2/search",
+        }
+    }
+
     /// Issues by explicit id, with `fields`: Cloud's `POST /rest/api/3/issue/bulkfetch` (at most
     /// `BULK_FETCH_MAX` ids); on Data Center a search for `id in (…)` sent with
     /// `validateQuery=false`, so an id deleted since it was listed drops out instead of failing
@@ -201,18 +209,15 @@ impl JiraClient {
         fields: &[String],
         start_at: u64,
     ) -> Result<Page<S>, JiraError> {
-        let (path, body) = match self.deployment() {
-            Deployment::Cloud => (
-                "rest/api/3/issue/bulkfetch",
-                json!({"issueIdsOrKeys": ids.iter().map(u64::to_string).collect::<Vec<_>>(), "fields": fields}),
-            ),
+        let path = self.fetch_endpoint();
+        let body = match self.deployment() {
+            Deployment::Cloud => {
+                json!({"issueIdsOrKeys": ids.iter().map(u64::to_string).collect::<Vec<_>>(), "fields": fields})
+            }
             Deployment::DataCenter => {
                 let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-                (
-                    "rest/api/2/search",
-                    json!({"jql": format!("id in ({list})"), "fields": fields, "startAt": start_at,
-                           "maxResults": ids.len(), "validateQuery": false}),
-                )
+                json!({"jql": format!("id in ({list})"), "fields": fields, "startAt": start_at,
+                       "maxResults": ids.len(), "validateQuery": false})
             }
         };
         let reply = self.post_decoded(path, &body, S::read).await?;

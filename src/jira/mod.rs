@@ -3,6 +3,7 @@
 
 pub mod activity;
 mod auth;
+mod body;
 mod error;
 pub mod fields;
 pub mod issues;
@@ -27,7 +28,8 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use url::Url;
 
-pub use error::{JiraError, OAuthFailure, Rejection, Transport};
+pub use body::body_error;
+pub use error::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
 pub use retry::RetryConfig;
 pub use stats::RequestStats;
 
@@ -58,6 +60,9 @@ struct Inner {
     pace: pace::Pace,
     in_flight: Semaphore,
     counters: stats::Counters,
+    /// The largest body read (`source.max_response_mb`): memory stays bounded whatever the
+    /// site sends.
+    max_body: usize,
 }
 
 /// A decoded response and Jira's clock at the time it answered (the `Date` header).
@@ -81,7 +86,10 @@ impl JiraClient {
             .default_headers(headers)
             .user_agent(concat!("jirapipe/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(120))
+            // A body that stalls (a proxy holding the connection) fails after `read_timeout`
+            // of silence, then is retried like any dropped connection.
+            .read_timeout(source.read_timeout)
+            .timeout(Duration::from_secs(120).max(source.read_timeout))
             .gzip(true)
             .build()
             .map_err(|e| connect_error(source.base_url.as_str(), &e))?;
@@ -114,6 +122,7 @@ impl JiraClient {
                 pace: pace::Pace::new(rps),
                 in_flight: Semaphore::new(source.concurrency.max(1) as usize),
                 counters: stats::Counters::default(),
+                max_body: source.max_response_bytes,
             }),
         })
     }
@@ -276,21 +285,47 @@ impl JiraClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
             .map(|d| d.with_timezone(&Utc));
-        let body = match resp.bytes().await {
+        let content_type =
+            resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = match read_body(resp, self.inner.max_body).await {
             Ok(b) => b,
             Err(e) => {
                 counters.request(0);
-                let message = format!("body cut short: {}", transport_message(&e));
-                return Err((JiraError::Decode { endpoint: endpoint.into(), message }, None));
+                return Err((e.at(endpoint), None));
             }
         };
         counters.request(body.len());
         if !(200..300).contains(&status) {
             return Err((status_error(endpoint, status, &body), wait));
         }
-        match decode(body.into()) {
-            Ok(body) => Ok(Reply { body, date }),
-            Err(e) => Err((JiraError::Decode { endpoint: endpoint.into(), message: e.to_string() }, None)),
+        let sniffed = body::sniff(&content_type, &body);
+        match sniffed {
+            Some((problem, detail)) => Err((JiraError::Body { endpoint: endpoint.into(), problem, detail }, None)),
+            None => match decode(body) {
+                Ok(body) => Ok(Reply { body, date }),
+                Err(e) => {
+                    let (problem, detail) = body::classify(&e);
+                    Err((JiraError::Body { endpoint: endpoint.into(), problem, detail }, None))
+                }
+            },
+        }
+    }
+}
+
+/// Reads a body chunk by chunk, failing as soon as it passes `max` bytes rather than holding
+/// whatever the site sends.
+async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, body::ReadError> {
+    let mut out = Vec::with_capacity(resp.content_length().map_or(0, |n| (n as usize).min(max)));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > max {
+                    return Err(body::ReadError::TooLarge { max });
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(body::ReadError::Cut(transport_message(&e))),
         }
     }
 }

@@ -123,6 +123,9 @@ pub struct Pager<'c> {
     envelope: Envelope,
     start: u64,
     done: bool,
+    /// The first record of every page so far: a page that starts like an earlier one means the
+    /// site ignores `startAt`, and paging would never end.
+    firsts: std::collections::HashSet<String>,
 }
 
 impl<'c> Pager<'c> {
@@ -133,7 +136,7 @@ impl<'c> Pager<'c> {
         page_size: u64,
         envelope: Envelope,
     ) -> Self {
-        Self { client, path, extra, page_size, envelope, start: 0, done: false }
+        Self { client, path, extra, page_size, envelope, start: 0, done: false, firsts: Default::default() }
     }
 
     /// The next non-empty page, or `None` at the end.
@@ -165,6 +168,17 @@ impl<'c> Pager<'c> {
             }
             Envelope::All => (self.client.get::<Vec<Value>>(self.path, &query).await?, true),
         };
+        if let Some(first) = values.first()
+            && !self.firsts.insert(first.to_string())
+        {
+            return Err(JiraError::Decode {
+                endpoint: self.path.to_string(),
+                message: format!(
+                    "the page at startAt={} is one already read: the site (or a proxy in front of it) ignores `startAt`, so paging would never end. Check that requests reach Jira unaltered",
+                    self.start
+                ),
+            });
+        }
         self.start += values.len() as u64;
         self.done = last;
         Ok(if values.is_empty() { None } else { Some(values) })

@@ -282,9 +282,9 @@ pub enum ObjectError {
     #[error("`objects.{object}.hash`: {message}")]
     BadHash { object: &'static str, message: String },
     #[error(
-        "`{object}`: {lost} of the {listed} issues listed did not come back when fetched by id, although Jira still shows each of them (ids {sample}); the table was left unchanged. Run again; if it repeats, the site is dropping issues from its responses (a proxy, an app, or a Jira bug): report the ids to your Jira admin"
+        "`{object}`: {lost} of the {listed} issues listed did not come back whole when fetched by id from {endpoint}, although Jira still shows each of them (ids {sample}); records without a usable id are set aside in the run's rejects. The table was left unchanged. Run again; if it repeats, the site is dropping or garbling issues in its responses (a proxy, an app, or a Jira bug): report the ids to your Jira admin"
     )]
-    Incomplete { object: &'static str, listed: usize, lost: usize, sample: String },
+    Incomplete { object: &'static str, endpoint: &'static str, listed: usize, lost: usize, sample: String },
     /// The issue listing could not be completed safely; nothing was written.
     #[error("{endpoint}: the issue listing stopped: {message}")]
     Listing { endpoint: &'static str, message: String },

@@ -11,6 +11,7 @@ mod crash;
 mod deletes;
 mod demo;
 mod extract;
+mod hostile;
 mod oauth;
 mod operator;
 mod planning;

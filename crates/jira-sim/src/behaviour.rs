@@ -91,6 +91,9 @@ pub struct Behaviour {
     /// as a Jira Server older than the feed: the 9.12 REST reference lists it, and no source
     /// found says which release added it (its examples date from 2015, JIRA 6.4–7.0).
     pub no_worklog_feed: bool,
+    /// A hostile response in place of (or around) Jira's answers: an SSO login page, broken
+    /// bodies, endless paging, stalls and resets (see `hostile`).
+    pub hostile: Option<crate::hostile::Hostile>,
 }
 
 impl Default for Behaviour {
@@ -121,6 +124,7 @@ impl Default for Behaviour {
             embedded_comments_newest: false,
             comment_edit_delete_keep_updated: false,
             no_worklog_feed: false,
+            hostile: None,
         }
     }
 }

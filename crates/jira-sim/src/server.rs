@@ -546,6 +546,36 @@ async fn count(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Re
 
 /// Rate limit, latency and faults, in that order, as a real site's edge applies them.
 async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let (n, hostile) = {
+        let st = app.site.lock();
+        (st.requests + 1, st.behaviour.hostile)
+    };
+    match hostile {
+        None => faults(app, req, next).await,
+        Some(h) if h.resets(n) => {
+            app.site.lock().requests += 1;
+            broken_body(Vec::new(), 0)
+        }
+        Some(h) => {
+            let (mut parts, body) = req.into_parts();
+            let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
+            let (uri, json) = h.request(&parts.uri, serde_json::from_slice(&bytes).ok());
+            if let Some(uri) = uri {
+                parts.uri = uri;
+            }
+            let bytes = json.map_or(bytes, |j| j.to_string().into());
+            let path = parts.uri.path().to_string();
+            let resp = faults(app.clone(), Request::from_parts(parts, Body::from(bytes)), next).await;
+            let status = resp.status();
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap_or_default();
+            let stall = app.site.lock().behaviour.slow_by;
+            h.response(&path, status, body.to_vec(), n, stall)
+        }
+    }
+}
+
+/// Rate limit, latency and the random faults.
+async fn faults(app: Arc<AppState>, req: Request, next: Next) -> Response {
     let (fault, latency, slow_by, limited) = {
         let mut st = app.site.lock();
         st.requests += 1;

@@ -4,6 +4,14 @@ use url::Url;
 
 use super::Resolver;
 use super::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS_PER_SECOND};
+
+/// How long a response may stay silent: long enough for Jira's slowest pages (a search over a
+/// big site takes seconds, never a minute), short enough that a stalled proxy is noticed.
+const DEFAULT_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The largest response read, in MB: a page of 100 issues is typically 1–5 MB; Jira's own text
+/// limit (32,767 characters a field by default) keeps legitimate pages far below this.
+const DEFAULT_MAX_RESPONSE_MB: usize = 64;
 use crate::config::model::{Deployment, PipelineFile, Text};
 use crate::config::pipeline::Source;
 
@@ -99,6 +107,20 @@ impl Resolver<'_> {
             Some(t) => self.ca_certificates(t),
             None => Some(Vec::new()),
         };
+        let read_timeout = self.read_timeout(&s.read_timeout);
+        let max_response_bytes = match &s.max_response_mb {
+            Some(m) if m.value == 0 || m.value > 1024 => {
+                self.at(
+                    &m.referenced,
+                    format!("`max_response_mb` must be 1 to 1024, not {}", m.value),
+                    "out of range",
+                    "use e.g. `max_response_mb: 64`",
+                );
+                None
+            }
+            Some(m) => Some((m.value as usize) << 20),
+            None => Some(DEFAULT_MAX_RESPONSE_MB << 20),
+        };
         Some(Source {
             deployment,
             base_url: base_url?,
@@ -106,7 +128,36 @@ impl Resolver<'_> {
             requests_per_second: requests_per_second?,
             concurrency: concurrency?,
             ca_certificates: ca_certificates?,
+            read_timeout: read_timeout?,
+            max_response_bytes: max_response_bytes?,
         })
+    }
+
+    /// `read_timeout`: a duration from 1 s to 10 min.
+    fn read_timeout(&mut self, value: &Option<Text>) -> Option<std::time::Duration> {
+        let Some(t) = value else { return Some(DEFAULT_READ_TIMEOUT) };
+        let raw = self.text(t, "read_timeout")?;
+        match humantime::parse_duration(raw.trim()) {
+            Ok(d) if d.as_secs() >= 1 && d.as_secs() <= 600 => Some(d),
+            Ok(_) => {
+                self.at(
+                    &t.referenced,
+                    format!("`read_timeout: {raw}` is out of range (1s to 10m)"),
+                    "out of range",
+                    "use e.g. `read_timeout: 60s`",
+                );
+                None
+            }
+            Err(e) => {
+                self.at(
+                    &t.referenced,
+                    format!("`read_timeout: {raw}` is not a duration: {e}"),
+                    "not a duration",
+                    "write e.g. `30s` or `2m`",
+                );
+                None
+            }
+        }
     }
 
     /// Reads and parses `ca_certificate` now, so a bad file fails `validate`, not the first

@@ -28,7 +28,7 @@ use super::{
 use crate::config::{Deployment, FieldSelection, ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::{BULK_FETCH_MAX, Cursor, IssueTexts, listing_jql, window_jql};
-use crate::jira::{JiraClient, JiraError};
+use crate::jira::{JiraClient, JiraError, body_error};
 use crate::report::{Diagnosis, Warning};
 use crate::table::PROJECT_ID;
 use crate::transform::columns::{Column, ColumnType, parse_jira_datetime};
@@ -264,6 +264,7 @@ async fn list_cloud_pass(client: &JiraClient, filter: &str, out: &mut Found) -> 
     let only_id = vec!["id".to_string()];
     let mut cursor = Cursor::Start;
     let mut seen_tokens = HashSet::new();
+    let mut firsts = HashSet::new();
     let mut pages = 0;
     loop {
         let page = client.search::<Vec<Listed>>(&jql, &only_id, &cursor, 0, IDS_PAGE_SIZE_CLOUD).await?;
@@ -272,14 +273,27 @@ async fn list_cloud_pass(client: &JiraClient, filter: &str, out: &mut Found) -> 
         for issue in &page.issues {
             out.ids.push(listed_id(issue)?);
         }
+        // A token seen before, or a page served before under a new token, would page forever.
+        if let Some(t) = &page.next
+            && !seen_tokens.insert(t.clone())
+        {
+            return Err(listing_error(
+                "rest/api/3/search/jql",
+                "Jira sent the same nextPageToken twice, so the listing would never end. Retry later; if it persists, report it to Atlassian".into(),
+            ));
+        }
+        if let Some(first) = page.issues.first()
+            && !firsts.insert(listed_id(first)?)
+        {
+            return Err(listing_error(
+                "rest/api/3/search/jql",
+                format!(
+                    "Jira served a page it had already served (issue {} starts it again) under a new nextPageToken, so the listing would never end. Retry later; if it persists, report it to Atlassian with the JQL",
+                    first.id
+                ),
+            ));
+        }
         match page.next {
-            // A token seen before would page forever.
-            Some(t) if !seen_tokens.insert(t.clone()) => {
-                return Err(listing_error(
-                    "rest/api/3/search/jql",
-                    "Jira sent the same nextPageToken twice, so the listing would never end. Retry later; if it persists, report it to Atlassian".into(),
-                ));
-            }
             Some(t) => cursor = Cursor::Token(t),
             None => return Ok(pages),
         }
@@ -300,9 +314,22 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Found, Ob
     let mut start = 0u64;
     // The last issue before a new window (id, `created` ms), which the window must contain.
     let mut anchor: Option<(u64, i64)> = None;
+    // No two pages start with the same issue: a site that ignores `startAt` serves one again.
+    let mut firsts = HashSet::new();
     loop {
         let jql = listing_jql(filter, window);
         let page = client.search::<Vec<Listed>>(&jql, &created, &Cursor::Start, start, PAGE_SIZE_DC).await?;
+        if let Some(first) = page.issues.first()
+            && !firsts.insert(listed_id(first)?)
+        {
+            return Err(listing_error(
+                ENDPOINT,
+                format!(
+                    "Jira served the page starting with issue {} again for `startAt={start}`: the site (or a proxy in front of it) ignores `startAt`, so the listing would never end. Check that requests reach Jira unaltered",
+                    first.id
+                ),
+            ));
+        }
         out.jira_now = out.jira_now.or(Some(page.date.unwrap_or_else(local_clock)));
         if window.is_none() && start == 0 {
             out.total = page.total;
@@ -451,6 +478,7 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
         lost.sort_unstable();
         return Err(ObjectError::Incomplete {
             object: "issues",
+            endpoint: client.fetch_endpoint(),
             listed: discovery.ids.len(),
             lost: lost.len(),
             sample: sample(&lost),
@@ -521,7 +549,7 @@ async fn fetch_batch(
                 );
             }
             let n = page.issues.len() as u64;
-            push_issues(rows, shape, decoder, &page.issues, stamp, &mut received).await?;
+            push_issues(rows, shape, decoder, &page.issues, stamp, &mut received, client.fetch_endpoint()).await?;
             // Data Center may page an `id in` search below the size asked for.
             start += n;
             if n == 0 || page.total.is_none_or(|t| start >= t) {
@@ -554,6 +582,7 @@ async fn push_issues(
     issues: &IssueTexts,
     stamp: &RunStamp,
     received: &mut HashSet<u64>,
+    endpoint: &str,
 ) -> Result<(), ObjectError> {
     for text in issues.iter() {
         let fast = decoder.and_then(|d| {
@@ -564,10 +593,7 @@ async fn push_issues(
         let id = match fast {
             Some(id) => id,
             None => {
-                let issue: Value = serde_json::from_str(text).map_err(|e| JiraError::Decode {
-                    endpoint: "search".into(),
-                    message: format!("an issue is not JSON: {e}"),
-                })?;
+                let issue: Value = serde_json::from_str(text).map_err(|e| body_error(endpoint, &e))?;
                 let id = issue_id(&issue);
                 push_value(rows, shape, issue, stamp).await?;
                 id
