@@ -56,7 +56,7 @@ impl StateError {
 }
 
 pub async fn show(pipeline: &Pipeline) -> Result<Vec<ObjectState>, StateError> {
-    let store = TableStore::new(pipeline.destination.url.clone());
+    let store = TableStore::for_destination(&pipeline.destination);
     let runs = last_runs(&store, &pipeline.name).await?;
     let mut out = Vec::new();
     for o in &pipeline.objects {
@@ -145,7 +145,7 @@ pub async fn reset(
     objects: &[ObjectKind],
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<Reset>, StateError> {
-    let store = TableStore::new(pipeline.destination.url.clone());
+    let store = TableStore::for_destination(&pipeline.destination);
     let to = to.unwrap_or(DateTime::UNIX_EPOCH);
     let mut out = Vec::new();
     for kind in objects {

@@ -39,7 +39,7 @@ async fn execute_leased(pipeline: &Pipeline, report_to: Option<&Path>, lease_ttl
     let name = &pipeline.name;
     let mut signals = StopSignals::new();
     let clock = Arc::new(SystemClock);
-    let lock = LeaseLock::for_destination(&pipeline.destination.url, name, lease_ttl, clock).map_err(|e| {
+    let lock = LeaseLock::for_destination(&pipeline.destination, name, lease_ttl, clock).map_err(|e| {
         eprintln!("error: pipeline `{name}`: {e}");
         Exit::RunFailed
     })?;

@@ -198,6 +198,16 @@ pub struct DestinationSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub vacuum_retention: Option<Text>,
+    /// How long a failing storage operation (a write, the commit, the lease) is retried before
+    /// the run fails, e.g. `3m` (the default).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub retry_timeout: Option<Text>,
+    /// How long one storage request may take before it is abandoned and retried, e.g. `30s`
+    /// (the default).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub request_timeout: Option<Text>,
 }
 
 /// When the pipeline runs. Exactly one of `cron` and `every`.

@@ -63,6 +63,27 @@ pub struct Destination {
     /// Table versions between compactions (0: never).
     pub compact_every: u64,
     pub vacuum_retention: std::time::Duration,
+    /// How long a failing storage operation is retried.
+    pub retry_timeout: std::time::Duration,
+    /// How long one storage request may take.
+    pub request_timeout: std::time::Duration,
+}
+
+impl Destination {
+    /// The object-store settings every table and the lease are opened with: the retry budget
+    /// and request timeout (deltalake and `object_store` read these keys). Credentials and
+    /// endpoints come from the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
+    pub fn storage_options(&self) -> std::collections::HashMap<String, String> {
+        let secs = |d: std::time::Duration| format!("{}s", d.as_secs().max(1));
+        [
+            ("retry_timeout", secs(self.retry_timeout)),
+            ("max_retries", "10".to_string()),
+            ("timeout", secs(self.request_timeout)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
 }
 
 /// Expands the object list (`for_each_object!` in `lib.rs`) into [`ObjectKind`].

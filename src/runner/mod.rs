@@ -116,7 +116,7 @@ pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport
     let ctx = Context {
         pipeline,
         client: client.clone(),
-        store: TableStore::new(pipeline.destination.url.clone()),
+        store: TableStore::for_destination(&pipeline.destination),
         stamp: RunStamp::new(&run_id, started_at),
         run_id: run_id.clone(),
         catalogue,

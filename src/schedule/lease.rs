@@ -125,11 +125,13 @@ impl LeaseLock {
     /// The lease under `destination`, reached with the same object store and settings (the
     /// `AWS_*`, `GOOGLE_*`, `AZURE_*` environment) as the tables.
     pub fn for_destination(
-        destination: &Url,
+        destination: &crate::config::Destination,
         pipeline: &str,
         ttl: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, LeaseError> {
+        let options = destination.storage_options();
+        let destination = &destination.url;
         let err = |reason: String| LeaseError::Destination { url: destination.to_string(), reason };
         crate::table::register_stores();
         if destination.scheme() == "file" {
@@ -137,7 +139,7 @@ impl LeaseLock {
             let path = destination.to_file_path().map_err(|()| err("not a local path".into()))?;
             std::fs::create_dir_all(&path).map_err(|e| err(e.to_string()))?;
         }
-        let store = deltalake::logstore::store_for(destination, std::iter::empty::<(String, String)>())
+        let store = deltalake::logstore::store_for(destination, options)
             .map_err(|e| err(e.to_string()))?;
         Ok(Self::new(store, pipeline, ttl, clock))
     }

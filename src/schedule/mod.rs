@@ -80,7 +80,7 @@ impl Job for LeasedRun {
         let this = self.clone();
         Box::pin(async move {
             let lock = match LeaseLock::for_destination(
-                &pipeline.destination.url,
+                &pipeline.destination,
                 &pipeline.name,
                 this.lease_ttl,
                 Arc::new(SystemClock),

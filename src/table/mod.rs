@@ -21,7 +21,9 @@ pub use source::ChannelSource;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
-    #[error("table {url}: {source}")]
+    #[error(
+        "table {url}: {source}. The table stays at its last commit and the cursor with it, so the next run writes what this one could not. Fix: check that the destination is reachable and writable (credentials, bucket policy, free space); `destination.retry_timeout` sets how long failing storage requests are retried"
+    )]
     Delta { url: String, source: Box<DeltaTableError> },
     #[error("cannot create local folder {path}: {source}")]
     Folder { path: String, source: std::io::Error },
@@ -90,6 +92,11 @@ impl TableStore {
             root.set_path(&format!("{}/", root.path()));
         }
         Self { root, storage_options: HashMap::new() }
+    }
+
+    /// The tables of `destination`, opened with its storage settings (retries, timeouts).
+    pub fn for_destination(destination: &crate::config::Destination) -> Self {
+        Self { storage_options: destination.storage_options(), ..Self::new(destination.url.clone()) }
     }
 
     pub fn table_url(&self, object: &str) -> Url {

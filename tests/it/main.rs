@@ -20,4 +20,5 @@ mod s3;
 mod schedule;
 mod schema;
 mod source_tree;
+mod storage;
 mod tables;

@@ -4,7 +4,9 @@ use url::Url;
 
 use super::Resolver;
 use super::SCHEMES;
-use crate::config::model::PipelineFile;
+use std::time::Duration;
+
+use crate::config::model::{PipelineFile, Text};
 use crate::config::pipeline::Destination;
 
 impl Resolver<'_> {
@@ -64,9 +66,23 @@ impl Resolver<'_> {
             }
             None => std::time::Duration::from_secs(7 * 24 * 3600),
         };
+        let retry_timeout = self.duration_in(
+            &d.retry_timeout,
+            "retry_timeout",
+            (1, 3600),
+            Duration::from_secs(180),
+            "`retry_timeout: 3m`",
+        )?;
+        let request_timeout = self.duration_in(
+            &d.request_timeout,
+            "request_timeout",
+            (1, 600),
+            Duration::from_secs(30),
+            "`request_timeout: 30s`",
+        )?;
         match url.scheme() {
             "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "memory" => {
-                Some(Destination { url, compact_every, vacuum_retention })
+                Some(Destination { url, compact_every, vacuum_retention, retry_timeout, request_timeout })
             }
             other => {
                 self.at(
@@ -74,6 +90,43 @@ impl Resolver<'_> {
                     format!("destination scheme `{other}://` is not supported"),
                     "unsupported scheme",
                     format!("use {SCHEMES}"),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Resolver<'_> {
+    /// A duration key between `secs.0` and `secs.1` seconds; `example` is shown in the fix.
+    pub(super) fn duration_in(
+        &mut self,
+        value: &Option<Text>,
+        key: &str,
+        secs: (u64, u64),
+        default: Duration,
+        example: &str,
+    ) -> Option<Duration> {
+        let Some(t) = value else { return Some(default) };
+        let raw = self.text(t, key)?;
+        let range = |s: u64| humantime::format_duration(Duration::from_secs(s)).to_string();
+        match humantime::parse_duration(raw.trim()) {
+            Ok(d) if d.as_secs() >= secs.0 && d.as_secs() <= secs.1 => Some(d),
+            Ok(_) => {
+                self.at(
+                    &t.referenced,
+                    format!("`{key}: {raw}` is out of range ({} to {})", range(secs.0), range(secs.1)),
+                    "out of range",
+                    format!("use e.g. {example}"),
+                );
+                None
+            }
+            Err(e) => {
+                self.at(
+                    &t.referenced,
+                    format!("`{key}: {raw}` is not a duration: {e}"),
+                    "not a duration",
+                    format!("write e.g. {example}"),
                 );
                 None
             }

@@ -107,7 +107,8 @@ impl Resolver<'_> {
             Some(t) => self.ca_certificates(t),
             None => Some(Vec::new()),
         };
-        let read_timeout = self.read_timeout(&s.read_timeout);
+        let read_timeout =
+            self.duration_in(&s.read_timeout, "read_timeout", (1, 600), DEFAULT_READ_TIMEOUT, "`read_timeout: 60s`");
         let max_response_bytes = match &s.max_response_mb {
             Some(m) if m.value == 0 || m.value > 1024 => {
                 self.at(
@@ -131,33 +132,6 @@ impl Resolver<'_> {
             read_timeout: read_timeout?,
             max_response_bytes: max_response_bytes?,
         })
-    }
-
-    /// `read_timeout`: a duration from 1 s to 10 min.
-    fn read_timeout(&mut self, value: &Option<Text>) -> Option<std::time::Duration> {
-        let Some(t) = value else { return Some(DEFAULT_READ_TIMEOUT) };
-        let raw = self.text(t, "read_timeout")?;
-        match humantime::parse_duration(raw.trim()) {
-            Ok(d) if d.as_secs() >= 1 && d.as_secs() <= 600 => Some(d),
-            Ok(_) => {
-                self.at(
-                    &t.referenced,
-                    format!("`read_timeout: {raw}` is out of range (1s to 10m)"),
-                    "out of range",
-                    "use e.g. `read_timeout: 60s`",
-                );
-                None
-            }
-            Err(e) => {
-                self.at(
-                    &t.referenced,
-                    format!("`read_timeout: {raw}` is not a duration: {e}"),
-                    "not a duration",
-                    "write e.g. `30s` or `2m`",
-                );
-                None
-            }
-        }
     }
 
     /// Reads and parses `ca_certificate` now, so a bad file fails `validate`, not the first

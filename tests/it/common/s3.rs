@@ -75,3 +75,76 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+
+/// `tests/fault_proxy.py` in front of a [`MotoServer`]: forwards every request, except those its
+/// rules fail (an S3 error status, a stall, a reset), so storage faults hit the real client.
+pub struct FaultProxy {
+    child: Child,
+    pub port: u16,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &MotoServer) -> Self {
+        let script = super::root().join("tests/fault_proxy.py");
+        let mut child = Command::new(super::python())
+            .arg(&script)
+            .args(["--upstream", &upstream.endpoint()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let port = line.trim().strip_prefix("listening on ").and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+            panic!("fault proxy did not start: {line:?}");
+        });
+        Self { child, port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Replaces the rules (see the script's doc): a JSON array.
+    pub fn rules(&self, rules: serde_json::Value) {
+        let body = rules.to_string();
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST /_proxy/rules HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    /// The requests seen that a rule failed: `(method, path)`.
+    pub fn faults(&self) -> Vec<(String, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(s, "GET /_proxy/log HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("[]");
+        let log: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+        log.iter()
+            .filter(|e| !e["fault"].is_null())
+            .map(|e| (e["method"].as_str().unwrap().to_string(), e["path"].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// What jirapipe needs to reach the bucket through the proxy.
+    pub fn options(&self, upstream: &MotoServer) -> Vec<(&'static str, String)> {
+        let mut o = upstream.options();
+        o[0].1 = self.endpoint();
+        o
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
