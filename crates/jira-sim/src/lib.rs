@@ -17,6 +17,7 @@ mod permissions;
 mod planning;
 pub mod jql;
 mod rng;
+mod scopes;
 mod search;
 mod server;
 mod site;
@@ -24,7 +25,8 @@ mod system_fields;
 mod tls;
 pub mod wiki;
 
-pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, Flavor, OAuthApp};
+pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, DataCenterOAuth, Flavor, OAuthApp, ServiceAccount};
+pub use scopes::all_granular_read_scopes;
 pub use behaviour::Behaviour;
 pub use data::{Dataset, DatasetConfig};
 pub use server::{RecordedRequest, RunningSim, SimConfig};
