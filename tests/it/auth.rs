@@ -22,7 +22,12 @@ async fn sim(flavor: Flavor, credentials: Credentials, behaviour: Behaviour) -> 
 }
 
 fn pipeline(deployment: &str, auth: &str) -> PipelineYaml {
-    PipelineYaml::new("auth", OBJECTS).deployment(deployment).auth(auth).source("requests_per_second", "200")
+    paced(deployment, auth, 200)
+}
+
+fn paced(deployment: &str, auth: &str, requests_per_second: u32) -> PipelineYaml {
+    let rps = requests_per_second.to_string();
+    PipelineYaml::new("auth", OBJECTS).deployment(deployment).auth(auth).source("requests_per_second", &rps)
 }
 
 /// Runs `p` with the binary (optionally crashing at `failpoint`), returning the command's output.
@@ -98,7 +103,8 @@ async fn client_credentials_renew_the_access_token_mid_run() {
     let want = reference(&sim, "cloud");
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let out = run_binary(&sim, dir.path(), &pipeline("cloud", CLIENT_CREDENTIALS), None);
+    // Five requests a second: the run takes several seconds, so several tokens.
+    let out = run_binary(&sim, dir.path(), &paced("cloud", CLIENT_CREDENTIALS, 5), None);
     let took = started.elapsed();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(tables(dir.path()), want);
@@ -121,7 +127,8 @@ async fn data_center_oauth_rotation_survives_a_crash_between_refresh_and_use() {
     let sim = sim(Flavor::DataCenter, credentials, Behaviour::default()).await;
     let want = reference(&sim, "data_center");
     let dir = tempfile::tempdir().unwrap();
-    let p = pipeline("data_center", &dc_oauth2("state/dc.json"));
+    // Slow enough for the one-second access tokens to expire during the run.
+    let p = paced("data_center", &dc_oauth2("state/dc.json"), 5);
     let store = dir.path().join("state/dc.json");
     let stored = || {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&store).unwrap()).unwrap();

@@ -24,9 +24,9 @@ pub(crate) fn granular(method: &str, path: &str) -> &'static [&'static str] {
     let p = path;
     if p.ends_with("/serverInfo") {
         &[]
-    } else if p.ends_with("/search/jql") && method == "GET" {
+    } else if (p.ends_with("/search/jql") || p.ends_with("/api/3/search")) && method == "GET" {
         &["read:issue-details:jira", "read:audit-log:jira", AVATAR, "read:field-configuration:jira", "read:issue-meta:jira"]
-    } else if p.ends_with("/search/jql") || p.ends_with("/search/approximate-count") || p.ends_with("/search") {
+    } else if p.ends_with("/search/jql") || p.ends_with("/search/approximate-count") || p.ends_with("/api/3/search") {
         &[
             "read:issue-details:jira",
             "read:field.default-value:jira",
