@@ -5,8 +5,8 @@
 //! pure function of the error and what the pipeline says, so every entry is unit-tested here
 //! and produced for real against jira-sim in `tests/it/check.rs`.
 
-use crate::config::{Auth, Deployment};
 use super::scopes::granular_scopes;
+use crate::config::{Auth, Deployment};
 use crate::jira::{JiraError, OAuthFailure, Rejection, Transport};
 pub use crate::report::Diagnosis;
 

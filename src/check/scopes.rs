@@ -44,8 +44,13 @@ const PROJECTS: &[&str] = &[
     "read:project.component:jira",
 ];
 const USERS: &[&str] = &["read:user:jira", "read:application-role:jira", "read:avatar:jira", "read:group:jira"];
-const COMMENTS: &[&str] =
-    &["read:comment:jira", "read:comment.property:jira", "read:project:jira", "read:project-role:jira", "read:user:jira"];
+const COMMENTS: &[&str] = &[
+    "read:comment:jira",
+    "read:comment.property:jira",
+    "read:project:jira",
+    "read:project-role:jira",
+    "read:user:jira",
+];
 const WORKLOGS: &[&str] = &[
     "read:issue-worklog:jira",
     "read:issue-worklog.property:jira",
@@ -53,7 +58,8 @@ const WORKLOGS: &[&str] = &[
     "read:project-role:jira",
     "read:user:jira",
 ];
-const BOARDS: &[&str] = &["read:board-scope:jira-software", "read:board-scope.admin:jira-software", "read:project:jira"];
+const BOARDS: &[&str] =
+    &["read:board-scope:jira-software", "read:board-scope.admin:jira-software", "read:project:jira"];
 
 /// The granular scopes `target` (an object, or `auth` for `/myself`) needs, sorted.
 pub fn granular_scopes(target: &str) -> Vec<&'static str> {

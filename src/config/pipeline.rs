@@ -34,9 +34,19 @@ pub struct Source {
 #[derive(Debug, Clone)]
 pub enum Auth {
     /// Basic `email:token`; a scoped token (`gateway`) goes through Atlassian's gateway.
-    ApiToken { email: String, token: Secret, gateway: Option<Gateway>, expires: Option<chrono::NaiveDate> },
-    Pat { token: Secret },
-    Basic { username: String, password: Secret },
+    ApiToken {
+        email: String,
+        token: Secret,
+        gateway: Option<Gateway>,
+        expires: Option<chrono::NaiveDate>,
+    },
+    Pat {
+        token: Secret,
+    },
+    Basic {
+        username: String,
+        password: Secret,
+    },
     OAuth2(Box<OAuth2>),
     /// A Cloud service account's OAuth 2.0 credential: short-lived tokens, no refresh token.
     ClientCredentials(Box<ClientCredentials>),

@@ -309,7 +309,8 @@ objects:
 #[test]
 fn service_account_and_data_center_oauth_blocks() {
     // A scoped token goes through the gateway; `cloud_id` makes sense only then.
-    let scoped = BASE.replace("token: ${JIRA_API_TOKEN}", "token: ${JIRA_API_TOKEN}\n    scoped: true\n    cloud_id: c1");
+    let scoped =
+        BASE.replace("token: ${JIRA_API_TOKEN}", "token: ${JIRA_API_TOKEN}\n    scoped: true\n    cloud_id: c1");
     let p = load(&scoped).unwrap();
     let Auth::ApiToken { gateway: Some(g), .. } = &p.source.auth else { panic!("{:?}", p.source.auth) };
     assert_eq!((g.cloud_id.as_deref(), g.api_url.as_str()), (Some("c1"), "https://api.atlassian.com/"));
@@ -338,5 +339,11 @@ fn service_account_and_data_center_oauth_blocks() {
     let Auth::OAuth2(o) = &p.source.auth else { panic!() };
     assert_eq!(o.token_url.as_str(), "https://acme.atlassian.net/rest/oauth2/latest/token");
     assert_eq!(o.provider, crate::config::OAuthProvider::DataCenter);
-    assert_error(&dc.replace("client_id: dc", "client_id: dc\n    cloud_id: c1"), 10, 15, "`cloud_id` is not used", "remove");
+    assert_error(
+        &dc.replace("client_id: dc", "client_id: dc\n    cloud_id: c1"),
+        9,
+        15,
+        "`cloud_id` is not used",
+        "remove",
+    );
 }

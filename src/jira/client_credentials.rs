@@ -58,8 +58,8 @@ impl ClientSession {
         let (status, bytes) = post_token(&self.http, &cfg.token_url, &body, false).await?;
         let endpoint = cfg.token_url.to_string();
         if (200..300).contains(&status) {
-            let resp: TokenResponse = serde_json::from_slice(&bytes)
-                .map_err(|e| JiraError::Decode { endpoint, message: e.to_string() })?;
+            let resp: TokenResponse =
+                serde_json::from_slice(&bytes).map_err(|e| JiraError::Decode { endpoint, message: e.to_string() })?;
             let lifetime = resp.expires_in.unwrap_or(3600).max(1);
             tracing::debug!(lifetime, "service account access token fetched");
             return Ok(Access { header: bearer(&resp.access_token)?, expires_at: now() + lifetime, lifetime });

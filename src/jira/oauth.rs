@@ -262,11 +262,7 @@ pub(super) async fn post_token(
     loop {
         attempt += 1;
         let request = http.post(url.clone());
-        let request = if form {
-            request.form(body)
-        } else {
-            request.json(&json)
-        };
+        let request = if form { request.form(body) } else { request.json(&json) };
         let outcome = match request.send().await {
             Ok(r) => {
                 let status = r.status().as_u16();

@@ -83,7 +83,8 @@ async fn scoped_api_token_reads_every_object_through_the_gateway() {
     // scoped token (the site URL refuses it).
     let log = sim.request_log();
     assert!(log.iter().any(|(p, s, _)| p == "/_edge/tenant_info" && *s == 200), "{log:?}");
-    let gateway_ok = |suffix: &str| log.iter().any(|(p, s, _)| p.starts_with("/ex/jira/") && p.ends_with(suffix) && *s == 200);
+    let gateway_ok =
+        |suffix: &str| log.iter().any(|(p, s, _)| p.starts_with("/ex/jira/") && p.ends_with(suffix) && *s == 200);
     for suffix in ["/search/jql", "/comment", "/project/search", "/users/search", "/field"] {
         assert!(gateway_ok(suffix), "{suffix} not read through the gateway: {log:?}");
     }

@@ -429,7 +429,11 @@ pub(crate) async fn dc_authorize(
         || q.redirect_uri.as_deref() != Some(cfg.redirect_uri.as_str())
         || q.response_type.as_deref() != Some("code")
     {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Invalid client_id, redirect_uri or response_type");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid client_id, redirect_uri or response_type",
+        );
     }
     let mut oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
     oauth.issued += 1;

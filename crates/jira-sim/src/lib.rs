@@ -26,8 +26,8 @@ mod tls;
 pub mod wiki;
 
 pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, DataCenterOAuth, Flavor, OAuthApp, ServiceAccount};
-pub use scopes::all_granular_read_scopes;
 pub use behaviour::Behaviour;
 pub use data::{Dataset, DatasetConfig};
+pub use scopes::all_granular_read_scopes;
 pub use server::{RecordedRequest, RunningSim, SimConfig};
 pub use tls::TlsIdentity;

@@ -25,7 +25,13 @@ pub(crate) fn granular(method: &str, path: &str) -> &'static [&'static str] {
     if p.ends_with("/serverInfo") {
         &[]
     } else if (p.ends_with("/search/jql") || p.ends_with("/api/3/search")) && method == "GET" {
-        &["read:issue-details:jira", "read:audit-log:jira", AVATAR, "read:field-configuration:jira", "read:issue-meta:jira"]
+        &[
+            "read:issue-details:jira",
+            "read:audit-log:jira",
+            AVATAR,
+            "read:field-configuration:jira",
+            "read:issue-meta:jira",
+        ]
     } else if p.ends_with("/search/jql") || p.ends_with("/search/approximate-count") || p.ends_with("/api/3/search") {
         &[
             "read:issue-details:jira",
@@ -36,7 +42,9 @@ pub(crate) fn granular(method: &str, path: &str) -> &'static [&'static str] {
         ]
     } else if p.ends_with("/changelog/bulkfetch") {
         &["read:issue-meta:jira", AVATAR, "read:issue.changelog:jira"]
-    } else if p.ends_with("/issue/bulkfetch") || (p.contains("/issue/") && !p.ends_with("/comment") && !p.ends_with("/worklog")) {
+    } else if p.ends_with("/issue/bulkfetch")
+        || (p.contains("/issue/") && !p.ends_with("/comment") && !p.ends_with("/worklog"))
+    {
         &[
             "read:issue-meta:jira",
             "read:issue-security-level:jira",

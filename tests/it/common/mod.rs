@@ -21,7 +21,8 @@ use jirapipe::runner::{self, ObjectReport, RunReport};
 use url::Url;
 
 pub use pipeline::{
-    API_TOKEN, CLIENT_CREDENTIALS, OFFLINE_ENV, PAT, PipelineYaml, SCOPED_TOKEN, dc_oauth2, jirapipe_for, oauth2, sim_vars,
+    API_TOKEN, CLIENT_CREDENTIALS, OFFLINE_ENV, PAT, PipelineYaml, SCOPED_TOKEN, dc_oauth2, jirapipe_for, oauth2,
+    sim_vars,
 };
 
 /// A simulated Jira Cloud site with `issues` issues and everything else at its defaults.
