@@ -13,7 +13,10 @@ use jirapipe::check::{self, CheckReport, Status};
 use crate::common::{self, CLIENT_CREDENTIALS, PAT, PipelineYaml, SCOPED_TOKEN, dc_oauth2, sim_vars};
 
 /// Every object a method must read back, each with its own table.
-const OBJECTS: &str = "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}\n  comments: {}\n  projects: {}\n  users: {}\n  fields: {}";
+const OBJECTS: &str = concat!(
+    "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}\n",
+    "  comments: {}\n  projects: {}\n  users: {}\n  fields: {}",
+);
 const TABLES: [&str; 5] = ["issues", "comments", "projects", "users", "fields"];
 
 async fn sim(flavor: Flavor, credentials: Credentials, behaviour: Behaviour) -> RunningSim {

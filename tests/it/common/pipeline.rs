@@ -24,11 +24,17 @@ pub fn oauth2(token_store: &str) -> String {
 
 /// A service account's scoped API token through the simulator's gateway: the lines of an `auth`
 /// block.
-pub const SCOPED_TOKEN: &str = "    type: api_token\n    email: ${JIRA_SA_EMAIL}\n    token: ${JIRA_SCOPED_TOKEN}\n    scoped: true\n    api_url: ${JIRA_SITE}";
+pub const SCOPED_TOKEN: &str = concat!(
+    "    type: api_token\n    email: ${JIRA_SA_EMAIL}\n    token: ${JIRA_SCOPED_TOKEN}\n",
+    "    scoped: true\n    api_url: ${JIRA_SITE}",
+);
 
 /// A service account's OAuth 2.0 credential (client credentials) through the simulator's token
 /// endpoint and gateway: the lines of an `auth` block.
-pub const CLIENT_CREDENTIALS: &str = "    type: oauth2_client_credentials\n    client_id: sim-sa-client\n    client_secret: ${JIRA_SA_CLIENT_SECRET}\n    token_url: ${JIRA_SITE}/oauth/token\n    api_url: ${JIRA_SITE}";
+pub const CLIENT_CREDENTIALS: &str = concat!(
+    "    type: oauth2_client_credentials\n    client_id: sim-sa-client\n    client_secret: ${JIRA_SA_CLIENT_SECRET}\n",
+    "    token_url: ${JIRA_SITE}/oauth/token\n    api_url: ${JIRA_SITE}",
+);
 
 /// OAuth 2.0 against a Data Center simulator's own provider, the tokens kept in `token_store`:
 /// the lines of an `auth` block (the token URL is the default, `{base_url}/rest/oauth2/latest/token`).
