@@ -380,6 +380,17 @@ mod tests {
         assert_eq!(code(site, &o, c, "auth"), "oauth-site");
         let decode = JiraError::Decode { endpoint: "e".into(), message: "expected value".into() };
         assert_eq!(code(decode, &token, c, "auth"), "not-jira");
+        // Service accounts and Data Center OAuth.
+        let gateway = || Some(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
+        let scoped = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: gateway(), expires: None };
+        let scope_401 = || unauthorized("Unauthorized; scope does not match");
+        assert_eq!(code(scope_401(), &token, c, "auth"), "scoped-token-on-site");
+        assert_eq!(code(scope_401(), &scoped, c, "users"), "token-scope");
+        assert_eq!(code(unauthorized("Unauthorized"), &scoped, c, "auth"), "classic-token-on-gateway");
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 31);
+        let expired = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: day };
+        assert_eq!(code(unauthorized(""), &expired, c, "auth"), "token-expired");
+        assert_eq!(code(oauth_error(OAuthFailure::NotEnabled), &o, dc, "auth"), "dc-oauth-disabled");
     }
 
     #[test]
