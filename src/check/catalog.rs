@@ -5,6 +5,7 @@
 //! pure function of the error and what the pipeline says, so every entry is unit-tested here
 //! and produced for real against jira-sim in `tests/it/check.rs`.
 
+use super::scopes::granular_scopes;
 use crate::config::{Auth, Deployment};
 use crate::jira::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
 pub use crate::report::Diagnosis;
@@ -73,7 +74,74 @@ fn body(problem: BodyProblem, detail: &str) -> Diagnosis {
     Diagnosis::new(code, format!("Jira's address {problem}{detail}"), problem.fix())
 }
 
+/// Whether the auth method sends every request through Atlassian's gateway with a token whose
+/// scopes were chosen at creation (scoped API token, service-account OAuth credential).
+fn scoped_credential(auth: &Auth) -> bool {
+    matches!(auth, Auth::ApiToken { gateway: Some(_), .. } | Auth::ClientCredentials(_))
+}
+
+/// A scoped credential lacks what `ctx.target` needs: the classic scope or the granular ones.
+fn token_scope(ctx: &Context<'_>) -> Diagnosis {
+    let granular = granular_scopes(ctx.target).iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+    let (what, where_) = match ctx.auth {
+        Auth::ClientCredentials(_) => (
+            "the service account's OAuth 2.0 credential",
+            "admin.atlassian.com → Directory → Service accounts → the account → Credentials: create an OAuth 2.0 \
+             credential",
+        ),
+        _ => (
+            "the scoped API token",
+            "admin.atlassian.com → Directory → Service accounts → the account → Create credentials → API token \
+             (or id.atlassian.com → Security → Create API token with scopes): scopes cannot be added to a token, \
+             create a new one",
+        ),
+    };
+    Diagnosis::new(
+        "token-scope",
+        format!("{what} lacks a scope {} needs (HTTP 401: scope does not match)", ctx.target),
+        format!(
+            "in {where_} with the classic scope `{}` or these granular scopes: {granular}; then update the secret",
+            ctx.scope
+        ),
+    )
+}
+
 fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {
+    if reason == Rejection::Scope && matches!(ctx.auth, Auth::ApiToken { gateway: None, .. }) {
+        return Diagnosis::new(
+            "scoped-token-on-site",
+            "the API token has scopes (every service account token does), and Jira Cloud accepts scoped tokens only \
+             through Atlassian's gateway, not at the site URL (HTTP 401: scope does not match)",
+            "add `scoped: true` to `auth`: jirapipe then sends every request to \
+             https://api.atlassian.com/ex/jira/{cloud id} (the cloud id read from the site's /_edge/tenant_info, or \
+             `cloud_id`)",
+        );
+    }
+    if reason == Rejection::Scope && scoped_credential(ctx.auth) {
+        return token_scope(ctx);
+    }
+    if let Auth::ApiToken { expires: Some(day), .. } = ctx.auth
+        && *day <= chrono::Utc::now().date_naive()
+    {
+        return Diagnosis::new(
+            "token-expired",
+            format!("the API token expired on {day} (`auth.expires`); Jira answers an expired token with HTTP 401"),
+            "create a new API token (API tokens created since December 2024 expire within a year: id.atlassian.com → \
+             Security → API tokens, or admin.atlassian.com → Directory → Service accounts for a service account), \
+             update the secret and `expires`",
+        );
+    }
+    if let Auth::ApiToken { gateway: Some(_), .. } = ctx.auth {
+        return Diagnosis::new(
+            "classic-token-on-gateway",
+            "Atlassian's gateway rejected the email and API token (HTTP 401): `scoped: true` sends it to \
+             api.atlassian.com, where only tokens with scopes work; a classic token (no scopes) works only at the \
+             site URL — or the token is wrong, revoked or expired",
+            "if the token was created without scopes, remove `scoped: true`; otherwise check that `email` is the \
+             token owner's (a service account's email ends in @serviceaccount.atlassian.com) and create a new \
+             scoped token if it expired",
+        );
+    }
     if reason == Rejection::Audience {
         return Diagnosis::new(
             "oauth-audience",
@@ -106,6 +174,10 @@ fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {
             "Jira rejected the OAuth access token",
             "the grant may have been revoked or the app uninstalled from the site: run the consent flow again and set the new `refresh_token`",
         ),
+        Auth::ClientCredentials(_) => (
+            "Atlassian's gateway rejected the service account's access token",
+            "the credential may have been revoked or the service account removed from the site: check it in admin.atlassian.com → Directory → Service accounts",
+        ),
     };
     Diagnosis::new("bad-credentials", format!("{problem} (HTTP 401)"), fix)
 }
@@ -119,8 +191,14 @@ fn forbidden(message: &str, ctx: &Context<'_>) -> Diagnosis {
 }
 
 fn not_found(message: &str, ctx: &Context<'_>) -> Diagnosis {
-    if let Auth::OAuth2(o) = ctx.auth {
-        return match &o.cloud_id {
+    let cloud_id = match ctx.auth {
+        Auth::OAuth2(o) if o.provider == crate::config::OAuthProvider::Atlassian => Some(&o.cloud_id),
+        Auth::ApiToken { gateway: Some(g), .. } => Some(&g.cloud_id),
+        Auth::ClientCredentials(c) => Some(&c.gateway.cloud_id),
+        _ => None,
+    };
+    if let Some(cloud_id) = cloud_id {
+        return match cloud_id {
             Some(id) => Diagnosis::new(
                 "wrong-cloud-id",
                 format!("Atlassian's gateway does not know cloud id `{id}` (HTTP 404)"),
@@ -214,6 +292,11 @@ fn oauth(failure: OAuthFailure, message: &str, fix: &str) -> Diagnosis {
         ),
         OAuthFailure::ClientRejected => Diagnosis::new("oauth-client", message, fix),
         OAuthFailure::TokenStore => Diagnosis::new("oauth-token-store", message, fix),
+        OAuthFailure::NotEnabled => Diagnosis::new(
+            "dc-oauth-disabled",
+            format!("Jira Data Center is not an OAuth 2.0 provider here: {message}"),
+            fix,
+        ),
         OAuthFailure::Endpoint => Diagnosis::new("oauth", message, fix),
     }
 }
@@ -254,6 +337,8 @@ mod tests {
             cloud_id: cloud_id.map(str::to_string),
             token_url: "https://auth.atlassian.com/oauth/token".parse().unwrap(),
             api_url: "https://api.atlassian.com".parse().unwrap(),
+            provider: crate::config::OAuthProvider::Atlassian,
+            redirect_uri: None,
         }))
     }
 
@@ -272,7 +357,7 @@ mod tests {
 
     #[test]
     fn every_error_maps_to_its_entry() {
-        let token = Auth::ApiToken { email: "e".into(), token: Secret::new("t") };
+        let token = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: None };
         let pat = Auth::Pat { token: Secret::new("t") };
         let o = oauth(None);
         let (c, dc) = (Deployment::Cloud, Deployment::DataCenter);
@@ -309,6 +394,17 @@ mod tests {
         assert_eq!(code(site, &o, c, "auth"), "oauth-site");
         let decode = JiraError::Decode { endpoint: "e".into(), message: "expected value".into() };
         assert_eq!(code(decode, &token, c, "auth"), "not-jira");
+        // Service accounts and Data Center OAuth.
+        let gateway = || Some(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
+        let scoped = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: gateway(), expires: None };
+        let scope_401 = || unauthorized("Unauthorized; scope does not match");
+        assert_eq!(code(scope_401(), &token, c, "auth"), "scoped-token-on-site");
+        assert_eq!(code(scope_401(), &scoped, c, "users"), "token-scope");
+        assert_eq!(code(unauthorized("Unauthorized"), &scoped, c, "auth"), "classic-token-on-gateway");
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 31);
+        let expired = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: day };
+        assert_eq!(code(unauthorized(""), &expired, c, "auth"), "token-expired");
+        assert_eq!(code(oauth_error(OAuthFailure::NotEnabled), &o, dc, "auth"), "dc-oauth-disabled");
     }
 
     #[test]

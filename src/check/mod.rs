@@ -9,6 +9,7 @@
 //! right now" instead of waiting it out.
 
 pub mod catalog;
+pub mod scopes;
 mod site;
 
 use std::time::Duration;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use catalog::Context;
 pub use catalog::Diagnosis;
 
-use crate::config::{Auth, Pipeline};
+use crate::config::{Auth, OAuthProvider, Pipeline};
 use crate::jira::{JiraClient, RetryConfig};
 use crate::objects::{self, Concern};
 
@@ -153,7 +154,7 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
             return finish(pipeline, probes);
         }
     };
-    if matches!(source.auth, Auth::OAuth2(_)) {
+    if matches!(&source.auth, Auth::OAuth2(o) if o.provider == OAuthProvider::Atlassian) {
         let mut scopes = Probe::new("scopes");
         match client.granted_scopes().await {
             Ok(Some(granted)) => {
@@ -174,12 +175,25 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
             let who = me.email_address.or(me.name).or(me.account_id).unwrap_or_else(|| "the API user".into());
             let tz = me.time_zone.map(|z| format!(", time zone {z}")).unwrap_or_default();
             auth.detail = Some(format!("as {who}{tz}"));
+            if let Auth::ApiToken { expires: Some(day), .. } = &source.auth {
+                let left = (*day - chrono::Utc::now().date_naive()).num_days();
+                if left <= TOKEN_EXPIRY_WARNING_DAYS {
+                    auth.add(
+                        Status::Warn,
+                        Diagnosis::new(
+                            "token-expiring",
+                            format!("the API token expires on {day} (`auth.expires`), in {} days", left.max(0)),
+                            "create a new API token before then and update the secret and `expires`",
+                        ),
+                    );
+                }
+            }
             probes.push(auth);
         }
         Err(e) => {
             let d = catalog::diagnose(&e, &ctx("auth", USER_SCOPE, client.stats().throttled > before));
             // A missing `read:jira-user` fails /myself but not necessarily the objects.
-            let go_on = d.code == "oauth-scope";
+            let go_on = d.code == "oauth-scope" || d.code == "token-scope";
             auth.add(Status::Fail, d);
             probes.push(auth);
             if !go_on {
@@ -212,6 +226,9 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
     }
     finish(pipeline, probes)
 }
+
+/// How many days before an API token's `expires` date `check` warns.
+const TOKEN_EXPIRY_WARNING_DAYS: i64 = 14;
 
 /// The scope of `/myself`, which authentication is probed with.
 const USER_SCOPE: &str = "read:jira-user";

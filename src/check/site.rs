@@ -62,8 +62,13 @@ pub(super) async fn probe_site(pipeline: &Pipeline) -> Probe {
         }
         (SiteKind::Cloud { cloud_id }, Deployment::Cloud) => {
             p.detail = Some(format!("Jira Cloud, cloud id {cloud_id}"));
-            if let Auth::OAuth2(o) = &source.auth
-                && let Some(configured) = &o.cloud_id
+            let configured = match &source.auth {
+                Auth::OAuth2(o) => o.cloud_id.as_ref(),
+                Auth::ApiToken { gateway: Some(g), .. } => g.cloud_id.as_ref(),
+                Auth::ClientCredentials(c) => c.gateway.cloud_id.as_ref(),
+                _ => None,
+            };
+            if let Some(configured) = configured
                 && configured != &cloud_id
             {
                 p.add(

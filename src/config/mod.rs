@@ -15,8 +15,8 @@ pub use error::{ConfigError, LoadError, SourceFile};
 pub use interpolate::Vars;
 pub use model::PipelineFile;
 pub use pipeline::{
-    Auth, Deletes, Deployment, Destination, FieldSelection, OAuth2, ObjectConfig, ObjectKind, Pipeline, Schedule,
-    SchemaDrift, Source, SyncMode,
+    Auth, ClientCredentials, Deletes, Deployment, Destination, FieldSelection, Gateway, OAuth2, OAuthProvider,
+    ObjectConfig, ObjectKind, Pipeline, Schedule, SchemaDrift, Source, SyncMode,
 };
 pub use secret::Secret;
 

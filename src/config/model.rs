@@ -102,15 +102,20 @@ pub enum AuthKind {
     Pat,
     /// HTTP Basic with `username` and `password` (Data Center).
     Basic,
-    /// Jira Cloud OAuth 2.0 (3LO) app: `client_id`, `client_secret` and a `refresh_token`.
+    /// OAuth 2.0 with a rotating refresh token: a Jira Cloud 3LO app, or on Data Center an
+    /// incoming application link (`client_id`, `client_secret`, `refresh_token`).
     Oauth2,
+    /// Jira Cloud service account OAuth 2.0 credential (client credentials grant):
+    /// `client_id` and `client_secret`.
+    Oauth2ClientCredentials,
 }
 
 /// Credentials. Secret values come from `${ENV}` or from a `*_file` path, never inline.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
-    /// `api_token` or `oauth2` (Cloud), `pat` or `basic` (Data Center).
+    /// `api_token`, `oauth2` or `oauth2_client_credentials` (Cloud), `pat`, `basic` or `oauth2`
+    /// (Data Center).
     #[serde(rename = "type")]
     #[schemars(with = "AuthKind")]
     pub kind: Spanned<AuthKind>,
@@ -126,6 +131,17 @@ pub struct AuthSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub token_file: Option<Text>,
+    /// The API token has scopes (`api_token`): every service account token does. Scoped tokens
+    /// work only through Atlassian's gateway `https://api.atlassian.com/ex/jira/{cloud_id}`,
+    /// which jirapipe then uses. Default `false`.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub scoped: Option<Spanned<bool>>,
+    /// When the API token expires (`api_token`), e.g. `2026-03-31`, as shown where it was
+    /// created; `check` warns 14 days ahead and names an expired token.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub expires: Option<Text>,
     /// User name (`basic`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -138,15 +154,15 @@ pub struct AuthSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub password_file: Option<Text>,
-    /// OAuth app client id (`oauth2`).
+    /// OAuth client id (`oauth2`, `oauth2_client_credentials`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub client_id: Option<Text>,
-    /// OAuth app secret (`oauth2`), usually `${JIRA_CLIENT_SECRET}`.
+    /// OAuth client secret (`oauth2`, `oauth2_client_credentials`), usually `${JIRA_CLIENT_SECRET}`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub client_secret: Option<Text>,
-    /// File holding the OAuth app secret (`oauth2`).
+    /// File holding the OAuth client secret (`oauth2`, `oauth2_client_credentials`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub client_secret_file: Option<Text>,
@@ -165,18 +181,27 @@ pub struct AuthSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub token_store: Option<Text>,
-    /// The site's cloud id (`oauth2`). Default: looked up from the site.
+    /// The site's cloud id (Cloud `oauth2`, `oauth2_client_credentials`, `api_token` with
+    /// `scoped: true`). Default: looked up from the site.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub cloud_id: Option<Text>,
-    /// Atlassian's token endpoint (`oauth2`). Default `https://auth.atlassian.com/oauth/token`.
+    /// The token endpoint (`oauth2`, `oauth2_client_credentials`). Default
+    /// `https://auth.atlassian.com/oauth/token` on Cloud, `{base_url}/rest/oauth2/latest/token`
+    /// on Data Center.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub token_url: Option<Text>,
-    /// Atlassian's API gateway (`oauth2`). Default `https://api.atlassian.com`.
+    /// Atlassian's API gateway (Cloud `oauth2`, `oauth2_client_credentials`, scoped
+    /// `api_token`). Default `https://api.atlassian.com`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub api_url: Option<Text>,
+    /// The redirect URL of the Data Center application link (`oauth2` on Data Center): Jira
+    /// checks it again on every refresh.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub redirect_uri: Option<Text>,
 }
 
 /// Where the tables go.

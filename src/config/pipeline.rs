@@ -37,13 +37,54 @@ pub struct Source {
 
 #[derive(Debug, Clone)]
 pub enum Auth {
-    ApiToken { email: String, token: Secret },
-    Pat { token: Secret },
-    Basic { username: String, password: Secret },
+    /// Basic `email:token`; a scoped token (`gateway`) goes through Atlassian's gateway.
+    ApiToken {
+        email: String,
+        token: Secret,
+        gateway: Option<Gateway>,
+        expires: Option<chrono::NaiveDate>,
+    },
+    Pat {
+        token: Secret,
+    },
+    Basic {
+        username: String,
+        password: Secret,
+    },
     OAuth2(Box<OAuth2>),
+    /// A Cloud service account's OAuth 2.0 credential: short-lived tokens, no refresh token.
+    ClientCredentials(Box<ClientCredentials>),
 }
 
-/// A Jira Cloud OAuth 2.0 (3LO) app and where its rotating refresh token lives.
+/// Atlassian's API gateway: requests go to `{api_url}/ex/jira/{cloud_id}/…`.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// `None`: looked up from the site (`/_edge/tenant_info`).
+    pub cloud_id: Option<String>,
+    pub api_url: Url,
+}
+
+/// A service account's OAuth 2.0 credential (client credentials grant).
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub token_url: Url,
+    pub gateway: Gateway,
+}
+
+/// Who issues the OAuth 2.0 tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthProvider {
+    /// `auth.atlassian.com` (Cloud 3LO): JSON bodies, API through the gateway.
+    Atlassian,
+    /// The Data Center site itself (`/rest/oauth2/latest/token`): form bodies with the link's
+    /// `redirect_uri`, API on the site.
+    DataCenter,
+}
+
+/// An OAuth 2.0 client with a rotating refresh token (Cloud 3LO app or Data Center incoming
+/// link) and where that token lives.
 #[derive(Debug, Clone)]
 pub struct OAuth2 {
     pub client_id: String,
@@ -54,6 +95,9 @@ pub struct OAuth2 {
     pub cloud_id: Option<String>,
     pub token_url: Url,
     pub api_url: Url,
+    pub provider: OAuthProvider,
+    /// Data Center: the application link's redirect URL, sent with every refresh.
+    pub redirect_uri: Option<String>,
 }
 
 #[derive(Debug, Clone)]

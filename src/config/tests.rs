@@ -53,7 +53,7 @@ fn the_base_file_is_valid() {
     let p = load(BASE).unwrap();
     assert_eq!(p.name, "acme");
     assert_eq!(p.source.base_url.as_str(), "https://acme.atlassian.net/");
-    let Auth::ApiToken { email, token } = &p.source.auth else { panic!() };
+    let Auth::ApiToken { email, token, .. } = &p.source.auth else { panic!() };
     assert_eq!((email.as_str(), token.expose()), ("me@acme.com", "tok"));
     assert_eq!(p.objects.len(), 1);
     assert_eq!(p.objects[0].sync, SyncMode::FullRefresh);
@@ -304,4 +304,46 @@ objects:
     assert_eq!(p.objects.len(), 5);
     assert_eq!(p.object(ObjectKind::Issues).unwrap().schema_drift, SchemaDrift::Block);
     assert_eq!(p.object(ObjectKind::Issues).unwrap().jql.as_deref(), Some("project in (ENG, OPS)"));
+}
+
+#[test]
+fn service_account_and_data_center_oauth_blocks() {
+    // A scoped token goes through the gateway; `cloud_id` makes sense only then.
+    let scoped =
+        BASE.replace("token: ${JIRA_API_TOKEN}", "token: ${JIRA_API_TOKEN}\n    scoped: true\n    cloud_id: c1");
+    let p = load(&scoped).unwrap();
+    let Auth::ApiToken { gateway: Some(g), .. } = &p.source.auth else { panic!("{:?}", p.source.auth) };
+    assert_eq!((g.cloud_id.as_deref(), g.api_url.as_str()), (Some("c1"), "https://api.atlassian.com/"));
+    let unscoped = BASE.replace("token: ${JIRA_API_TOKEN}", "token: ${JIRA_API_TOKEN}\n    cloud_id: c1");
+    assert_error(&unscoped, 9, 15, "`cloud_id` is not used with `type: api_token`", "remove `cloud_id`");
+    let bad_date = BASE.replace("token: ${JIRA_API_TOKEN}", "token: ${JIRA_API_TOKEN}\n    expires: next year");
+    assert_error(&bad_date, 9, 14, "`expires` must be a date", "YYYY-MM-DD");
+
+    // Client credentials: no refresh token, no store.
+    let cc = BASE.replace(
+        "    type: api_token\n    email: me@acme.com\n    token: ${JIRA_API_TOKEN}",
+        "    type: oauth2_client_credentials\n    client_id: sa\n    client_secret: ${JIRA_API_TOKEN}",
+    );
+    assert!(matches!(load(&cc).unwrap().source.auth, Auth::ClientCredentials(_)));
+    let with_refresh = cc.replace("client_id: sa", "client_id: sa\n    refresh_token: ${JIRA_API_TOKEN}");
+    assert_error(&with_refresh, 8, 20, "`refresh_token` is not used", "remove `refresh_token`");
+
+    // Data Center OAuth: the token URL is the site's own, and the link's redirect URL is needed.
+    let dc = BASE.replace("  site:", "  deployment: data_center\n  base_url:").replace(
+        "    type: api_token\n    email: me@acme.com\n    token: ${JIRA_API_TOKEN}",
+        "    type: oauth2\n    client_id: dc\n    client_secret: ${JIRA_API_TOKEN}\n    refresh_token: ${JIRA_API_TOKEN}",
+    );
+    assert_error(&dc, 7, 11, "`redirect_uri` is required", "Redirect URL");
+    let dc = dc.replace("client_id: dc", "client_id: dc\n    redirect_uri: https://x.example/cb");
+    let p = load(&dc).unwrap();
+    let Auth::OAuth2(o) = &p.source.auth else { panic!() };
+    assert_eq!(o.token_url.as_str(), "https://acme.atlassian.net/rest/oauth2/latest/token");
+    assert_eq!(o.provider, crate::config::OAuthProvider::DataCenter);
+    assert_error(
+        &dc.replace("client_id: dc", "client_id: dc\n    cloud_id: c1"),
+        9,
+        15,
+        "`cloud_id` is not used",
+        "remove",
+    );
 }

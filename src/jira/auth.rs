@@ -1,22 +1,24 @@
 //! The `Authorization` header of every request: fixed for API tokens, PATs and Basic; an
-//! expiring, refreshable access token for OAuth 2.0.
+//! expiring, refreshable access token for OAuth 2.0 (refresh token or client credentials).
 
 use base64::Engine;
 use reqwest::header::HeaderValue;
 
 use super::JiraError;
+use super::client_credentials::ClientSession;
 use super::oauth::Session;
 use crate::config::Auth;
 
 pub(crate) enum Authenticator {
     Fixed(HeaderValue),
     OAuth(Box<Session>),
+    ClientCredentials(Box<ClientSession>),
 }
 
 impl Authenticator {
     pub fn new(auth: &Auth, http: &reqwest::Client) -> Result<Self, JiraError> {
         let mut header = match auth {
-            Auth::ApiToken { email, token } => basic(email, token.expose()),
+            Auth::ApiToken { email, token, .. } => basic(email, token.expose()),
             Auth::Basic { username, password } => basic(username, password.expose()),
             Auth::Pat { token } => {
                 HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| JiraError::Config {
@@ -26,6 +28,10 @@ impl Authenticator {
             }
             Auth::OAuth2(o) => {
                 return Ok(Authenticator::OAuth(Box::new(Session::new(o.as_ref().clone(), http.clone()))));
+            }
+            Auth::ClientCredentials(c) => {
+                let session = ClientSession::new(c.as_ref().clone(), http.clone());
+                return Ok(Authenticator::ClientCredentials(Box::new(session)));
             }
         };
         // Keeps the credential out of reqwest's debug output.
@@ -38,6 +44,7 @@ impl Authenticator {
         match self {
             Authenticator::Fixed(h) => Ok(h.clone()),
             Authenticator::OAuth(s) => s.header().await,
+            Authenticator::ClientCredentials(s) => s.header().await,
         }
     }
 
@@ -49,13 +56,17 @@ impl Authenticator {
                 s.invalidate(used).await;
                 true
             }
+            Authenticator::ClientCredentials(s) => {
+                s.invalidate(used).await;
+                true
+            }
         }
     }
 
     pub fn oauth(&self) -> Option<&Session> {
         match self {
             Authenticator::OAuth(s) => Some(s),
-            Authenticator::Fixed(_) => None,
+            Authenticator::Fixed(_) | Authenticator::ClientCredentials(_) => None,
         }
     }
 }

@@ -187,6 +187,8 @@ pub enum OAuthFailure {
     ClientRejected,
     /// The token store cannot be read or written.
     TokenStore,
+    /// Data Center has no OAuth 2.0 provider (its token endpoint answers 404).
+    NotEnabled,
     /// Anything else the token endpoint answered.
     Endpoint,
 }

@@ -4,6 +4,7 @@
 pub mod activity;
 mod auth;
 mod body;
+mod client_credentials;
 mod error;
 pub mod fields;
 pub mod issues;
@@ -33,7 +34,7 @@ pub use error::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
 pub use retry::RetryConfig;
 pub use stats::RequestStats;
 
-use crate::config::{Auth, Deployment, Source};
+use crate::config::{Auth, Deployment, Gateway, OAuthProvider, Source};
 
 /// 429s that slowed the pace down and so do not count against one request's attempts: enough
 /// for the pace to come down from a ceiling far above the site's limit, few enough that a site
@@ -95,7 +96,9 @@ impl JiraClient {
             .map_err(|e| connect_error(source.base_url.as_str(), &e))?;
         let auth = auth::Authenticator::new(&source.auth, &http)?;
         let base = match (&source.auth, auth.oauth()) {
-            (Auth::OAuth2(o), Some(session)) => {
+            (Auth::ApiToken { gateway: Some(g), .. }, _) => gateway_base(&http, g, &source.base_url).await?,
+            (Auth::ClientCredentials(c), _) => gateway_base(&http, &c.gateway, &source.base_url).await?,
+            (Auth::OAuth2(o), Some(session)) if o.provider == OAuthProvider::Atlassian => {
                 let cloud_id = match &o.cloud_id {
                     Some(id) => id.clone(),
                     None => discover_cloud_id(&http, session, &source.base_url).await?,
@@ -328,6 +331,32 @@ async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, b
             Err(e) => return Err(body::ReadError::Cut(transport_message(&e))),
         }
     }
+}
+
+/// `{api_url}/ex/jira/{cloud_id}/`, the cloud id from the site's `/_edge/tenant_info` unless
+/// configured: scoped API tokens and service-account OAuth tokens work only there.
+async fn gateway_base(http: &reqwest::Client, g: &Gateway, site: &Url) -> Result<Url, JiraError> {
+    let cloud_id = match &g.cloud_id {
+        Some(id) => id.clone(),
+        None => {
+            let url = with_slash(site.clone()).join("_edge/tenant_info").expect("static path");
+            let endpoint = url.to_string();
+            let resp = http.get(url).send().await.map_err(|e| connect_error(&endpoint, &e))?;
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.unwrap_or_default();
+            if status != 200 {
+                return Err(status_error(&endpoint, status, &body));
+            }
+            serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["cloudId"].as_str().map(str::to_string))
+                .ok_or_else(|| JiraError::Decode { endpoint, message: "no `cloudId` in tenant_info".into() })?
+        }
+    };
+    g.api_url.join(&format!("ex/jira/{cloud_id}/")).map_err(|e| JiraError::Config {
+        message: format!("cannot build the API URL from `api_url` and cloud id `{cloud_id}`: {e}"),
+        fix: "check `auth.api_url` and `auth.cloud_id`",
+    })
 }
 
 fn with_slash(mut u: Url) -> Url {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::{JiraError, OAuthFailure};
-use crate::config::OAuth2;
+use crate::config::{OAuth2, OAuthProvider};
 
 /// Refresh this long before the access token expires, so no request carries a dying token
 /// (less for short-lived tokens: half their lifetime).
@@ -51,7 +51,7 @@ impl Access {
     }
 }
 
-fn fresh(expires_at: i64, lifetime: i64) -> bool {
+pub(super) fn fresh(expires_at: i64, lifetime: i64) -> bool {
     now() + EXPIRY_MARGIN_SECS.min(lifetime / 2) < expires_at
 }
 
@@ -70,19 +70,19 @@ struct Stored {
 }
 
 #[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
+pub(super) struct TokenResponse {
+    pub access_token: String,
     #[serde(default)]
-    expires_in: Option<i64>,
+    pub expires_in: Option<i64>,
     #[serde(default)]
     refresh_token: Option<String>,
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn bearer(token: &str) -> Result<HeaderValue, JiraError> {
+pub(super) fn bearer(token: &str) -> Result<HeaderValue, JiraError> {
     let mut h = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| JiraError::OAuth {
         failure: OAuthFailure::Endpoint,
         message: "the token endpoint returned an access token that is not a valid header value".into(),
@@ -175,54 +175,45 @@ impl Session {
     }
 
     async fn exchange(&self, refresh_token: &str) -> Result<TokenResponse, JiraError> {
-        let body = json!({
-            "grant_type": "refresh_token",
-            "client_id": self.cfg.client_id,
-            "client_secret": self.cfg.client_secret.expose(),
-            "refresh_token": refresh_token,
-        });
-        let endpoint = self.cfg.token_url.to_string();
-        let mut attempt = 0;
-        let (status, bytes) = loop {
-            attempt += 1;
-            let sent = self.http.post(self.cfg.token_url.clone()).json(&body).send().await;
-            let outcome = match sent {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    r.bytes().await.map(|b| (status, b)).map_err(|e| super::connect_error(&endpoint, &e))
-                }
-                Err(e) => Err(super::connect_error(&endpoint, &e)),
-            };
-            match outcome {
-                Ok((s, b)) if s < 500 => break (s, b),
-                Ok((s, _)) if attempt >= 3 => {
-                    return Err(JiraError::Status { endpoint, status: s, message: "token endpoint failed".into() });
-                }
-                Err(e) if attempt >= 3 => return Err(e),
-                _ => tokio::time::sleep(Duration::from_millis(500 * attempt)).await,
-            }
-        };
+        let cfg = &self.cfg;
+        let mut body = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", cfg.client_id.as_str()),
+            ("client_secret", cfg.client_secret.expose()),
+            ("refresh_token", refresh_token),
+        ];
+        if let Some(r) = &cfg.redirect_uri {
+            body.push(("redirect_uri", r.as_str()));
+        }
+        let data_center = cfg.provider == OAuthProvider::DataCenter;
+        let (status, bytes) = post_token(&self.http, &cfg.token_url, &body, data_center).await?;
+        let endpoint = cfg.token_url.to_string();
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| JiraError::Decode { endpoint, message: e.to_string() });
         }
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let code = v["error"].as_str().unwrap_or_default().to_string();
-        let description = v["error_description"].as_str().unwrap_or_default().to_string();
+        let (code, description) = oauth_error(&bytes);
         Err(match code.as_str() {
+            _ if status == 404 && data_center => not_enabled(&endpoint),
             "invalid_grant" => JiraError::OAuth {
                 failure: OAuthFailure::InvalidGrant,
                 message: format!("the refresh token was rejected (invalid_grant: {description})"),
-                fix: INVALID_GRANT_FIX,
+                fix: if data_center { DC_INVALID_GRANT_FIX } else { INVALID_GRANT_FIX },
             },
             "access_denied" | "unauthorized_client" | "invalid_client" => JiraError::OAuth {
                 failure: OAuthFailure::ClientRejected,
                 message: format!("the OAuth app's credentials were rejected ({code}: {description})"),
-                fix: "check `client_id` and `client_secret` against the app in developer.atlassian.com/console",
+                fix: if data_center {
+                    "check `client_id` and `client_secret` against the incoming link in Jira (Administration → \
+                     Applications → Application links)"
+                } else {
+                    "check `client_id` and `client_secret` against the app in developer.atlassian.com/console"
+                },
             },
             _ => JiraError::OAuth {
                 failure: OAuthFailure::Endpoint,
                 message: format!("token endpoint answered HTTP {status} ({code}: {description})"),
-                fix: "check `token_url` (default https://auth.atlassian.com/oauth/token)",
+                fix: "check `token_url` (default https://auth.atlassian.com/oauth/token on Cloud, \
+                      {base_url}/rest/oauth2/latest/token on Data Center)",
             },
         })
     }
@@ -256,6 +247,63 @@ impl Session {
         Ok(Access { header: bearer(&resp.access_token)?, expires_at, lifetime })
     }
 }
+
+/// Posts a token request (JSON, or a form for Data Center's provider), retrying transient
+/// failures; answers the status and body.
+pub(super) async fn post_token(
+    http: &reqwest::Client,
+    url: &url::Url,
+    body: &[(&str, &str)],
+    form: bool,
+) -> Result<(u16, Vec<u8>), JiraError> {
+    let endpoint = url.to_string();
+    let json: serde_json::Map<String, Value> = body.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let request = http.post(url.clone());
+        let request = if form { request.form(body) } else { request.json(&json) };
+        let outcome = match request.send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                r.bytes().await.map(|b| (status, b.to_vec())).map_err(|e| super::connect_error(&endpoint, &e))
+            }
+            Err(e) => Err(super::connect_error(&endpoint, &e)),
+        };
+        match outcome {
+            Ok((s, b)) if s < 500 => return Ok((s, b)),
+            Ok((s, _)) if attempt >= 3 => {
+                return Err(JiraError::Status { endpoint, status: s, message: "token endpoint failed".into() });
+            }
+            Err(e) if attempt >= 3 => return Err(e),
+            _ => tokio::time::sleep(Duration::from_millis(500 * attempt)).await,
+        }
+    }
+}
+
+/// The OAuth error body's `error` and `error_description`.
+pub(super) fn oauth_error(bytes: &[u8]) -> (String, String) {
+    let v: Value = serde_json::from_slice(bytes).unwrap_or_default();
+    (
+        v["error"].as_str().unwrap_or_default().to_string(),
+        v["error_description"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Data Center answered 404 at its OAuth 2.0 token endpoint: no provider there.
+fn not_enabled(endpoint: &str) -> JiraError {
+    JiraError::OAuth {
+        failure: OAuthFailure::NotEnabled,
+        message: format!("{endpoint} answered 404: this Jira is not an OAuth 2.0 provider"),
+        fix: "Jira Data Center 8.22 or later is an OAuth 2.0 provider: an administrator creates an incoming link \
+              (Administration → Applications → Application links → Create link → External application → \
+              Incoming); on older versions use `type: pat`",
+    }
+}
+
+const DC_INVALID_GRANT_FIX: &str = "Jira Data Center rotates refresh tokens too: the token was already used, \
+    revoked, older than 90 days, or `redirect_uri` differs from the incoming link's Redirect URL; authorize again \
+    (/rest/oauth2/latest/authorize), set the new `refresh_token`, and keep `auth.token_store` on persistent storage";
 
 const INVALID_GRANT_FIX: &str = "the refresh token was already used (tokens rotate) or revoked: \
     run the OAuth consent flow again, set the new token as `refresh_token`, \

@@ -24,7 +24,6 @@ use deltalake::logstore::object_store::path::Path;
 use deltalake::logstore::object_store::{self, ObjectStore, ObjectStoreExt, PutMode, PutPayload};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::clock::Clock;
 

@@ -4,6 +4,7 @@
 mod common;
 
 mod activity;
+mod auth;
 mod changelog;
 mod check;
 mod cli;

@@ -2,7 +2,10 @@
 //!
 //! Cloud: HTTP Basic with email + API token on the site URL; OAuth 2.0 (3LO) bearer tokens on
 //! `/ex/jira/{cloudId}/…`, with rotating refresh tokens, expiring access tokens, scopes and
-//! audience. Data Center: personal access tokens (Bearer) and HTTP Basic.
+//! audience; service accounts: scoped API tokens (Basic, gateway only) and OAuth 2.0 client
+//! credentials (Bearer, gateway only). Data Center: personal access tokens (Bearer), HTTP Basic,
+//! and OAuth 2.0 access tokens from its own provider (`/rest/oauth2/latest/…`), whose refresh
+//! tokens rotate.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +42,76 @@ pub struct Credentials {
     pub username: String,
     pub password: String,
     pub oauth: OAuthApp,
+    /// Cloud: the API token has passed its expiry date (tokens created since December 2024
+    /// expire within a year); Jira answers it like a wrong one.
+    pub api_token_expired: bool,
+    /// Cloud: a service account with a scoped API token and an OAuth 2.0 credential.
+    pub service_account: ServiceAccount,
+    /// Data Center: the incoming application link of an OAuth 2.0 client.
+    pub data_center_oauth: DataCenterOAuth,
+}
+
+/// A Cloud service account: its scoped API token (Basic, only through the gateway) and its
+/// OAuth 2.0 credential (client credentials grant, no refresh token).
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub email: String,
+    pub scoped_token: String,
+    /// Scopes chosen when the token was created: classic, granular, or both.
+    pub token_scopes: Vec<String>,
+    pub token_expired: bool,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Scopes of the OAuth 2.0 credential.
+    pub oauth_scopes: Vec<String>,
+    /// Lifetime of client-credentials access tokens (Atlassian: 60 minutes).
+    pub access_token_ttl: Duration,
+}
+
+/// Jira Data Center as an OAuth 2.0 provider (an incoming application link).
+#[derive(Debug, Clone)]
+pub struct DataCenterOAuth {
+    /// `false`: a Jira without the provider (before 8.22) — its endpoints answer `404`.
+    pub enabled: bool,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The link's redirect URL; the provider checks it on the code and the refresh grants.
+    pub redirect_uri: String,
+    /// The refresh token handed out at consent time; it rotates on every use.
+    pub refresh_token: String,
+    /// `READ`, `WRITE`, `ADMIN` or `SYSTEM_ADMIN`; reading needs `READ` or more.
+    pub scope: String,
+    /// `atlassian.oauth2.provider.access.token.expiration.seconds`, default 3600.
+    pub access_token_ttl: Duration,
+}
+
+impl Default for ServiceAccount {
+    fn default() -> Self {
+        Self {
+            email: "sim-bot@serviceaccount.atlassian.com".into(),
+            scoped_token: "sim-scoped-token".into(),
+            token_scopes: crate::scopes::all_granular_read_scopes(),
+            token_expired: false,
+            client_id: "sim-sa-client".into(),
+            client_secret: "sim-sa-secret".into(),
+            oauth_scopes: crate::scopes::all_granular_read_scopes(),
+            access_token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Default for DataCenterOAuth {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            client_id: "sim-dc-client".into(),
+            client_secret: "sim-dc-secret".into(),
+            redirect_uri: "https://jirapipe.example/callback".into(),
+            refresh_token: "sim-dc-refresh-0".into(),
+            scope: "READ".into(),
+            access_token_ttl: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// The OAuth 2.0 (3LO) app registered on the site and the grant its user gave.
@@ -67,6 +140,9 @@ impl Default for Credentials {
             username: "sim".into(),
             password: "sim-password".into(),
             oauth: OAuthApp::default(),
+            api_token_expired: false,
+            service_account: ServiceAccount::default(),
+            data_center_oauth: DataCenterOAuth::default(),
         }
     }
 }
@@ -91,6 +167,14 @@ pub(crate) struct OAuthState {
     refresh_token: Option<String>,
     access: HashMap<String, AccessToken>,
     issued: u64,
+    /// Token requests answered `200`, by grant type.
+    pub(crate) grants: HashMap<String, u64>,
+    /// Data Center: the refresh token that works now, and issued access tokens.
+    dc_refresh_token: Option<String>,
+    dc_access: HashMap<String, Instant>,
+    /// Data Center: the access token issued with each live refresh token (a refresh revokes it).
+    dc_pair: HashMap<String, String>,
+    dc_codes: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,20 +189,6 @@ struct AccessToken {
 pub(crate) struct Viewer {
     /// False for OAuth tokens without `read:jira-user`: user objects lose their email.
     pub emails: bool,
-}
-
-/// The scope an endpoint needs from an OAuth token (`None`: any valid token), as Atlassian's
-/// spec lists them.
-fn required_scope(path: &str) -> Option<&'static str> {
-    if path.ends_with("/serverInfo") {
-        None
-    } else if path.ends_with("/group/member") {
-        Some("manage:jira-configuration")
-    } else if path.contains("/myself") || path.contains("/users/search") || path.contains("/user/search") {
-        Some("read:jira-user")
-    } else {
-        Some("read:jira-work")
-    }
 }
 
 fn unauthorized() -> Response {
@@ -143,14 +213,27 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
-/// Site-URL authentication: Basic API token (Cloud), PAT or Basic (Data Center).
+/// Site-URL authentication: Basic API token (Cloud), PAT, Basic or an OAuth 2.0 access token
+/// (Data Center). A service account's scoped token is refused here: it works only through the
+/// gateway.
 pub(crate) async fn site_auth(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let c = &app.credentials;
+    let sa = &c.service_account;
     let ok = match app.flavor {
-        Flavor::Cloud => basic(req.headers()) == Some((c.email.clone(), c.api_token.clone())),
+        Flavor::Cloud => {
+            if basic(req.headers()) == Some((sa.email.clone(), sa.scoped_token.clone())) {
+                return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; scope does not match");
+            }
+            basic(req.headers()) == Some((c.email.clone(), c.api_token.clone())) && !c.api_token_expired
+        }
         Flavor::DataCenter => {
+            let now = Instant::now();
             bearer(req.headers()) == Some(c.pat.as_str())
                 || basic(req.headers()) == Some((c.username.clone(), c.password.clone()))
+                || bearer(req.headers()).is_some_and(|t| {
+                    let oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
+                    oauth.dc_access.get(t).is_some_and(|exp| *exp > now)
+                })
         }
     };
     if !ok {
@@ -170,6 +253,19 @@ pub(crate) async fn gateway_auth(
     if params.get("cloud_id").map(String::as_str) != Some(app.site.data.cloud_id().as_str()) {
         return gateway(StatusCode::NOT_FOUND, "Not Found - No message available");
     }
+    let (method, path) = (req.method().as_str().to_string(), req.uri().path().to_string());
+    let sa = &app.credentials.service_account;
+    if let Some(pair) = basic(req.headers()) {
+        // Scoped API tokens (Basic) work here; classic ones only on the site URL.
+        if pair != (sa.email.clone(), sa.scoped_token.clone()) || sa.token_expired {
+            return gateway(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+        if !crate::scopes::allows(&sa.token_scopes, &method, &path) {
+            return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; scope does not match");
+        }
+        req.extensions_mut().insert(Viewer { emails: reads_emails(&sa.token_scopes) });
+        return next.run(req).await;
+    }
     let Some(token) = bearer(req.headers()).map(str::to_string) else {
         return gateway(StatusCode::UNAUTHORIZED, "Unauthorized");
     };
@@ -181,13 +277,16 @@ pub(crate) async fn gateway_auth(
     if access.audience != "api.atlassian.com" {
         return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; audience does not match");
     }
-    let needed = required_scope(req.uri().path());
-    if needed.is_some_and(|n| !access.scopes.iter().any(|s| s == n)) {
+    if !crate::scopes::allows(&access.scopes, &method, &path) {
         return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; scope does not match");
     }
-    let emails = access.scopes.iter().any(|s| s == "read:jira-user");
-    req.extensions_mut().insert(Viewer { emails });
+    req.extensions_mut().insert(Viewer { emails: reads_emails(&access.scopes) });
     next.run(req).await
+}
+
+/// Users keep their email with `read:jira-user` (classic) or `read:user:jira` (granular).
+fn reads_emails(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == "read:jira-user" || s == "read:user:jira")
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,6 +295,10 @@ pub(crate) struct TokenRequest {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    redirect_uri: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -211,11 +314,14 @@ pub(crate) async fn token(State(app): State<Arc<AppState>>, body: axum::body::By
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Malformed request body.");
     };
     let app_cfg = &app.credentials.oauth;
+    if req.grant_type.as_deref() == Some("client_credentials") {
+        return client_credentials(&app, &req);
+    }
     if req.grant_type.as_deref() != Some("refresh_token") {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "Only the refresh_token grant is supported here.",
+            "Only the refresh_token and client_credentials grants are supported here.",
         );
     }
     if req.client_id.as_deref() != Some(app_cfg.client_id.as_str())
@@ -229,6 +335,7 @@ pub(crate) async fn token(State(app): State<Arc<AppState>>, body: axum::body::By
         return oauth_error(StatusCode::FORBIDDEN, "invalid_grant", "Unknown or invalid refresh token.");
     }
     oauth.issued += 1;
+    *oauth.grants.entry("refresh_token".into()).or_default() += 1;
     let n = oauth.issued;
     let access_token = format!("sim-at-{n}-{:x}", crate::rng::pick(app.site.data.config.seed, 0x0A7, n));
     let refresh_token = format!("sim-refresh-{n}-{:x}", crate::rng::pick(app.site.data.config.seed, 0x0F7, n));
@@ -267,4 +374,133 @@ pub(crate) async fn accessible_resources(State(app): State<Arc<AppState>>, heade
 /// `GET /_edge/tenant_info`: the site's cloud id, no authentication needed.
 pub(crate) async fn tenant_info(State(app): State<Arc<AppState>>) -> Response {
     Json(json!({"cloudId": app.site.data.cloud_id()})).into_response()
+}
+
+/// The client credentials grant of a service account's OAuth 2.0 credential: a short-lived
+/// access token for the gateway, no refresh token (RFC 6749 §4.4.3: "A refresh token SHOULD NOT
+/// be included").
+fn client_credentials(app: &AppState, req: &TokenRequest) -> Response {
+    let sa = &app.credentials.service_account;
+    if req.client_id.as_deref() != Some(sa.client_id.as_str())
+        || req.client_secret.as_deref() != Some(sa.client_secret.as_str())
+    {
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+    }
+    let mut oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
+    oauth.issued += 1;
+    *oauth.grants.entry("client_credentials".into()).or_default() += 1;
+    let n = oauth.issued;
+    let access_token = format!("sim-sa-at-{n}-{:x}", crate::rng::pick(app.site.data.config.seed, 0x0C7, n));
+    let expires = Instant::now() + sa.access_token_ttl;
+    let scopes = sa.oauth_scopes.clone();
+    oauth.access.insert(access_token.clone(), AccessToken { expires, scopes, audience: "api.atlassian.com".into() });
+    Json(json!({
+        "access_token": access_token, "token_type": "Bearer", "expires_in": sa.access_token_ttl.as_secs(),
+        "scope": sa.oauth_scopes.join(" "),
+    }))
+    .into_response()
+}
+
+/// Jersey's answer for a path no resource serves, as a Jira without the OAuth 2.0 provider
+/// gives for `/rest/oauth2/latest/…`.
+fn no_provider() -> Response {
+    crate::server::error(StatusCode::NOT_FOUND, "null for uri: /rest/oauth2/latest")
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AuthorizeParams {
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /rest/oauth2/latest/authorize` (Data Center): the consent screen, already approved by
+/// the simulated user, so it redirects straight back with a code.
+pub(crate) async fn dc_authorize(
+    State(app): State<Arc<AppState>>,
+    axum::extract::Query(q): axum::extract::Query<AuthorizeParams>,
+) -> Response {
+    let cfg = &app.credentials.data_center_oauth;
+    if !cfg.enabled {
+        return no_provider();
+    }
+    if q.client_id.as_deref() != Some(cfg.client_id.as_str())
+        || q.redirect_uri.as_deref() != Some(cfg.redirect_uri.as_str())
+        || q.response_type.as_deref() != Some("code")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid client_id, redirect_uri or response_type",
+        );
+    }
+    let mut oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
+    oauth.issued += 1;
+    let code = format!("sim-dc-code-{}", oauth.issued);
+    oauth.dc_codes.insert(code.clone(), cfg.redirect_uri.clone());
+    let state = q.state.map(|s| format!("&state={s}")).unwrap_or_default();
+    let location = format!("{}?code={code}{state}", cfg.redirect_uri);
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+/// `POST /rest/oauth2/latest/token` (Data Center): the authorization code and refresh token
+/// grants, form-encoded (or as query parameters). Each refresh rotates the refresh token and
+/// revokes the access token issued with the used one.
+pub(crate) async fn dc_token(
+    State(app): State<Arc<AppState>>,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    let cfg = &app.credentials.data_center_oauth;
+    if !cfg.enabled {
+        return no_provider();
+    }
+    let req: Option<TokenRequest> = serde_urlencoded::from_bytes(&body)
+        .ok()
+        .filter(|r: &TokenRequest| r.grant_type.is_some())
+        .or_else(|| serde_urlencoded::from_str(uri.query().unwrap_or_default()).ok());
+    let Some(req) = req else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Malformed request.");
+    };
+    if req.client_id.as_deref() != Some(cfg.client_id.as_str())
+        || req.client_secret.as_deref() != Some(cfg.client_secret.as_str())
+    {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed");
+    }
+    if req.redirect_uri.as_deref() != Some(cfg.redirect_uri.as_str()) {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid redirect_uri");
+    }
+    let mut oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
+    let current = oauth.dc_refresh_token.get_or_insert_with(|| cfg.refresh_token.clone()).clone();
+    match req.grant_type.as_deref() {
+        Some("authorization_code") => {
+            if req.code.as_ref().and_then(|c| oauth.dc_codes.remove(c)).is_none() {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid authorization code");
+            }
+        }
+        Some("refresh_token") => {
+            if req.refresh_token.as_deref() != Some(current.as_str()) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid refresh token");
+            }
+            if let Some(old) = oauth.dc_pair.remove(&current) {
+                oauth.dc_access.remove(&old);
+            }
+        }
+        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Unsupported grant type"),
+    }
+    oauth.issued += 1;
+    *oauth.grants.entry(format!("dc_{}", req.grant_type.as_deref().unwrap_or_default())).or_default() += 1;
+    let n = oauth.issued;
+    let seed = app.site.data.config.seed;
+    let access_token = format!("sim-dc-at-{n}-{:x}", crate::rng::pick(seed, 0x0D7, n));
+    let refresh_token = format!("sim-dc-refresh-{n}-{:x}", crate::rng::pick(seed, 0x0E7, n));
+    oauth.dc_refresh_token = Some(refresh_token.clone());
+    oauth.dc_access.insert(access_token.clone(), Instant::now() + cfg.access_token_ttl);
+    oauth.dc_pair.insert(refresh_token.clone(), access_token.clone());
+    Json(json!({
+        "access_token": access_token, "token_type": "bearer", "expires_in": cfg.access_token_ttl.as_secs(),
+        "refresh_token": refresh_token, "scope": cfg.scope,
+    }))
+    .into_response()
 }

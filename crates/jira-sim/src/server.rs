@@ -115,6 +115,12 @@ impl RunningSim {
         &self.app.credentials.api_token
     }
 
+    /// Successful token requests of one grant: `refresh_token`, `client_credentials` (Cloud),
+    /// `dc_authorization_code`, `dc_refresh_token` (Data Center).
+    pub fn token_grants(&self, grant: &str) -> u64 {
+        self.app.oauth.lock().unwrap_or_else(|e| e.into_inner()).grants.get(grant).copied().unwrap_or(0)
+    }
+
     /// Requests served for `path`, all statuses together.
     pub fn requests(&self, path: &str) -> u64 {
         let st = self.app.site.lock();
@@ -485,6 +491,10 @@ fn router(app: Arc<AppState>) -> Router {
             .route("/_edge/tenant_info", get(auth::tenant_info))
             .route("/oauth/token", post(auth::token))
             .route("/oauth/token/accessible-resources", get(auth::accessible_resources));
+    } else {
+        router = router
+            .route("/rest/oauth2/latest/authorize", get(auth::dc_authorize))
+            .route("/rest/oauth2/latest/token", post(auth::dc_token));
     }
     router
         .route("/_sim/stats", get(stats))

@@ -228,5 +228,6 @@ pub(super) fn auth_name(kind: AuthKind) -> &'static str {
         AuthKind::Pat => "pat",
         AuthKind::Basic => "basic",
         AuthKind::Oauth2 => "oauth2",
+        AuthKind::Oauth2ClientCredentials => "oauth2_client_credentials",
     }
 }

@@ -76,7 +76,7 @@ impl Resolver<'_> {
                 None
             }
         };
-        let auth = self.auth(&s.auth, deployment, pipeline_name);
+        let auth = self.auth(&s.auth, deployment, base_url.as_ref(), pipeline_name);
         let requests_per_second = match &s.requests_per_second {
             Some(r) if !(r.value > 0.0 && r.value <= 1000.0) => {
                 self.at(

@@ -20,7 +20,10 @@ use jirapipe::jira::RetryConfig;
 use jirapipe::runner::{self, ObjectReport, RunReport};
 use url::Url;
 
-pub use pipeline::{API_TOKEN, OFFLINE_ENV, PAT, PipelineYaml, jirapipe_for, oauth2, sim_vars};
+pub use pipeline::{
+    API_TOKEN, CLIENT_CREDENTIALS, OFFLINE_ENV, PAT, PipelineYaml, SCOPED_TOKEN, dc_oauth2, jirapipe_for, oauth2,
+    sim_vars,
+};
 
 /// A simulated Jira Cloud site with `issues` issues and everything else at its defaults.
 pub async fn sim_with_issues(issues: u64) -> RunningSim {

@@ -22,8 +22,32 @@ pub fn oauth2(token_store: &str) -> String {
     )
 }
 
+/// A service account's scoped API token through the simulator's gateway: the lines of an `auth`
+/// block.
+pub const SCOPED_TOKEN: &str = concat!(
+    "    type: api_token\n    email: ${JIRA_SA_EMAIL}\n    token: ${JIRA_SCOPED_TOKEN}\n",
+    "    scoped: true\n    api_url: ${JIRA_SITE}",
+);
+
+/// A service account's OAuth 2.0 credential (client credentials) through the simulator's token
+/// endpoint and gateway: the lines of an `auth` block.
+pub const CLIENT_CREDENTIALS: &str = concat!(
+    "    type: oauth2_client_credentials\n    client_id: sim-sa-client\n    client_secret: ${JIRA_SA_CLIENT_SECRET}\n",
+    "    token_url: ${JIRA_SITE}/oauth/token\n    api_url: ${JIRA_SITE}",
+);
+
+/// OAuth 2.0 against a Data Center simulator's own provider, the tokens kept in `token_store`:
+/// the lines of an `auth` block (the token URL is the default, `{base_url}/rest/oauth2/latest/token`).
+pub fn dc_oauth2(token_store: &str) -> String {
+    format!(
+        "    type: oauth2\n    client_id: sim-dc-client\n    client_secret: ${{JIRA_DC_CLIENT_SECRET}}\n    refresh_token: ${{JIRA_DC_REFRESH_TOKEN}}\n    redirect_uri: https://jirapipe.example/callback\n    token_store: {token_store}"
+    )
+}
+
 /// The variables the pipelines refer to, with `sim`'s values: its address, email, API token,
-/// PAT, password, and its OAuth app's client secret and first refresh token.
+/// PAT, password, its OAuth app's client secret and first refresh token, its service account's
+/// email, scoped token and client secret, and its Data Center OAuth link's secret and first
+/// refresh token.
 pub fn sim_env(sim: &RunningSim) -> Vec<(&'static str, String)> {
     let c = sim.credentials();
     vec![
@@ -34,6 +58,11 @@ pub fn sim_env(sim: &RunningSim) -> Vec<(&'static str, String)> {
         ("JIRA_PASSWORD", c.password.clone()),
         ("JIRA_CLIENT_SECRET", c.oauth.client_secret.clone()),
         ("JIRA_REFRESH_TOKEN", c.oauth.refresh_token.clone()),
+        ("JIRA_SA_EMAIL", c.service_account.email.clone()),
+        ("JIRA_SCOPED_TOKEN", c.service_account.scoped_token.clone()),
+        ("JIRA_SA_CLIENT_SECRET", c.service_account.client_secret.clone()),
+        ("JIRA_DC_CLIENT_SECRET", c.data_center_oauth.client_secret.clone()),
+        ("JIRA_DC_REFRESH_TOKEN", c.data_center_oauth.refresh_token.clone()),
     ]
 }
 
