@@ -138,8 +138,7 @@ impl LeaseLock {
             let path = destination.to_file_path().map_err(|()| err("not a local path".into()))?;
             std::fs::create_dir_all(&path).map_err(|e| err(e.to_string()))?;
         }
-        let store = deltalake::logstore::store_for(destination, options)
-            .map_err(|e| err(e.to_string()))?;
+        let store = deltalake::logstore::store_for(destination, options).map_err(|e| err(e.to_string()))?;
         Ok(Self::new(store, pipeline, ttl, clock))
     }
 
