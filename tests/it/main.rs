@@ -20,6 +20,7 @@ mod progress;
 mod s3;
 mod schedule;
 mod schema;
+mod soak;
 mod source_tree;
 mod storage;
 mod tables;
