@@ -17,6 +17,7 @@ mod history;
 pub mod issue_row;
 pub mod issue_links;
 pub mod issues;
+mod per_project;
 pub mod projects;
 pub mod rows;
 pub mod shape;

@@ -222,24 +222,12 @@ async fn check(p: &PipelineYaml, vars: jirapipe::config::Vars) -> CheckReport {
     check::check(&p.load(dir.path(), &vars), check::probe_retry()).await
 }
 
-#[track_caller]
-fn assert_code(r: &CheckReport, target: &str, code: &str, status: Status, fix: &str) {
-    let probe = r.probes.iter().find(|p| p.target == target).unwrap_or_else(|| panic!("no row {target}: {r:#?}"));
-    let f = probe
-        .findings
-        .iter()
-        .find(|f| f.diagnosis.code == code)
-        .unwrap_or_else(|| panic!("no `{code}` on {target}: {r:#?}"));
-    assert_eq!(f.status, status, "{r:#?}");
-    assert!(f.diagnosis.fix.contains(fix), "fix of {code}: {:?} lacks {fix:?}", f.diagnosis.fix);
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn check_names_a_scoped_token_sent_to_the_site_url() {
     let sim = sim(Flavor::Cloud, Credentials::default(), Behaviour::default()).await;
     let not_scoped = SCOPED_TOKEN.replace("\n    scoped: true\n    api_url: ${JIRA_SITE}", "");
     let r = check(&pipeline("cloud", &not_scoped), sim_vars(&sim)).await;
-    assert_code(&r, "auth", "scoped-token-on-site", Status::Fail, "scoped: true");
+    common::assert_finding(&r, "auth", "scoped-token-on-site", Status::Fail, "", "scoped: true");
     assert!(!r.passed);
     let r = check(&pipeline("cloud", SCOPED_TOKEN), sim_vars(&sim)).await;
     assert!(r.passed, "{r:#?}");
@@ -250,7 +238,7 @@ async fn check_names_a_classic_token_sent_to_the_gateway() {
     let sim = sim(Flavor::Cloud, Credentials::default(), Behaviour::default()).await;
     let classic_scoped = format!("{}\n    scoped: true\n    api_url: ${{JIRA_SITE}}", common::API_TOKEN);
     let r = check(&pipeline("cloud", &classic_scoped), sim_vars(&sim)).await;
-    assert_code(&r, "auth", "classic-token-on-gateway", Status::Fail, "remove `scoped: true`");
+    common::assert_finding(&r, "auth", "classic-token-on-gateway", Status::Fail, "", "remove `scoped: true`");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -259,13 +247,13 @@ async fn check_names_an_expired_and_an_expiring_token() {
     let sim = sim(Flavor::Cloud, credentials, Behaviour::default()).await;
     let expired = format!("{}\n    expires: 2025-01-31", common::API_TOKEN);
     let r = check(&pipeline("cloud", &expired), sim_vars(&sim)).await;
-    assert_code(&r, "auth", "token-expired", Status::Fail, "create a new API token");
+    common::assert_finding(&r, "auth", "token-expired", Status::Fail, "", "create a new API token");
 
     let sim = self::sim(Flavor::Cloud, Credentials::default(), Behaviour::default()).await;
     let soon = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d");
     let expiring = format!("{}\n    expires: {soon}", common::API_TOKEN);
     let r = check(&pipeline("cloud", &expiring), sim_vars(&sim)).await;
-    assert_code(&r, "auth", "token-expiring", Status::Warn, "before then");
+    common::assert_finding(&r, "auth", "token-expiring", Status::Warn, "", "before then");
     assert!(r.passed, "a warning does not fail the check: {r:#?}");
 }
 
@@ -281,8 +269,8 @@ async fn check_names_the_granular_scopes_an_object_lacks() {
     };
     let sim = sim(Flavor::Cloud, credentials, Behaviour::default()).await;
     let r = check(&pipeline("cloud", SCOPED_TOKEN), sim_vars(&sim)).await;
-    assert_code(&r, "users", "token-scope", Status::Fail, "`read:user:jira`");
-    assert_code(&r, "users", "token-scope", Status::Fail, "`read:jira-user`");
+    common::assert_finding(&r, "users", "token-scope", Status::Fail, "", "`read:user:jira`");
+    common::assert_finding(&r, "users", "token-scope", Status::Fail, "", "`read:jira-user`");
     let issues = r.probes.iter().find(|p| p.target == "projects").unwrap();
     assert_eq!(issues.status, Status::Fail, "projects read users too (lead): {r:#?}");
     let fields = r.probes.iter().find(|p| p.target == "fields").unwrap();
@@ -297,5 +285,5 @@ async fn check_names_a_data_center_without_oauth() {
     };
     let sim = sim(Flavor::DataCenter, credentials, Behaviour::default()).await;
     let r = check(&pipeline("data_center", &dc_oauth2("dc.json")), sim_vars(&sim)).await;
-    assert_code(&r, "auth", "dc-oauth-disabled", Status::Fail, "Application links");
+    common::assert_finding(&r, "auth", "dc-oauth-disabled", Status::Fail, "", "Application links");
 }

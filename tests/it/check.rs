@@ -7,7 +7,7 @@ use jira_sim::{Behaviour, Credentials, DatasetConfig, Flavor, OAuthApp, RunningS
 use jirapipe::check::{self, CheckReport, Status};
 use jirapipe::config::Pipeline;
 
-use crate::common::{self, PAT, PipelineYaml, oauth2, sim_vars};
+use crate::common::{self, PAT, PipelineYaml, assert_finding, oauth2, sim_vars};
 
 async fn sim_with(flavor: Flavor, credentials: Credentials, behaviour: Behaviour) -> RunningSim {
     let data = DatasetConfig { issues: 250, boards: 8, ..Default::default() };
@@ -49,24 +49,6 @@ async fn check_cloud(behaviour: Behaviour) -> CheckReport {
     let sim = sim_with(Flavor::Cloud, Credentials::default(), behaviour).await;
     let dir = tempfile::tempdir().unwrap();
     run(&api_token(&sim, dir.path())).await
-}
-
-/// Asserts the report holds `code` on `target` with `status`, its problem and fix containing the
-/// given texts.
-#[track_caller]
-fn assert_finding(r: &CheckReport, target: &str, code: &str, status: Status, problem: &str, fix: &str) {
-    let probe = r.probes.iter().find(|p| p.target == target).unwrap_or_else(|| panic!("no row {target}: {r:#?}"));
-    let f = probe
-        .findings
-        .iter()
-        .find(|f| f.diagnosis.code == code)
-        .unwrap_or_else(|| panic!("no `{code}` on {target}: {r:#?}"));
-    assert_eq!(f.status, status, "{r:#?}");
-    assert!(f.diagnosis.problem.contains(problem), "problem of {code}: {:?} lacks {problem:?}", f.diagnosis.problem);
-    assert!(f.diagnosis.fix.contains(fix), "fix of {code}: {:?} lacks {fix:?}", f.diagnosis.fix);
-    if status == Status::Fail {
-        assert!(!r.passed, "a failed probe fails the check: {r:#?}");
-    }
 }
 
 fn status_of(r: &CheckReport, target: &str) -> Status {

@@ -211,3 +211,21 @@ pub fn commits(table: &Path) -> Vec<String> {
 pub fn versions(dir: &Path, table: &str) -> usize {
     commits(&dir.join("lake").join(table)).len()
 }
+
+/// Asserts the report holds `code` on `target` with `status`, its problem and fix containing the
+/// given texts.
+#[track_caller]
+pub fn assert_finding(r: &jirapipe::check::CheckReport, target: &str, code: &str, status: jirapipe::check::Status, problem: &str, fix: &str) {
+    let probe = r.probes.iter().find(|p| p.target == target).unwrap_or_else(|| panic!("no row {target}: {r:#?}"));
+    let f = probe
+        .findings
+        .iter()
+        .find(|f| f.diagnosis.code == code)
+        .unwrap_or_else(|| panic!("no `{code}` on {target}: {r:#?}"));
+    assert_eq!(f.status, status, "{r:#?}");
+    assert!(f.diagnosis.problem.contains(problem), "problem of {code}: {:?} lacks {problem:?}", f.diagnosis.problem);
+    assert!(f.diagnosis.fix.contains(fix), "fix of {code}: {:?} lacks {fix:?}", f.diagnosis.fix);
+    if status == jirapipe::check::Status::Fail {
+        assert!(!r.passed, "a failed probe fails the check: {r:#?}");
+    }
+}
