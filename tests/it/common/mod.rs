@@ -215,7 +215,14 @@ pub fn versions(dir: &Path, table: &str) -> usize {
 /// Asserts the report holds `code` on `target` with `status`, its problem and fix containing the
 /// given texts.
 #[track_caller]
-pub fn assert_finding(r: &jirapipe::check::CheckReport, target: &str, code: &str, status: jirapipe::check::Status, problem: &str, fix: &str) {
+pub fn assert_finding(
+    r: &jirapipe::check::CheckReport,
+    target: &str,
+    code: &str,
+    status: jirapipe::check::Status,
+    problem: &str,
+    fix: &str,
+) {
     let probe = r.probes.iter().find(|p| p.target == target).unwrap_or_else(|| panic!("no row {target}: {r:#?}"));
     let f = probe
         .findings
