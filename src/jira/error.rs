@@ -32,7 +32,11 @@ pub enum JiraError {
     #[error("{endpoint}: unexpected response body: {message}")]
     Decode { endpoint: String, message: String },
     /// A 2xx answer that is not Jira's JSON: a login page, nothing, a cut or corrupt body.
-    #[error("{endpoint}: {problem}{}. Fix: {}", if detail.is_empty() { String::new() } else { format!(" ({detail})") }, problem.fix())]
+    #[error(
+        "{endpoint}: {problem}{}. Fix: {}",
+        if detail.is_empty() { String::new() } else { format!(" ({detail})") },
+        problem.fix()
+    )]
     Body { endpoint: String, problem: BodyProblem, detail: String },
     #[error("OAuth: {message}. Fix: {fix}")]
     OAuth { failure: OAuthFailure, message: String, fix: &'static str },
