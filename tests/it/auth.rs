@@ -13,11 +13,30 @@ use jirapipe::check::{self, CheckReport, Status};
 use crate::common::{self, CLIENT_CREDENTIALS, PAT, PipelineYaml, SCOPED_TOKEN, dc_oauth2, sim_vars};
 
 /// Every object a method must read back, each with its own table.
+/// Every object: each method must reach every endpoint jirapipe reads (through the gateway for
+/// the scoped token and the service account, with the scopes each endpoint needs).
 const OBJECTS: &str = concat!(
     "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}\n",
-    "  comments: {}\n  projects: {}\n  users: {}\n  fields: {}",
+    "  changelog: {}\n  status_intervals: {}\n  field_history: {}\n",
+    "  comments: {}\n  worklogs: {}\n  issue_links: {}\n",
+    "  projects: {}\n  users: {}\n  boards: {}\n  fields: {}\n  sprints: {}\n  versions: {}\n  components: {}",
 );
-const TABLES: [&str; 5] = ["issues", "comments", "projects", "users", "fields"];
+const TABLES: [&str; 14] = [
+    "issues",
+    "issue_changelog",
+    "issue_status_intervals",
+    "issue_field_history",
+    "comments",
+    "worklogs",
+    "issue_links",
+    "projects",
+    "users",
+    "boards",
+    "fields",
+    "sprints",
+    "versions",
+    "components",
+];
 
 async fn sim(flavor: Flavor, credentials: Credentials, behaviour: Behaviour) -> RunningSim {
     let data = DatasetConfig { issues: 60, ..Default::default() };
