@@ -11,6 +11,9 @@ use super::{JiraClient, JiraError};
 /// Worklog ids per `POST …/worklog/list` (v3 spec `getWorklogsForIds`: "a maximum of 1000").
 pub const WORKLOG_LIST_MAX: usize = 1000;
 
+/// Ids per page of the worklog feeds (v3 spec: "a limit of 1000 worklogs per page").
+const FEED_PAGE: usize = 1000;
+
 /// Records per request for an issue's comments or worklogs. Jira may cap it lower; the
 /// reader follows `total`, never the size it asked for.
 const CHILD_PAGE: u32 = 5000;
@@ -156,7 +159,8 @@ impl JiraClient {
             let reply = self.get_reply::<FeedPage>(&path, &[("since", since.to_string())]).await?;
             let page = reply.body;
             read.ids.extend(page.values.iter().map(|v| v.worklog_id));
-            if page.last_page.unwrap_or(true) {
+            // Without `lastPage`, only a short page is known to be the last.
+            if page.last_page.unwrap_or(page.values.len() < FEED_PAGE) {
                 // `until` is the newest change listed (or `since` when there is none): a quiet
                 // feed would never move on from it, and a cursor set back by the lookback on
                 // every run would read ever longer windows. Jira's clock says how far the feed

@@ -180,6 +180,41 @@ async fn an_issue_without_a_usable_id_fails_the_run_naming_it() {
     fails_cleanly(Flavor::Cloud, Hostile::IssueIdObject, &[], &expect).await;
 }
 
+/// Pages that never say whether they are the last: paging ends on what the page shows (no
+/// token, a short or empty page, the total), and every table holds what a run against the
+/// same site with `isLast` holds — nothing lost, nothing read twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_without_is_last_end_where_the_data_ends() {
+    let objects = format!("{OBJECTS}\n  worklogs: {{}}\n  sprints: {{}}\n  versions: {{}}");
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let sim = site(flavor).await;
+        let ids = |hostile: Option<Hostile>| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut p = PipelineYaml::new("h", &objects);
+            if flavor == Flavor::DataCenter {
+                p = p.deployment("data_center").auth(PAT);
+            }
+            let p = p.load(dir.path(), &sim_vars(&sim));
+            sim.set_behaviour(Behaviour { hostile, ..Behaviour::default() });
+            async move {
+                let report = common::run(&p, retry()).await;
+                assert!(report.objects.iter().all(|o| o.error.is_none()), "{flavor:?} {hostile:?}: {report:?}");
+                ["issues", "comments", "users", "worklogs", "sprints", "versions"].map(|t| {
+                    let (_, rows) = python_rows(dir.path(), t);
+                    rows.iter().map(|r| r["id"].to_string()).collect::<Vec<_>>()
+                })
+            }
+        };
+        let with = ids(None).await;
+        let started = std::time::Instant::now();
+        let without = ids(Some(Hostile::NoIsLast)).await;
+        assert!(started.elapsed() < Duration::from_secs(60), "{flavor:?}: {:?}", started.elapsed());
+        assert!(with.iter().all(|t| !t.is_empty()), "{flavor:?}");
+        assert_eq!(without, with, "{flavor:?}: the same rows without isLast");
+        sim.shutdown().await;
+    }
+}
+
 /// Faults a retry gets past: the run succeeds and nothing is lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn stalls_and_resets_are_retried_and_lose_nothing() {

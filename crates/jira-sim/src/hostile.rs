@@ -51,6 +51,9 @@ pub enum Hostile {
     EndlessPages,
     /// Paged endpoints ignore `startAt` and serve the first page every time.
     IgnoreStartAt,
+    /// Pages never say whether they are the last: `isLast`, `lastPage` and `isLastPage` are
+    /// left out everywhere (the end is then only an empty, short or token-less page).
+    NoIsLast,
     /// Every Nth response stalls half-way through its body for `Behaviour::slow_by`.
     StallEvery(u64),
     /// Every Nth request's connection is reset before any response.
@@ -177,6 +180,15 @@ impl Hostile {
                 with(status, "application/json", v.to_string().into_bytes())
             }
             Hostile::StallEvery(e) if e > 0 && n.is_multiple_of(e) => stalled(status, body, stall),
+            Hostile::NoIsLast => match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(mut o)) => {
+                    for k in ["isLast", "lastPage", "isLastPage"] {
+                        o.remove(k);
+                    }
+                    with(status, "application/json", Value::Object(o).to_string().into_bytes())
+                }
+                _ => with(status, "application/json", body),
+            },
             _ => with(status, "application/json", body),
         }
     }
