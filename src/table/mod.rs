@@ -22,7 +22,7 @@ pub use source::ChannelSource;
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     #[error(
-        "table {url}: {source}. The table stays at its last commit and the cursor with it, so the next run writes what this one could not. Fix: check that the destination is reachable and writable (credentials, bucket policy, free space); `destination.retry_timeout` sets how long failing storage requests are retried"
+        "table {url}: {source}. A table changes only by whole commits (its cursor with them), so it is at its last one and the next run writes what this one could not. Fix: check that the destination is reachable and writable (credentials, bucket policy, free space); `destination.retry_timeout` sets how long failing storage requests are retried"
     )]
     Delta { url: String, source: Box<DeltaTableError> },
     #[error("cannot create local folder {path}: {source}")]
