@@ -34,12 +34,16 @@ pub(super) fn sniff(content_type: &str, body: &[u8]) -> Option<(BodyProblem, Str
     if body.iter().all(u8::is_ascii_whitespace) {
         return Some((BodyProblem::Empty, String::new()));
     }
+    // JSON is read as JSON whatever the label: some proxies send Jira's JSON as `text/html`.
+    if start.starts_with(['{', '[']) {
+        return None;
+    }
     let ct = content_type.to_ascii_lowercase();
     if ct.contains("html") || start.starts_with('<') {
         return Some((BodyProblem::Html, title(&text).map(|t| format!("page title `{t}`")).unwrap_or_default()));
     }
     let json_type = ct.is_empty() || ct.contains("json");
-    if !json_type && !start.starts_with(['{', '[']) {
+    if !json_type {
         let shown: String = start.chars().take(60).collect();
         return Some((BodyProblem::NotJson, format!("`{content_type}`: `{shown}`")));
     }
@@ -91,6 +95,7 @@ mod tests {
         assert_eq!(sniff("text/plain", b"OK").map(|s| s.0), Some(BodyProblem::NotJson));
         assert_eq!(sniff("application/json;charset=UTF-8", b"{\"a\":1}"), None);
         assert_eq!(sniff("", b"[1]"), None);
+        assert_eq!(sniff("text/html", b" {\"issues\": []}"), None, "mislabelled JSON is still JSON");
     }
 
     #[test]

@@ -127,7 +127,9 @@ impl Object for Worklogs {
 /// matches (one ids-only listing of the JQL per run, when anything changed).
 async fn from_feed(job: Job<'_>) -> Result<Outcome, ObjectError> {
     let Job { client, config, shape, stamp, tx, listing, .. } = job;
-    let listing = listing.expect("called with a feed listing");
+    let Some(listing) = listing else {
+        return Err(ObjectError::Listing { endpoint: "worklogs", message: "extracted without a listing".into() });
+    };
     let mut rows = Rows::new(shape, &tx);
     let in_scope: Option<HashSet<String>> = match &config.jql {
         Some(_) if !listing.ids.is_empty() => {
