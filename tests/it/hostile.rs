@@ -218,8 +218,11 @@ async fn pages_without_is_last_end_where_the_data_ends() {
 /// Faults a retry gets past: the run succeeds and nothing is lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn stalls_and_resets_are_retried_and_lose_nothing() {
+    // Every 5th request, with six attempts: concurrent requests interleave, and a retry that
+    // kept landing on the faulty count would fail on attempts alone.
+    let patient = RetryConfig { max_attempts: 6, ..retry() };
     for (hostile, source) in
-        [(Hostile::StallEvery(3), &[("read_timeout", "1s")][..]), (Hostile::ResetEvery(3), &[][..])]
+        [(Hostile::StallEvery(5), &[("read_timeout", "1s")][..]), (Hostile::ResetEvery(5), &[][..])]
     {
         let sim = site(Flavor::Cloud).await;
         let dir = tempfile::tempdir().unwrap();
@@ -229,7 +232,7 @@ async fn stalls_and_resets_are_retried_and_lose_nothing() {
             slow_by: Duration::from_secs(5),
             ..Behaviour::default()
         });
-        let report = common::run(&p, retry()).await;
+        let report = common::run(&p, patient.clone()).await;
         assert!(report.requests.retries > 0, "{hostile:?}: {:?}", report.requests);
         sim.set_behaviour(Behaviour::default());
         assert_issues_equal_truth(&sim, dir.path(), &format!("{hostile:?}"));
