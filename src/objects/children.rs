@@ -43,12 +43,16 @@ pub(crate) struct Spec {
 
 /// Sends the rows of every listed issue's list, and says which issues were swept.
 pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, ObjectError> {
-    let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
+    let Job { client, shape, stamp, concurrency, tx, listing, derived, .. } = job;
     let Some(listing) = listing else {
         return Err(ObjectError::Listing { endpoint: spec.object, message: "extracted without a listing".into() });
     };
     let batches = Mutex::new(listing.ids.chunks(BULK_FETCH_MAX));
     let next = || batches.lock().expect("never poisoned").next();
+    // Records read back from this run's table come in one piece, to one worker.
+    let from_table = derived.is_some();
+    let derived = Mutex::new(derived);
+    let concurrency = if from_table { 1 } else { concurrency };
     let fields = [spec.field.to_string()];
     let written = Mutex::new(HashSet::<String>::new());
     let first_time = |id: &str| !spec.shared || written.lock().expect("never poisoned").insert(id.to_string());
@@ -56,9 +60,17 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::new(shape, tx);
         let (mut swept, mut forbidden, mut malformed) = (Vec::new(), Vec::new(), Vec::new());
-        while let Some(ids) = next() {
-            let page = client.fetch_by_ids::<Vec<Value>>(ids, &fields, 0).await?;
-            for issue in page.issues {
+        let mut given = derived.lock().expect("never poisoned").take();
+        loop {
+            let issues = match (given.take(), from_table) {
+                (Some(records), _) => records.to_vec(),
+                (None, true) => break,
+                (None, false) => match next() {
+                    Some(ids) => client.fetch_by_ids::<Vec<Value>>(ids, &fields, 0).await?.issues,
+                    None => break,
+                },
+            };
+            for issue in issues {
                 let Some(issue_id) = id_text(&issue["id"]) else { continue };
                 let parent = Parent { id: issue_id.clone(), key: issue["key"].as_str().map(str::to_string) };
                 let embedded = &issue["fields"][spec.field];

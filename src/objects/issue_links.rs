@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::children::{self, ChildRow, Parent, Spec};
-use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
+use super::{Derivation, Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{FieldSelection, ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
@@ -46,6 +46,12 @@ impl Object for IssueLinks {
     /// A link belongs to both of its issues: reading either one whole says whether it exists.
     fn parent_columns(&self) -> &'static [&'static str] {
         &["source_issue_id", "target_issue_id"]
+    }
+
+    /// Every link is already in the `issuelinks` of the issues read this run, when the
+    /// pipeline reads them too: no request then.
+    fn derives_from(&self) -> Option<Derivation> {
+        Some(Derivation { source: ObjectKind::Issues, column: SPEC.field })
     }
 
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {

@@ -115,6 +115,13 @@ pub trait Object: Sync {
         &["issue_id"]
     }
 
+    /// The object whose table, written earlier in the same run, already holds what this one
+    /// reads (a column of it), so it can be derived from there without a request. The runner
+    /// decides whether it may (see `runner::derive`); otherwise the object reads Jira.
+    fn derives_from(&self) -> Option<Derivation> {
+        None
+    }
+
     /// Sends the object's rows to `job.tx`; returns when all are sent.
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>>;
 
@@ -168,6 +175,17 @@ pub struct Job<'a> {
     pub concurrency: usize,
     /// Owned, so the end of the extraction closes the writer's input.
     pub tx: Sender,
+    /// Records to read instead of asking Jira (see [`Object::derives_from`]): the listed issues
+    /// as `{id, key, fields: {<column>: …}}`, read back from the table written this run.
+    pub derived: Option<&'a [serde_json::Value]>,
+}
+
+/// Where an object's records can be read back from in the same run: `column` of `source`'s
+/// table.
+#[derive(Debug, Clone, Copy)]
+pub struct Derivation {
+    pub source: ObjectKind,
+    pub column: &'static str,
 }
 
 /// What an incremental object's listing found: every matching id, in order, and Jira's clock

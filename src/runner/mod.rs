@@ -5,12 +5,13 @@
 //! fails leaves its table at the last commit; the others still commit.
 
 mod deletes;
+mod derive;
 mod object;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::config::Pipeline;
+use crate::config::{ObjectConfig, Pipeline};
 use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError, RetryConfig};
 use crate::objects::{self, ObjectError, RunStamp};
@@ -123,7 +124,7 @@ pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport
         masker: pipeline.masking_key.as_ref().map(|k| Masker::new(k.expose())),
         rejects: Mutex::new(Vec::new()),
     };
-    let results = futures::future::join_all(pipeline.objects.iter().map(|o| object::run_object(&ctx, o))).await;
+    let results = run_objects(&ctx).await;
     let mut objects = Vec::new();
     let mut first_error: Option<RunError> = None;
     let mut failed = 0;
@@ -152,6 +153,33 @@ pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport
     };
     write_audit(&ctx, &report).await;
     (report, result)
+}
+
+/// Runs every object of the pipeline, concurrently; an object derivable from another one in the
+/// pipeline (`Object::derives_from`) runs after the others, with that one's report. Results are
+/// in the pipeline's order.
+async fn run_objects(ctx: &Context<'_>) -> Vec<(Result<(), RunError>, ObjectReport)> {
+    let objects = &ctx.pipeline.objects;
+    let source_of = |o: &ObjectConfig| {
+        let d = objects::of(o.kind).derives_from()?;
+        objects.iter().position(|s| s.kind == d.source)
+    };
+    let (later, first): (Vec<usize>, Vec<usize>) = (0..objects.len()).partition(|i| source_of(&objects[*i]).is_some());
+    let mut results: Vec<Option<(Result<(), RunError>, ObjectReport)>> = objects.iter().map(|_| None).collect();
+    let done = futures::future::join_all(first.iter().map(|i| object::run_object(ctx, &objects[*i], None))).await;
+    for (i, r) in first.into_iter().zip(done) {
+        results[i] = Some(r);
+    }
+    let sources: Vec<Option<ObjectReport>> =
+        later.iter().map(|i| source_of(&objects[*i]).and_then(|s| results[s].as_ref().map(|r| r.1.clone()))).collect();
+    let done = futures::future::join_all(
+        later.iter().zip(&sources).map(|(i, src)| object::run_object(ctx, &objects[*i], src.as_ref())),
+    )
+    .await;
+    for (i, r) in later.into_iter().zip(done) {
+        results[i] = Some(r);
+    }
+    results.into_iter().map(|r| r.expect("every object ran")).collect()
 }
 
 /// Appends the run to `_runs` and its rejected records to `_rejects`. A failure here is logged,

@@ -7,17 +7,23 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use super::{Context, RunError, deletes, millis_to_time};
+use super::{Context, RunError, deletes, derive, millis_to_time};
 use crate::config::{Deletes, ObjectConfig, SchemaDrift, SyncMode};
 use crate::objects::{self, CHANNEL_BATCHES, Job, ObjectError, Outcome, Shape};
 use crate::report::{ObjectReport, Status, Warning};
 use crate::table::{DELETED_AT, DELETED_REASON, Layout, TableError};
 use crate::transform::columns::{Column, ColumnType};
 
-pub(super) async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(), RunError>, ObjectReport) {
+/// Runs object `o`; `source` is the report of the object it may be derived from, when that ran
+/// earlier in this run (see `derive`).
+pub(super) async fn run_object(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    source: Option<&ObjectReport>,
+) -> (Result<(), RunError>, ObjectReport) {
     let started = Instant::now();
     let mut report = ObjectReport::new(o.kind.name(), o.sync, ctx.store.table_url(o.kind.table()).to_string());
-    let result = extract_and_write(ctx, o, &mut report).await;
+    let result = extract_and_write(ctx, o, source, &mut report).await;
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(e) = &result {
         report.status = Status::Failed;
@@ -29,7 +35,12 @@ pub(super) async fn run_object(ctx: &Context<'_>, o: &ObjectConfig) -> (Result<(
     (result, report)
 }
 
-async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut ObjectReport) -> Result<(), RunError> {
+async fn extract_and_write(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    source: Option<&ObjectReport>,
+    report: &mut ObjectReport,
+) -> Result<(), RunError> {
     let object = objects::of(o.kind);
     // Every table operation is on the object's table (`issue_changelog` for `changelog`).
     let name = o.kind.table();
@@ -56,7 +67,14 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
         since = 0;
         meta.reconciled_ms = Some(Utc::now().timestamp_millis());
     }
-    let listing = object.list(&ctx.client, o, since).await?;
+    let derived = match (object.derives_from(), source) {
+        (Some(d), Some(src)) => derive::plan(ctx, o, d, src, before, merge && since == 0).await?,
+        _ => None,
+    };
+    let (listing, records) = match derived {
+        Some(d) => (Some(d.listing), Some(d.records)),
+        None => (object.list(&ctx.client, o, since).await?, None),
+    };
     let mut reconciled = None;
     if let Some(listing) = &listing {
         meta.cursor_ms = Some(listing.jira_now.timestamp_millis());
@@ -108,6 +126,7 @@ async fn extract_and_write(ctx: &Context<'_>, o: &ObjectConfig, report: &mut Obj
         refresh: &refresh,
         concurrency: ctx.pipeline.source.concurrency as usize,
         tx,
+        derived: records.as_deref(),
     };
     let write = async {
         if merge {

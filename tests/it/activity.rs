@@ -358,3 +358,50 @@ async fn the_comment_column_of_issues_says_when_its_page_is_incomplete() {
     let whole = comments.values().filter(|r| r["issue_id"] == Some(long.to_string())).count();
     assert_eq!(whole, total as usize, "the comments table has them all");
 }
+
+/// Requests that asked Jira for issue links alone: what `issue_links` sends when it reads Jira.
+fn link_requests(sim: &RunningSim) -> usize {
+    sim.recorded_requests()
+        .iter()
+        .filter(|r| r.body.as_ref().is_some_and(|b| b["fields"] == serde_json::json!(["issuelinks"])))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_links_read_with_issues_cost_no_request() {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let data = DatasetConfig { issues: 160, ..Default::default() };
+        let sim = RunningSim::start(SimConfig { flavor, data, ..Default::default() }).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let objects = "  issues: {fields: {include: [summary, issuelinks]}}\n  issue_links: {}";
+        let p = PipelineYaml::new("l", objects).deployment(deployment).auth(auth).load(dir.path(), &sim_vars(&sim));
+        sim.record_requests();
+        let report = common::run(&p, retry()).await;
+        assert!(object(&report, "issue_links").error.is_none(), "{deployment}: {report:?}");
+        let [.., links] = truth(&sim);
+        let (live, _) = table(dir.path(), "issue_links", &LINK_COLUMNS);
+        assert!(!live.is_empty(), "{deployment}");
+        assert_eq!(live, links, "{deployment}: first load, read back from the issues table");
+
+        let linked = sim.visible_issues().iter().map(|v| v.0).find(|id| !sim.links(*id).is_empty()).unwrap();
+        let gone: u64 = sim.links(linked)[0]["id"].as_str().unwrap().parse().unwrap();
+        assert!(sim.delete_link(gone));
+        sim.add_link(10_011, 10_120).unwrap();
+        let report = common::run(&p, retry()).await;
+        assert_eq!(object(&report, "issue_links").rows_deleted, 1, "{deployment}: {report:?}");
+        let [.., links] = truth(&sim);
+        let (live, deleted) = table(dir.path(), "issue_links", &LINK_COLUMNS);
+        assert_eq!(live, links, "{deployment}: after a link was removed and one added");
+        assert_eq!(deleted, [gone.to_string()], "{deployment}");
+        assert_eq!(link_requests(&sim), 0, "{deployment}: no request asked for links alone");
+
+        // Read on its own (another JQL than the issues'), it asks Jira.
+        let dir = tempfile::tempdir().unwrap();
+        let objects = "  issues: {fields: {include: [summary, issuelinks]}}\n  issue_links: {jql: \"updated >= 0\"}";
+        let p = PipelineYaml::new("l", objects).deployment(deployment).auth(auth).load(dir.path(), &sim_vars(&sim));
+        common::run(&p, retry()).await;
+        assert!(link_requests(&sim) > 0, "{deployment}");
+        assert_eq!(table(dir.path(), "issue_links", &LINK_COLUMNS).0, links, "{deployment}: the same rows");
+        sim.shutdown().await;
+    }
+}
