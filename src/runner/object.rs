@@ -109,7 +109,10 @@ async fn extract_and_write(
     let marks_after = merge && o.deletes != Deletes::Ignore && o.kind.has_deletes() && !o.kind.reconciles();
     let cursor_meta = meta.clone();
     if marks_after {
+        // A full sweep's time goes with its marks too: recorded with the data alone, a crash
+        // between the commits would put off the deletes it found until the next one.
         meta.cursor_ms = None;
+        meta.reconciled_ms = None;
     }
     let (refresh, stamp) = match reconciled {
         Some(r) => (r.refresh, ctx.stamp.with_marks(r.marks)),
@@ -138,6 +141,10 @@ async fn extract_and_write(
     let (outcome, mut version) = join(object.extract(job), write).await?;
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
     if marks_after {
+        if std::env::var("JIRAPIPE_FAILPOINT").as_deref() == Ok("after-data-commit") {
+            // For the crash-safety test: the data is committed, the marks and cursor are not.
+            std::process::abort();
+        }
         let gone = listing.as_ref().map_or(&[][..], |l| &l.gone[..]);
         let swept = deletes::sweep(ctx, o, &outcome.swept, gone, &distinct, &cursor_meta).await?;
         report.rows_deleted = swept.marked;

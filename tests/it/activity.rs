@@ -405,3 +405,38 @@ async fn issue_links_read_with_issues_cost_no_request() {
         sim.shutdown().await;
     }
 }
+
+/// The marks of deletes found while reading changes are a commit of their own, after the data,
+/// and the cursor moves with them: a run that dies between the two reads the same issues again
+/// and marks what it found (with no lookback to hide a cursor that moved too early).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_between_the_data_and_the_marks_loses_no_delete() {
+    let sim = cloud(Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = PipelineYaml::new("x", "  comments: {lookback: 0s}").write(dir.path(), "x.yaml");
+    let run = |failpoint: Option<&'static str>| {
+        let mut cmd = common::jirapipe_for(&sim);
+        cmd.arg("run").arg(&file).env("JIRAPIPE_LEASE_TTL", "1s");
+        if let Some(f) = failpoint {
+            cmd.env("JIRAPIPE_FAILPOINT", f);
+        }
+        async move { tokio::task::spawn_blocking(move || common::output(&mut cmd)).await.unwrap() }
+    };
+    assert_eq!(run(None).await.code, Some(0));
+    let issue = sim.visible_issues().iter().map(|v| v.0).find(|id| sim.comments(*id).len() >= 2).unwrap();
+    let gone = ids(&sim.comments(issue))[0];
+    assert!(sim.delete_comment(gone));
+    sim.add_comment(issue).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let crashed = run(Some("after-data-commit")).await;
+    assert_ne!(crashed.code, Some(0), "the run died after its data commit");
+    let (live, _) = table(dir.path(), "comments", &COMMENT_COLUMNS);
+    assert!(live.contains_key(&gone.to_string()), "not marked yet");
+
+    // The dead run's lease frees itself after its TTL.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let out = run(None).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_tables_of(&sim, dir.path(), "comments", &[gone]);
+}
