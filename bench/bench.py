@@ -153,8 +153,9 @@ def per_object(by_path: dict) -> dict:
     return out
 
 
-JIRAPIPE_YAML = """version: 1
-name: bench
+# The pipeline file every jirapipe run of the benchmarks starts with; `objects` follow.
+PIPELINE_HEAD = """version: 1
+name: {name}
 source:
   site: ${{SITE}}
   ca_certificate: ${{CA}}
@@ -167,7 +168,9 @@ source:
 destination:
   url: ${{DEST}}
 objects:
-  issues:
+"""
+
+JIRAPIPE_YAML = PIPELINE_HEAD + """  issues:
     sync: {sync}
   projects: {{}}
   users: {{}}
@@ -182,21 +185,7 @@ HISTORY_OBJECTS = """  changelog: {sync: full_refresh}
 
 
 # One object alone, for what each costs (the `activity` scenario).
-SINGLE_OBJECT_YAML = """version: 1
-name: bench-{object}
-source:
-  site: ${{SITE}}
-  ca_certificate: ${{CA}}
-  requests_per_second: {rps}
-  concurrency: {concurrency}
-  auth:
-    type: api_token
-    email: ${{EMAIL}}
-    token: ${{TOKEN}}
-destination:
-  url: ${{DEST}}
-objects:
-  {object}: {{}}
+SINGLE_OBJECT_YAML = PIPELINE_HEAD + """  {object}: {{}}
 """
 
 ACTIVITY_OBJECTS = ["issues", "comments", "worklogs", "issue_links", "sprints", "versions", "components"]
@@ -220,7 +209,8 @@ class Bench:
 
     def jirapipe_pipeline(self, sync="full_refresh", rps=None, concurrency=None, history=False) -> Path:
         path = self.work / f"bench-{sync}-{rps}-{concurrency}-{history}.yaml"
-        text = JIRAPIPE_YAML.format(sync=sync, rps=rps or self.args.rps, concurrency=concurrency or self.args.concurrency)
+        text = JIRAPIPE_YAML.format(name="bench", sync=sync, rps=rps or self.args.rps,
+                                    concurrency=concurrency or self.args.concurrency)
         if history:
             text += HISTORY_OBJECTS
         path.write_text(text)
@@ -360,7 +350,7 @@ class Bench:
                 dest = self.work / f"lake-{obj}"
                 shutil.rmtree(dest, ignore_errors=True)
                 pipeline = self.work / f"bench-{obj}.yaml"
-                pipeline.write_text(SINGLE_OBJECT_YAML.format(object=obj, rps=self.args.rps,
+                pipeline.write_text(SINGLE_OBJECT_YAML.format(name=f"bench-{obj}", object=obj, rps=self.args.rps,
                                                               concurrency=self.args.concurrency))
                 first = self.run_jirapipe(sim, dest, pipeline, label=f"{obj} first load")
                 sim.edit(edits, max(1, issues // edits - 1))
