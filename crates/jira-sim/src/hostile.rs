@@ -3,22 +3,23 @@
 //! the fault middleware after Jira's own handler has answered (or, for paging, by rewriting the
 //! request before it):
 //!
-//! - an SSO or proxy login page with `200` (Okta, Azure AD application proxy and Cloudflare
-//!   Access answer unauthenticated API calls with their HTML login page — Atlassian KB "REST API
-//!   calls return the SSO login page", and every SAML proxy's documentation), an empty `200`, a
-//!   plain-text `200`;
+//! - an SSO or proxy login page with `200` — Jira Data Center behind Okta SAML answers API calls
+//!   with an HTML page and 200 (apache/devlake #8704, pchuri/jira-cli #20), a login gateway
+//!   (ADFS, DUO) does the same (go-jira/jira #445), a "Loading..." page with 200
+//!   (pycontribs/jira #1340) — an empty `200`, a plain-text `200`;
 //! - JSON cut short with its length adjusted (a proxy that truncates and re-frames), invalid
 //!   UTF-8 inside a string, a 50 MB string field, a description nested 10,000 levels deep;
 //! - paging that never ends: the same `nextPageToken` again and again, a site that serves the
-//!   first page again under fresh tokens forever, a `startAt` the server ignores;
+//!   first page again under fresh tokens forever, a `startAt` the server ignores (Cloud's
+//!   `search/jql` ignores it: sooperset/mcp-atlassian #848; a self-hosted Jira whose "get all
+//!   issues" never ended: n8n-io/n8n #16493), pages without `isLast` (shridhar-tl/jira-assistant
+//!   #418);
 //! - a body that stalls half-way (a load balancer holding a connection), a connection reset on
 //!   every Nth request;
 //! - an issue whose `id` is missing, a number, or an object.
 //!
-//! None of this is Jira's documented behaviour; it is what a production extractor meets in
-//! front of real sites (the issue tracker of every connector has such reports: Airbyte
-//! source-jira #21354 "Expecting value: line 1 column 1" behind SSO, tap-jira #83 endless
-//! pagination). [`Behaviour`]: crate::behaviour::Behaviour
+//! None of this is Jira's documented behaviour; it is what clients of real sites report, and
+//! what a production extractor must survive. [`Behaviour`]: crate::behaviour::Behaviour
 
 use std::time::Duration;
 
