@@ -201,3 +201,23 @@ pub(crate) async fn probe(
     };
     Ok(Probed { records: Some(format!("{n} on issue {id}")), ..Probed::default() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::col;
+    use crate::transform::columns::ColumnType;
+
+    #[test]
+    fn the_issue_columns_stay_whatever_fields_say() {
+        let cols =
+            || vec![col("id", ColumnType::Text), col("issue_id", ColumnType::Text), col("body", ColumnType::Text)];
+        let names = |c: Vec<Column>| c.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        let drop = FieldSelection::Exclude(vec!["issue_id".into()]);
+        assert_eq!(names(select("comments", cols(), &drop, &["issue_id"]).unwrap()), ["id", "issue_id", "body"]);
+        let keep = FieldSelection::Include(vec!["body".into()]);
+        assert_eq!(names(select("comments", cols(), &keep, &["issue_id"]).unwrap()), ["id", "issue_id", "body"]);
+        let bad = FieldSelection::Include(vec!["bdy".into()]);
+        assert!(select("comments", cols(), &bad, &["issue_id"]).unwrap_err().is_config());
+    }
+}
