@@ -9,10 +9,10 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::{Job, ObjectError, Outcome, Probed, Rows};
+use super::{Job, ObjectError, Outcome, Probed, Rows, issues};
 use crate::config::{FieldSelection, ObjectConfig};
 use crate::jira::activity::{IssueList, page_is_complete};
-use crate::jira::issues::{BULK_FETCH_MAX, Cursor, window_jql};
+use crate::jira::issues::BULK_FETCH_MAX;
 use crate::jira::{JiraClient, JiraError};
 use crate::report::Warning;
 use crate::transform::columns::Column;
@@ -182,20 +182,13 @@ pub(crate) async fn probe(
     field: &'static str,
     list: Option<IssueList>,
 ) -> Result<Probed, JiraError> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: String,
-    }
-    let jql = window_jql(config.jql.as_deref(), 0);
-    let page = client.search::<Vec<Id>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
-    let Some(id) = page.issues.first().map(|i| i.id.clone()) else {
+    let Some(id) = issues::first_matching(client, config).await? else {
         return Ok(Probed { records: Some("0".into()), ..Probed::default() });
     };
     let n = match list {
-        Some(list) => client.issue_list(&id, list).await?.map_or(0, |l| l.len()),
+        Some(list) => client.issue_list(&id.to_string(), list).await?.map_or(0, |l| l.len()),
         None => {
-            let id_num = id.parse::<u64>().unwrap_or_default();
-            let page = client.fetch_by_ids::<Vec<Value>>(&[id_num], &[field.to_string()], 0).await?;
+            let page = client.fetch_by_ids::<Vec<Value>>(&[id], &[field.to_string()], 0).await?;
             page.issues.first().and_then(|i| i["fields"][field].as_array().map(Vec::len)).unwrap_or(0)
         }
     };

@@ -12,20 +12,13 @@ use crate::config::{Deployment, ObjectConfig};
 use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::BULK_FETCH_MAX;
-use crate::jira::issues::{Cursor, window_jql};
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::parse_jira_datetime;
 
 /// `check`'s probe of a history object: the first matching issue's changelog, so the endpoint
 /// answers and the API user may read it.
 pub(crate) async fn probe(client: &JiraClient, config: &ObjectConfig) -> Result<Probed, JiraError> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: String,
-    }
-    let jql = window_jql(config.jql.as_deref(), 0);
-    let page = client.search::<Vec<Id>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
-    let Some(id) = page.issues.first().and_then(|i| i.id.parse::<u64>().ok()) else {
+    let Some(id) = issues::first_matching(client, config).await? else {
         return Ok(Probed { records: Some("0".into()), ..Probed::default() });
     };
     let histories: usize = client.changelogs(&[id]).await?.iter().map(|h| h.histories.len()).sum();

@@ -157,6 +157,13 @@ async fn probe(client: &JiraClient, config: &ObjectConfig) -> Result<Probed, Jir
 /// watchers): `discover` flags them, since no typed path inside them can be suggested.
 const PERSONAL_JSON: [&str; 4] = ["comment", "worklog", "attachment", "watches"];
 
+/// The first issue `config`'s JQL matches, for the probes of the objects that follow issues.
+pub(crate) async fn first_matching(client: &JiraClient, config: &ObjectConfig) -> Result<Option<u64>, JiraError> {
+    let jql = window_jql(config.jql.as_deref(), 0);
+    let page = client.search::<Vec<Listed>>(&jql, &["id".to_string()], &Cursor::Start, 0, 1).await?;
+    Ok(page.issues.first().and_then(|i| i.id.parse().ok()))
+}
+
 /// The issue table's columns: `id`, `key`, the selected fields in `/field` order, metadata.
 pub(crate) fn columns(defs: &[FieldDef], selection: &FieldSelection) -> Result<Vec<Column>, ObjectError> {
     if let FieldSelection::Include(names) | FieldSelection::Exclude(names) = selection {
