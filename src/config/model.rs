@@ -358,13 +358,20 @@ pub struct ObjectSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub reconcile_every: Option<Text>,
-    /// The largest share of an incremental table one reconciliation may mark deleted, as a
-    /// percentage (`10%`) or a fraction (`0.1`). A run that would mark more refuses, changes
-    /// nothing and exits 1 (`jirapipe run --allow-mass-delete` lets one run through).
-    /// Default `10%`.
+    /// The largest share of an incremental table one reconciliation may mark deleted, or of a
+    /// `full_refresh` table one run may drop, as a percentage (`10%`) or a fraction (`0.1`). A
+    /// run that would remove more refuses, changes nothing and exits 1 (`jirapipe run
+    /// --allow-mass-delete` lets one run through). Default `10%`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub max_deleted_fraction: Option<Text>,
+    /// The largest share of the records read whose values may not fit their columns (each such
+    /// value is written as null and recorded in `_rejects`) before the object fails without
+    /// committing, as a percentage (`1%`) or a fraction. Up to 10 such records always pass.
+    /// Default `1%`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub max_rejected_fraction: Option<Text>,
     /// How far before the cursor an incremental run starts again (issues only), e.g. `5m`.
     /// Covers JQL's minute precision and Jira's search index lagging behind edits. Default `5m`.
     #[serde(default)]

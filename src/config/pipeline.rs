@@ -242,8 +242,10 @@ pub struct ObjectConfig {
     pub deletes: Deletes,
     pub reconcile_every: std::time::Duration,
     /// The mass-delete guard: the largest fraction of a table one reconciliation may mark
-    /// deleted (1.0 lets everything through).
+    /// deleted, or one full refresh may drop (1.0 lets everything through).
     pub max_deleted_fraction: f64,
+    /// The reject gate: the largest fraction of records read that may have a value left null.
+    pub max_rejected_fraction: f64,
 }
 
 impl Pipeline {

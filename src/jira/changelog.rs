@@ -30,8 +30,9 @@ pub struct IssueHistories {
 /// An issue's `created` and `status`, as the history rebuilds need them.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct IssueFields {
+    /// Text on every endpoint seen, held as sent so any of Jira's instant forms is read.
     #[serde(default)]
-    pub created: Option<String>,
+    pub created: Option<Value>,
     #[serde(default)]
     pub status: Option<StatusRef>,
 }
@@ -154,10 +155,9 @@ impl JiraClient {
     }
 }
 
-/// A history's `created` in epoch milliseconds (Jira's `2024-05-01T10:00:00.000+0200`).
+/// A history's `created` in epoch microseconds, in any of Jira's forms (text, epoch numbers).
 fn created_ms(h: &Value) -> Option<i64> {
-    let text = h["created"].as_str()?;
-    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z").ok().map(|t| t.timestamp_millis())
+    crate::transform::columns::parse_jira_instant(&h["created"])
 }
 
 /// A status and its category, as `GET …/status` lists it.

@@ -29,7 +29,7 @@ impl Object for Changelog {
             col("id", ColumnType::Text),
             col("issue_id", ColumnType::Text),
             col("history_id", ColumnType::Text),
-            col("item_index", ColumnType::Float),
+            col("item_index", ColumnType::Int),
             col("created", ColumnType::Timestamp),
             col("author", ColumnType::user()),
             col("field", ColumnType::Text),
@@ -68,7 +68,7 @@ impl Object for Changelog {
 }
 
 async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
-    history::extract(job, "changelog", false, &VALUES, rows).await
+    history::extract(job, "changelog", false, &VALUES, |issue| Ok(rows(issue)), None).await
 }
 
 /// One row per changed item of each history.

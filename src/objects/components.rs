@@ -30,7 +30,7 @@ impl Object for Components {
             col("assignee_type", ColumnType::Text),
             col("real_assignee_type", ColumnType::Text),
             // Cloud only: Data Center's component list has no count.
-            col("issue_count", ColumnType::Float),
+            col("issue_count", ColumnType::Int),
         ];
         cols.extend(RunStamp::columns());
         cols

@@ -5,9 +5,9 @@
 //! `{issue_id}/{field_id}/{n}`.
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::history::{self, IssueHistory, IssueRows, ValueColumns};
+use super::history::{self, IssueHistory, IssueRows, Rebuilt, ValueColumns};
 use super::status_intervals::instant;
 use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{ObjectConfig, ObjectKind};
@@ -53,7 +53,7 @@ impl Object for FieldHistory {
     }
 
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
-        Box::pin(history::extract(job, "field_history", true, &VALUES, rows))
+        Box::pin(history::extract(job, "field_history", true, &VALUES, rows, Some(check)))
     }
 
     fn probe<'a>(
@@ -65,10 +65,10 @@ impl Object for FieldHistory {
     }
 }
 
-fn rows(issue: &IssueHistory) -> IssueRows {
-    let Some(created) = issue.created else { return Vec::new() };
+fn rows(issue: &IssueHistory) -> Rebuilt {
+    let Some(created) = issue.created()? else { return Ok(Vec::new()) };
     let mut n_by_field: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    field_versions(created, &changes(&issue.histories))
+    Ok(field_versions(created, &changes(&issue.histories)?)
         .into_iter()
         .filter_map(|v| {
             let n = n_by_field.entry(v.field_id.clone()).or_default();
@@ -91,5 +91,21 @@ fn rows(issue: &IssueHistory) -> IssueRows {
                 _ => None,
             }
         })
-        .collect()
+        .collect())
+}
+
+/// The status versions: one more than the status changes, the current one the status the
+/// issue is in now. (Status is the one field whose current value the history read carries.)
+fn check(issue: &IssueHistory, rows: &IssueRows) -> Result<(), String> {
+    let status: Vec<&Map<String, Value>> =
+        rows.iter().map(|(_, r)| r).filter(|r| r.get("field_id").and_then(Value::as_str) == Some("status")).collect();
+    let moves = issue.status_moves();
+    if status.len() != if moves == 0 { 0 } else { moves + 1 } {
+        return Err(format!("{} status versions rebuilt from {moves} status changes", status.len()));
+    }
+    let current = status.last().and_then(|r| r.get("value_id")).and_then(Value::as_str);
+    match (current, issue.status.0.as_deref()) {
+        (Some(v), Some(now)) if v != now => Err(format!("its current status version is {v} but the issue is in {now}")),
+        _ => Ok(()),
+    }
 }

@@ -13,7 +13,7 @@ use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::BULK_FETCH_MAX;
 use crate::jira::{JiraClient, JiraError};
-use crate::transform::columns::parse_jira_datetime;
+use crate::transform::columns::parse_jira_instant;
 
 /// `check`'s probe of a history object: the first matching issue's changelog, so the endpoint
 /// answers and the API user may read it.
@@ -33,12 +33,51 @@ pub(crate) struct IssueHistory {
     pub histories: Vec<Value>,
     /// Epoch microseconds (with `with_issue`).
     pub created: Option<i64>,
+    /// `created` as sent, when Jira sent one that could not be read.
+    pub created_unreadable: Option<String>,
     /// The status now: id and name (with `with_issue`).
     pub status: (Option<String>, Option<String>),
 }
 
 /// Rows of one issue: `(id, row)` each.
 pub(crate) type IssueRows = Vec<(String, Map<String, Value>)>;
+
+/// The rows of one issue, or why none can be made from its history (the issue is then
+/// rejected whole: a history rebuilt from part of its changes would be wrong, not short).
+pub(crate) type Rebuilt = Result<IssueRows, String>;
+
+/// A check of one issue's rebuilt rows against the issue as Jira shows it; `Err` says how they
+/// disagree.
+pub(crate) type Check = fn(&IssueHistory, &IssueRows) -> Result<(), String>;
+
+impl IssueHistory {
+    fn set_created(&mut self, created: Option<&Value>) {
+        self.created = created.and_then(parse_jira_instant);
+        self.created_unreadable = match created {
+            Some(v) if !v.is_null() && self.created.is_none() => Some(v.to_string().chars().take(60).collect()),
+            _ => None,
+        };
+    }
+
+    /// `created` in microseconds: `Ok(None)` for an issue gone since it was listed (nothing to
+    /// rebuild), `Err` when Jira sent a `created` that cannot be read.
+    pub fn created(&self) -> Result<Option<i64>, String> {
+        match (&self.created_unreadable, self.created) {
+            (Some(raw), _) => Err(format!("the issue's `created` cannot be read (got {raw})")),
+            (None, c) => Ok(c),
+        }
+    }
+
+    /// The status changes the histories hold, counted from Jira's items directly (not through
+    /// the rebuild), so a rebuild that lost some is caught.
+    pub fn status_moves(&self) -> usize {
+        self.histories
+            .iter()
+            .flat_map(|h| h["items"].as_array().into_iter().flatten())
+            .filter(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"))
+            .count()
+    }
+}
 
 /// The columns of a history table that hold a field's value: personal data only when the field
 /// holds users (an account id, a display name), so a `hash` path on one of them hashes it on
@@ -61,13 +100,16 @@ fn user_fields(catalogue: &[FieldDef]) -> HashSet<String> {
 }
 
 /// Sends the rows `rows_of` makes of every listed issue's history. `with_issue` also reads
-/// each issue's `created` and `status` (one more request per 100 issues on Cloud).
+/// each issue's `created` and `status` (one more request per 100 issues on Cloud), and `check`
+/// holds each issue's rows against them before they are sent: an issue that disagrees is read
+/// once more (it may have changed between two requests), then fails the object.
 pub(crate) async fn extract(
     job: Job<'_>,
     object: &'static str,
     with_issue: bool,
     values: &ValueColumns,
-    rows_of: impl Fn(&IssueHistory) -> IssueRows + Sync,
+    rows_of: impl Fn(&IssueHistory) -> Rebuilt + Sync,
+    check: Option<Check>,
 ) -> Result<Outcome, ObjectError> {
     let users = user_fields(job.catalogue);
     let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
@@ -87,7 +129,17 @@ pub(crate) async fn extract(
         let mut rows = Rows::new(shape, tx);
         while let Some(ids) = next() {
             for issue in read(client, ids, with_issue, &cut).await? {
-                for (id, mut row) in rows_of(&issue) {
+                let built = match rebuild(client, issue, with_issue, &cut, rows_of, check).await {
+                    Ok(built) => built,
+                    Err(Unbuilt::Unreadable(id, why)) => {
+                        rows.reject_record(&id, why);
+                        continue;
+                    }
+                    Err(Unbuilt::Disagrees(issue, message)) => {
+                        return Err(ObjectError::Derived { object, issue, message });
+                    }
+                };
+                for (id, mut row) in built {
                     let personal = row.get(values.field).and_then(Value::as_str).is_some_and(|f| users.contains(f));
                     // Values of other fields sit out the masking and go back unchanged.
                     let kept: Vec<(&str, Value)> = if personal {
@@ -122,6 +174,36 @@ pub(crate) async fn extract(
     Ok(Outcome::sum(outcomes))
 }
 
+/// Why an issue's rows were not made: its history cannot be read (`id`, why), or the rows
+/// disagree with the issue (`id`, how).
+enum Unbuilt {
+    Unreadable(String, String),
+    Disagrees(String, String),
+}
+
+/// `issue`'s rows, checked; an issue whose rows disagree is read again once and checked again.
+async fn rebuild(
+    client: &JiraClient,
+    issue: IssueHistory,
+    with_issue: bool,
+    cut: &Mutex<Vec<(String, u64)>>,
+    rows_of: &(impl Fn(&IssueHistory) -> Rebuilt + Sync),
+    check: Option<Check>,
+) -> Result<IssueRows, Unbuilt> {
+    let id = issue.issue_id.clone();
+    let built = rows_of(&issue).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
+    let Some(check) = check else { return Ok(built) };
+    let Err(first) = check(&issue, &built) else { return Ok(built) };
+    let again = match id.parse::<u64>() {
+        Ok(n) => read(client, &[n], with_issue, cut).await.ok().and_then(|mut v| v.pop()),
+        Err(_) => None,
+    };
+    let Some(again) = again else { return Err(Unbuilt::Disagrees(id, first)) };
+    let built = rows_of(&again).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
+    check(&again, &built).map_err(|how| Unbuilt::Disagrees(id.clone(), how))?;
+    Ok(built)
+}
+
 /// The histories of `ids`, one entry per issue (Cloud pages across issues, so an issue's
 /// histories may arrive in several groups), with `created` and `status` when asked.
 async fn read(
@@ -140,7 +222,7 @@ async fn read(
             .or_insert_with(|| IssueHistory { issue_id: group.issue_id.clone(), ..IssueHistory::default() });
         entry.histories.extend(group.histories);
         if let Some(f) = group.issue {
-            entry.created = f.created.as_deref().and_then(parse_jira_datetime);
+            entry.set_created(f.created.as_ref());
             entry.status = f.status.map_or((None, None), |s| (s.id, s.name));
         }
     }
@@ -151,7 +233,7 @@ async fn read(
                 let entry = by_id
                     .entry(issue.id.clone())
                     .or_insert_with(|| IssueHistory { issue_id: issue.id.clone(), ..IssueHistory::default() });
-                entry.created = issue.created.as_deref().and_then(parse_jira_datetime);
+                entry.set_created(issue.created.as_ref());
                 entry.status = (issue.status_id, issue.status_name);
             }
         }

@@ -311,6 +311,26 @@ pub enum ObjectError {
         "`{object}`: Jira has fields the table does not: {fields}. `schema_drift: fail` stops the run before anything is written; add them (`auto_sync`), keep the table's columns (`block`), or deselect them"
     )]
     Drift { object: &'static str, fields: String },
+    #[error(
+        "`{object}`: {count} record(s) had no usable id and could not be written (e.g. {sample}); the table was left unchanged. A record Jira sends always has an id: a proxy, an app or a Jira bug is garbling responses. See `_rejects` for the raw records, then run again"
+    )]
+    Lost { object: &'static str, count: usize, sample: String },
+    #[error(
+        "`{object}`: {affected} of {read} records ({share:.1}%) had values that do not fit their columns, more than `max_rejected_fraction` allows ({limit_pct}%); nothing was committed. {fields}. Fix: if Jira changed a field's type, rebuild the table (`schema_drift: auto_sync` on a full refresh, or delete it); if jirapipe cannot read a shape Jira sends, report it with the example; to write the rows with those values left null, raise `objects.{object}.max_rejected_fraction`"
+    )]
+    Rejected { object: &'static str, affected: usize, read: usize, share: f64, limit_pct: f64, fields: String },
+    #[error(
+        "`{object}` disagrees with its source for issue {issue}: {message}; nothing was committed. The changelog Jira returned does not lead to the issue as it is: run again (an issue edited during the run agrees next time); if it repeats, report the issue id with your Jira version"
+    )]
+    Derived { object: &'static str, issue: String, message: String },
+    #[error(
+        "`{object}`: Jira returned no records, but the table holds {table_rows}; nothing was changed. An empty answer usually means the API user sees nothing: a revoked or wrong credential that Jira answers anonymously, a JQL filter that matches nothing, or lost Browse Projects permission. Run `jirapipe check`; if the table really should be empty, delete it"
+    )]
+    Emptied { object: &'static str, table_rows: u64 },
+    #[error(
+        "`{object}`: this full refresh would replace the table's {table_rows} rows with {rows}, dropping more than `max_deleted_fraction` allows ({limit_pct}%); nothing was changed. Check the API user's access and the JQL (`jirapipe check`); if Jira really holds fewer records now, run once with `jirapipe run --allow-mass-delete`"
+    )]
+    Shrunk { object: &'static str, table_rows: u64, rows: usize, limit_pct: f64 },
 }
 
 impl ObjectError {

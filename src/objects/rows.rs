@@ -98,13 +98,33 @@ impl RunStamp {
 /// Rejects kept per object and run; beyond this only the count grows.
 pub const MAX_REJECTS_KEPT: usize = 10_000;
 
+/// The values of one column that did not fit it in a run: how many, and the first, to name in
+/// the reject gate's message.
+#[derive(Debug, Clone, Default)]
+pub struct FieldRejects {
+    pub count: usize,
+    pub example: String,
+    pub reason: String,
+}
+
+/// Values longer than this are cut in `_rejects` and messages: a reject is for finding the
+/// shape that did not fit, not for keeping a second copy of large records.
+const RAW_KEPT: usize = 4_000;
+
 /// What extracting one object found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
     pub rows: usize,
+    /// Records refused whole (no usable id).
     pub rejected: usize,
+    /// Rows written with one or more values left null because they did not fit their column.
+    pub partial: usize,
     #[serde(skip)]
     pub rejects: Vec<Reject>,
+    /// Per column (`None`: whole records), the values that did not fit: what the reject gate
+    /// reports.
+    #[serde(skip)]
+    pub rejected_fields: std::collections::BTreeMap<Option<String>, FieldRejects>,
     /// Records (or parts of records) Jira refused to show (HTTP 403), skipped.
     pub skipped: usize,
     /// Jira's own count of matching records, when it gives one (issues).
@@ -123,7 +143,12 @@ impl Outcome {
         for o in outcomes {
             total.rows += o.rows;
             total.rejected += o.rejected;
+            total.partial += o.partial;
             total.rejects.extend(o.rejects);
+            for (field, r) in o.rejected_fields {
+                let t = total.rejected_fields.entry(field).or_insert_with(|| FieldRejects { count: 0, ..r.clone() });
+                t.count += r.count;
+            }
             total.skipped += o.skipped;
             total.warnings.extend(o.warnings);
             total.swept.extend(o.swept);
@@ -140,7 +165,9 @@ pub(crate) struct Rows<'s> {
     progress: indicatif::ProgressBar,
     pub count: usize,
     pub rejected: usize,
+    pub partial: usize,
     pub rejects: Vec<Reject>,
+    pub rejected_fields: std::collections::BTreeMap<Option<String>, FieldRejects>,
 }
 
 impl<'s> Rows<'s> {
@@ -151,7 +178,9 @@ impl<'s> Rows<'s> {
             progress: shape.progress.clone(),
             count: 0,
             rejected: 0,
+            partial: 0,
             rejects: Vec::new(),
+            rejected_fields: Default::default(),
         }
     }
 
@@ -174,7 +203,9 @@ impl<'s> Rows<'s> {
         Ok(())
     }
 
-    /// Appends the record `raw` (already masked) whose columns `value` looks up.
+    /// Appends the record `raw` (already masked) whose columns `value` looks up. A value that
+    /// does not fit its column is left null and recorded, masked as the row is; only a record
+    /// without a usable id is refused whole.
     pub async fn push<'v>(
         &mut self,
         id: &str,
@@ -182,22 +213,62 @@ impl<'s> Rows<'s> {
         value: impl Fn(&str) -> Option<&'v Value>,
     ) -> Result<(), ObjectError> {
         self.progress.inc(1);
-        match self.builder.push(id, value) {
-            Ok(()) => self.count += 1,
+        match self.builder.push(id, &value) {
+            Ok(bad) => {
+                self.count += 1;
+                if !bad.is_empty() {
+                    self.partial += 1;
+                }
+                for e in bad {
+                    tracing::warn!(record = id, field = %e.field, "value left null: {}", e.message);
+                    let raw = value(&e.field).map(Value::to_string).unwrap_or_default();
+                    self.reject(id, Some(e.field), e.message, raw);
+                }
+            }
             Err(e) => {
                 tracing::warn!(record = id, field = %e.field, "record rejected: {}", e.message);
                 self.rejected += 1;
-                if self.rejects.len() < MAX_REJECTS_KEPT {
-                    self.rejects.push(Reject { id: id.to_string(), reason: e.to_string(), raw: raw.to_string() });
-                }
+                self.reject(id, None, e.to_string(), raw.to_string());
             }
         }
         self.flush_if_full().await
     }
 
+    /// Sets a record aside whole, with why no row could be made of it.
+    pub fn reject_record(&mut self, id: &str, reason: String) {
+        self.progress.inc(1);
+        self.rejected += 1;
+        tracing::warn!(record = id, "record rejected: {reason}");
+        self.reject(id, None, reason, String::new());
+    }
+
+    fn reject(&mut self, id: &str, field: Option<String>, reason: String, mut raw: String) {
+        if raw.len() > RAW_KEPT {
+            let cut = (0..=RAW_KEPT).rev().find(|i| raw.is_char_boundary(*i)).unwrap_or(0);
+            raw.truncate(cut);
+            raw.push('…');
+        }
+        let entry = self.rejected_fields.entry(field.clone()).or_default();
+        if entry.count == 0 {
+            entry.example = raw.chars().take(200).collect();
+            entry.reason = reason.clone();
+        }
+        entry.count += 1;
+        if self.rejects.len() < MAX_REJECTS_KEPT {
+            self.rejects.push(Reject { id: id.to_string(), field, reason, raw });
+        }
+    }
+
     /// Moves the counts into `outcome`.
     pub fn into_outcome(self, outcome: Outcome) -> Outcome {
-        Outcome { rows: self.count, rejected: self.rejected, rejects: self.rejects, ..outcome }
+        Outcome {
+            rows: self.count,
+            rejected: self.rejected,
+            partial: self.partial,
+            rejects: self.rejects,
+            rejected_fields: self.rejected_fields,
+            ..outcome
+        }
     }
 
     pub async fn flush(&mut self) -> Result<(), ObjectError> {

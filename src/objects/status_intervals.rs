@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::history::{self, IssueHistory, IssueRows, ValueColumns};
+use super::history::{self, IssueHistory, IssueRows, Rebuilt, ValueColumns};
 use super::{Job, Object, ObjectError, Outcome, Probed, RunStamp, col};
 use crate::config::{ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
@@ -52,7 +52,8 @@ impl Object for StatusIntervals {
                 .into_iter()
                 .filter_map(|s| Some((s.id, s.status_category?.name)))
                 .collect();
-            history::extract(job, "status_intervals", true, &VALUES, |issue| rows(issue, &categories)).await
+            history::extract(job, "status_intervals", true, &VALUES, |issue| rows(issue, &categories), Some(check))
+                .await
         })
     }
 
@@ -68,11 +69,11 @@ pub(super) fn instant(us: i64) -> Value {
     DateTime::from_timestamp_micros(us).map_or(Value::Null, |t| json!(t.to_rfc3339_opts(SecondsFormat::Micros, true)))
 }
 
-fn rows(issue: &IssueHistory, categories: &HashMap<String, String>) -> IssueRows {
+fn rows(issue: &IssueHistory, categories: &HashMap<String, String>) -> Rebuilt {
     // An issue gone since it was listed has no creation time: nothing to rebuild from.
-    let Some(created) = issue.created else { return Vec::new() };
-    let intervals = status_intervals(created, issue.status.clone(), &changes(&issue.histories));
-    intervals
+    let Some(created) = issue.created()? else { return Ok(Vec::new()) };
+    let intervals = status_intervals(created, issue.status.clone(), &changes(&issue.histories)?);
+    Ok(intervals
         .iter()
         .enumerate()
         .filter_map(|(n, i)| {
@@ -93,5 +94,24 @@ fn rows(issue: &IssueHistory, categories: &HashMap<String, String>) -> IssueRows
                 _ => None,
             }
         })
-        .collect()
+        .collect())
+}
+
+/// One stay more than there are status changes, and the last stay in the status the issue is
+/// in now (where both are known): what a changelog read whole and rebuilt right must give.
+fn check(issue: &IssueHistory, rows: &IssueRows) -> Result<(), String> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let moves = issue.status_moves();
+    if rows.len() != moves + 1 {
+        return Err(format!("{} stays rebuilt from {moves} status changes (expected {})", rows.len(), moves + 1));
+    }
+    let last = rows.last().and_then(|(_, r)| r.get("status_id")).and_then(Value::as_str);
+    match (last, issue.status.0.as_deref()) {
+        (Some(last), Some(now)) if last != now => {
+            Err(format!("its last stay is in status {last} but the issue is in status {now}"))
+        }
+        _ => Ok(()),
+    }
 }

@@ -40,7 +40,7 @@ impl Object for Worklogs {
             col("updated", ColumnType::Timestamp),
             col("started", ColumnType::Timestamp),
             col("time_spent", ColumnType::Text),
-            col("time_spent_seconds", ColumnType::Float),
+            col("time_spent_seconds", ColumnType::Int),
             col("visibility_type", ColumnType::Text),
             col("visibility_value", ColumnType::Text),
         ];

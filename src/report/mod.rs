@@ -19,12 +19,15 @@ pub struct Warning {
     pub fix: String,
 }
 
-/// A record that could not be converted to its row: kept, masked, in the `_rejects` table.
+/// A value that did not fit its column (the row was written with that cell null), or a record
+/// refused whole because it had no usable id: kept, masked, in the `_rejects` table.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reject {
     pub id: String,
+    /// The column whose value did not fit; `None` when the whole record was refused.
+    pub field: Option<String>,
     pub reason: String,
-    /// The record as Jira sent it, after masking.
+    /// The value as Jira sent it (the whole record when `field` is `None`), after masking.
     pub raw: String,
 }
 
@@ -69,8 +72,11 @@ pub struct ObjectReport {
     /// Records received from Jira: written plus rejected.
     pub rows_read: usize,
     pub rows_written: usize,
-    /// Records that did not fit their columns (see the `_rejects` table).
+    /// Records refused whole: no usable id (see the `_rejects` table).
     pub rows_rejected: usize,
+    /// Rows written with at least one value that did not fit its column left null (each value
+    /// is in the `_rejects` table).
+    pub rows_with_rejected_fields: usize,
     /// Rows marked or removed because their issue was deleted in Jira.
     pub rows_deleted: usize,
     pub skipped: usize,
@@ -113,6 +119,7 @@ impl ObjectReport {
             rows_read: 0,
             rows_written: 0,
             rows_rejected: 0,
+            rows_with_rejected_fields: 0,
             rows_deleted: 0,
             skipped: 0,
             expected: None,
@@ -147,17 +154,18 @@ pub fn runs_columns() -> Vec<Column> {
         col("object", Text),
         col("sync", Text),
         col("status", Text),
-        col("rows_written", Float),
-        col("rows_rejected", Float),
-        col("rows_deleted", Float),
-        col("skipped", Float),
-        col("expected", Float),
+        col("rows_written", Int),
+        col("rows_rejected", Int),
+        col("rows_with_rejected_fields", Int),
+        col("rows_deleted", Int),
+        col("skipped", Int),
+        col("expected", Int),
         col("cursor_before", Timestamp),
         col("cursor_after", Timestamp),
         col("started_at", Timestamp),
-        col("duration_ms", Float),
-        col("table_version", Float),
-        col("requests", Float),
+        col("duration_ms", Int),
+        col("table_version", Int),
+        col("requests", Int),
         col("warnings", List(Box::new(Text))),
         col("error", Text),
     ]
@@ -174,7 +182,8 @@ pub fn runs_batch(r: &RunReport) -> RecordBatch {
         let row = json!({
             "id": format!("{}/{}", r.run_id, o.object), "pipeline": r.pipeline, "run_id": r.run_id,
             "object": o.object, "sync": o.sync, "status": o.status, "rows_written": o.rows_written,
-            "rows_rejected": o.rows_rejected, "rows_deleted": o.rows_deleted, "skipped": o.skipped,
+            "rows_rejected": o.rows_rejected, "rows_with_rejected_fields": o.rows_with_rejected_fields,
+            "rows_deleted": o.rows_deleted, "skipped": o.skipped,
             "expected": o.expected,
             "cursor_before": ts(o.cursor_before), "cursor_after": ts(o.cursor_after),
             "started_at": ts(Some(r.started_at)), "duration_ms": o.duration_ms, "table_version": o.table_version,
@@ -182,7 +191,8 @@ pub fn runs_batch(r: &RunReport) -> RecordBatch {
             "warnings": o.warnings.iter().map(|w| format!("{} Fix: {}", w.message, w.fix)).collect::<Vec<_>>(),
             "error": o.error,
         });
-        b.push(&o.object, |c| row.get(c)).expect("run rows match their columns");
+        let bad = b.push(&o.object, |c| row.get(c)).expect("run rows have an id");
+        debug_assert!(bad.is_empty(), "run rows match their columns: {bad:?}");
     }
     b.finish()
 }
@@ -193,6 +203,7 @@ pub fn rejects_columns() -> Vec<Column> {
         col("id", Text),
         col("object", Text),
         col("record_id", Text),
+        col("field", Text),
         col("reason", Text),
         col("raw", Text),
         col("run_id", Text),
@@ -205,10 +216,12 @@ pub fn rejects_batch(run_id: &str, at: DateTime<Utc>, rejects: &[(String, Reject
     let mut b = BatchBuilder::new(rejects_columns());
     for (n, (object, r)) in rejects.iter().enumerate() {
         let row = json!({
-            "id": format!("{run_id}/{n}"), "object": object, "record_id": r.id, "reason": r.reason, "raw": r.raw,
+            "id": format!("{run_id}/{n}"), "object": object, "record_id": r.id, "field": r.field,
+            "reason": r.reason, "raw": r.raw,
             "run_id": run_id, "_extracted_at": ts(Some(at)),
         });
-        b.push(&r.id, |c| row.get(c)).expect("reject rows match their columns");
+        let bad = b.push(&r.id, |c| row.get(c)).expect("reject rows have an id");
+        debug_assert!(bad.is_empty(), "reject rows match their columns: {bad:?}");
     }
     b.finish()
 }

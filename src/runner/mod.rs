@@ -6,6 +6,7 @@
 
 mod deletes;
 mod derive;
+mod gates;
 mod object;
 
 use chrono::{DateTime, Utc};

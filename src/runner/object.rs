@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use super::{Context, RunError, deletes, derive, millis_to_time};
+use super::{Context, RunError, deletes, derive, gates, millis_to_time};
 use crate::config::{Deletes, ObjectConfig, SchemaDrift, SyncMode};
 use crate::objects::{self, CHANNEL_BATCHES, Job, ObjectError, Outcome, Shape};
 use crate::report::{ObjectReport, Status, Warning};
@@ -118,7 +118,15 @@ async fn extract_and_write(
         Some(r) => (r.refresh, ctx.stamp.with_marks(r.marks)),
         None => (Vec::new(), ctx.stamp.clone()),
     };
+    // What a full refresh is about to replace, for the snapshot gate.
+    let table_rows = match o.sync {
+        SyncMode::FullRefresh => ctx.store.row_count(name).await?,
+        SyncMode::Incremental => None,
+    };
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+    // Held until the gates pass: the writer commits when the channel closes, so a gate that
+    // fails drops the write before it can commit.
+    let hold = tx.clone();
     let job = Job {
         client: &ctx.client,
         config: o,
@@ -138,7 +146,17 @@ async fn extract_and_write(
             ctx.store.replace(name, layout, rx, &meta).await
         }
     };
-    let (outcome, mut version) = join(object.extract(job), write).await?;
+    let extract = async {
+        let mut outcome = object.extract(job).await?;
+        // Recorded whether or not a gate lets the commit through: they say what did not fit.
+        let rejects = std::mem::take(&mut outcome.rejects);
+        ctx.rejects.lock().await.extend(rejects.iter().map(|r| (o.kind.name().to_string(), r.clone())));
+        gates::rejects(o, &Outcome { rejects, ..outcome.clone() })?;
+        gates::snapshot(o, table_rows, &outcome)?;
+        drop(hold);
+        Ok(outcome)
+    };
+    let (outcome, mut version) = join(extract, write).await?;
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
     if marks_after {
         if std::env::var("JIRAPIPE_FAILPOINT").as_deref() == Ok("after-data-commit") {
@@ -163,16 +181,21 @@ async fn extract_and_write(
     report.rows_read = outcome.rows + outcome.rejected;
     report.rows_written = outcome.rows;
     report.rows_rejected = outcome.rejected;
+    report.rows_with_rejected_fields = outcome.partial;
     report.skipped = outcome.skipped;
     report.expected = outcome.expected;
     report.warnings.extend(outcome.warnings);
     report.table_version = Some(version);
-    if outcome.rejected > 0 {
+    if outcome.partial > 0 {
+        let fields: Vec<&str> = outcome.rejected_fields.keys().flatten().map(String::as_str).collect();
         report.warnings.push(Warning {
-            message: format!("{} records did not fit their columns and were not written", outcome.rejected),
-            fix: "see the `_rejects` table (raw record and reason); a field whose type changed in Jira keeps the table's type until the table is rebuilt".into(),
+            message: format!(
+                "{} rows were written with values that did not fit their columns left null (fields: {})",
+                outcome.partial,
+                fields.join(", ")
+            ),
+            fix: "see the `_rejects` table (record, field, raw value and reason); a field whose type changed in Jira keeps the table's type until the table is rebuilt".into(),
         });
-        ctx.rejects.lock().await.extend(outcome.rejects.into_iter().map(|r| (o.kind.name().to_string(), r)));
     }
     Ok(())
 }

@@ -199,6 +199,13 @@ impl TableStore {
         Ok(ids)
     }
 
+    /// How many rows the table holds now, `None` when it does not exist yet: what a full
+    /// refresh is about to replace.
+    pub async fn row_count(&self, object: &str) -> Result<Option<u64>, TableError> {
+        let rows = self.query_text(object, "SELECT CAST(count(*) AS VARCHAR) FROM t").await?;
+        Ok(rows.and_then(|r| r.first()?.first()?.as_deref()?.parse().ok()))
+    }
+
     /// The table's current version, `None` when it does not exist yet.
     pub async fn version(&self, object: &str) -> Result<Option<u64>, TableError> {
         let url = self.table_url(object);

@@ -47,9 +47,15 @@ fn write_session() -> Result<Arc<dyn deltalake::datafusion::catalog::Session>, D
 
 impl TableStore {
     /// Appends `batch` in one commit (new columns are added), creating the table if needed.
+    /// Columns the table already has keep the table's type: `_runs` written before its counters
+    /// became whole numbers holds doubles, and a schema merge cannot change a column's type.
     pub async fn append(&self, object: &str, batch: RecordBatch, meta: &CommitMeta) -> Result<u64, TableError> {
         let url = self.table_url(object);
         let table = self.open(&url).await?;
+        let batch = match table.snapshot() {
+            Ok(state) => to_table_types(batch, &state.snapshot().arrow_schema()).map_err(Self::err(&url))?,
+            Err(_) => batch,
+        };
         let write = table.write(vec![batch]).with_save_mode(SaveMode::Append).with_schema_mode(SchemaMode::Merge);
         let table = committed(write, object, &[], meta).await.map_err(Self::err(&url))?;
         Ok(table.version().unwrap_or_default())
@@ -190,6 +196,30 @@ impl TableStore {
 
 /// A write with what every data commit of `object` carries: the table name, the writer
 /// properties for its `distinct` columns, and the run's commit metadata.
+/// `batch` with each column the table has cast to the table's type (doubles for a table's
+/// older whole-number counters); new columns are left as they are.
+fn to_table_types(batch: RecordBatch, table: &crate::arrow::datatypes::Schema) -> Result<RecordBatch, DeltaTableError> {
+    use crate::arrow::datatypes::{Field, Schema};
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        match table.field_with_name(f.name()) {
+            Ok(t)
+                if t.data_type() != f.data_type()
+                    && crate::arrow::compute::can_cast_types(f.data_type(), t.data_type()) =>
+            {
+                columns.push(crate::arrow::compute::cast(c, t.data_type())?);
+                fields.push(Field::new(f.name(), t.data_type().clone(), f.is_nullable()));
+            }
+            _ => {
+                columns.push(c.clone());
+                fields.push(f.as_ref().clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
 async fn committed(
     write: WriteBuilder,
     object: &str,

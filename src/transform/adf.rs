@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::decode::Key;
+use super::key::Key;
 
 /// Plain text of an ADF document (or of any node).
 pub fn to_text(node: &Value) -> String {

@@ -7,17 +7,16 @@
 //! bytes and nothing more. Cells come from a parsed JSON value (`Cell::from_value`) or straight
 //! from the page's text (`super::decode`).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::columns::{Column, ColumnType, ConvertError, parse_jira_date, parse_jira_datetime};
-use super::{adf, wiki};
+pub use super::cell::Cell;
+use super::columns::{Column, ColumnType, ConvertError};
 use crate::arrow::array::builder::NullBufferBuilder;
 use crate::arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, ListArray, RecordBatch, StringBuilder,
-    StructArray, TimestampMicrosecondBuilder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListArray, RecordBatch,
+    StringBuilder, StructArray, TimestampMicrosecondBuilder,
 };
 use crate::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use crate::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
@@ -25,112 +24,6 @@ use crate::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaR
 /// The schema rows of `columns` have: every column nullable but the key, `id`.
 pub fn schema(columns: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(columns.iter().map(|c| Field::new(&c.name, c.ty.arrow(), c.name != "id")).collect::<Vec<_>>()))
-}
-
-/// One value of a row, already checked against its column's type and converted to it: text
-/// (rich text, ADF or wiki markup, flattened; JSON serialised), days, microseconds, or the cells of a list or of a
-/// struct's fields in the struct's order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell<'a> {
-    Null,
-    Text(Cow<'a, str>),
-    Float(f64),
-    Bool(bool),
-    Date(i32),
-    Timestamp(i64),
-    List(Vec<Cell<'a>>),
-    Struct(Vec<Cell<'a>>),
-}
-
-impl<'a> Cell<'a> {
-    /// `v` as a cell of type `ty`, or why it does not fit.
-    pub fn from_value(ty: &ColumnType, v: &'a Value) -> Result<Self, String> {
-        if v.is_null() {
-            return Ok(Cell::Null);
-        }
-        let wrong = |what: &str| format!("expected {what}, got {}", kind(v));
-        Ok(match (ty, v) {
-            (ColumnType::Json, v) => Cell::Text(v.to_string().into()),
-            (ColumnType::Text, Value::String(s)) => Cell::Text(s.as_str().into()),
-            // Data Center's rich text: wiki markup, read as the same plain text as Cloud's ADF.
-            (ColumnType::RichText, Value::String(s)) => Cell::Text(wiki::to_text(s).into()),
-            (ColumnType::Text, Value::Bool(b)) => Cell::Text(bool_text(*b).into()),
-            (ColumnType::Text, Value::Number(n)) => Cell::Text(n.to_string().into()),
-            (ColumnType::Text, _) => return Err(wrong("text")),
-            (ColumnType::RichText, Value::Object(_)) => Cell::Text(adf::to_text(v).into()),
-            (ColumnType::RichText, _) => return Err(wrong("rich text")),
-            (ColumnType::Float, v) => {
-                Cell::Float(v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| wrong("a number"))?)
-            }
-            (ColumnType::Bool, v) => Cell::Bool(v.as_bool().ok_or_else(|| wrong("true or false"))?),
-            (ColumnType::Date, v) => Cell::Date(date(v.as_str().ok_or_else(|| wrong("a date string"))?)?),
-            (ColumnType::Timestamp, v) => {
-                Cell::Timestamp(timestamp(v.as_str().ok_or_else(|| wrong("a datetime string"))?)?)
-            }
-            (ColumnType::List(inner), v) => {
-                let items = v.as_array().ok_or_else(|| wrong("a list"))?;
-                Cell::List(items.iter().map(|i| Cell::from_value(inner, i)).collect::<Result<_, _>>()?)
-            }
-            (ColumnType::Struct(fields), v) => {
-                let o = v.as_object().ok_or_else(|| wrong("an object"))?;
-                let cell = |(name, t): &(String, ColumnType)| match o.get(name) {
-                    Some(x) => Cell::from_value(t, x).map_err(|e| format!("{name}: {e}")),
-                    None => Ok(Cell::Null),
-                };
-                Cell::Struct(fields.iter().map(cell).collect::<Result<_, _>>()?)
-            }
-        })
-    }
-
-    /// The same cell borrowing this one's text, to put a cell kept for every row into a row.
-    pub fn reborrow(&self) -> Cell<'_> {
-        match self {
-            Cell::Text(s) => Cell::Text(Cow::Borrowed(s)),
-            Cell::List(items) => Cell::List(items.iter().map(Cell::reborrow).collect()),
-            Cell::Struct(fields) => Cell::Struct(fields.iter().map(Cell::reborrow).collect()),
-            scalar => scalar.clone(),
-        }
-    }
-
-    /// The same cell owning its text, for cells made from a value that does not outlive them.
-    pub fn into_owned(self) -> Cell<'static> {
-        match self {
-            Cell::Null => Cell::Null,
-            Cell::Text(s) => Cell::Text(Cow::Owned(s.into_owned())),
-            Cell::Float(x) => Cell::Float(x),
-            Cell::Bool(b) => Cell::Bool(b),
-            Cell::Date(d) => Cell::Date(d),
-            Cell::Timestamp(t) => Cell::Timestamp(t),
-            Cell::List(items) => Cell::List(items.into_iter().map(Cell::into_owned).collect()),
-            Cell::Struct(fields) => Cell::Struct(fields.into_iter().map(Cell::into_owned).collect()),
-        }
-    }
-}
-
-/// Booleans in a text column, spelled as JSON spells them.
-pub fn bool_text(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
-}
-
-/// A date cell's days, or why `s` is not a date.
-pub fn date(s: &str) -> Result<i32, String> {
-    parse_jira_date(s).ok_or_else(|| format!("bad date `{s}`, expected YYYY-MM-DD"))
-}
-
-/// A timestamp cell's microseconds, or why `s` is not a datetime.
-pub fn timestamp(s: &str) -> Result<i64, String> {
-    parse_jira_datetime(s).ok_or_else(|| format!("bad datetime `{s}`"))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Appends rows; `finish` yields a batch. One bad record is rejected alone, never the batch:
@@ -159,16 +52,30 @@ impl BatchBuilder {
         self.rows == 0
     }
 
-    /// Appends one record; `value(name)` looks a column's JSON value up. Either the whole row is
-    /// appended or, on error, nothing is.
-    pub fn push<'v>(&mut self, record: &str, value: impl Fn(&str) -> Option<&'v Value>) -> Result<(), ConvertError> {
+    /// Appends one record; `value(name)` looks a column's JSON value up. A value that does not
+    /// fit its column leaves that cell null and comes back as an error of its own: one bad field
+    /// never costs the row. Only a record whose key is missing or unusable is refused whole
+    /// (`Err`, nothing appended).
+    pub fn push<'v>(
+        &mut self,
+        record: &str,
+        value: impl Fn(&str) -> Option<&'v Value>,
+    ) -> Result<Vec<ConvertError>, ConvertError> {
         let fail = |c: &Column, message: String| ConvertError { record: record.into(), field: c.name.clone(), message };
-        let row = self
-            .columns
-            .iter()
-            .map(|c| value(&c.name).map_or(Ok(Cell::Null), |v| Cell::from_value(&c.ty, v)).map_err(|e| fail(c, e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.push_row(row).map_err(|c| fail(c, "missing; every record needs one".into()))
+        let mut bad = Vec::new();
+        let mut row = Vec::with_capacity(self.columns.len());
+        for (i, c) in self.columns.iter().enumerate() {
+            match value(&c.name).map_or(Ok(Cell::Null), |v| Cell::from_value(&c.ty, v)) {
+                Ok(cell) => row.push(cell),
+                Err(e) if Some(i) == self.key => return Err(fail(c, e)),
+                Err(e) => {
+                    bad.push(fail(c, e));
+                    row.push(Cell::Null);
+                }
+            }
+        }
+        self.push_row(row).map_err(|c| fail(c, "missing; every record needs one".into()))?;
+        Ok(bad)
     }
 
     /// Appends a row of cells in column order, converted by the caller; refused (with the
@@ -201,6 +108,7 @@ impl BatchBuilder {
 /// One column's pending values, shaped like its type.
 enum Cells {
     Text(StringBuilder),
+    Int(Int64Builder),
     Float(Float64Builder),
     Bool(BooleanBuilder),
     Date(Date32Builder),
@@ -213,6 +121,7 @@ impl Cells {
     fn new(ty: &ColumnType) -> Self {
         match ty {
             ColumnType::Text | ColumnType::RichText | ColumnType::Json => Cells::Text(StringBuilder::new()),
+            ColumnType::Int => Cells::Int(Int64Builder::new()),
             ColumnType::Float => Cells::Float(Float64Builder::new()),
             ColumnType::Bool => Cells::Bool(BooleanBuilder::new()),
             ColumnType::Date => Cells::Date(Date32Builder::new()),
@@ -243,6 +152,8 @@ impl Cells {
         match (self, cell) {
             (Cells::Text(b), Cell::Text(s)) => b.append_value(s),
             (Cells::Text(b), Cell::Null) => b.append_null(),
+            (Cells::Int(b), Cell::Int(x)) => b.append_value(x),
+            (Cells::Int(b), Cell::Null) => b.append_null(),
             (Cells::Float(b), Cell::Float(x)) => b.append_value(x),
             (Cells::Float(b), Cell::Null) => b.append_null(),
             (Cells::Bool(b), Cell::Bool(x)) => b.append_value(x),
@@ -286,6 +197,7 @@ impl Cells {
                 let next = StringBuilder::with_capacity(b.len(), b.values_slice().len());
                 Arc::new(std::mem::replace(b, next).finish())
             }
+            Cells::Int(b) => Arc::new(std::mem::replace(b, Int64Builder::with_capacity(b.len())).finish()),
             Cells::Float(b) => Arc::new(std::mem::replace(b, Float64Builder::with_capacity(b.len())).finish()),
             Cells::Bool(b) => Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(b.len())).finish()),
             Cells::Date(b) => Arc::new(std::mem::replace(b, Date32Builder::with_capacity(b.len())).finish()),
@@ -322,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn builds_typed_rows_and_rejects_bad_values_whole() {
+    fn builds_typed_rows_and_nulls_only_the_values_that_do_not_fit() {
         let cols = vec![
             Column { name: "id".into(), ty: ColumnType::Text },
             Column { name: "points".into(), ty: ColumnType::Float },
@@ -344,24 +256,33 @@ mod tests {
             },
             "raw": {"a": [1]},
         });
-        b.push("1", |c| row.get(c)).unwrap();
-        let bad = json!({"id": "2", "points": "many"});
-        let err = b.push("2", |c| bad.get(c)).unwrap_err();
-        assert_eq!((err.record.as_str(), err.field.as_str()), ("2", "points"));
-        let bad = json!({"id": "2", "labels": ["a", "b"], "status": {"name": ["x"]}});
-        assert!(b.push("2", |c| bad.get(c)).unwrap_err().message.contains("name"));
+        assert!(b.push("1", |c| row.get(c)).unwrap().is_empty());
+        let bad = json!({"id": "2", "points": "many", "due": "1970-01-03"});
+        let errs = b.push("2", |c| bad.get(c)).unwrap();
+        let errs: Vec<(&str, &str)> = errs.iter().map(|e| (e.record.as_str(), e.field.as_str())).collect();
+        assert_eq!(errs, [("2", "points")]);
+        let bad = json!({"id": "3", "labels": ["a", "b"], "status": {"name": ["x"]}});
+        let errs = b.push("3", |c| bad.get(c)).unwrap();
+        assert!(errs.len() == 1 && errs[0].field == "status" && errs[0].message.contains("name"), "{errs:?}");
         let bad = json!({"points": 1});
         assert_eq!(b.push("?", |c| bad.get(c)).unwrap_err().field, "id", "the key is never null");
-        let empty = json!({"id": "3"});
-        b.push("3", |c| empty.get(c)).unwrap();
+        let bad = json!({"id": ["x"], "points": 1});
+        assert_eq!(b.push("?", |c| bad.get(c)).unwrap_err().field, "id", "nor unusable");
+        let empty = json!({"id": "4"});
+        assert!(b.push("4", |c| empty.get(c)).unwrap().is_empty());
         let batch = b.finish();
-        assert_eq!(batch.num_rows(), 2, "rejected rows left nothing behind");
+        assert_eq!(batch.num_rows(), 4, "rows with a bad field are written; rows without a key are not");
+        assert!(batch.column(1).is_null(1), "the bad value is null");
+        assert_eq!(batch.column(2).as_primitive::<Date32Type>().value(1), 2, "the row's other values are kept");
+        let labels = batch.column(4).as_list::<i32>();
+        assert_eq!(labels.value(2).len(), 2, "the row with a bad status keeps its labels");
+        assert!(batch.column(6).is_null(2));
         assert_eq!(batch.column(1).as_primitive::<Float64Type>().value(0), 3.0);
         assert_eq!(batch.column(2).as_primitive::<Date32Type>().value(0), 2);
         assert_eq!(batch.column(3).as_primitive::<TimestampMicrosecondType>().value(0), 0);
         let labels = batch.column(4).as_list::<i32>();
         assert_eq!((labels.value(0).len(), labels.is_null(1)), (2, true));
-        assert_eq!(labels.values().len(), 2, "the rejected row's labels were not appended");
+        assert_eq!(labels.values().len(), 4, "the refused row's values were not appended");
         assert_eq!(batch.column(5).as_string::<i32>().value(0), "hi");
         let status = batch.column(6).as_struct();
         assert_eq!(status.column_by_name("name").unwrap().as_string::<i32>().value(0), "Done");
@@ -369,7 +290,6 @@ mod tests {
         assert_eq!(cat.column_by_name("id").unwrap().as_string::<i32>().value(0), "3");
         assert!(status.is_null(1));
         assert_eq!(batch.column(7).as_string::<i32>().value(0), r#"{"a":[1]}"#);
-        assert!(batch.column(1).is_null(1));
         assert_eq!(b.finish().num_rows(), 0);
     }
 
@@ -381,7 +301,7 @@ mod tests {
             Column { name: "s".into(), ty: ty.clone() },
         ]);
         let row = json!({"id": "1", "s": [{"id": "1", "name": "Open"}, null, {"id": 2}]});
-        b.push("1", |c| row.get(c)).unwrap();
+        assert!(b.push("1", |c| row.get(c)).unwrap().is_empty());
         let first = b.finish();
         let list = first.column(1).as_list::<i32>();
         let items = list.value(0);
@@ -389,7 +309,7 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert!(items.is_null(1));
         assert_eq!(items.column_by_name("id").unwrap().as_string::<i32>().value(2), "2", "numbers become text");
-        b.push("1", |c| row.get(c)).unwrap();
+        assert!(b.push("1", |c| row.get(c)).unwrap().is_empty());
         let second = b.finish();
         assert_eq!(second.column(1).as_list::<i32>().value_offsets(), &[0, 3], "offsets restart per batch");
     }

@@ -17,6 +17,9 @@ pub enum ColumnType {
     Text,
     /// ADF rich text (or Data Center wiki text) flattened to plain text.
     RichText,
+    /// Whole numbers: Jira's seconds, counts and indexes. A double would print `3600.0` and
+    /// lose exactness past 2^53, and analysts join and group on these.
+    Int,
     Float,
     Bool,
     Date,
@@ -29,6 +32,17 @@ pub enum ColumnType {
 }
 
 const TEXTAREA: &str = "com.atlassian.jira.plugin.system.customfieldtypes:textarea";
+/// System fields whose `number` is a whole count of seconds or a percentage: Jira keeps them as
+/// `Long` (`TimeTrackingSystemField`, `WorkRatio`), so a fraction there is not a Jira value.
+const WHOLE_NUMBER_FIELDS: [&str; 7] = [
+    "timespent",
+    "timeoriginalestimate",
+    "timeestimate",
+    "aggregatetimespent",
+    "aggregatetimeoriginalestimate",
+    "aggregatetimeestimate",
+    "workratio",
+];
 const SPRINT: &str = "com.pyxis.greenhopper.jira:gh-sprint";
 
 fn st(fields: &[(&str, ColumnType)]) -> ColumnType {
@@ -111,6 +125,7 @@ impl ColumnType {
                 t => ColumnType::List(Box::new(t)),
             },
             ("array", None) => ColumnType::Json,
+            ("number", _) if s.system.as_deref().is_some_and(|f| WHOLE_NUMBER_FIELDS.contains(&f)) => ColumnType::Int,
             (kind, _) => Self::of_kind(kind, s.custom.as_deref()),
         }
     }
@@ -118,6 +133,7 @@ impl ColumnType {
     pub fn arrow(&self) -> DataType {
         match self {
             ColumnType::Text | ColumnType::RichText | ColumnType::Json => DataType::Utf8,
+            ColumnType::Int => DataType::Int64,
             ColumnType::Float => DataType::Float64,
             ColumnType::Bool => DataType::Boolean,
             ColumnType::Date => DataType::Date32,
@@ -134,6 +150,7 @@ impl ColumnType {
         match self {
             ColumnType::Text => "text".into(),
             ColumnType::RichText => "text (from rich text)".into(),
+            ColumnType::Int => "bigint".into(),
             ColumnType::Float => "double".into(),
             ColumnType::Bool => "boolean".into(),
             ColumnType::Date => "date".into(),
@@ -146,11 +163,26 @@ impl ColumnType {
         }
     }
 
+    /// Whether a column of this type (a table's) holds every value of `newer` without loss:
+    /// doubles hold the whole numbers that once were written as doubles.
+    pub fn widens(&self, newer: &ColumnType) -> bool {
+        match (self, newer) {
+            (ColumnType::Float, ColumnType::Int) => true,
+            (ColumnType::List(a), ColumnType::List(b)) => a.widens(b),
+            (ColumnType::Struct(a), ColumnType::Struct(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|((na, ta), (nb, tb))| na == nb && (ta == tb || ta.widens(tb)))
+            }
+            _ => false,
+        }
+    }
+
     /// The column type an existing Delta column of Arrow type `dt` holds, so values are checked
     /// against the table as it is (its types win over a field whose Jira type changed).
     pub fn from_arrow(dt: &DataType) -> Self {
         match dt {
-            DataType::Float64 | DataType::Float32 | DataType::Int64 | DataType::Int32 => ColumnType::Float,
+            DataType::Int64 | DataType::Int32 => ColumnType::Int,
+            DataType::Float64 | DataType::Float32 => ColumnType::Float,
             DataType::Boolean => ColumnType::Bool,
             DataType::Date32 => ColumnType::Date,
             DataType::Timestamp(..) => ColumnType::Timestamp,
@@ -197,9 +229,40 @@ pub struct ConvertError {
     pub message: String,
 }
 
-/// Jira's `2022-06-09T16:29:31.871-0700` (offset without colon; also accepts RFC 3339) →
-/// microseconds since the epoch in UTC. The offset is applied, never dropped.
+/// Epoch numbers below this are seconds, at or above it milliseconds. 10^11 seconds is the year
+/// 5138 and 10^11 milliseconds is March 1973, before any Jira existed, so no instant Jira can
+/// hold reads the same number both ways.
+const EPOCH_MILLIS_FROM: f64 = 1e11;
+
+/// An instant as Jira sends it, in microseconds since the epoch: its text forms (see
+/// [`parse_jira_datetime`]) or an epoch number — Cloud's changelog bulk fetch sends a history's
+/// `created` as epoch milliseconds. Numbers are told apart by size (`EPOCH_MILLIS_FROM`).
+pub fn parse_jira_instant(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::String(s) => parse_jira_datetime(s),
+        serde_json::Value::Number(n) => epoch_micros(n.as_f64()?),
+        _ => None,
+    }
+}
+
+/// Epoch seconds or milliseconds (told apart by size) → microseconds, `None` when not finite
+/// or outside what a timestamp column holds.
+pub fn epoch_micros(n: f64) -> Option<i64> {
+    if !n.is_finite() {
+        return None;
+    }
+    let us = if n.abs() < EPOCH_MILLIS_FROM { n * 1e6 } else { n * 1e3 };
+    // Year 9999 and before year 1, as chrono and the readers take them.
+    (-62_135_596_800e6..=253_402_300_799e6).contains(&us).then(|| us.round() as i64)
+}
+
+/// Jira's `2022-06-09T16:29:31.871-0700` (offset without colon; also accepts RFC 3339, `Z`,
+/// and an all-digit epoch number sent as text) → microseconds since the epoch in UTC. The
+/// offset is applied, never dropped.
 pub fn parse_jira_datetime(s: &str) -> Option<i64> {
+    if !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return epoch_micros(s.parse::<f64>().ok()?);
+    }
     jira_fixed_datetime(s).or_else(|| {
         DateTime::parse_from_rfc3339(s)
             .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
@@ -286,6 +349,9 @@ mod tests {
         ));
         assert_eq!(ColumnType::of(Some(&schema("array", Some("json"), None))), ColumnType::Json);
         assert_eq!(ColumnType::of(Some(&schema("mystery", None, None))), ColumnType::Json);
+        let seconds = FieldSchema { system: Some("timeoriginalestimate".into()), ..schema("number", None, None) };
+        assert_eq!(ColumnType::of(Some(&seconds)), ColumnType::Int, "time tracking is whole seconds");
+        assert_eq!(ColumnType::from_arrow(&ColumnType::Int.arrow()), ColumnType::Int);
         assert_eq!(ColumnType::of(None), ColumnType::Json);
         let t = ColumnType::of(Some(&schema("array", Some("option"), None)));
         assert_eq!(ColumnType::from_arrow(&t.arrow()), t, "a table's types map back to column types");
@@ -300,6 +366,25 @@ mod tests {
         assert_eq!(parse_jira_datetime("yesterday"), None);
         assert_eq!(parse_jira_datetime("2022-02-30T16:29:31.871-0700"), None, "no such day");
         assert_eq!(parse_jira_datetime("2022-06-09T16:29:31.871-0760"), None, "no such offset");
+        assert_eq!(parse_jira_datetime("2022-06-09T23:29:31.871Z"), Some(utc));
+        assert_eq!(parse_jira_datetime("2022-06-09T23:29:31.871+00:00"), Some(utc));
+        assert_eq!(parse_jira_datetime("1654817371871"), Some(utc), "epoch milliseconds as text");
+    }
+
+    /// Seconds and milliseconds are told apart by size; both name the same instant.
+    #[test]
+    fn epoch_numbers_are_seconds_or_milliseconds() {
+        use serde_json::json;
+        let utc = 1_654_817_371_871_000;
+        assert_eq!(parse_jira_instant(&json!(1_654_817_371_871u64)), Some(utc));
+        assert_eq!(parse_jira_instant(&json!(1_654_817_371.871)), Some(utc));
+        assert_eq!(parse_jira_instant(&json!(1_654_817_371)), Some(utc - 871_000));
+        assert_eq!(parse_jira_instant(&json!("2022-06-09T16:29:31.871-0700")), Some(utc));
+        assert_eq!(parse_jira_instant(&json!(99_999_999_999u64)), Some(99_999_999_999_000_000), "seconds: year 5138");
+        assert_eq!(parse_jira_instant(&json!(100_000_000_000u64)), Some(100_000_000_000_000), "milliseconds: 1973");
+        assert_eq!(parse_jira_instant(&json!(1e300)), None);
+        assert_eq!(parse_jira_instant(&json!(true)), None);
+        assert_eq!(parse_jira_instant(&json!(null)), None);
     }
 
     #[test]

@@ -19,8 +19,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::batch::{Cell, bool_text, date, timestamp};
+use super::cell::{Cell, bool_text, date, epoch, timestamp, whole};
 use super::columns::ColumnType;
+pub use super::key::Key;
 use super::{adf, wiki};
 
 /// Decodes one value as a cell of `ty`. A JSON column keeps the value's text as Jira sent it,
@@ -62,10 +63,16 @@ impl<'de> CellVisitor<'_> {
         }
     }
 
-    /// A number; `json` is how a text column spells it (as `Value` would print it).
-    fn number<E: de::Error>(self, x: f64, json: impl FnOnce() -> String) -> Result<Cell<'de>, E> {
+    /// A number; `json` is how a text column spells it (as `Value` would print it), `int` the
+    /// number itself when Jira sent a whole number that fits.
+    fn number<E: de::Error>(self, x: f64, int: Option<i64>, json: impl FnOnce() -> String) -> Result<Cell<'de>, E> {
         match self.0 {
+            ColumnType::Int => match int {
+                Some(i) => Ok(Cell::Int(i)),
+                None => whole(x).map(Cell::Int).map_err(E::custom),
+            },
             ColumnType::Float if x.is_finite() => Ok(Cell::Float(x)),
+            ColumnType::Timestamp => epoch(x).map(Cell::Timestamp).map_err(E::custom),
             ColumnType::Text => Ok(Cell::Text(Cow::Owned(json()))),
             _ => Err(E::invalid_type(Unexpected::Float(x), &self)),
         }
@@ -92,15 +99,15 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Cell<'de>, E> {
-        self.number(n as f64, || n.to_string())
+        self.number(n as f64, Some(n), || n.to_string())
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Cell<'de>, E> {
-        self.number(n as f64, || n.to_string())
+        self.number(n as f64, i64::try_from(n).ok(), || n.to_string())
     }
 
     fn visit_f64<E: de::Error>(self, x: f64) -> Result<Cell<'de>, E> {
-        self.number(x, || serde_json::Number::from_f64(x).map(|n| n.to_string()).unwrap_or_default())
+        self.number(x, None, || serde_json::Number::from_f64(x).map(|n| n.to_string()).unwrap_or_default())
     }
 
     fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Cell<'de>, E> {
@@ -141,28 +148,6 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
     }
 }
 
-/// An object key, borrowed from the text unless it has escapes.
-pub struct Key<'de>(pub Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +175,7 @@ mod tests {
             ColumnType::Text,
             ColumnType::RichText,
             ColumnType::Json,
+            ColumnType::Int,
             ColumnType::Float,
             ColumnType::Bool,
             ColumnType::Date,
@@ -211,6 +197,9 @@ mod tests {
             json!(3.0),
             json!(1e300),
             json!(18446744073709551615u64),
+            json!(9223372036854775807i64),
+            json!(1_654_817_371_871u64),
+            json!(1_654_817_371.5),
             json!(true),
             json!("2024-02-29"),
             json!("2024-02-30"),

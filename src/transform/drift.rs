@@ -36,8 +36,19 @@ pub fn reconcile(
         match schema.field_with_name(&c.name) {
             Ok(f) if f.data_type() != &c.ty.arrow() => {
                 let table_type = ColumnType::from_arrow(f.data_type());
-                drift.retyped.push((c.name.clone(), table_type.describe(), c.ty.describe()));
-                c.ty = table_type;
+                // Compared as the table can hold them: Delta names list items `element` and may
+                // read fields back with other nullability, which is not a change, and text
+                // columns of every kind (rich text, JSON) are text in the table.
+                let same = table_type == ColumnType::from_arrow(&c.ty.arrow());
+                // Whole numbers in a table of doubles (written before they were whole): the
+                // table keeps doubles, which hold every value, without a warning on every run.
+                let widened = table_type.widens(&c.ty);
+                if !same && !widened {
+                    drift.retyped.push((c.name.clone(), table_type.describe(), c.ty.describe()));
+                }
+                if !same {
+                    c.ty = table_type;
+                }
             }
             Ok(_) => {}
             // jirapipe's own metadata columns are added without asking.
@@ -90,6 +101,41 @@ mod tests {
         assert_eq!(c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "points", "old"]);
         let mut c = jira.clone();
         assert_eq!(reconcile(&mut c, &table(), SchemaDrift::Fail, true).unwrap_err(), ["new"]);
+    }
+
+    /// Delta reads a list back with its item named `element` and may change nullability: the
+    /// same logical type is no drift (it was reported on every second run).
+    #[test]
+    fn physical_differences_are_not_drift_and_a_real_change_still_is() {
+        use std::sync::Arc;
+        let item = |name: &str, nullable: bool| {
+            let inner = ColumnType::user().arrow();
+            DataType::List(Arc::new(Field::new(name, inner, nullable)))
+        };
+        let table = Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("watchers", item("element", false), true),
+            Field::new("points", DataType::Float64, true),
+            Field::new("spent", DataType::Float64, true),
+            Field::new("description", DataType::Utf8, true),
+        ]);
+        let list = ColumnType::List(Box::new(ColumnType::user()));
+        let jira = cols(&[
+            ("id", ColumnType::Text),
+            ("watchers", list.clone()),
+            ("points", ColumnType::Float),
+            ("spent", ColumnType::Int),
+            ("description", ColumnType::RichText),
+        ]);
+        let mut c = jira.clone();
+        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, true).unwrap();
+        assert!(d.retyped.is_empty() && d.added.is_empty() && d.missing.is_empty(), "{d:?}");
+        assert_eq!(c[1].ty, list);
+        assert_eq!(c[3].ty, ColumnType::Float, "the table's doubles are kept");
+        assert_eq!(c[4].ty, ColumnType::RichText, "rich text is still flattened");
+        let mut c = cols(&[("id", ColumnType::Text), ("watchers", ColumnType::List(Box::new(ColumnType::Text)))]);
+        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, true).unwrap();
+        assert_eq!(d.retyped.len(), 1, "a real change is still reported");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::columns::parse_jira_datetime;
+use super::columns::parse_jira_instant;
 
 /// One item of a history, the parts the rebuilds need.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,28 +21,32 @@ pub struct Change {
 }
 
 /// The changes in `histories` (Jira's `Changelog` objects), oldest first; items of one history
-/// keep their order.
-pub fn changes(histories: &[Value]) -> Vec<Change> {
+/// keep their order. A history whose `created` cannot be read (in any of Jira's forms: text or
+/// epoch numbers) is an error naming it: left out, it would silently shorten every stay and
+/// version rebuilt from the rest.
+pub fn changes(histories: &[Value]) -> Result<Vec<Change>, String> {
     let text = |v: &Value| v.as_str().map(str::to_string);
-    let mut out: Vec<Change> = histories
-        .iter()
-        .filter_map(|h| Some((parse_jira_datetime(h["created"].as_str()?)?, h)))
-        .flat_map(|(at, h)| {
-            h["items"].as_array().into_iter().flatten().map(move |i| Change {
-                at,
-                history_id: h["id"].as_str().unwrap_or_default().to_string(),
-                field_id: text(&i["fieldId"]).unwrap_or_else(|| text(&i["field"]).unwrap_or_default()),
-                field: text(&i["field"]).unwrap_or_default(),
-                from: text(&i["from"]),
-                from_string: text(&i["fromString"]),
-                to: text(&i["to"]),
-                to_string: text(&i["toString"]),
-            })
-        })
-        .collect();
+    let mut out: Vec<Change> = Vec::new();
+    for h in histories {
+        let Some(at) = parse_jira_instant(&h["created"]) else {
+            let id = h["id"].as_str().unwrap_or("?");
+            let raw: String = h["created"].to_string().chars().take(60).collect();
+            return Err(format!("history {id} has no readable `created` (got {raw})"));
+        };
+        out.extend(h["items"].as_array().into_iter().flatten().map(|i| Change {
+            at,
+            history_id: h["id"].as_str().unwrap_or_default().to_string(),
+            field_id: text(&i["fieldId"]).unwrap_or_else(|| text(&i["field"]).unwrap_or_default()),
+            field: text(&i["field"]).unwrap_or_default(),
+            from: text(&i["from"]),
+            from_string: text(&i["fromString"]),
+            to: text(&i["to"]),
+            to_string: text(&i["toString"]),
+        }));
+    }
     // Stable: items of one history (same instant) keep their order.
     out.sort_by_key(|c| c.at);
-    out
+    Ok(out)
 }
 
 /// One stay of an issue in a status.
@@ -142,6 +146,7 @@ pub fn field_versions(created: i64, changes: &[Change]) -> Vec<Version> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::columns::parse_jira_datetime;
     use serde_json::json;
 
     /// One issue created at 08:00 UTC on 1 March and moved five times, worked out by hand.
@@ -163,7 +168,7 @@ mod tests {
             h("101", "2024-03-01T10:00:00.000+0100", todo, doing),
         ];
         let created = parse_jira_datetime("2024-03-01T08:00:00.000+0000").unwrap();
-        let intervals = status_intervals(created, (None, None), &changes(&histories));
+        let intervals = status_intervals(created, (None, None), &changes(&histories).unwrap());
         let hours = |i: &Interval| i.left_at.map(|l| (l - i.entered_at) as f64 / 3_600_000_000.0);
         let got: Vec<(&str, Option<f64>)> =
             intervals.iter().map(|i| (i.status_name.as_deref().unwrap(), hours(i))).collect();
@@ -203,12 +208,28 @@ mod tests {
             ]}),
         ];
         let created = parse_jira_datetime("2024-03-01T00:00:00.000+0000").unwrap();
-        let v = field_versions(created, &changes(&histories));
+        let v = field_versions(created, &changes(&histories).unwrap());
         let values: Vec<(Option<&str>, Option<&str>)> =
             v.iter().map(|v| (v.value.as_deref(), v.history_id.as_deref())).collect();
         assert_eq!(values, [(Some("Ann"), None), (Some("Bob"), Some("2")), (None, Some("3"))]);
         assert_eq!(v[0].valid_from, created);
         assert_eq!(v[0].valid_to, Some(v[1].valid_from));
         assert_eq!(v[2].valid_to, None, "the last value is current");
+    }
+
+    /// Cloud's changelog bulk fetch sends `created` as epoch milliseconds (the spec's example:
+    /// seconds): the same changes as from text, and an unreadable one is an error, not a gap.
+    #[test]
+    fn epoch_created_gives_the_same_changes_and_unreadable_ones_fail() {
+        let item = json!([{"field": "status", "fieldId": "status", "from": "1", "to": "3"}]);
+        let text = vec![json!({"id": "7", "created": "2024-03-01T10:00:00.000+0100", "items": item})];
+        let millis = vec![json!({"id": "7", "created": 1_709_283_600_000u64, "items": item})];
+        let seconds = vec![json!({"id": "7", "created": 1_709_283_600u64, "items": item})];
+        let want = changes(&text).unwrap();
+        assert_eq!(want[0].at, 1_709_283_600_000_000);
+        assert_eq!(changes(&millis).unwrap(), want);
+        assert_eq!(changes(&seconds).unwrap(), want);
+        let bad = vec![text[0].clone(), json!({"id": "8", "created": "yesterday", "items": item})];
+        assert!(changes(&bad).unwrap_err().contains("history 8"));
     }
 }

@@ -2,9 +2,11 @@
 
 pub mod adf;
 pub mod batch;
+pub mod cell;
 pub mod columns;
 pub mod decode;
 pub mod drift;
 pub mod history;
+pub mod key;
 pub mod mask;
 pub mod wiki;

@@ -94,6 +94,30 @@ pub struct Behaviour {
     /// A hostile response in place of (or around) Jira's answers: an SSO login page, broken
     /// bodies, endless paging, stalls and resets (see `hostile`).
     pub hostile: Option<crate::hostile::Hostile>,
+    /// How Cloud's changelog bulk fetch writes a history's `created`. The v3 spec's example
+    /// gives epoch seconds (`"created":1492070429`), responses recorded from real sites give
+    /// epoch milliseconds, search's `expand=changelog` and Data Center give Jira's text form
+    /// (README, "Timestamps"). Milliseconds by default.
+    pub changelog_created: InstantForm,
+    /// Every Nth issue (index ≡ N−1 mod N) carries a Story Points value of a shape no number
+    /// column takes (an object), as an app or a migrated field can leave behind: one field that
+    /// does not fit must cost that cell, not the issue.
+    pub undecodable_every: Option<u64>,
+    /// The issue (by index) whose newest status change names a status it did not move to: a
+    /// changelog that disagrees with the issue, which the derived tables must notice.
+    pub corrupt_history_of: Option<u64>,
+}
+
+/// How an instant is written in a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InstantForm {
+    /// Jira's `2024-01-08T09:00:00.000+0100`.
+    Text,
+    /// Epoch milliseconds, a JSON number.
+    #[default]
+    EpochMillis,
+    /// Epoch seconds, a JSON number (fractions dropped).
+    EpochSeconds,
 }
 
 impl Default for Behaviour {
@@ -125,6 +149,9 @@ impl Default for Behaviour {
             comment_edit_delete_keep_updated: false,
             no_worklog_feed: false,
             hostile: None,
+            changelog_created: InstantForm::default(),
+            undecodable_every: None,
+            corrupt_history_of: None,
         }
     }
 }
@@ -140,6 +167,11 @@ pub enum Fault {
 }
 
 impl Behaviour {
+    /// Whether issue index `i` carries an undecodable Story Points value.
+    pub fn undecodable(&self, i: u64) -> bool {
+        self.undecodable_every.is_some_and(|n| n > 0 && i % n == n - 1)
+    }
+
     /// Whether issue index `i` is silently dropped from fetch responses.
     pub fn drops_from_fetch(&self, i: u64) -> bool {
         self.drop_from_fetch_every.is_some_and(|n| n > 0 && i % n == n - 1)

@@ -93,6 +93,14 @@ pub(crate) async fn bulkfetch(
         }
     }
     all.sort_by_key(|(created, issue, _)| (*created, *issue));
+    let form = st.behaviour.changelog_created;
+    for (created, _, h) in &mut all {
+        h["created"] = match form {
+            crate::behaviour::InstantForm::Text => continue,
+            crate::behaviour::InstantForm::EpochMillis => json!(*created),
+            crate::behaviour::InstantForm::EpochSeconds => json!(created.div_euclid(1000)),
+        };
+    }
     let total = all.len();
     let end = (start + max as usize).min(total);
     let mut groups: Vec<Value> = Vec::new();

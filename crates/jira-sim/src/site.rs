@@ -391,6 +391,9 @@ impl State {
         if let Some((p, _)) = self.overlay.moved.get(&s.index) {
             f.insert("project".into(), data.project_ref(*p));
         }
+        if self.behaviour.undecodable(s.index) {
+            f.insert("customfield_10016".into(), json!({"value": "3 points", "source": "legacy-estimates"}));
+        }
         for a in &self.overlay.added_fields {
             let r = crate::rng::pick(data.config.seed, a.id, s.index);
             let v =
@@ -441,6 +444,9 @@ impl State {
         }
         if !(emails && self.behaviour.user_emails_visible) {
             v.iter_mut().for_each(strip_emails);
+        }
+        if self.behaviour.corrupt_history_of == Some(s.index) {
+            corrupt_last_status_move(&mut v);
         }
         v
     }
@@ -596,5 +602,18 @@ mod tests {
         assert!(fields.iter().any(|f| f["id"] == "customfield_10016" && f["name"] == "Effort"));
         let snap = s.snapshot(&d, 2, Instant::now()).unwrap();
         assert!(s.issue_fields(&d, &snap, true)[&id].is_number());
+    }
+}
+
+/// Points the newest status change at a status the issue is not in (`corrupt_history_of`).
+fn corrupt_last_status_move(histories: &mut [Value]) {
+    let last = histories
+        .iter_mut()
+        .rev()
+        .flat_map(|h| h["items"].as_array_mut().into_iter().flatten())
+        .find(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"));
+    if let Some(item) = last {
+        item["to"] = json!("99999");
+        item["toString"] = json!("Nowhere");
     }
 }

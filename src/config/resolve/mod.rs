@@ -32,6 +32,10 @@ pub(super) const DEFAULT_CONCURRENCY: u32 = 4;
 pub(super) const DEFAULT_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 /// One reconciliation marks at most this share of a table deleted unless told otherwise.
 pub(super) const DEFAULT_MAX_DELETED_FRACTION: f64 = 0.1;
+/// The share of an object's records that may carry a value left null (it did not fit its
+/// column) before the object fails: a few odd values are worth a warning, a field that fits
+/// nowhere is a shape jirapipe does not understand and must not pass unnoticed.
+pub(super) const DEFAULT_MAX_REJECTED_FRACTION: f64 = 0.01;
 pub(super) const DEFAULT_RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub(super) const SCHEMES: &str = "file://, s3://, gs://, az://, memory:// or a local path";

@@ -2,7 +2,7 @@
 //! and which of them apply to which object.
 
 use super::Resolver;
-use super::{DEFAULT_LOOKBACK, DEFAULT_MAX_DELETED_FRACTION, DEFAULT_RECONCILE_EVERY};
+use super::{DEFAULT_LOOKBACK, DEFAULT_MAX_DELETED_FRACTION, DEFAULT_MAX_REJECTED_FRACTION, DEFAULT_RECONCILE_EVERY};
 use crate::config::model::{Deletes, FieldsSpec, ObjectSpec, SyncMode, Text};
 use crate::config::pipeline::{FieldSelection, ObjectConfig, ObjectKind};
 
@@ -64,7 +64,10 @@ impl Resolver<'_> {
         // issue updated when one of its comments is deleted.
         let full_sweeps = incremental && kind.sweeps_by_issue();
         let lookback = self.issues_duration(&o.lookback, "lookback", incremental, 7 * 24 * 3600, DEFAULT_LOOKBACK);
-        let max_deleted_fraction = self.fraction(&o.max_deleted_fraction, reconciles);
+        // A full refresh replaces the table: the guard also stops a snapshot that shrank.
+        let guarded = reconciles || sync == Some(SyncMode::FullRefresh);
+        let max_deleted_fraction = self.fraction(&o.max_deleted_fraction, "max_deleted_fraction", guarded);
+        let max_rejected_fraction = self.fraction(&o.max_rejected_fraction, "max_rejected_fraction", true);
         let reconcile_every = self.issues_duration(
             &o.reconcile_every,
             "reconcile_every",
@@ -121,23 +124,29 @@ impl Resolver<'_> {
             deletes: deletes?,
             reconcile_every: reconcile_every?,
             max_deleted_fraction: max_deleted_fraction?,
+            max_rejected_fraction: max_rejected_fraction?,
         })
     }
 
-    /// `max_deleted_fraction`: `10%` or `0.1`, between 0 and 1.
-    fn fraction(&mut self, value: &Option<Text>, allowed: bool) -> Option<f64> {
-        const KEY: &str = "max_deleted_fraction";
-        let Some(v) = value else { return Some(DEFAULT_MAX_DELETED_FRACTION) };
+    /// `max_deleted_fraction` or `max_rejected_fraction` (`KEY`): `10%` or `0.1`, between 0
+    /// and 1.
+    fn fraction(&mut self, value: &Option<Text>, key: &'static str, allowed: bool) -> Option<f64> {
+        let default =
+            if key == "max_rejected_fraction" { DEFAULT_MAX_REJECTED_FRACTION } else { DEFAULT_MAX_DELETED_FRACTION };
+        let Some(v) = value else { return Some(default) };
         if !allowed {
             self.at(
                 &v.referenced,
-                format!("`{KEY}` applies only to {} with `sync: incremental`", objects_reconciled(false)),
+                format!(
+                    "`{key}` applies only to `sync: full_refresh` objects and to {} with `sync: incremental`",
+                    objects_reconciled(false)
+                ),
                 "not for this object",
-                format!("remove `{KEY}`"),
+                format!("remove `{key}`"),
             );
             return None;
         }
-        let raw = self.text(v, KEY)?;
+        let raw = self.text(v, key)?;
         let raw = raw.trim();
         let parsed = match raw.strip_suffix('%') {
             Some(pct) => pct.trim().parse::<f64>().ok().map(|p| p / 100.0),
@@ -148,9 +157,9 @@ impl Resolver<'_> {
             _ => {
                 self.at(
                     &v.referenced,
-                    format!("`{KEY}: {raw}` is not a share between 0% and 100%"),
+                    format!("`{key}: {raw}` is not a share between 0% and 100%"),
                     "not a fraction",
-                    format!("write a percentage such as `{KEY}: 10%` (or a fraction such as `0.1`)"),
+                    format!("write a percentage such as `{key}: 10%` (or a fraction such as `0.1`)"),
                 );
                 None
             }

@@ -649,7 +649,8 @@ pub(crate) fn issue_column<'v>(issue: &'v Value, stamp: &'v RunStamp) -> impl Fn
 #[derive(Debug)]
 pub(crate) struct Basics {
     pub id: String,
-    pub created: Option<String>,
+    /// As sent: text on every endpoint seen, read by `parse_jira_instant` in any form.
+    pub created: Option<Value>,
     pub status_id: Option<String>,
     pub status_name: Option<String>,
 }
@@ -666,7 +667,7 @@ pub(crate) async fn basics(client: &JiraClient, ids: &[u64]) -> Result<Vec<Basic
     #[derive(Deserialize, Default)]
     struct Fields {
         #[serde(default)]
-        created: Option<String>,
+        created: Option<Value>,
         #[serde(default)]
         status: Option<Status>,
     }
