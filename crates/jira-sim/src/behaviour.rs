@@ -95,9 +95,11 @@ pub struct Behaviour {
     /// bodies, endless paging, stalls and resets (see `hostile`).
     pub hostile: Option<crate::hostile::Hostile>,
     /// How Cloud's changelog bulk fetch writes a history's `created`. The v3 spec's example
-    /// gives epoch seconds (`"created":1492070429`), responses recorded from real sites give
-    /// epoch milliseconds, search's `expand=changelog` and Data Center give Jira's text form
-    /// (README, "Timestamps"). Milliseconds by default.
+    /// sends a number (`"created":1492070429`, milliseconds: the same value reads 1970-01-18 in
+    /// the spec's other changelog examples) and a real site was seen sending milliseconds;
+    /// seconds are seen nowhere but played as the other plausible number. Search's
+    /// `expand=changelog` and Data Center send Jira's text form. Milliseconds by default
+    /// (README, "Behaviours").
     pub changelog_created: InstantForm,
     /// Every Nth issue (index ≡ N−1 mod N) carries a Story Points value of a shape no number
     /// column takes (an object), as an app or a migrated field can leave behind: one field that

@@ -422,6 +422,14 @@ impl State {
         if !(emails && self.behaviour.user_emails_visible) {
             strip_emails(&mut v);
         }
+        if self.behaviour.corrupt_history_of == Some(s.index)
+            && let Some(histories) = v["histories"].as_array_mut()
+        {
+            // Newest first here: the newest status change is the first one found in reverse.
+            histories.reverse();
+            corrupt_last_status_move(histories);
+            histories.reverse();
+        }
         v
     }
 
