@@ -157,7 +157,7 @@ impl JiraClient {
 
 /// A history's `created` in epoch microseconds, in any of Jira's forms (text, epoch numbers).
 fn created_ms(h: &Value) -> Option<i64> {
-    crate::transform::columns::parse_jira_instant(&h["created"])
+    super::instant::parse_jira_instant(&h["created"])
 }
 
 /// A status and its category, as `GET …/status` lists it.

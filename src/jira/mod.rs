@@ -7,6 +7,7 @@ mod body;
 mod client_credentials;
 mod error;
 pub mod fields;
+pub mod instant;
 pub mod issues;
 pub mod changelog;
 mod oauth;

@@ -98,13 +98,19 @@ pub(super) async fn reconcile(
         ctx.store.mark(name, &changed, o.deletes == Deletes::Hard, now, distinct, &meta).await?;
     }
     report.rows_deleted = deleted;
+    // Under `hard` the deleted rows are removed, the others marked: the log says which.
+    let what = if o.deletes == Deletes::Hard {
+        "rows missing from the listing: deleted ones removed, the others marked"
+    } else {
+        "rows missing from the listing marked"
+    };
     tracing::info!(
         object = name,
         deleted,
         left_filter = count(Gone::LeftFilter),
         archived = count(Gone::Archived),
         lost_access = count(Gone::LostAccess),
-        "rows missing from the listing marked"
+        "{what}"
     );
     warn_lost_access(&explained, &rows, report);
     let kept: HashMap<u64, Gone> =
@@ -190,6 +196,10 @@ pub(super) async fn sweep(
     }
     let marks: Vec<(String, &'static str)> = ids.into_iter().map(|id| (id, Gone::Deleted.as_str())).collect();
     let version = ctx.store.mark(name, &marks, o.deletes == Deletes::Hard, Utc::now(), distinct, meta).await?;
-    tracing::info!(object = name, deleted = marks.len(), "rows of records deleted in Jira marked");
+    if o.deletes == Deletes::Hard {
+        tracing::info!(object = name, deleted = marks.len(), "rows of records deleted in Jira removed");
+    } else {
+        tracing::info!(object = name, deleted = marks.len(), "rows of records deleted in Jira marked");
+    }
     Ok(Swept { marked: marks.len(), version: Some(version) })
 }

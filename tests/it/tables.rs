@@ -176,7 +176,7 @@ async fn drift_fail_stops_before_anything_is_written() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_field_whose_type_changes_sends_records_to_rejects() {
+async fn a_field_whose_type_changes_nulls_its_values_and_records_them_in_rejects() {
     let (dir, sim, p, field, second) = drift_run("auto_sync").await;
     second.unwrap();
     // The field becomes text in Jira; the table column stays double.
@@ -184,22 +184,25 @@ async fn a_field_whose_type_changes_sends_records_to_rejects() {
     sim.edit_issues(10, 1, 4);
     let third = run(&p).await;
     let issues = object(&third, "issues");
-    // The four edits, and the five from the previous run still inside the lookback window.
-    assert_eq!((issues.rows_written, issues.rows_rejected), (0, 9), "{issues:?}");
+    // The four edits, and the five from the previous run still inside the lookback window: each
+    // row is written (its other fields up to date) with the value that no longer fits null.
+    let counts = (issues.rows_written, issues.rows_rejected, issues.rows_with_rejected_fields);
+    assert_eq!(counts, (9, 0, 9), "{issues:?}");
     assert!(issues.warnings.iter().any(|w| w.message.contains(&field) && w.message.contains("double")));
-    let (schema, _) = python_rows(dir.path(), "issues");
+    let (schema, rows) = python_rows(dir.path(), "issues");
     assert_eq!(schema["types"][&field], "double", "never coerced");
     let (_, rejects) = python_rows(dir.path(), "_rejects");
     assert_eq!(rejects.len(), 9);
     for r in &rejects {
-        assert_eq!(r["object"], "issues");
-        assert!(r["reason"].as_str().unwrap().contains(&field), "{r}");
+        assert_eq!((&r["object"], r["field"].as_str()), (&Value::from("issues"), Some(field.as_str())));
         let raw: Value = serde_json::from_str(r["raw"].as_str().unwrap()).unwrap();
-        assert_eq!(raw["id"], r["record_id"]);
+        assert!(raw.is_string(), "the raw value as Jira sent it: {r}");
+        let row = rows.iter().find(|row| row["id"] == r["record_id"]).expect("the row is written");
+        assert_eq!(row[&field], Value::Null, "{row}");
     }
     let (_, runs) = python_rows(dir.path(), "_runs");
     assert_eq!(runs.len(), 3);
-    assert!(runs.iter().any(|r| r["rows_rejected"] == 9.0));
+    assert!(runs.iter().any(|r| r["rows_with_rejected_fields"] == 9), "{runs:?}");
 }
 
 /// Two deleted issues and a project the API user lost access to, under `deletes: {mode}`.
