@@ -7,12 +7,14 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
+use super::field_ids::{FieldIds, Unresolved};
 use super::{Job, ObjectError, Outcome, Probed, Rows, issues};
 use crate::config::{Deployment, ObjectConfig};
 use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::BULK_FETCH_MAX;
 use crate::jira::{JiraClient, JiraError};
+use crate::report::Warning;
 use crate::transform::columns::parse_jira_datetime;
 
 /// `check`'s probe of a history object: the first matching issue's changelog, so the endpoint
@@ -70,6 +72,8 @@ pub(crate) async fn extract(
     rows_of: impl Fn(&IssueHistory) -> IssueRows + Sync,
 ) -> Result<Outcome, ObjectError> {
     let users = user_fields(job.catalogue);
+    let field_ids = FieldIds::new(job.catalogue);
+    let unresolved = Mutex::new(Unresolved::default());
     let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
     let Some(listing) = listing else {
         return Err(ObjectError::Listing { endpoint: object, message: "extracted without a listing".into() });
@@ -86,7 +90,10 @@ pub(crate) async fn extract(
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::new(shape, tx);
         while let Some(ids) = next() {
-            for issue in read(client, ids, with_issue, &cut).await? {
+            for mut issue in read(client, ids, with_issue, &cut).await? {
+                let mut missing = Unresolved::default();
+                field_ids.fill(&mut issue.histories, &mut missing);
+                unresolved.lock().expect("never poisoned").merge(missing);
                 for (id, mut row) in rows_of(&issue) {
                     let personal = row.get(values.field).and_then(Value::as_str).is_some_and(|f| users.contains(f));
                     // Values of other fields sit out the masking and go back unchanged.
@@ -119,7 +126,15 @@ pub(crate) async fn extract(
             ),
         });
     }
-    Ok(Outcome::sum(outcomes))
+    let mut outcome = Outcome::sum(outcomes);
+    let unresolved = unresolved.into_inner().expect("never poisoned");
+    if !unresolved.is_empty() {
+        outcome.warnings.push(Warning {
+            message: unresolved.message(),
+            fix: "join those rows by `field` (the name) instead; Jira keeps the name an item was written with, so giving each custom field a name of its own (Administration → Issues → Custom fields) resolves the changes made after the rename".into(),
+        });
+    }
+    Ok(outcome)
 }
 
 /// The histories of `ids`, one entry per issue (Cloud pages across issues, so an issue's

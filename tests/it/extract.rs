@@ -712,6 +712,52 @@ async fn data_center_listing_pages_through_crowded_minutes_at_either_created_res
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_data_center_site_whose_first_issues_share_one_minute_is_listed_whole() {
+    for minute_index in [false, true] {
+        let behaviour = Behaviour { created_indexed_to_minute: minute_index, ..Behaviour::default() };
+        // A site seeded by a CSV import: its first 2,500 issues were created within one minute,
+        // so the first page ends in the minute it starts in and the next window starts there.
+        let data = DatasetConfig { issues: 3_100, imported_at_start: 2_500, ..Default::default() };
+        let sim = sim(Flavor::DataCenter, data, behaviour).await;
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(
+            &sim,
+            dir.path(),
+            "data_center",
+            PAT,
+            "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}",
+        );
+        sim.record_requests();
+        let report = run(&p).await;
+        assert_eq!(object(&report, "issues").rows_written, 3_100, "minute index: {minute_index}");
+        assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+        // The imported minute was paged with `startAt` inside its own window.
+        let deeper = sim
+            .recorded_requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == "/rest/api/2/search")
+            .filter(|r| r.param("startAt").is_some_and(|s| s != "0") && r.param("jql").is_some_and(|j| j.contains("created >=")))
+            .count();
+        assert!(deeper >= 2, "minute index: {minute_index}: {deeper} deeper pages");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_center_minute_past_the_result_limit_fails_naming_the_minute_and_the_way_out() {
+    let data = DatasetConfig { issues: 9_300, imported_at_start: 9_200, ..Default::default() };
+    let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
+    let minute = sim.issue_fields(10_000).unwrap()["created"].as_str().unwrap().to_string();
+    let utc = chrono::DateTime::parse_from_str(&minute, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap().with_timezone(&chrono::Utc);
+    let at = utc.format("%Y-%m-%dT%H:%M:00").to_string();
+    assert!(e.contains("within one minute") && e.contains(&at), "{at}: {e}");
+    assert!(e.contains("project ="), "the way out: {e}");
+    assert!(!std::fs::exists(dir.path().join("lake").join("issues").join("_delta_log")).unwrap(), "no table");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_cloud_listing_survives_deletes_when_page_tokens_are_offsets() {
     let behaviour = Behaviour {
         cloud_tokens_are_offsets: true,
