@@ -44,10 +44,11 @@ const SYSTEM_IDS: [&str; 16] = [
     "timespent",
 ];
 
-/// System changelog names that Cloud, too, sends without a `fieldId`: no field of the
-/// catalogue holds them (an issue's key, its workflow scheme, a worklog's id, a team-managed
-/// parent), so they stay without one here as well, to look the same on both deployments.
-const NO_FIELD: [&str; 4] = ["Key", "Workflow", "WorklogId", "IssueParentAssociation"];
+/// System changelog names that Cloud, too, sends without a `fieldId` (recorded Cloud items:
+/// `WorklogId` in 2025, `IssueParentAssociation`, `Key`): no field of the catalogue holds them
+/// (an issue's key, its workflow scheme, a worklog's id or time, a deleted comment, a
+/// team-managed parent), so they stay without one here as well, to look alike on both.
+const NO_FIELD: [&str; 6] = ["Key", "Workflow", "WorklogId", "WorklogTimeSpent", "Comment", "IssueParentAssociation"];
 
 /// Changelog field names → field ids for one site.
 pub(crate) struct FieldIds {

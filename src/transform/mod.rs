@@ -7,4 +7,5 @@ pub mod decode;
 pub mod drift;
 pub mod history;
 pub mod mask;
+pub mod sprint;
 pub mod wiki;

@@ -419,6 +419,12 @@ impl State {
         if !(emails && self.behaviour.user_emails_visible) {
             strip_emails(&mut v);
         }
+        if data.data_center && !self.behaviour.data_center_changelog_field_ids {
+            let histories = v["histories"].as_array_mut().into_iter().flatten();
+            for item in histories.filter_map(|h| h["items"].as_array_mut()).flatten() {
+                item.as_object_mut().map(|i| i.remove("fieldId"));
+            }
+        }
         v
     }
 
