@@ -388,6 +388,14 @@ impl State {
             f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
         }
         self.apply_activity(data, s, &mut f);
+        if data.data_center
+            && !self.behaviour.data_center_sprint_objects
+            && let Some(Value::Array(sprints)) = f.get_mut("customfield_10020")
+        {
+            for sprint in sprints.iter_mut() {
+                *sprint = json!(data.sprint_string(sprint));
+            }
+        }
         if let Some((p, _)) = self.overlay.moved.get(&s.index) {
             f.insert("project".into(), data.project_ref(*p));
         }
