@@ -64,6 +64,8 @@ impl Form {
         match self {
             Form::Free => true,
             _ if v == NULL => true,
+            // An empty date as well (`completeDate=,` in a 2015 recording).
+            Form::Date if v.is_empty() => true,
             Form::Number => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
             Form::State => ["ACTIVE", "CLOSED", "FUTURE"].iter().any(|s| s.eq_ignore_ascii_case(v)),
             Form::Date => parse_jira_datetime(v).is_some(),
@@ -85,6 +87,7 @@ pub fn parse(s: &str) -> Option<Value> {
     let body = &rest[rest.find('[')? + 1..rest.rfind(']')?];
     let pairs = split(body)?;
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()).filter(|v| *v != NULL);
+    let date = |k: &str| get(k).filter(|v| !v.is_empty()).map_or(Value::Null, |v| json!(v));
     let number = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok()).map_or(Value::Null, |n| json!(n));
     let text = |k: &str| get(k).map_or(Value::Null, |v| json!(v));
     let mut out = Map::new();
@@ -94,7 +97,7 @@ pub fn parse(s: &str) -> Option<Value> {
     out.insert("boardId".into(), number("rapidViewId"));
     out.insert("goal".into(), text("goal"));
     for k in ["startDate", "endDate", "completeDate"] {
-        out.insert(k.into(), text(k));
+        out.insert(k.into(), date(k));
     }
     Some(Value::Object(out))
 }
@@ -234,6 +237,37 @@ mod tests {
         assert_eq!((&d["name"], &d["goal"], &d["startDate"]), (&json!("Sprint 46"), &json!(""), &json!("2019-02-20T04:19:23.907Z")));
     }
 
+    /// lhh/jirate's fixture (issues.redhat.com, 2024), a goal with a trailing comma
+    /// (CognizantOneDevOps/Insights #114, 2018), `id` last with a null board (Atlassian
+    /// Community, 2013), an empty `completeDate` (rudiedirkx/jira #52, 2015).
+    #[test]
+    fn more_recorded_layouts() {
+        let a = sprint(
+            "com.atlassian.greenhopper.service.sprint.Sprint@49e59daf[id=13133,rapidViewId=21164,state=CLOSED,\
+             name=Porky Sprint 5 - Sept,startDate=2024-09-01T06:22:00.000Z,endDate=2024-09-29T06:22:00.000Z,\
+             completeDate=2024-10-02T06:38:15.491Z,activatedDate=2024-09-03T02:47:34.778Z,sequence=13133,goal=,\
+             synced=false,autoStartStop=false,incompleteIssuesDestinationId=<null>]",
+        );
+        assert_eq!((&a["name"], &a["goal"], &a["boardId"]), (&json!("Porky Sprint 5 - Sept"), &json!(""), &json!(21164)));
+        let b = sprint(
+            "com.atlassian.greenhopper.service.sprint.Sprint@1[id=318,rapidViewId=5,state=CLOSED,name=S 12,\
+             startDate=2018-04-30T15:55:48.913-07:00,endDate=2018-05-14T15:55:48.913-07:00,\
+             completeDate=2018-05-14T15:55:48.913-07:00,sequence=318,goal=Define Scope for Accordion, Complete Icon Link,]",
+        );
+        assert_eq!(b["goal"], "Define Scope for Accordion, Complete Icon Link,");
+        let c = sprint(
+            "com.atlassian.greenhopper.service.sprint.Sprint@a29f07[rapidViewId=<null>,state=CLOSED,name=NORD - Sprint 42,\
+             startDate=2013-07-29T06:47:00.000+02:00,endDate=2013-08-12T06:47:00.000+02:00,\
+             completeDate=2013-08-14T15:31:33.157+02:00,id=107]",
+        );
+        assert_eq!((&c["id"], &c["boardId"], &c["name"]), (&json!(107), &Value::Null, &json!("NORD - Sprint 42")));
+        let d = sprint(
+            "com.atlassian.greenhopper.service.sprint.Sprint@2[id=209,rapidViewId=4,state=ACTIVE,name=Sprint 9,\
+             startDate=2015-03-02T10:00:00.000+01:00,endDate=2015-03-16T10:00:00.000+01:00,completeDate=,sequence=209]",
+        );
+        assert_eq!((&d["completeDate"], &d["state"]), (&Value::Null, &json!("active")));
+    }
+
     #[test]
     fn newer_keys_are_read_past() {
         let s = sprint(
@@ -277,6 +311,39 @@ mod tests {
         let v = sprint(&s);
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         assert_eq!((&v["id"], &v["goal"]), (&json!(7), &json!(goal.join(","))));
+    }
+
+    /// The hook in both decoders: a sprint string in the Sprint column becomes the cell its
+    /// object would, and one that fits no reading is an error (a reject), not a null.
+    #[test]
+    fn both_decoders_read_a_sprint_string_as_its_object() {
+        use serde::de::DeserializeSeed;
+
+        use crate::jira::fields::FieldSchema;
+        use crate::transform::batch::Cell;
+        use crate::transform::columns::ColumnType;
+        use crate::transform::decode::CellSeed;
+
+        let ty = ColumnType::of(Some(&FieldSchema {
+            kind: "array".into(),
+            items: Some("json".into()),
+            custom: Some("com.pyxis.greenhopper.jira:gh-sprint".into()),
+            system: None,
+        }));
+        let decode = |v: &Value| {
+            let text = v.to_string();
+            CellSeed(&ty).deserialize(&mut serde_json::Deserializer::from_str(&text)).map(Cell::into_owned)
+        };
+        let s = "com.atlassian.greenhopper.service.sprint.Sprint@638afb2[id=18234,rapidViewId=21064,state=ACTIVE,\
+                 name=Homies Sprint 6,startDate=2025-01-27T03:00:00.000Z,endDate=2025-02-15T03:00:00.000Z,\
+                 completeDate=<null>,activatedDate=2025-01-27T03:00:31.194Z,sequence=18234,goal=<null>,synced=false,\
+                 autoStartStop=true,incompleteIssuesDestinationId=40133]";
+        let (strings, objects) = (json!([s]), json!([sprint(s)]));
+        let want = Cell::from_value(&ty, &objects).unwrap();
+        assert_eq!(Cell::from_value(&ty, &strings).unwrap(), want);
+        assert_eq!(decode(&strings).unwrap(), want);
+        let bad = json!(["com.atlassian.greenhopper.service.sprint.Sprint@1[id=x]"]);
+        assert!(Cell::from_value(&ty, &bad).is_err() && decode(&bad).is_err());
     }
 
     #[test]

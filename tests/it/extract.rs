@@ -740,11 +740,20 @@ async fn a_data_center_site_whose_first_issues_share_one_minute_is_listed_whole(
             .count();
         assert!(deeper >= 2, "minute index: {minute_index}: {deeper} deeper pages");
     }
+    // A site that ignores `startAt` is still caught inside that minute, not read forever.
+    let hostile = Behaviour { hostile: Some(jira_sim::Hostile::IgnoreStartAt), ..Behaviour::default() };
+    let data = DatasetConfig { issues: 3_100, imported_at_start: 2_500, ..Default::default() };
+    let sim = sim(Flavor::DataCenter, data, hostile).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
+    assert!(e.contains("ignores `startAt`") && e.contains("startAt=1000"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_data_center_minute_past_the_result_limit_fails_naming_the_minute_and_the_way_out() {
-    let data = DatasetConfig { issues: 9_300, imported_at_start: 9_200, ..Default::default() };
+    // A minute holding more issues than one window may page through.
+    let data = DatasetConfig { issues: 10_600, imported_at_start: 10_500, ..Default::default() };
     let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let p = pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
@@ -752,7 +761,7 @@ async fn a_data_center_minute_past_the_result_limit_fails_naming_the_minute_and_
     let minute = sim.issue_fields(10_000).unwrap()["created"].as_str().unwrap().to_string();
     let utc = chrono::DateTime::parse_from_str(&minute, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap().with_timezone(&chrono::Utc);
     let at = utc.format("%Y-%m-%dT%H:%M:00").to_string();
-    assert!(e.contains("within one minute") && e.contains(&at), "{at}: {e}");
+    assert!(e.contains("more than 10000 issues") && e.contains("within one minute") && e.contains(&at), "{at}: {e}");
     assert!(e.contains("project ="), "the way out: {e}");
     assert!(!std::fs::exists(dir.path().join("lake").join("issues").join("_delta_log")).unwrap(), "no table");
 }

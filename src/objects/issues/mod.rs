@@ -394,9 +394,7 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Found, Ob
             return Err(listing_error(
                 ENDPOINT,
                 format!(
-                    "more than {} issues matching the JQL were created within one minute ({at}, as a CSV import or bulk create leaves them); they cannot be listed below Data Center's 10,000-result limit. Split the extraction by project: one pipeline per project with `objects.issues.jql: project = KEY`, so that each holds fewer than {} issues of that minute",
-                    DC_RESULT_WINDOW - size,
-                    DC_RESULT_WINDOW - size
+                    "more than {start} issues matching the JQL were created within one minute ({at}, as a CSV import or a bulk create leaves them); they cannot be listed below Data Center's {DC_RESULT_WINDOW}-result limit. Split the extraction by project: one pipeline per project with `objects.issues.jql: project = KEY`, so that each holds fewer issues of that minute than the limit"
                 ),
             ));
         }
