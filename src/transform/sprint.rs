@@ -193,7 +193,8 @@ mod tests {
     fn a_closed_sprint_reads_as_cloud_s_object() {
         let s = sprint(
             "com.atlassian.greenhopper.service.sprint.Sprint@1a2b3c[id=12,rapidViewId=3,state=CLOSED,name=Sprint 4,\
-             startDate=2024-01-08T09:00:00.000Z,endDate=2024-01-22T09:00:00.000Z,completeDate=<null>,sequence=12,goal=]",
+             startDate=2024-01-08T09:00:00.000Z,endDate=2024-01-22T09:00:00.000Z,completeDate=<null>,sequence=12,\
+             goal=]",
         );
         assert_eq!(
             s,
@@ -216,7 +217,8 @@ mod tests {
         assert_eq!((&a["goal"], &a["completeDate"]), (&json!("Spruce 100%!"), &json!("2018-05-03T11:08:13.295-04:00")));
         // Alphabetical keys, a Cyrillic goal and name (a Java client's comment, 2020).
         let b = sprint(
-            "com.atlassian.greenhopper.service.sprint.Sprint@428da144[completeDate=<null>,endDate=2020-05-10T12:57:00.000Z,\
+            "com.atlassian.greenhopper.service.sprint.Sprint@428da144[completeDate=<null>,\
+             endDate=2020-05-10T12:57:00.000Z,\
              goal=Создать базу данных Проекта,id=3,name=Релиз 1,rapidViewId=4,sequence=3,\
              startDate=2020-04-26T12:57:31.205Z,state=ACTIVE]",
         );
@@ -224,7 +226,8 @@ mod tests {
         assert_eq!((&b["goal"], &b["completeDate"]), (&json!("Создать базу данных Проекта"), &Value::Null));
         // `rapidViewId` first, `id` last, no goal (an R package's test, 2016).
         let c = sprint(
-            "com.atlassian.greenhopper.service.sprint.Sprint@50eaa052[rapidViewId=11,state=CLOSED,name=ARCADE Sprint 113,\
+            "com.atlassian.greenhopper.service.sprint.Sprint@50eaa052[rapidViewId=11,state=CLOSED,\
+             name=ARCADE Sprint 113,\
              startDate=2016-10-06T14:40:52.687+01:00,endDate=2016-10-20T14:40:00.000+01:00,\
              completeDate=2016-10-21T06:32:06.424+01:00,sequence=3713,id=3713]",
         );
@@ -232,9 +235,13 @@ mod tests {
         // An empty goal in the middle (a Go client's comment, 2019).
         let d = sprint(
             "com.atlassian.greenhopper.service.sprint.Sprint@6f00eb7b[id=47,rapidViewId=12,state=ACTIVE,name=Sprint 46,\
-             goal=,startDate=2019-02-20T04:19:23.907Z,endDate=2019-02-25T04:19:00.000Z,completeDate=<null>,sequence=47]",
+             goal=,startDate=2019-02-20T04:19:23.907Z,endDate=2019-02-25T04:19:00.000Z,completeDate=<null>,\
+             sequence=47]",
         );
-        assert_eq!((&d["name"], &d["goal"], &d["startDate"]), (&json!("Sprint 46"), &json!(""), &json!("2019-02-20T04:19:23.907Z")));
+        assert_eq!(
+            (&d["name"], &d["goal"], &d["startDate"]),
+            (&json!("Sprint 46"), &json!(""), &json!("2019-02-20T04:19:23.907Z"))
+        );
     }
 
     /// lhh/jirate's fixture (issues.redhat.com, 2024), a goal with a trailing comma
@@ -248,15 +255,20 @@ mod tests {
              completeDate=2024-10-02T06:38:15.491Z,activatedDate=2024-09-03T02:47:34.778Z,sequence=13133,goal=,\
              synced=false,autoStartStop=false,incompleteIssuesDestinationId=<null>]",
         );
-        assert_eq!((&a["name"], &a["goal"], &a["boardId"]), (&json!("Porky Sprint 5 - Sept"), &json!(""), &json!(21164)));
+        assert_eq!(
+            (&a["name"], &a["goal"], &a["boardId"]),
+            (&json!("Porky Sprint 5 - Sept"), &json!(""), &json!(21164))
+        );
         let b = sprint(
             "com.atlassian.greenhopper.service.sprint.Sprint@1[id=318,rapidViewId=5,state=CLOSED,name=S 12,\
              startDate=2018-04-30T15:55:48.913-07:00,endDate=2018-05-14T15:55:48.913-07:00,\
-             completeDate=2018-05-14T15:55:48.913-07:00,sequence=318,goal=Define Scope for Accordion, Complete Icon Link,]",
+             completeDate=2018-05-14T15:55:48.913-07:00,sequence=318,\
+             goal=Define Scope for Accordion, Complete Icon Link,]",
         );
         assert_eq!(b["goal"], "Define Scope for Accordion, Complete Icon Link,");
         let c = sprint(
-            "com.atlassian.greenhopper.service.sprint.Sprint@a29f07[rapidViewId=<null>,state=CLOSED,name=NORD - Sprint 42,\
+            "com.atlassian.greenhopper.service.sprint.Sprint@a29f07[rapidViewId=<null>,state=CLOSED,\
+             name=NORD - Sprint 42,\
              startDate=2013-07-29T06:47:00.000+02:00,endDate=2013-08-12T06:47:00.000+02:00,\
              completeDate=2013-08-14T15:31:33.157+02:00,id=107]",
         );
@@ -271,7 +283,8 @@ mod tests {
     #[test]
     fn newer_keys_are_read_past() {
         let s = sprint(
-            "com.atlassian.greenhopper.service.sprint.Sprint@9f[id=5,rapidViewId=2,state=FUTURE,name=Next,startDate=<null>,\
+            "com.atlassian.greenhopper.service.sprint.Sprint@9f[id=5,rapidViewId=2,state=FUTURE,name=Next,\
+             startDate=<null>,\
              endDate=<null>,completeDate=<null>,activatedDate=<null>,sequence=5,goal=Plan,autoStartStop=false,\
              synced=false,incompleteIssuesDestinationId=<null>]",
         );

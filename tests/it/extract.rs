@@ -736,7 +736,9 @@ async fn a_data_center_site_whose_first_issues_share_one_minute_is_listed_whole(
             .recorded_requests()
             .into_iter()
             .filter(|r| r.method == "GET" && r.path == "/rest/api/2/search")
-            .filter(|r| r.param("startAt").is_some_and(|s| s != "0") && r.param("jql").is_some_and(|j| j.contains("created >=")))
+            .filter(|r| {
+                r.param("startAt").is_some_and(|s| s != "0") && r.param("jql").is_some_and(|j| j.contains("created >="))
+            })
             .count();
         assert!(deeper >= 2, "minute index: {minute_index}: {deeper} deeper pages");
     }
@@ -745,7 +747,8 @@ async fn a_data_center_site_whose_first_issues_share_one_minute_is_listed_whole(
     let data = DatasetConfig { issues: 3_100, imported_at_start: 2_500, ..Default::default() };
     let sim = sim(Flavor::DataCenter, data, hostile).await;
     let dir = tempfile::tempdir().unwrap();
-    let p = pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let p =
+        pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
     let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
     assert!(e.contains("ignores `startAt`") && e.contains("startAt=1000"), "{e}");
 }
@@ -756,7 +759,8 @@ async fn a_data_center_minute_past_the_result_limit_fails_naming_the_minute_and_
     let data = DatasetConfig { issues: 10_600, imported_at_start: 10_500, ..Default::default() };
     let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let p = pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let p =
+        pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
     let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
     let minute = sim.issue_fields(10_000).unwrap()["created"].as_str().unwrap().to_string();
     let utc = chrono::DateTime::parse_from_str(&minute, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap().with_timezone(&chrono::Utc);
@@ -810,7 +814,16 @@ fn sprint_tuple(s: &serde_json::Value, time: impl Fn(&serde_json::Value) -> Opti
         .flatten()
         .map(|x| {
             let (start, end, complete) = (time(&x["startDate"]), time(&x["endDate"]), time(&x["completeDate"]));
-            (text(&x["id"]), text(&x["name"]), text(&x["state"]), text(&x["boardId"]), x["goal"].as_str().map(str::to_string), start, end, complete)
+            (
+                text(&x["id"]),
+                text(&x["name"]),
+                text(&x["state"]),
+                text(&x["boardId"]),
+                x["goal"].as_str().map(str::to_string),
+                start,
+                end,
+                complete,
+            )
         })
         .collect()
 }
