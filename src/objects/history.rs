@@ -7,12 +7,14 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
+use super::field_ids::{FieldIds, Unresolved};
 use super::{Job, ObjectError, Outcome, Probed, Rows, issues};
 use crate::config::{Deployment, ObjectConfig};
 use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
 use crate::jira::fields::FieldDef;
 use crate::jira::issues::BULK_FETCH_MAX;
 use crate::jira::{JiraClient, JiraError};
+use crate::report::Warning;
 use crate::transform::columns::parse_jira_instant;
 
 /// `check`'s probe of a history object: the first matching issue's changelog, so the endpoint
@@ -112,6 +114,8 @@ pub(crate) async fn extract(
     check: Option<Check>,
 ) -> Result<Outcome, ObjectError> {
     let users = user_fields(job.catalogue);
+    let field_ids = FieldIds::new(job.catalogue);
+    let unresolved = Mutex::new(Unresolved::default());
     let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
     let Some(listing) = listing else {
         return Err(ObjectError::Listing { endpoint: object, message: "extracted without a listing".into() });
@@ -125,11 +129,17 @@ pub(crate) async fn extract(
     let next = || batches.lock().expect("never poisoned").next();
     let tx = &tx;
     let rows_of = &rows_of;
+    // Items without a `fieldId` (Data Center) get it from the catalogue before rows are made.
+    let fill = &|issue: &mut IssueHistory| {
+        let mut missing = Unresolved::default();
+        field_ids.fill(&mut issue.histories, &mut missing);
+        unresolved.lock().expect("never poisoned").merge(missing);
+    };
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::new(shape, tx);
         while let Some(ids) = next() {
             for issue in read(client, ids, with_issue, &cut).await? {
-                let built = match rebuild(client, issue, with_issue, &cut, rows_of, check).await {
+                let built = match rebuild(client, issue, with_issue, &cut, fill, rows_of, check).await {
                     Ok(built) => built,
                     Err(Unbuilt::Unreadable(id, why)) => {
                         rows.reject_record(&id, why);
@@ -171,7 +181,15 @@ pub(crate) async fn extract(
             ),
         });
     }
-    Ok(Outcome::sum(outcomes))
+    let mut outcome = Outcome::sum(outcomes);
+    let unresolved = unresolved.into_inner().expect("never poisoned");
+    if !unresolved.is_empty() {
+        outcome.warnings.push(Warning {
+            message: unresolved.message(),
+            fix: "join those rows by `field` (the name) instead; Jira keeps the name an item was written with, so giving each custom field a name of its own (Administration → Issues → Custom fields) resolves the changes made after the rename".into(),
+        });
+    }
+    Ok(outcome)
 }
 
 /// Why an issue's rows were not made: its history cannot be read (`id`, why), or the rows
@@ -184,12 +202,14 @@ enum Unbuilt {
 /// `issue`'s rows, checked; an issue whose rows disagree is read again once and checked again.
 async fn rebuild(
     client: &JiraClient,
-    issue: IssueHistory,
+    mut issue: IssueHistory,
     with_issue: bool,
     cut: &Mutex<Vec<(String, u64)>>,
+    fill: &(impl Fn(&mut IssueHistory) + Sync),
     rows_of: &(impl Fn(&IssueHistory) -> Rebuilt + Sync),
     check: Option<Check>,
 ) -> Result<IssueRows, Unbuilt> {
+    fill(&mut issue);
     let id = issue.issue_id.clone();
     let built = rows_of(&issue).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
     let Some(check) = check else { return Ok(built) };
@@ -198,7 +218,8 @@ async fn rebuild(
         Ok(n) => read(client, &[n], with_issue, cut).await.ok().and_then(|mut v| v.pop()),
         Err(_) => None,
     };
-    let Some(again) = again else { return Err(Unbuilt::Disagrees(id, first)) };
+    let Some(mut again) = again else { return Err(Unbuilt::Disagrees(id, first)) };
+    fill(&mut again);
     let built = rows_of(&again).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
     check(&again, &built).map_err(|how| Unbuilt::Disagrees(id.clone(), how))?;
     Ok(built)

@@ -12,6 +12,7 @@ pub mod changelog;
 mod children;
 pub mod comments;
 pub mod field_history;
+mod field_ids;
 pub mod fields;
 mod history;
 pub mod issue_row;

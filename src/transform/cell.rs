@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::columns::{ColumnType, epoch_micros, parse_jira_date, parse_jira_datetime};
-use super::{adf, wiki};
+use super::{adf, sprint, wiki};
 
 /// Text (rich text flattened, JSON serialised), a whole or real number, days, microseconds, or
 /// the cells of a list or of a struct's fields in the struct's order.
@@ -58,6 +58,10 @@ impl<'a> Cell<'a> {
             (ColumnType::List(inner), v) => {
                 let items = v.as_array().ok_or_else(|| wrong("a list"))?;
                 Cell::List(items.iter().map(|i| Cell::from_value(inner, i)).collect::<Result<_, _>>()?)
+            }
+            // Data Center's Sprint values, read as Cloud's sprint objects (`sprint.rs`).
+            (ColumnType::Struct(_), Value::String(s)) if sprint::is_sprint(s) => {
+                Cell::from_value(ty, &sprint::parse(s).ok_or_else(|| sprint::unreadable(s))?)?.into_owned()
             }
             (ColumnType::Struct(fields), v) => {
                 let o = v.as_object().ok_or_else(|| wrong("an object"))?;

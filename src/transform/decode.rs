@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use super::cell::{Cell, bool_text, date, epoch, timestamp, whole};
 use super::columns::ColumnType;
 pub use super::key::Key;
-use super::{adf, wiki};
+use super::{adf, sprint, wiki};
 
 /// Decodes one value as a cell of `ty`. A JSON column keeps the value's text as Jira sent it,
 /// borrowed from the page: parsing comments into a `Value` and printing them again was a tenth
@@ -59,6 +59,10 @@ impl<'de> CellVisitor<'_> {
             ColumnType::RichText => Ok(Cell::Text(wiki::to_text(&s).into())),
             ColumnType::Date => date(&s).map(Cell::Date).map_err(E::custom),
             ColumnType::Timestamp => timestamp(&s).map(Cell::Timestamp).map_err(E::custom),
+            // Data Center's Sprint values, read as Cloud's sprint objects (`sprint.rs`).
+            ColumnType::Struct(_) if sprint::is_sprint(&s) => {
+                value_cell(self.0, &sprint::parse(&s).ok_or_else(|| E::custom(sprint::unreadable(&s)))?)
+            }
             _ => Err(E::invalid_type(Unexpected::Str(&s), &self)),
         }
     }

@@ -9,4 +9,5 @@ pub mod drift;
 pub mod history;
 pub mod key;
 pub mod mask;
+pub mod sprint;
 pub mod wiki;

@@ -269,3 +269,49 @@ async fn edits_during_a_run_are_in_the_next_one() {
         python_agrees(&sim, dir.path(), &format!("{deployment} after edits during a run"));
     }
 }
+
+/// Data Center's items name their field without an id (by default): the ids come from the
+/// field catalogue, and a custom field name two fields share stays a name, with a warning.
+/// With the site sending `fieldId` (the switch), the ids are Jira's and nothing is warned.
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_items_get_their_field_ids_from_the_catalogue() {
+    for sends_ids in [false, true] {
+        let behaviour = jira_sim::Behaviour { data_center_changelog_field_ids: sends_ids, ..Default::default() };
+        let data = DatasetConfig { issues: 150, ..Default::default() };
+        let config = SimConfig { flavor: Flavor::DataCenter, data, behaviour, ..Default::default() };
+        let sim = RunningSim::start(config).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = PipelineYaml::new("c", "  changelog: {}")
+            .deployment("data_center")
+            .auth(PAT)
+            .load(dir.path(), &sim_vars(&sim));
+        let report = common::run(&p, retry()).await;
+        assert!(object(&report, "changelog").warnings.is_empty(), "{sends_ids}: {report:?}");
+        // Every item, Sprint ones (`customfield_10020`, a custom field by name) included.
+        let first = table(dir.path());
+        assert_eq!(first, truth(&sim), "sends ids: {sends_ids}");
+        assert!(first.values().any(|v| v.1 == "customfield_10020") && first.values().any(|v| v.1 == "status"));
+
+        // A second custom field named "Sprint": the name no longer tells which field it is.
+        sim.add_custom_field("Sprint", "number");
+        let dir = tempfile::tempdir().unwrap();
+        let p = PipelineYaml::new("c", "  changelog: {}")
+            .deployment("data_center")
+            .auth(PAT)
+            .load(dir.path(), &sim_vars(&sim));
+        let report = common::run(&p, retry()).await;
+        let warnings = &object(&report, "changelog").warnings;
+        let (rows, want) = (table(dir.path()), truth(&sim));
+        let sprint_ids: std::collections::BTreeSet<&str> =
+            rows.iter().filter(|(k, _)| want[*k].1 == "customfield_10020").map(|(_, v)| v.1.as_str()).collect();
+        if sends_ids {
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(sprint_ids, ["customfield_10020"].into());
+        } else {
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert!(warnings[0].message.contains("several custom fields are named `Sprint`"), "{warnings:?}");
+            assert_eq!(sprint_ids, ["Sprint"].into());
+        }
+        assert!(rows.values().any(|v| v.1 == "status"), "system fields still resolve");
+    }
+}

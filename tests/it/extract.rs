@@ -712,6 +712,65 @@ async fn data_center_listing_pages_through_crowded_minutes_at_either_created_res
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_data_center_site_whose_first_issues_share_one_minute_is_listed_whole() {
+    for minute_index in [false, true] {
+        let behaviour = Behaviour { created_indexed_to_minute: minute_index, ..Behaviour::default() };
+        // A site seeded by a CSV import: its first 2,500 issues were created within one minute,
+        // so the first page ends in the minute it starts in and the next window starts there.
+        let data = DatasetConfig { issues: 3_100, imported_at_start: 2_500, ..Default::default() };
+        let sim = sim(Flavor::DataCenter, data, behaviour).await;
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(
+            &sim,
+            dir.path(),
+            "data_center",
+            PAT,
+            "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}",
+        );
+        sim.record_requests();
+        let report = run(&p).await;
+        assert_eq!(object(&report, "issues").rows_written, 3_100, "minute index: {minute_index}");
+        assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+        // The imported minute was paged with `startAt` inside its own window.
+        let deeper = sim
+            .recorded_requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == "/rest/api/2/search")
+            .filter(|r| {
+                r.param("startAt").is_some_and(|s| s != "0") && r.param("jql").is_some_and(|j| j.contains("created >="))
+            })
+            .count();
+        assert!(deeper >= 2, "minute index: {minute_index}: {deeper} deeper pages");
+    }
+    // A site that ignores `startAt` is still caught inside that minute, not read forever.
+    let hostile = Behaviour { hostile: Some(jira_sim::Hostile::IgnoreStartAt), ..Behaviour::default() };
+    let data = DatasetConfig { issues: 3_100, imported_at_start: 2_500, ..Default::default() };
+    let sim = sim(Flavor::DataCenter, data, hostile).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p =
+        pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
+    assert!(e.contains("ignores `startAt`") && e.contains("startAt=1000"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_center_minute_past_the_result_limit_fails_naming_the_minute_and_the_way_out() {
+    // A minute holding more issues than one window may page through.
+    let data = DatasetConfig { issues: 10_600, imported_at_start: 10_500, ..Default::default() };
+    let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p =
+        pipeline(&sim, dir.path(), "data_center", PAT, "  issues: {sync: full_refresh, fields: {include: [updated]}}");
+    let e = runner::run(&p, fast_retry()).await.unwrap_err().to_string();
+    let minute = sim.issue_fields(10_000).unwrap()["created"].as_str().unwrap().to_string();
+    let utc = chrono::DateTime::parse_from_str(&minute, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap().with_timezone(&chrono::Utc);
+    let at = utc.format("%Y-%m-%dT%H:%M:00").to_string();
+    assert!(e.contains("more than 10000 issues") && e.contains("within one minute") && e.contains(&at), "{at}: {e}");
+    assert!(e.contains("project ="), "the way out: {e}");
+    assert!(!std::fs::exists(dir.path().join("lake").join("issues").join("_delta_log")).unwrap(), "no table");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_cloud_listing_survives_deletes_when_page_tokens_are_offsets() {
     let behaviour = Behaviour {
         cloud_tokens_are_offsets: true,
@@ -739,4 +798,70 @@ async fn a_cloud_listing_survives_deletes_when_page_tokens_are_offsets() {
     assert_eq!(deleter.await.unwrap(), 40);
     assert_eq!(object(&report, "issues").rows_written, 10_960);
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+}
+
+/// The sprint column of the issues table, as Python reads it: issue id → the list of sprints,
+/// each `(id, name, state, boardId, goal, startDate, endDate, completeDate)`.
+type Sprints = Vec<(String, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<i64>)>;
+
+fn sprint_tuple(s: &serde_json::Value, time: impl Fn(&serde_json::Value) -> Option<i64>) -> Sprints {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.to_string(),
+        v => v.as_str().unwrap_or_else(|| panic!("text in {s}")).to_string(),
+    };
+    s.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            let (start, end, complete) = (time(&x["startDate"]), time(&x["endDate"]), time(&x["completeDate"]));
+            (
+                text(&x["id"]),
+                text(&x["name"]),
+                text(&x["state"]),
+                text(&x["boardId"]),
+                x["goal"].as_str().map(str::to_string),
+                start,
+                end,
+                complete,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_sprint_strings_land_as_the_sprints_cloud_sends() {
+    for objects in [false, true] {
+        let behaviour = Behaviour { data_center_sprint_objects: objects, ..Behaviour::default() };
+        let sim = sim(Flavor::DataCenter, DatasetConfig { issues: 300, ..Default::default() }, behaviour).await;
+        // The site sends strings (or, switched, objects) for the Sprint field.
+        let sent = sim.issue_fields(10_299).unwrap()["customfield_10020"].clone();
+        assert_eq!(sent[0].is_string(), !objects, "{sent}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(
+            &sim,
+            dir.path(),
+            "data_center",
+            PAT,
+            "  issues: {sync: full_refresh, fields: {include: [summary, customfield_10020]}}",
+        );
+        let report = run(&p).await;
+        let issues = object(&report, "issues");
+        assert_eq!((issues.rows_written, issues.rows_rejected), (300, 0), "objects: {objects}");
+        assert!(!dir.path().join("lake").join("_rejects").join("_delta_log").exists(), "no rejects");
+        let (schema, rows) = common::python_rows(dir.path(), "issues");
+        assert!(schema["types"]["customfield_10020"].as_str().unwrap().starts_with("list<"), "{schema}");
+        let iso = |v: &serde_json::Value| {
+            v.as_str().map(|d| chrono::DateTime::parse_from_rfc3339(d).unwrap().timestamp_micros())
+        };
+        let (mut with_goal_comma, mut sprints) = (0, 0);
+        for r in &rows {
+            let id: u64 = r["id"].as_str().unwrap().parse().unwrap();
+            let want = sprint_tuple(&sim.sprint_objects(id).unwrap(), iso);
+            let got = sprint_tuple(&r["customfield_10020"], |v| v.as_i64());
+            assert_eq!(got, want, "issue {id}, objects: {objects}");
+            sprints += want.len();
+            with_goal_comma += want.iter().filter(|s| s.4.as_deref().is_some_and(|g| g.contains(", "))).count();
+        }
+        assert!(sprints > 100 && with_goal_comma > 10, "{sprints} sprints, {with_goal_comma} goals with commas");
+    }
 }

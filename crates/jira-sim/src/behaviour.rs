@@ -91,6 +91,15 @@ pub struct Behaviour {
     /// as a Jira Server older than the feed: the 9.12 REST reference lists it, and no source
     /// found says which release added it (its examples date from 2015, JIRA 6.4–7.0).
     pub no_worklog_feed: bool,
+    /// Data Center changelog items carry Cloud's `fieldId`. Recorded Jira Server/DC responses
+    /// have `field`, `fieldtype`, `from`, `fromString`, `to`, `toString` and no `fieldId` (see
+    /// the README, "Data Center changelog items"), so by default Data Center leaves it out; a
+    /// newer release adding it is played with this switch. Cloud always sends it.
+    pub data_center_changelog_field_ids: bool,
+    /// Data Center renders the Sprint field (`gh-sprint`) as Cloud's objects instead of the
+    /// `com.atlassian.greenhopper.service.sprint.Sprint@…[id=…,…]` strings recorded responses
+    /// show (README, "Data Center Sprint values"). Strings by default; Cloud always sends objects.
+    pub data_center_sprint_objects: bool,
     /// A hostile response in place of (or around) Jira's answers: an SSO login page, broken
     /// bodies, endless paging, stalls and resets (see `hostile`).
     pub hostile: Option<crate::hostile::Hostile>,
@@ -150,6 +159,8 @@ impl Default for Behaviour {
             embedded_comments_newest: false,
             comment_edit_delete_keep_updated: false,
             no_worklog_feed: false,
+            data_center_changelog_field_ids: false,
+            data_center_sprint_objects: false,
             hostile: None,
             changelog_created: InstantForm::default(),
             undecodable_every: None,

@@ -187,6 +187,14 @@ impl RunningSim {
         }
     }
 
+    /// The Sprint field of issue `id` as Cloud's objects, whichever shape the site sends (the
+    /// truth Data Center's sprint strings must read back as); `None` for an unknown issue.
+    pub fn sprint_objects(&self, id: u64) -> Option<serde_json::Value> {
+        let d = &self.app.site.data;
+        let i = d.index_of_id(id)?;
+        d.issue_fields_at(i, 0).remove("customfield_10020")
+    }
+
     /// Archives issues by id (they leave search and stay on the site); returns how many.
     pub fn archive_issues(&self, ids: &[u64]) -> usize {
         self.app.site.lock().archive(&self.app.site.data, ids)

@@ -388,6 +388,14 @@ impl State {
             f.insert("updated".into(), json!(data.format_datetime(s.updated_ms)));
         }
         self.apply_activity(data, s, &mut f);
+        if data.data_center
+            && !self.behaviour.data_center_sprint_objects
+            && let Some(Value::Array(sprints)) = f.get_mut("customfield_10020")
+        {
+            for sprint in sprints.iter_mut() {
+                *sprint = json!(data.sprint_string(sprint));
+            }
+        }
         if let Some((p, _)) = self.overlay.moved.get(&s.index) {
             f.insert("project".into(), data.project_ref(*p));
         }
@@ -421,6 +429,12 @@ impl State {
         };
         if !(emails && self.behaviour.user_emails_visible) {
             strip_emails(&mut v);
+        }
+        if data.data_center && !self.behaviour.data_center_changelog_field_ids {
+            let histories = v["histories"].as_array_mut().into_iter().flatten();
+            for item in histories.filter_map(|h| h["items"].as_array_mut()).flatten() {
+                item.as_object_mut().map(|i| i.remove("fieldId"));
+            }
         }
         if self.behaviour.corrupt_history_of == Some(s.index)
             && let Some(histories) = v["histories"].as_array_mut()

@@ -321,13 +321,15 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Found, Ob
     let mut start = 0u64;
     // The last issue before a new window (id, `created` ms), which the window must contain.
     let mut anchor: Option<(u64, i64)> = None;
-    // No two pages start with the same issue: a site that ignores `startAt` serves one again.
+    // No two pages of one window start with the same issue: a site that ignores `startAt`
+    // serves one again. A new window may rightly start with an issue read before — the last
+    // minute of a full page, or a whole first page created within one minute (a CSV import).
     let mut firsts = HashSet::new();
     loop {
         let jql = listing_jql(filter, window);
         let page = client.search::<Vec<Listed>>(&jql, &created, &Cursor::Start, start, PAGE_SIZE_DC).await?;
         if let Some(first) = page.issues.first()
-            && !firsts.insert(listed_id(first)?)
+            && !firsts.insert((window, listed_id(first)?))
         {
             return Err(listing_error(
                 ENDPOINT,
@@ -392,8 +394,7 @@ async fn list_data_center(client: &JiraClient, filter: &str) -> Result<Found, Ob
             return Err(listing_error(
                 ENDPOINT,
                 format!(
-                    "more than {} issues were created within one minute ({at}); they cannot be listed below Data Center's 10,000-result limit. Narrow `objects.issues.jql` (for example by project)",
-                    DC_RESULT_WINDOW - size
+                    "more than {start} issues matching the JQL were created within one minute ({at}, as a CSV import or a bulk create leaves them); they cannot be listed below Data Center's {DC_RESULT_WINDOW}-result limit. Split the extraction by project: one pipeline per project with `objects.issues.jql: project = KEY`, so that each holds fewer issues of that minute than the limit"
                 ),
             ));
         }

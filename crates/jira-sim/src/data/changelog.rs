@@ -73,6 +73,17 @@ impl Dataset {
             let assignee = self.p(tag::ASSIGNEE, i) % (users + users / 4);
             for j in 0..s0 {
                 let mut items = vec![status_item(j, j + 1)];
+                // Planned into its sprint then too: the item Jira Software writes (`from` and
+                // `fromString` empty, `to` the sprint id, `toString` its name), as recorded.
+                if j == 0
+                    && let Some(sprint) = self.issue_sprint(i)
+                {
+                    let s = &sprint[0];
+                    items.push(json!({
+                        "field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020",
+                        "from": "", "fromString": "", "to": s["id"].to_string(), "toString": s["name"],
+                    }));
+                }
                 if j == 0 && assignee < users {
                     let user = self.user_ref(assignee);
                     // No `from`/`fromString` (unassigned before): the keys are left out, as in

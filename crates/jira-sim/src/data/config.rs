@@ -19,6 +19,11 @@ pub struct DatasetConfig {
     /// Custom fields beyond the built-in 13, cycling through their types (wider issues for
     /// benchmarks). Ids start at 10500, clear of fields added at run time.
     pub extra_custom_fields: u64,
+    /// The first this many issues were created within one minute, the first minute of the
+    /// site's history: a site seeded by a CSV import, whose importer creates issues one after
+    /// another and stamps `created` with the time of the import unless the file maps a
+    /// "Date Created" column (only Summary is required: Atlassian, "Importing data from CSV").
+    pub imported_at_start: u64,
 }
 
 impl Default for DatasetConfig {
@@ -32,6 +37,7 @@ impl Default for DatasetConfig {
             time_zone: chrono_tz::America::New_York,
             updated_until: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
             extra_custom_fields: 0,
+            imported_at_start: 0,
         }
     }
 }

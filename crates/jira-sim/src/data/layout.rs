@@ -4,6 +4,8 @@
 
 use super::{DAY_MS, Dataset, tag};
 
+const MINUTE_MS: i64 = 60_000;
+
 impl Dataset {
     /// Issue ids start at 10000 as on a fresh Jira site.
     pub fn issue_id(i: u64) -> u64 {
@@ -45,11 +47,26 @@ impl Dataset {
     /// out in creation order. It spans 1.4 times the year of `updated`, starting 180 days
     /// before it, so early issues are about half a year old when last updated and recent ones a
     /// few weeks (always `created < updated`).
+    ///
+    /// With `imported_at_start`, the first issues share the minute of the first one (spread
+    /// evenly over it, still strictly increasing), and later ones stay past that minute.
     pub fn created_ms(&self, i: u64) -> i64 {
-        let step = self.step_ms() * 7 / 5;
-        let end = self.config.updated_until.timestamp_millis();
-        let start = end - self.step_ms() * self.config.issues as i64 - 180 * DAY_MS;
-        start + step * i as i64 + (self.p(tag::AGE, i) % (step as u64 - 1)) as i64
+        let spread = |i: u64| {
+            let step = self.step_ms() * 7 / 5;
+            let end = self.config.updated_until.timestamp_millis();
+            let start = end - self.step_ms() * self.config.issues as i64 - 180 * DAY_MS;
+            start + step * i as i64 + (self.p(tag::AGE, i) % (step as u64 - 1)) as i64
+        };
+        let imported = self.config.imported_at_start.min(MINUTE_MS as u64 - 1);
+        if imported == 0 {
+            return spread(i);
+        }
+        let minute = spread(0).div_euclid(MINUTE_MS) * MINUTE_MS;
+        if i < imported {
+            minute + (i * (MINUTE_MS as u64 - 1) / imported) as i64
+        } else {
+            spread(i).max(minute + MINUTE_MS + i as i64)
+        }
     }
 }
 
@@ -65,6 +82,19 @@ mod tests {
             for i in 1..last {
                 assert!(d.updated_ms(i) > d.updated_ms(i - 1), "n={n} i={i}");
             }
+        }
+    }
+
+    #[test]
+    fn an_imported_start_shares_one_minute_and_created_still_increases() {
+        let mut d = Dataset::for_tests(3_000);
+        d.config.imported_at_start = 2_500;
+        let minute = |i| d.created_ms(i).div_euclid(MINUTE_MS);
+        assert_eq!(minute(0), minute(2_499));
+        assert!(minute(2_500) > minute(2_499));
+        for i in 1..3_000 {
+            assert!(d.created_ms(i) > d.created_ms(i - 1), "i={i}");
+            assert!(d.created_ms(i) < d.updated_ms(i), "i={i}");
         }
     }
 }

@@ -46,8 +46,11 @@ impl Dataset {
         if w == self.sprint_window(u64::MAX) { "active" } else { "closed" }
     }
 
+    /// Every other goal has a comma and an `=` in it, as real goals do, so that readers of Data
+    /// Center's sprint strings (which do not escape them) meet them.
     fn sprint_goal(w: i64) -> String {
-        format!("Finish the {}", NOUNS[w.rem_euclid(NOUNS.len() as i64) as usize])
+        let noun = NOUNS[w.rem_euclid(NOUNS.len() as i64) as usize];
+        if w % 2 == 0 { format!("Finish the {noun}") } else { format!("Finish the {noun}, then ship=done") }
     }
 
     /// Agile datetimes: ISO 8601 with milliseconds and a colon in the offset, in the user's zone.
@@ -70,6 +73,33 @@ impl Dataset {
             s["completeDate"] = json!(self.agile_datetime((w + 1) * SPRINT_MS));
         }
         Some(json!([s]))
+    }
+
+    /// A sprint of the Sprint field as Jira Software on Data Center writes it: the `toString()`
+    /// of its Java object, in the layout of the newest recorded strings (lhh/jirate's fixtures
+    /// from issues.redhat.com, 2024: `id` first, `activatedDate`, `goal` after `sequence`, then
+    /// `synced`, `autoStartStop`, `incompleteIssuesDestinationId`), dates in UTC, nulls as
+    /// `<null>`, upper-case states, names and goals unescaped.
+    pub(crate) fn sprint_string(&self, sprint: &Value) -> String {
+        let utc = |k: &str| match sprint[k].as_str().and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok()) {
+            Some(d) => d.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => "<null>".to_string(),
+        };
+        let id = sprint["id"].as_u64().unwrap_or_default();
+        let hash = crate::rng::pick(self.config.seed, 0x5F1A, id) & 0xfff_ffff;
+        let state = sprint["state"].as_str().unwrap_or_default().to_ascii_uppercase();
+        let name = sprint["name"].as_str().unwrap_or_default();
+        let goal = sprint["goal"].as_str().unwrap_or("<null>");
+        format!(
+            "com.atlassian.greenhopper.service.sprint.Sprint@{hash:x}[id={id},rapidViewId={},state={state},name={name},\
+             startDate={},endDate={},completeDate={},activatedDate={},sequence={id},goal={goal},synced=false,\
+             autoStartStop=false,incompleteIssuesDestinationId=<null>]",
+            sprint["boardId"],
+            utc("startDate"),
+            utc("endDate"),
+            utc("completeDate"),
+            utc("startDate"),
+        )
     }
 
     /// Sprint window `w` as the agile API returns it (`SprintBean`). Data Center leaves out
