@@ -681,6 +681,19 @@ async fn data_center_projects_have_description_and_lead_and_a_missing_board_conf
     assert!(b.warnings.iter().any(|w| w.message.contains("not found (HTTP 404): 3")), "{:?}", b.warnings);
 }
 
+/// A full refresh of every issue on a Data Center `sim`, which must write `expected` rows equal
+/// to the truth; returns the listing's search requests.
+async fn listed_whole_on_dc(sim: &RunningSim, expected: usize) -> Vec<jira_sim::RecordedRequest> {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}";
+    let p = pipeline(sim, dir.path(), "data_center", PAT, objects);
+    sim.record_requests();
+    let report = run(&p).await;
+    assert_eq!(object(&report, "issues").rows_written, expected);
+    assert_same(&issue_rows(dir.path()).await, &truth(sim));
+    sim.recorded_requests().into_iter().filter(|r| r.method == "GET" && r.path == "/rest/api/2/search").collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn data_center_listing_pages_through_crowded_minutes_at_either_created_resolution() {
     for minute_index in [false, true] {
@@ -688,24 +701,8 @@ async fn data_center_listing_pages_through_crowded_minutes_at_either_created_res
         let sim = sim(Flavor::DataCenter, DatasetConfig { issues: 700, ..Default::default() }, behaviour).await;
         // A bulk import: 2,600 issues created within a second, more than two pages of one minute.
         sim.create_issues(2_600);
-        let dir = tempfile::tempdir().unwrap();
-        let p = pipeline(
-            &sim,
-            dir.path(),
-            "data_center",
-            PAT,
-            "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}",
-        );
-        sim.record_requests();
-        let report = run(&p).await;
-        assert_eq!(object(&report, "issues").rows_written, 3_300, "minute index: {minute_index}");
-        assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+        let listing = listed_whole_on_dc(&sim, 3_300).await;
         // The crowded minute was paged with `startAt` inside its window, never past 10,000.
-        let listing: Vec<_> = sim
-            .recorded_requests()
-            .into_iter()
-            .filter(|r| r.method == "GET" && r.path == "/rest/api/2/search")
-            .collect();
         assert!(listing.iter().any(|r| r.param("startAt").is_some_and(|s| s != "0")), "minute index: {minute_index}");
         assert!(listing.iter().all(|r| r.param("startAt").unwrap().parse::<u64>().unwrap() < 9_000));
     }
@@ -719,23 +716,10 @@ async fn a_data_center_site_whose_first_issues_share_one_minute_is_listed_whole(
         // so the first page ends in the minute it starts in and the next window starts there.
         let data = DatasetConfig { issues: 3_100, imported_at_start: 2_500, ..Default::default() };
         let sim = sim(Flavor::DataCenter, data, behaviour).await;
-        let dir = tempfile::tempdir().unwrap();
-        let p = pipeline(
-            &sim,
-            dir.path(),
-            "data_center",
-            PAT,
-            "  issues: {sync: full_refresh, fields: {include: [summary, updated]}}",
-        );
-        sim.record_requests();
-        let report = run(&p).await;
-        assert_eq!(object(&report, "issues").rows_written, 3_100, "minute index: {minute_index}");
-        assert_same(&issue_rows(dir.path()).await, &truth(&sim));
         // The imported minute was paged with `startAt` inside its own window.
-        let deeper = sim
-            .recorded_requests()
+        let deeper = listed_whole_on_dc(&sim, 3_100)
+            .await
             .into_iter()
-            .filter(|r| r.method == "GET" && r.path == "/rest/api/2/search")
             .filter(|r| {
                 r.param("startAt").is_some_and(|s| s != "0") && r.param("jql").is_some_and(|j| j.contains("created >="))
             })
