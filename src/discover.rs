@@ -26,21 +26,31 @@ pub struct FieldInfo {
 /// Personal data in a column of type `ty`, as `hash` paths: emails, display names and phone
 /// numbers, inside user structs and lists of them too.
 pub fn pii_paths(column: &str, name: &str, ty: &ColumnType) -> Vec<String> {
-    const KEYS: [&str; 3] = ["email", "displayname", "phone"];
-    let personal = |s: &str| {
-        let s = s.to_ascii_lowercase().replace([' ', '_'], "");
-        KEYS.iter().any(|k| s.contains(k))
-    };
-    let inside = |fields: &[(String, ColumnType)]| -> Vec<String> {
-        fields.iter().filter(|(n, t)| *t == ColumnType::Text && personal(n)).map(|(n, _)| n.clone()).collect()
-    };
     match ty {
-        ColumnType::Struct(f) => inside(f).into_iter().map(|n| format!("{column}.{n}")).collect(),
-        ColumnType::List(t) => match t.as_ref() {
-            ColumnType::Struct(f) => inside(f).into_iter().map(|n| format!("{column}[].{n}")).collect(),
-            _ => Vec::new(),
-        },
         ColumnType::Text if column != "id" && (personal(column) || personal(name)) => vec![column.to_string()],
+        _ => inside(column, ty),
+    }
+}
+
+const PII_KEYS: [&str; 3] = ["email", "displayname", "phone"];
+
+fn personal(s: &str) -> bool {
+    let s = s.to_ascii_lowercase().replace([' ', '_'], "");
+    PII_KEYS.iter().any(|k| s.contains(k))
+}
+
+/// The personal text fields inside a struct (or a list of them) at `path`, however deep: an
+/// attachment's `author` is a user like `assignee`.
+fn inside(path: &str, ty: &ColumnType) -> Vec<String> {
+    match ty {
+        ColumnType::Struct(fields) => fields
+            .iter()
+            .flat_map(|(n, t)| match t {
+                ColumnType::Text if personal(n) => vec![format!("{path}.{n}")],
+                _ => inside(&format!("{path}.{n}"), t),
+            })
+            .collect(),
+        ColumnType::List(t) => inside(&format!("{path}[]"), t),
         _ => Vec::new(),
     }
 }
@@ -137,6 +147,15 @@ mod tests {
         assert_eq!(pii_paths("customfield_2", "Phone number", &ColumnType::Text), ["customfield_2"]);
         assert!(pii_paths("summary", "Summary", &ColumnType::Text).is_empty());
         assert!(pii_paths("customfield_3", "Email count", &ColumnType::Float).is_empty());
+        let attachment = ColumnType::List(Box::new(ColumnType::Struct(vec![
+            ("filename".into(), ColumnType::Text),
+            ("author".into(), ColumnType::user()),
+        ])));
+        assert_eq!(
+            pii_paths("attachment", "Attachment", &attachment),
+            ["attachment[].author.displayName", "attachment[].author.emailAddress"],
+            "nested users are found"
+        );
     }
 
     #[test]

@@ -53,5 +53,14 @@ pub async fn run(file: &Path, write_pipeline: bool) -> Exit {
             if f.pii.is_empty() { String::new() } else { format!("hash: {}", f.pii.join(", ")) }
         );
     }
+    for (column, by) in jirapipe::objects::of(ObjectKind::Issues).embeds() {
+        if pipeline.object(*by).is_some() {
+            println!(
+                "note: issues.{column} holds the first page of what `{}` reads whole, so a new issues table leaves it out while `{}` is in this pipeline (name it in `fields.include` to keep it)",
+                by.name(),
+                by.name()
+            );
+        }
+    }
     Exit::Ok
 }

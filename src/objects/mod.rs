@@ -123,6 +123,13 @@ pub trait Object: Sync {
         None
     }
 
+    /// Columns that hold only a page of what another object reads whole (issues' `comment` and
+    /// `worklog` embed the first comments and worklogs): left out by default when that object is
+    /// in the same pipeline (see `runner::object`).
+    fn embeds(&self) -> &'static [(&'static str, ObjectKind)] {
+        &[]
+    }
+
     /// Sends the object's rows to `job.tx`; returns when all are sent.
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>>;
 

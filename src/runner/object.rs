@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use super::{Context, RunError, deletes, derive, gates, millis_to_time};
-use crate::config::{Deletes, ObjectConfig, SchemaDrift, SyncMode};
+use crate::config::{Deletes, FieldSelection, ObjectConfig, SchemaDrift, SyncMode};
 use crate::objects::{self, CHANNEL_BATCHES, Job, ObjectError, Outcome, Shape};
 use crate::report::{ObjectReport, Status, Warning};
 use crate::table::{DELETED_AT, DELETED_REASON, Layout, TableError};
@@ -45,7 +45,8 @@ async fn extract_and_write(
     // Every table operation is on the object's table (`issue_changelog` for `changelog`).
     let name = o.kind.table();
     let mut meta = ctx.meta();
-    let mut columns = object.select(&ctx.catalogue, &o.fields)?;
+    let selection = embedded_left_out(ctx, o, object).await?;
+    let mut columns = object.select(&ctx.catalogue, &selection)?;
     if o.deletes != Deletes::Ignore {
         // Under `hard` too: rows that left the filter, were archived or lost are kept, marked.
         columns.push(Column { name: DELETED_AT.into(), ty: ColumnType::Timestamp });
@@ -200,6 +201,32 @@ async fn extract_and_write(
     Ok(())
 }
 
+/// `o.fields`, less the columns that only repeat a page of what another object of the pipeline
+/// reads whole (`Object::embeds`) — unless `fields.include` or a `hash` path names them, or the
+/// table already has them: a table written before keeps getting them, since leaving them out
+/// now would null what its rows hold.
+async fn embedded_left_out(
+    ctx: &Context<'_>,
+    o: &ObjectConfig,
+    object: &dyn objects::Object,
+) -> Result<FieldSelection, RunError> {
+    let embedded: Vec<&str> =
+        object.embeds().iter().filter(|(_, by)| ctx.pipeline.object(*by).is_some()).map(|(c, _)| *c).collect();
+    if embedded.is_empty() || matches!(o.fields, FieldSelection::Include(_)) {
+        return Ok(o.fields.clone());
+    }
+    let table = ctx.store.schema(o.kind.table()).await?;
+    // A column a `hash` path starts at is wanted: hashing it says so.
+    let hashed = |c: &str| o.hash.iter().any(|h| h.split(['.', '[']).next() == Some(c));
+    let has = |c: &str| hashed(c) || table.as_ref().is_some_and(|t| t.field_with_name(c).is_ok());
+    let mut out: Vec<String> = match &o.fields {
+        FieldSelection::Exclude(names) => names.clone(),
+        _ => Vec::new(),
+    };
+    out.extend(embedded.into_iter().filter(|c| !has(c)).map(String::from));
+    Ok(if out.is_empty() { FieldSelection::All } else { FieldSelection::Exclude(out) })
+}
+
 /// Whether an object swept by issue is due to read every issue's list (`reconcile_every`).
 async fn full_sweep_due(ctx: &Context<'_>, o: &ObjectConfig) -> Result<bool, RunError> {
     let last = ctx.store.reconciled(&ctx.pipeline.name, o.kind.table()).await?;
@@ -222,9 +249,9 @@ async fn drifted(
 ) -> Result<Shape, RunError> {
     let name = o.kind.name();
     let Some(table) = ctx.store.schema(o.kind.table()).await? else { return Ok(shape) };
-    // A full refresh under `auto_sync` may drop columns; otherwise the table keeps them.
-    let keep_missing = !(o.sync == SyncMode::FullRefresh && o.schema_drift == SchemaDrift::AutoSync);
-    let drift = crate::transform::drift::reconcile(&mut shape.columns, &table, o.schema_drift, keep_missing)
+    // A full refresh under `auto_sync` writes the table anew: Jira's columns and types.
+    let rewrite = o.sync == SyncMode::FullRefresh && o.schema_drift == SchemaDrift::AutoSync;
+    let drift = crate::transform::drift::reconcile(&mut shape.columns, &table, o.schema_drift, rewrite)
         .map_err(|fields| ObjectError::Drift { object: name, fields: fields.join(", ") })?;
     let label = |id: &String| match ctx.catalogue.iter().find(|d| &d.id == id) {
         Some(d) => format!("{id} ({})", d.name),
@@ -241,9 +268,16 @@ async fn drifted(
         });
     }
     for (col, table_type, jira_type) in &drift.retyped {
+        if rewrite {
+            report.warnings.push(Warning {
+                message: format!("`{col}` was {table_type} in the table and is {jira_type} now"),
+                fix: "nothing to do: a full refresh under `schema_drift: auto_sync` rewrites the table with the types of this run (Jira's, and `hash` makes a hashed value text); readers that expect the old type need updating".into(),
+            });
+            continue;
+        }
         report.warnings.push(Warning {
             message: format!("`{col}` is {jira_type} in Jira now but {table_type} in the table; the table keeps {table_type}"),
-            fix: "records whose value does not fit go to `_rejects`; to adopt the new type, rebuild the table (delete it, or `jirapipe state reset`)".into(),
+            fix: "a text column keeps structured values as their JSON text; otherwise a value that does not fit is left null and recorded in `_rejects`. To adopt the new type, rebuild the table: delete it, or run it as a `full_refresh` (under `auto_sync` that takes Jira's types)".into(),
         });
     }
     report.drift = Some(drift);

@@ -34,6 +34,11 @@ pub enum ColumnType {
 }
 
 const TEXTAREA: &str = "com.atlassian.jira.plugin.system.customfieldtypes:textarea";
+/// System fields jirapipe once kept as JSON text and now types: a table written before keeps
+/// their JSON text (see `drift`), without a drift warning on every run.
+pub const TYPED_SINCE_JSON: [&str; 7] =
+    ["timetracking", "progress", "aggregateprogress", "votes", "watches", "subtasks", "attachment"];
+
 /// System fields whose `number` is a whole count of seconds or a percentage: Jira keeps them as
 /// `Long` (`TimeTrackingSystemField`, `WorkRatio`), so a fraction there is not a Jira value.
 const WHOLE_NUMBER_FIELDS: [&str; 7] = [
@@ -107,8 +112,47 @@ impl ColumnType {
                 ("endDate", Timestamp),
                 ("completeDate", Timestamp),
             ]),
+            "timetracking" => st(&[
+                ("originalEstimate", Text),
+                ("remainingEstimate", Text),
+                ("timeSpent", Text),
+                ("originalEstimateSeconds", Int),
+                ("remainingEstimateSeconds", Int),
+                ("timeSpentSeconds", Int),
+            ]),
+            // `percent` only when `total` is not zero.
+            "progress" => st(&[("progress", Int), ("total", Int), ("percent", Int)]),
+            "votes" => st(&[("votes", Int), ("hasVoted", Bool)]),
+            "watches" => st(&[("watchCount", Int), ("isWatching", Bool)]),
+            "attachment" => st(&[
+                ("id", Text),
+                ("filename", Text),
+                ("size", Int),
+                ("mimeType", Text),
+                ("created", Timestamp),
+                ("author", Self::user()),
+            ]),
             _ => Json,
         }
+    }
+
+    /// A sub-task as `subtasks` lists it: the issue's id and key, and under `fields` its
+    /// summary, status, priority and type.
+    fn subtask() -> Self {
+        use ColumnType::*;
+        st(&[
+            ("id", Text),
+            ("key", Text),
+            (
+                "fields",
+                st(&[
+                    ("summary", Text),
+                    ("status", Self::of_kind("status", None)),
+                    ("priority", Self::named()),
+                    ("issuetype", Self::of_kind("issuetype", None)),
+                ]),
+            ),
+        ])
     }
 
     pub fn of(schema: Option<&FieldSchema>) -> Self {
@@ -121,6 +165,9 @@ impl ColumnType {
                     || matches!(s.system.as_deref(), Some("description" | "environment")) =>
             {
                 ColumnType::RichText
+            }
+            ("array", Some("issuelinks")) if s.system.as_deref() == Some("subtasks") => {
+                ColumnType::List(Box::new(Self::subtask()))
             }
             ("array", Some(items)) => match Self::of_kind(items, s.custom.as_deref()) {
                 ColumnType::Json => ColumnType::Json,
@@ -280,6 +327,26 @@ mod tests {
         let seconds = FieldSchema { system: Some("timeoriginalestimate".into()), ..schema("number", None, None) };
         assert_eq!(ColumnType::of(Some(&seconds)), ColumnType::Int, "time tracking is whole seconds");
         assert_eq!(ColumnType::from_arrow(&ColumnType::Int.arrow()), ColumnType::Int);
+        let sys = |kind: &str, items: Option<&str>, id: &str| FieldSchema {
+            system: Some(id.into()),
+            ..schema(kind, items, None)
+        };
+        for (kind, items, id) in [
+            ("timetracking", None, "timetracking"),
+            ("progress", None, "aggregateprogress"),
+            ("votes", None, "votes"),
+            ("watches", None, "watches"),
+        ] {
+            assert!(matches!(ColumnType::of(Some(&sys(kind, items, id))), ColumnType::Struct(_)), "{id}");
+        }
+        assert!(matches!(
+            ColumnType::of(Some(&sys("array", Some("attachment"), "attachment"))),
+            ColumnType::List(t) if matches!(*t, ColumnType::Struct(_))
+        ));
+        let subtasks = ColumnType::of(Some(&sys("array", Some("issuelinks"), "subtasks")));
+        assert!(subtasks.describe().starts_with("list<struct<id, key, fields>"), "{}", subtasks.describe());
+        let links = ColumnType::of(Some(&sys("array", Some("issuelinks"), "issuelinks")));
+        assert_eq!(links, ColumnType::Json, "issue links stay JSON");
         assert_eq!(ColumnType::of(None), ColumnType::Json);
         let t = ColumnType::of(Some(&schema("array", Some("option"), None)));
         assert_eq!(ColumnType::from_arrow(&t.arrow()), t, "a table's types map back to column types");

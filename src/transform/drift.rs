@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::columns::{Column, ColumnType};
+use super::columns::{Column, ColumnType, TYPED_SINCE_JSON};
 use crate::arrow::datatypes::Schema;
 use crate::config::SchemaDrift;
 
@@ -23,14 +23,16 @@ pub struct Drift {
 }
 
 /// Adjusts `columns` to the table's `schema` under `policy`. `Err` carries the new fields when
-/// `policy` is `fail`. `keep_missing`: re-add the table's other columns (as nulls) so a full
-/// replace does not drop them.
+/// `policy` is `fail`. `rewrite`: the table is replaced whole (a full refresh under
+/// `auto_sync`), so it takes Jira's types and drops the columns Jira no longer has; otherwise
+/// the table's types win and its other columns are re-added (as nulls) so nothing is dropped.
 pub fn reconcile(
     columns: &mut Vec<Column>,
     schema: &Schema,
     policy: SchemaDrift,
-    keep_missing: bool,
+    rewrite: bool,
 ) -> Result<Drift, Vec<String>> {
+    let keep_missing = !rewrite;
     let mut drift = Drift::default();
     for c in columns.iter_mut() {
         match schema.field_with_name(&c.name) {
@@ -43,10 +45,20 @@ pub fn reconcile(
                 // Whole numbers in a table of doubles (written before they were whole): the
                 // table keeps doubles, which hold every value, without a warning on every run.
                 let widened = table_type.widens(&c.ty);
-                if !same && !widened {
+                // A text column for a structured value keeps the value's JSON text, lossless;
+                // for the fields jirapipe itself once kept as JSON that is no drift either.
+                let as_json = table_type == ColumnType::Text
+                    && matches!(c.ty, ColumnType::Struct(_) | ColumnType::List(_) | ColumnType::Json);
+                let ours = as_json && TYPED_SINCE_JSON.contains(&c.name.as_str());
+                // A rewritten table changes type in front of its readers: always said.
+                if !same && (rewrite || (!widened && !ours)) {
                     drift.retyped.push((c.name.clone(), table_type.describe(), c.ty.describe()));
                 }
-                if !same {
+                if rewrite {
+                    // Jira's type: the table is written anew.
+                } else if as_json {
+                    c.ty = ColumnType::Json;
+                } else if !same {
                     c.ty = table_type;
                 }
             }
@@ -93,14 +105,14 @@ mod tests {
     fn policies_add_hold_back_or_fail_on_new_fields() {
         let jira = cols(&[("id", ColumnType::Text), ("points", ColumnType::Float), ("new", ColumnType::Text)]);
         let mut c = jira.clone();
-        let d = reconcile(&mut c, &table(), SchemaDrift::AutoSync, false).unwrap();
+        let d = reconcile(&mut c, &table(), SchemaDrift::AutoSync, true).unwrap();
         assert_eq!((d.added.clone(), d.missing.clone()), (vec!["new".to_string()], vec!["old".to_string()]));
         assert_eq!(c.len(), 3);
         let mut c = jira.clone();
-        reconcile(&mut c, &table(), SchemaDrift::Block, true).unwrap();
+        reconcile(&mut c, &table(), SchemaDrift::Block, false).unwrap();
         assert_eq!(c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "points", "old"]);
         let mut c = jira.clone();
-        assert_eq!(reconcile(&mut c, &table(), SchemaDrift::Fail, true).unwrap_err(), ["new"]);
+        assert_eq!(reconcile(&mut c, &table(), SchemaDrift::Fail, false).unwrap_err(), ["new"]);
     }
 
     /// Delta reads a list back with its item named `element` and may change nullability: the
@@ -128,20 +140,41 @@ mod tests {
             ("description", ColumnType::RichText),
         ]);
         let mut c = jira.clone();
-        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, true).unwrap();
+        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, false).unwrap();
         assert!(d.retyped.is_empty() && d.added.is_empty() && d.missing.is_empty(), "{d:?}");
         assert_eq!(c[1].ty, list);
         assert_eq!(c[3].ty, ColumnType::Float, "the table's doubles are kept");
         assert_eq!(c[4].ty, ColumnType::RichText, "rich text is still flattened");
         let mut c = cols(&[("id", ColumnType::Text), ("watchers", ColumnType::List(Box::new(ColumnType::Text)))]);
-        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, true).unwrap();
+        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, false).unwrap();
         assert_eq!(d.retyped.len(), 1, "a real change is still reported");
+    }
+
+    /// A table written when `votes` was JSON text keeps it (no warning); a field Jira changed
+    /// from text to an object is kept as JSON text too, and said.
+    #[test]
+    fn text_columns_keep_structured_values_as_json() {
+        let table = Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("votes", DataType::Utf8, true),
+            Field::new("customfield_1", DataType::Utf8, true),
+        ]);
+        let votes = ColumnType::Struct(vec![("votes".into(), ColumnType::Int)]);
+        let mut c = cols(&[("id", ColumnType::Text), ("votes", votes.clone()), ("customfield_1", votes)]);
+        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, false).unwrap();
+        assert_eq!((c[1].ty.clone(), c[2].ty.clone()), (ColumnType::Json, ColumnType::Json));
+        let retyped: Vec<&str> = d.retyped.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(retyped, ["customfield_1"]);
+        let votes = ColumnType::Struct(vec![("votes".into(), ColumnType::Int)]);
+        let mut c = cols(&[("id", ColumnType::Text), ("votes", votes.clone())]);
+        let d = reconcile(&mut c, &table, SchemaDrift::AutoSync, true).unwrap();
+        assert_eq!((c[1].ty.clone(), d.retyped.len()), (votes, 1), "a rewritten table takes Jira's type, and says so");
     }
 
     #[test]
     fn the_table_type_wins_when_jira_changes_a_field_type() {
         let mut c = cols(&[("id", ColumnType::Text), ("points", ColumnType::Text)]);
-        let d = reconcile(&mut c, &table(), SchemaDrift::AutoSync, true).unwrap();
+        let d = reconcile(&mut c, &table(), SchemaDrift::AutoSync, false).unwrap();
         assert_eq!(c[1].ty, ColumnType::Float);
         assert_eq!(d.retyped, vec![("points".into(), "double".into(), "text".into())]);
     }

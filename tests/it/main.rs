@@ -25,3 +25,4 @@ mod soak;
 mod source_tree;
 mod storage;
 mod tables;
+mod typed;

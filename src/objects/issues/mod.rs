@@ -95,6 +95,11 @@ impl Object for Issues {
         Box::pin(gone::explain(client, missing))
     }
 
+    /// `issuelinks` stays: Jira embeds every link, and `issue_links` reads its rows from it.
+    fn embeds(&self) -> &'static [(&'static str, ObjectKind)] {
+        &[("comment", ObjectKind::Comments), ("worklog", ObjectKind::Worklogs)]
+    }
+
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
         Box::pin(extract(job))
     }
@@ -155,7 +160,7 @@ async fn probe(client: &JiraClient, config: &ObjectConfig) -> Result<Probed, Jir
 
 /// System fields kept as JSON whose insides name and quote people (authors, bodies, uploaders,
 /// watchers): `discover` flags them, since no typed path inside them can be suggested.
-const PERSONAL_JSON: [&str; 4] = ["comment", "worklog", "attachment", "watches"];
+const PERSONAL_JSON: [&str; 2] = ["comment", "worklog"];
 
 /// The first issue `config`'s JQL matches, for the probes of the objects that follow issues.
 pub(crate) async fn first_matching(client: &JiraClient, config: &ObjectConfig) -> Result<Option<u64>, JiraError> {
