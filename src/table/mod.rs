@@ -201,8 +201,12 @@ impl TableStore {
 
     /// How many rows the table holds now, `None` when it does not exist yet: what a full
     /// refresh is about to replace.
+    /// Rows marked deleted (a table once incremental) are not counted: a refresh never writes
+    /// them again.
     pub async fn row_count(&self, object: &str) -> Result<Option<u64>, TableError> {
-        let rows = self.query_text(object, "SELECT CAST(count(*) AS VARCHAR) FROM t").await?;
+        let Some(schema) = self.schema(object).await? else { return Ok(None) };
+        let live = if schema.field_with_name(DELETED_AT).is_ok() { " WHERE _deleted_at IS NULL" } else { "" };
+        let rows = self.query_text(object, &format!("SELECT CAST(count(*) AS VARCHAR) FROM t{live}")).await?;
         Ok(rows.and_then(|r| r.first()?.first()?.as_deref()?.parse().ok()))
     }
 
