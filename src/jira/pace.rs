@@ -144,19 +144,27 @@ impl Pace {
 
     async fn wait_in(&self, pick: impl Fn(&mut State) -> &mut Lane) {
         loop {
-            let slot = {
-                let mut s = self.state.lock().expect("pace lock");
-                let paused = s.paused_until;
-                pick(&mut s).reserve(Instant::now().max(paused))
-            };
+            let slot = self.reserve_in(&pick, Instant::now());
             tokio::time::sleep_until(slot).await;
             // A 429 that arrived while this request waited pauses it too.
-            let mut s = self.state.lock().expect("pace lock");
-            let paused = s.paused_until;
-            if paused <= slot && pick(&mut s).paused_until <= slot {
+            if self.clear_at(&pick, slot) {
                 return;
             }
         }
+    }
+
+    /// The moment a request asking at `now` may go in the lane `pick` chooses.
+    fn reserve_in(&self, pick: &impl Fn(&mut State) -> &mut Lane, now: Instant) -> Instant {
+        let mut s = self.state.lock().expect("pace lock");
+        let paused = s.paused_until;
+        pick(&mut s).reserve(now.max(paused))
+    }
+
+    /// Whether a request given `slot` may still go then: no pause arrived since.
+    fn clear_at(&self, pick: &impl Fn(&mut State) -> &mut Lane, slot: Instant) -> bool {
+        let mut s = self.state.lock().expect("pace lock");
+        let paused = s.paused_until;
+        paused <= slot && pick(&mut s).paused_until <= slot
     }
 
     /// The site answered (any status but 429). `limit` and `remaining` are its
@@ -211,7 +219,11 @@ impl Pace {
 
     /// No request goes for `wait`: the hourly quota is spent for every endpoint.
     pub fn pause_all(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        self.pause_all_at(Instant::now(), wait);
+    }
+
+    fn pause_all_at(&self, now: Instant, wait: Duration) {
+        let until = now + wait;
         let mut s = self.state.lock().expect("pace lock");
         s.paused_until = s.paused_until.max(until);
     }
@@ -234,18 +246,25 @@ fn lane<'a>(s: &'a mut State, endpoint: &str, ceiling: f64, now: Instant) -> &'a
 /// URL, and ids in paths must not make an endless number of lanes.
 pub(crate) fn endpoint(method: &str, path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or_default().trim_matches('/');
+    let mut previous = "";
     let segments: Vec<&str> = path
         .split('/')
         .map(|seg| {
+            // `api/3`, `agile/1.0`: the API's version, not an id.
+            let version = API_ROOTS.contains(&previous);
+            previous = seg;
             let has_digit = seg.bytes().any(|b| b.is_ascii_digit());
             let issue_key = seg.split_once('-').is_some_and(|(p, n)| {
                 !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && n.parse::<u64>().is_ok()
             });
-            if has_digit || issue_key || seg.len() > 40 { "{id}" } else { seg }
+            if !version && (has_digit || issue_key || seg.len() > 40) { "{id}" } else { seg }
         })
         .collect();
     format!("{method} {}", segments.join("/"))
 }
+
+/// Path segments followed by the API's version.
+const API_ROOTS: [&str; 4] = ["api", "agile", "auth", "greenhopper"];
 
 #[cfg(test)]
 mod tests {
@@ -303,7 +322,7 @@ mod tests {
         assert!(pace.throttled_at(t0, SEARCH, Scope::Endpoint, 2 * SEC, None));
         assert!(!pace.throttled_at(t0 + MS, SEARCH, Scope::Endpoint, 2 * SEC, None), "the same burst's second 429");
         assert_eq!(lane_rate(&pace, SEARCH), 16.0, "cut once, not twice");
-        assert_eq!(reserve(&pace, SEARCH, t0 + MS) - t0, 2 * SEC, "waits out Retry-After");
+        assert_eq!(reserve(&pace, SEARCH, t0 + MS) - t0, 2001 * MS, "waits out the latest Retry-After");
         assert_eq!(lane_rate(&pace, BULK), 20.0, "another endpoint keeps its rate");
         assert_eq!(reserve(&pace, BULK, t0 + MS) - t0, MS, "and does not wait");
         assert_eq!(pace.rate(BULK), 20.0, "nor does the shared lane");
@@ -376,29 +395,42 @@ mod tests {
         assert_eq!(reserve(&pace, BULK, t0) - t0, Duration::ZERO);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_spent_quota_holds_every_request_until_the_reset() {
-        let pace = Pace::new(100.0);
-        let t0 = Instant::now();
-        pace.ready(SEARCH).await;
-        pace.pause_all(Duration::from_secs(90));
-        pace.ready(BULK).await;
-        assert_eq!(Instant::now() - t0, Duration::from_secs(90));
-        assert_eq!(pace.rate(BULK), 100.0, "a spent quota is no reason to go slower after it");
+    /// Lanes already made (the tests' `Instant`s come after them).
+    fn bulk(s: &mut State) -> &mut Lane {
+        s.lanes.get_mut(BULK).expect("made")
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_429_during_the_wait_pauses_the_waiting_request() {
-        let pace = std::sync::Arc::new(Pace::new(1.0));
+    fn search(s: &mut State) -> &mut Lane {
+        s.lanes.get_mut(SEARCH).expect("made")
+    }
+
+    fn shared(s: &mut State) -> &mut Lane {
+        &mut s.shared
+    }
+
+    #[test]
+    fn a_spent_quota_holds_every_request_until_the_reset() {
+        let pace = Pace::new(100.0);
+        lane_rate(&pace, BULK);
         let t0 = Instant::now();
-        pace.ready(SEARCH).await;
-        let waiting = tokio::spawn({
-            let pace = pace.clone();
-            async move { pace.ready(SEARCH).await }
-        });
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        pace.throttled(SEARCH, Scope::Endpoint, 3 * SEC, None);
-        waiting.await.unwrap();
-        assert!(Instant::now() - t0 >= Duration::from_millis(3500), "{:?}", Instant::now() - t0);
+        assert_eq!(pace.reserve_in(&bulk, t0), t0);
+        pace.pause_all_at(t0, Duration::from_secs(90));
+        assert!(!pace.clear_at(&bulk, t0 + 10 * MS), "a request already given its turn waits too");
+        assert_eq!(pace.reserve_in(&bulk, t0 + 10 * MS), t0 + Duration::from_secs(90));
+        assert_eq!(pace.reserve_in(&shared, t0), t0 + Duration::from_secs(90));
+        assert_eq!(lane_rate(&pace, BULK), 100.0, "a spent quota is no reason to go slower after it");
+    }
+
+    #[test]
+    fn a_429_during_the_wait_pauses_the_waiting_request() {
+        let pace = Pace::new(1.0);
+        lane_rate(&pace, SEARCH);
+        let t0 = Instant::now();
+        assert_eq!(pace.reserve_in(&search, t0), t0);
+        let waiting = pace.reserve_in(&search, t0);
+        assert_eq!(waiting, t0 + SEC);
+        pace.throttled_at(t0 + 500 * MS, SEARCH, Scope::Endpoint, 3 * SEC, None);
+        assert!(!pace.clear_at(&search, waiting));
+        assert_eq!(pace.reserve_in(&search, waiting), t0 + 3500 * MS);
     }
 }

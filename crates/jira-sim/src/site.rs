@@ -74,6 +74,9 @@ pub(crate) struct State {
     pub activity: crate::activity::Activity,
     pub behaviour: Behaviour,
     pub rate: RateWindow,
+    /// The burst limit's bucket of each endpoint.
+    pub buckets: std::collections::HashMap<String, crate::behaviour::Bucket>,
+    pub quota: crate::behaviour::QuotaWindow,
     pub requests: u64,
     pub counters: std::collections::BTreeMap<(String, u16), u64>,
     /// Requests as received, while `RunningSim::record_requests` is on.
