@@ -11,7 +11,7 @@
 //!
 //! A cut takes a lane to four fifths (multiplicative decrease) at most once per pause, and every
 //! request of the lane waits out `Retry-After`, not only the one that got it. While the site
-//! answers, a lane climbs back toward the ceiling by a share per second of quiet (slowly near
+//! answers, a lane climbs back toward the ceiling by a share per second of quiet (slowly around
 //! the rate last throttled, until the site has been quiet for a while: then the limiter has
 //! relaxed). A lane never goes below its floor, a quarter of the rate the site says it allows
 //! (`X-RateLimit-Limit`) or of the ceiling: 429s that keep coming at a quarter of the stated
@@ -31,10 +31,11 @@ const CUT: f64 = 0.8;
 /// throttled gets back to its ceiling within a minute of the site relaxing.
 const GROWTH: f64 = 0.1;
 /// Growth within 10% of the rate last throttled, shortly after the cut: a fifth of the above,
-/// so the rate dwells just under the site's limit instead of bouncing off it.
+/// so the rate dwells around the site's limit instead of bouncing off it.
 const GROWTH_NEAR_LIMIT: f64 = 0.02;
-/// How long after a cut the rate that drew it still counts as the site's limit.
-const QUIET: Duration = Duration::from_secs(30);
+/// How long after a cut the rate that drew it still counts as the site's limit: burst limits
+/// refill within seconds, so a site quiet for longer has relaxed.
+const QUIET: Duration = Duration::from_secs(10);
 /// The floor as a share of the stated limit (or of the ceiling).
 const FLOOR_SHARE: f64 = 0.25;
 /// The lowest floor, in requests per second.
@@ -101,7 +102,9 @@ impl Lane {
     fn grow(&mut self, now: Instant, ceiling: f64) {
         let quiet = now.saturating_duration_since(self.grown_at).as_secs_f64();
         self.grown_at = self.grown_at.max(now);
-        let near = self.last_cut.is_some_and(|(at, drew)| now.duration_since(at) < QUIET && self.rate >= 0.9 * drew);
+        let near = self.last_cut.is_some_and(|(at, drew)| {
+            now.duration_since(at) < QUIET && (0.9 * drew..=1.1 * drew).contains(&self.rate)
+        });
         let growth = if near { GROWTH_NEAR_LIMIT } else { GROWTH };
         self.rate = (self.rate * (growth * quiet).exp()).min(ceiling);
         self.answers += 1;
@@ -352,11 +355,11 @@ mod tests {
         assert!(pace.throttled_at(t0 + 2 * SEC, SEARCH, Scope::Endpoint, SEC, None));
         pace.answered_at(t0 + 5 * SEC, SEARCH, None, None);
         let near = lane_rate(&pace, SEARCH);
-        assert!(close(near, drew * 0.8 * 0.2f64.exp()) && near >= 0.9 * drew, "{near}");
+        assert!(close(near, drew * 0.8 * 0.2f64.exp()) && (0.9 * drew..=1.1 * drew).contains(&near), "{near}");
         // Near the rate that drew the last cut, shortly after it: 2% a second.
         pace.answered_at(t0 + 10 * SEC, SEARCH, None, None);
         assert!(close(lane_rate(&pace, SEARCH), near * 0.1f64.exp()), "{}", lane_rate(&pace, SEARCH));
-        // Quiet for 30 s: the limiter relaxed, and the rate climbs to the ceiling, not past it.
+        // Quiet for 10 s: the limiter relaxed, and the rate climbs to the ceiling, not past it.
         pace.answered_at(t0 + 40 * SEC, SEARCH, None, None);
         assert_eq!(lane_rate(&pace, SEARCH), 100.0);
     }
