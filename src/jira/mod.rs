@@ -271,7 +271,13 @@ impl JiraClient {
                 let resets_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 let reason = limits.reason.clone().unwrap_or_default();
                 if wait > inner.max_quota_wait {
-                    return Err(JiraError::QuotaSpent { endpoint, reason, resets_at, wait, bound: inner.max_quota_wait });
+                    return Err(JiraError::QuotaSpent {
+                        endpoint,
+                        reason,
+                        resets_at,
+                        wait,
+                        bound: inner.max_quota_wait,
+                    });
                 }
                 let until = resets_at.format("%Y-%m-%d %H:%M:%S UTC");
                 tracing::warn!(
@@ -297,7 +303,8 @@ impl JiraClient {
                 let slowed = inner.pace.throttled(&lane, scope, wait, limits.limit);
                 // A 429 among answers to others is a share of 429s, not a site that has stopped
                 // answering: retrying it is not a failed attempt either (within a bound).
-                let among_answers = inner.pace.answers(&lane) > answers_before && tries < SHARE_TRIES * inner.retry.max_attempts;
+                let among_answers =
+                    inner.pace.answers(&lane) > answers_before && tries < SHARE_TRIES * inner.retry.max_attempts;
                 if slowed && free_429s < FREE_429S {
                     // This 429 slowed the endpoint down: retrying it is not a failed attempt.
                     free_429s += 1;

@@ -102,9 +102,9 @@ impl Lane {
     fn grow(&mut self, now: Instant, ceiling: f64) {
         let quiet = now.saturating_duration_since(self.grown_at).as_secs_f64();
         self.grown_at = self.grown_at.max(now);
-        let near = self.last_cut.is_some_and(|(at, drew)| {
-            now.duration_since(at) < QUIET && (0.9 * drew..=1.1 * drew).contains(&self.rate)
-        });
+        let near = self
+            .last_cut
+            .is_some_and(|(at, drew)| now.duration_since(at) < QUIET && (0.9 * drew..=1.1 * drew).contains(&self.rate));
         let growth = if near { GROWTH_NEAR_LIMIT } else { GROWTH };
         self.rate = (self.rate * (growth * quiet).exp()).min(ceiling);
         self.answers += 1;
@@ -122,7 +122,11 @@ impl Lane {
         }
         self.last_cut = Some((now, self.rate));
         self.rate = (self.rate * CUT).max(floor);
-        tracing::info!(endpoint = what, requests_per_second = format!("{:.2}", self.rate), "Jira answered 429: slowing down");
+        tracing::info!(
+            endpoint = what,
+            requests_per_second = format!("{:.2}", self.rate),
+            "Jira answered 429: slowing down"
+        );
         true
     }
 }
@@ -369,9 +373,7 @@ mod tests {
         let pace = Pace::new(20.0);
         let t0 = Instant::now();
         let cuts = (0..100)
-            .filter(|i| {
-                pace.throttled_at(t0 + Duration::from_secs(2 * i), SEARCH, Scope::Endpoint, SEC, Some(100.0))
-            })
+            .filter(|i| pace.throttled_at(t0 + Duration::from_secs(2 * i), SEARCH, Scope::Endpoint, SEC, Some(100.0)))
             .count();
         assert_eq!(lane_rate(&pace, SEARCH), 5.0, "a quarter of the ceiling, the stated limit being higher");
         assert_eq!(cuts, 7, "20 → 5 in cuts of a fifth, then none");

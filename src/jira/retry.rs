@@ -127,9 +127,10 @@ impl RateLimitHeaders {
 /// `X-RateLimit-Reset`: ISO 8601, with seconds (`2026-01-01T01:01:01Z`) or, as Atlassian's page
 /// also writes it, to the minute (`yyyy-MM-ddTHH:mmZ`).
 fn reset_time(v: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v).map(|d| d.with_timezone(&Utc)).ok().or_else(|| {
-        chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%MZ").ok().map(|n| n.and_utc())
-    })
+    DateTime::parse_from_rfc3339(v)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%MZ").ok().map(|n| n.and_utc()))
 }
 
 /// A uniform value in [0, 1) from the system clock's nanoseconds: enough to decorrelate

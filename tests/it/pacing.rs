@@ -24,7 +24,8 @@ async fn sim(issues: u64, behaviour: Behaviour) -> RunningSim {
 
 fn pipeline(sim: &RunningSim, dir: &Path, auth: &str, rps: &str, extra: &[(&str, &str)]) -> Pipeline {
     let objects = "  issues: {fields: {include: [summary, updated]}}\n  users: {}";
-    let mut y = PipelineYaml::new("t", objects).source("concurrency", "4").source("requests_per_second", rps).auth(auth);
+    let mut y =
+        PipelineYaml::new("t", objects).source("concurrency", "4").source("requests_per_second", rps).auth(auth);
     for (k, v) in extra {
         y = y.source(k, v);
     }

@@ -601,9 +601,11 @@ async fn faults(app: Arc<AppState>, req: Request, next: Next) -> Response {
         // The hour's points, for OAuth apps on Cloud only ("API token-based traffic is not
         // affected").
         let mut limited = match &b.quota {
-            Some(q) if bearer && app.flavor == Flavor::Cloud => {
-                st.quota.spend(q, now).err().map(|wait| Limited { limit: q.points, wait_ms: wait, reason: Some(q.reason()) })
-            }
+            Some(q) if bearer && app.flavor == Flavor::Cloud => st.quota.spend(q, now).err().map(|wait| Limited {
+                limit: q.points,
+                wait_ms: wait,
+                reason: Some(q.reason()),
+            }),
             _ => None,
         };
         let mut allowance = None;
@@ -615,7 +617,11 @@ async fn faults(app: Arc<AppState>, req: Request, next: Next) -> Response {
             }
         }
         if let (None, Some(limit)) = (&limited, b.rate_limit_per_sec) {
-            limited = st.rate.admit(limit, now).err().map(|wait| Limited { limit: limit.into(), wait_ms: wait, reason: None });
+            limited = st.rate.admit(limit, now).err().map(|wait| Limited {
+                limit: limit.into(),
+                wait_ms: wait,
+                reason: None,
+            });
         }
         if limited.is_none() && b.throttle_every.is_some_and(|e| e > 0 && n.is_multiple_of(e)) {
             let limit = b.rate_limit_per_sec.unwrap_or(100).into();

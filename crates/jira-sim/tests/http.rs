@@ -707,7 +707,13 @@ fn limited(s: &Site, request: reqwest::RequestBuilder) -> Limited {
     s.block(async {
         let r = request.send().await.unwrap();
         let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
-        (r.status().as_u16(), h("retry-after"), h("x-ratelimit-remaining"), h("x-ratelimit-reset"), h("ratelimit-reason"))
+        (
+            r.status().as_u16(),
+            h("retry-after"),
+            h("x-ratelimit-remaining"),
+            h("x-ratelimit-reset"),
+            h("ratelimit-reason"),
+        )
     })
 }
 
@@ -715,9 +721,7 @@ fn limited(s: &Site, request: reqwest::RequestBuilder) -> Limited {
 fn the_burst_limit_is_a_bucket_per_endpoint() {
     let burst = BurstLimit { per_second: 0.5, buffer: 3, only: vec!["/search".into()] };
     let s = site(SimConfig { behaviour: Behaviour { burst: Some(burst), ..Default::default() }, ..Default::default() });
-    let get = |path: &str| {
-        limited(&s, s.http.get(s.url(path)).basic_auth(s.sim.email(), Some(s.sim.api_token())))
-    };
+    let get = |path: &str| limited(&s, s.http.get(s.url(path)).basic_auth(s.sim.email(), Some(s.sim.api_token())));
     let search = "/rest/api/3/search/jql?jql=updated%3E%3D0";
     let answers: Vec<Limited> = (0..4).map(|_| get(search)).collect();
     // The buffer lets three through, counting down; the fourth is turned away until a token is back.
