@@ -71,22 +71,26 @@ async fn assert_every_issue(dir: &Path, sim: &RunningSim) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn burst_429s_on_one_endpoint_slow_only_that_endpoint() {
-    let burst = BurstLimit { per_second: 2.0, buffer: 1, only: vec![FIELD.into()] };
+    // Other clients take 7 of the 8 tokens a second the site states: this one meets 429s even
+    // at the stated rate, until the end.
+    let burst = BurstLimit { per_second: 8.0, buffer: 2, only: vec![FIELD.into()], others_per_second: 7.0 };
     let sim = sim(10, Behaviour { burst: Some(burst), ..Behaviour::default() }).await;
     let dir = tempfile::tempdir().unwrap();
     let c = client(&pipeline(&sim, dir.path(), API_TOKEN, "40", &[])).await;
-    tokio::join!(hammer(&c, FIELD, 12), hammer(&c, MYSELF, 40));
-    assert!(sim.requests_with_status(FIELD, 429) > 0, "{:?}", sim.request_log());
+    tokio::join!(hammer(&c, FIELD, 14), hammer(&c, MYSELF, 40));
+    let field_429s = sim.requests_with_status(FIELD, 429);
+    assert!(field_429s > 0, "{:?}", sim.request_log());
+    // Slowed, it mostly waits for tokens instead of spending its requests on 429s.
+    assert!(field_429s <= 14 / 2, "{:?}", sim.request_log());
+    assert!(c.current_rate("GET", FIELD) <= 8.0, "never above the rate the site states");
     assert_eq!(sim.requests_with_status(MYSELF, 429), 0);
     assert_eq!(sim.requests_with_status(MYSELF, 200), 40);
-    let (field, myself) = (c.current_rate("GET", FIELD), c.current_rate("GET", MYSELF));
-    assert!(field <= 2.0, "the limited endpoint goes at most at the rate the site states: {field}");
-    assert_eq!(myself, 40.0, "the other endpoint keeps the configured rate");
+    assert_eq!(c.current_rate("GET", MYSELF), 40.0, "the other endpoint keeps the configured rate");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rate_recovers_after_the_limiter_relaxes() {
-    let burst = BurstLimit { per_second: 3.0, buffer: 1, only: Vec::new() };
+    let burst = BurstLimit { per_second: 3.0, buffer: 1, only: Vec::new(), others_per_second: 0.0 };
     let sim = sim(10, Behaviour { burst: Some(burst), ..Behaviour::default() }).await;
     let dir = tempfile::tempdir().unwrap();
     let c = client(&pipeline(&sim, dir.path(), API_TOKEN, "30", &[])).await;

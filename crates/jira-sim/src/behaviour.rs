@@ -178,6 +178,10 @@ pub struct BurstLimit {
     pub buffer: u32,
     /// Path fragments of the endpoints limited (`"/search"`); empty: every endpoint.
     pub only: Vec<String>,
+    /// Tokens a second other clients of the site take from the same buckets ("All programmatic
+    /// requests (from apps or API tokens) for a tenant share the same API bucket"): what is
+    /// left for this client is less than the `X-RateLimit-Limit` it is told.
+    pub others_per_second: f64,
 }
 
 impl BurstLimit {
@@ -286,10 +290,11 @@ impl Bucket {
             (self.started, self.tokens) = (true, size);
         }
         let elapsed = now_ms.saturating_sub(self.at_ms) as f64 / 1000.0;
-        self.tokens = (self.tokens + elapsed * limit.per_second).min(size);
+        let refill = (limit.per_second - limit.others_per_second).max(1e-3);
+        self.tokens = (self.tokens + elapsed * refill).min(size);
         self.at_ms = now_ms;
         if self.tokens < 1.0 {
-            return Err((((1.0 - self.tokens) / limit.per_second.max(1e-3)) * 1000.0).ceil() as u64);
+            return Err((((1.0 - self.tokens) / refill) * 1000.0).ceil() as u64);
         }
         self.tokens -= 1.0;
         Ok(self.tokens.floor() as u32)
@@ -344,12 +349,16 @@ mod tests {
 
     #[test]
     fn a_bucket_lets_a_burst_through_then_the_steady_rate() {
-        let limit = BurstLimit { per_second: 10.0, buffer: 3, only: Vec::new() };
+        let limit = BurstLimit { per_second: 10.0, buffer: 3, only: Vec::new(), others_per_second: 0.0 };
         let mut b = Bucket::default();
         assert_eq!((0..3).map(|_| b.admit(&limit, 1_000)).collect::<Vec<_>>(), [Ok(2), Ok(1), Ok(0)]);
         assert_eq!(b.admit(&limit, 1_000), Err(100), "a token is back in 100 ms");
         assert_eq!(b.admit(&limit, 1_100), Ok(0));
         assert_eq!(b.admit(&limit, 60_000), Ok(2), "never more than the buffer");
+        let shared = BurstLimit { others_per_second: 8.0, ..limit };
+        let mut b = Bucket::default();
+        (0..3).for_each(|_| _ = b.admit(&shared, 1_000));
+        assert_eq!(b.admit(&shared, 1_100), Err(400), "others leave 2 tokens a second");
     }
 
     #[test]

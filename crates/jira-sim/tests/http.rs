@@ -719,7 +719,7 @@ fn limited(s: &Site, request: reqwest::RequestBuilder) -> Limited {
 
 #[test]
 fn the_burst_limit_is_a_bucket_per_endpoint() {
-    let burst = BurstLimit { per_second: 0.5, buffer: 3, only: vec!["/search".into()] };
+    let burst = BurstLimit { per_second: 0.5, buffer: 3, only: vec!["/search".into()], others_per_second: 0.0 };
     let s = site(SimConfig { behaviour: Behaviour { burst: Some(burst), ..Default::default() }, ..Default::default() });
     let get = |path: &str| limited(&s, s.http.get(s.url(path)).basic_auth(s.sim.email(), Some(s.sim.api_token())));
     let search = "/rest/api/3/search/jql?jql=updated%3E%3D0";
