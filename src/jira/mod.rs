@@ -268,7 +268,11 @@ impl JiraClient {
             let delay = if throttled && limits.quota_spent() {
                 // Every endpoint shares the hour's points: nothing goes until the reset.
                 let wait = limits.quota_wait(now).unwrap_or(QUOTA_WAIT_UNSAID);
-                let resets_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                // The reset as Jira wrote it when it did, else as far off as it asked to wait.
+                let resets_at = limits
+                    .reset
+                    .filter(|r| *r > now)
+                    .unwrap_or_else(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
                 let reason = limits.reason.clone().unwrap_or_default();
                 if wait > inner.max_quota_wait {
                     return Err(JiraError::QuotaSpent {
