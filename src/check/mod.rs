@@ -245,6 +245,8 @@ fn rate_limits(client: &JiraClient) -> String {
     };
     add("X-RateLimit-Limit", h.limit.map(|n| n.to_string()));
     add("X-RateLimit-Remaining", h.remaining.map(|n| n.to_string()));
+    add("X-RateLimit-FillRate", h.fill_rate.map(|n| n.to_string()));
+    add("X-RateLimit-Interval-Seconds", h.interval_secs.map(|n| n.to_string()));
     add("X-RateLimit-NearLimit", h.near_limit.then(|| "true".into()));
     add("Retry-After", h.retry_after.map(|d| d.as_secs().to_string()));
     add("X-RateLimit-Reset", h.reset.map(|r| r.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));

@@ -240,7 +240,7 @@ impl JiraClient {
             };
             let (err, limits) = match outcome {
                 Ok((reply, limits)) => {
-                    inner.pace.answered(&lane, limits.limit, limits.remaining);
+                    inner.pace.answered(&lane, limits.per_second(), limits.remaining);
                     self.saw(&lane, limits);
                     return Ok(reply);
                 }
@@ -254,7 +254,7 @@ impl JiraClient {
                 }
                 Err((e, limits)) => {
                     if matches!(e, JiraError::Status { status, .. } if status != 429) {
-                        inner.pace.answered(&lane, limits.limit, limits.remaining);
+                        inner.pace.answered(&lane, limits.per_second(), limits.remaining);
                     }
                     self.saw(&lane, limits.clone());
                     if !e.is_transient() {
@@ -304,7 +304,7 @@ impl JiraClient {
                     return Err(JiraError::RetryAfterTooLong { endpoint, wait });
                 }
                 let scope = if limits.burst() { pace::Scope::Endpoint } else { pace::Scope::Site };
-                let slowed = inner.pace.throttled(&lane, scope, wait, limits.limit);
+                let slowed = inner.pace.throttled(&lane, scope, wait, limits.per_second());
                 // A 429 among answers to others is a share of 429s, not a site that has stopped
                 // answering: retrying it is not a failed attempt either (within a bound).
                 let among_answers =

@@ -14,7 +14,7 @@
 //! answers, a lane climbs back toward the ceiling by a share per second of quiet (slowly around
 //! the rate last throttled, until the site has been quiet for a while: then the limiter has
 //! relaxed). A lane never goes below its floor, a quarter of the rate the site says it allows
-//! (`X-RateLimit-Limit`) or of the ceiling: 429s that keep coming at a quarter of the stated
+//! (`X-RateLimit-Limit`, Data Center's fill rate) or of the ceiling: 429s that keep coming at a quarter of the stated
 //! limit are not caused by this client's rate (other clients share the bucket, or the site
 //! throttles a share of requests whatever the rate), and slowing further would only stall the
 //! run — their `Retry-After` pauses still apply.
@@ -76,7 +76,8 @@ struct Lane {
     paused_until: Instant,
     /// When the rate was last cut, and the rate that drew the cut.
     last_cut: Option<(Instant, f64)>,
-    /// The requests per second the site says it allows here (`X-RateLimit-Limit`).
+    /// The requests per second the site says it allows here (`X-RateLimit-Limit`, or Data
+    /// Center's fill rate).
     stated: Option<f64>,
     /// When the rate last grew.
     grown_at: Instant,

@@ -59,6 +59,10 @@ pub struct RateLimitHeaders {
     pub reason: Option<String>,
     /// `X-RateLimit-NearLimit: true`: less than a fifth of the hour's quota is left.
     pub near_limit: bool,
+    /// Data Center's `X-RateLimit-FillRate` and `X-RateLimit-Interval-Seconds`: tokens added
+    /// per interval. There `X-RateLimit-Limit` is the bucket's size, not a rate.
+    pub fill_rate: Option<f64>,
+    pub interval_secs: Option<f64>,
     /// The response's `Date`: Jira's clock, which `X-RateLimit-Reset` is measured against.
     #[serde(skip)]
     pub date: Option<DateTime<Utc>>,
@@ -75,6 +79,8 @@ impl RateLimitHeaders {
             reset: text("x-ratelimit-reset").and_then(reset_time),
             reason: text("ratelimit-reason").map(str::to_string),
             near_limit: text("x-ratelimit-nearlimit").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            fill_rate: number("x-ratelimit-fillrate"),
+            interval_secs: number("x-ratelimit-interval-seconds").filter(|i| *i > 0.0),
             date: text("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok()).map(|d| d.with_timezone(&Utc)),
         }
     }
@@ -86,6 +92,17 @@ impl RateLimitHeaders {
             && self.reset.is_none()
             && self.reason.is_none()
             && !self.near_limit
+            && self.fill_rate.is_none()
+    }
+
+    /// The requests per second the site says it allows: Cloud's `X-RateLimit-Limit` ("for
+    /// request rate limits, this reflects the allowed requests per second"), or Data Center's
+    /// fill rate over its interval.
+    pub fn per_second(&self) -> Option<f64> {
+        match self.fill_rate {
+            Some(fill) => Some(fill / self.interval_secs.unwrap_or(1.0)),
+            None => self.limit,
+        }
     }
 
     /// A 429 about one endpoint's per-second limit: Atlassian's guide says to "slow down
@@ -203,6 +220,18 @@ mod tests {
         assert_eq!(h.wait(Utc::now()), Some(Duration::from_secs(30)));
         assert!(!h.is_empty());
         assert!(headers(&[("Date", "Thu, 01 Jan 2026 01:01:30 GMT")]).is_empty());
+    }
+
+    #[test]
+    fn data_centers_limit_is_a_bucket_size_and_its_rate_the_fill_rate() {
+        let h = headers(&[
+            ("X-RateLimit-Limit", "20"),
+            ("X-RateLimit-Remaining", "19"),
+            ("X-RateLimit-FillRate", "5"),
+            ("X-RateLimit-Interval-Seconds", "10"),
+        ]);
+        assert_eq!(h.per_second(), Some(0.5));
+        assert_eq!(headers(&[("X-RateLimit-Limit", "350")]).per_second(), Some(350.0));
     }
 
     #[test]
