@@ -28,6 +28,14 @@ pub fn bar(object: &str) -> ProgressBar {
     bar
 }
 
+/// A line above the bars, for what every object is waiting on (a spent hourly quota); nothing
+/// when bars are off, where the log line says it.
+pub fn message(text: &str) {
+    if let Some(m) = BARS.get() {
+        let _ = m.println(text);
+    }
+}
+
 /// Stderr for log lines that hides the bars while it writes, so bars and logs do not tear.
 pub struct LogWriter;
 

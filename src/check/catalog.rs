@@ -44,6 +44,11 @@ pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
         ),
         JiraError::Exhausted { last, .. } => exhausted(last, ctx),
         JiraError::RetryAfterTooLong { .. } => rate_limited(),
+        e @ JiraError::QuotaSpent { .. } => Diagnosis::new(
+            "quota-spent",
+            e.to_string(),
+            "run again after the reset it names; if the hour's points keep running out, spread the app's runs over the day",
+        ),
         JiraError::Connect { cause, message, .. } => connection(*cause, message),
         JiraError::Decode { message, .. } => Diagnosis::new(
             "not-jira",

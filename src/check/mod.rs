@@ -90,6 +90,9 @@ pub struct CheckReport {
     pub site: String,
     pub passed: bool,
     pub probes: Vec<Probe>,
+    /// The rate-limit headers Jira sent (the latest response that had any), or that it sent
+    /// none: what `requests_per_second` is up against. `None` when no request reached the API.
+    pub rate_limits: Option<String>,
 }
 
 impl CheckReport {
@@ -224,7 +227,31 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
         }
         probes.push(probe);
     }
-    finish(pipeline, probes)
+    let mut report = finish(pipeline, probes);
+    report.rate_limits = Some(rate_limits(&client));
+    report
+}
+
+/// One line of what the site said about its rate limits.
+fn rate_limits(client: &JiraClient) -> String {
+    let Some((endpoint, h)) = client.rate_limit_headers() else {
+        return "no rate-limit headers in Jira's answers".into();
+    };
+    let mut parts = Vec::new();
+    let mut add = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            parts.push(format!("{name}: {v}"));
+        }
+    };
+    add("X-RateLimit-Limit", h.limit.map(|n| n.to_string()));
+    add("X-RateLimit-Remaining", h.remaining.map(|n| n.to_string()));
+    add("X-RateLimit-FillRate", h.fill_rate.map(|n| n.to_string()));
+    add("X-RateLimit-Interval-Seconds", h.interval_secs.map(|n| n.to_string()));
+    add("X-RateLimit-NearLimit", h.near_limit.then(|| "true".into()));
+    add("Retry-After", h.retry_after.map(|d| d.as_secs().to_string()));
+    add("X-RateLimit-Reset", h.reset.map(|r| r.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    add("RateLimit-Reason", h.reason.clone());
+    format!("{} (on {endpoint})", parts.join(", "))
 }
 
 /// How many days before an API token's `expires` date `check` warns.
@@ -247,5 +274,6 @@ fn finish(pipeline: &Pipeline, probes: Vec<Probe>) -> CheckReport {
         site: pipeline.source.base_url.to_string(),
         passed: !probes.iter().any(Probe::failed),
         probes,
+        rate_limits: None,
     }
 }

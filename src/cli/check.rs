@@ -40,6 +40,9 @@ pub fn table(r: &CheckReport) -> String {
             ));
         }
     }
+    if let Some(limits) = &r.rate_limits {
+        out.push_str(&format!("\nrate limits: {limits}\n"));
+    }
     let count = |s: Status| r.probes.iter().flat_map(|p| &p.findings).filter(|f| f.status == s).count();
     let (failed, warned) = (count(Status::Fail), count(Status::Warn));
     out.push_str(&if r.passed {

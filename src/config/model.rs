@@ -90,6 +90,12 @@ pub struct SourceSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub max_response_mb: Option<Spanned<u32>>,
+    /// The longest a run waits for Jira Cloud's hourly API quota (OAuth apps) to reset once it
+    /// is spent, e.g. `15m`; a reset further away fails the run naming the reset time, so a
+    /// scheduled run does not hold its slot for an hour. Default `15m`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub max_rate_limit_wait: Option<Text>,
 }
 
 /// How jirapipe authenticates.

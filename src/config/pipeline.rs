@@ -33,6 +33,8 @@ pub struct Source {
     pub read_timeout: std::time::Duration,
     /// The largest response body read.
     pub max_response_bytes: usize,
+    /// The longest wait for a spent hourly quota to reset.
+    pub max_rate_limit_wait: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -27,6 +27,20 @@ pub enum JiraError {
         wait.as_secs()
     )]
     RetryAfterTooLong { endpoint: String, wait: Duration },
+    /// Waiting for the hour's quota to reset would take longer than the run may wait.
+    #[error(
+        "{endpoint}: Jira's hourly API quota is spent (RateLimit-Reason: {reason}); it resets at {} UTC, {} from now, longer than `source.max_rate_limit_wait` ({}). Fix: run again after the reset, raise `max_rate_limit_wait`, or spread the app's requests over the hour",
+        resets_at.format("%Y-%m-%d %H:%M:%S"),
+        humantime::format_duration(Duration::from_secs(wait.as_secs())),
+        humantime::format_duration(*bound)
+    )]
+    QuotaSpent {
+        endpoint: String,
+        reason: String,
+        resets_at: chrono::DateTime<chrono::Utc>,
+        wait: Duration,
+        bound: Duration,
+    },
     #[error("{endpoint}: cannot connect: {message}. Check `source.site`/`base_url`, DNS and proxies")]
     Connect { endpoint: String, cause: Transport, message: String },
     #[error("{endpoint}: unexpected response body: {message}")]

@@ -32,7 +32,7 @@ use url::Url;
 
 pub use body::body_error;
 pub use error::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
-pub use retry::RetryConfig;
+pub use retry::{RateLimitHeaders, RetryConfig};
 pub use stats::RequestStats;
 
 use crate::config::{Auth, Deployment, Gateway, OAuthProvider, Source};
@@ -41,6 +41,18 @@ use crate::config::{Auth, Deployment, Gateway, OAuthProvider, Source};
 /// for the pace to come down from a ceiling far above the site's limit, few enough that a site
 /// answering nothing but 429 fails the run in seconds.
 const FREE_429S: u32 = 3;
+
+/// How many tries a request may spend on 429s that came among answers to other requests (a
+/// share of 429s), in units of `max_attempts`: enough that a share never fails a request, few
+/// enough that an endpoint answering one request 429 forever still ends.
+const SHARE_TRIES: u32 = 4;
+
+/// Quota waits that do not count against a request's attempts: a site still answering "quota
+/// spent" after the reset it named has another problem.
+const QUOTA_WAITS: u32 = 2;
+
+/// The wait for a spent quota that names no reset: a minute, then ask again.
+const QUOTA_WAIT_UNSAID: Duration = Duration::from_secs(60);
 
 /// A client for one Jira site. Cheap to clone; clones share the rate cap, the concurrency
 /// limit, the credentials and the counters.
@@ -65,6 +77,10 @@ struct Inner {
     /// The largest body read (`source.max_response_mb`): memory stays bounded whatever the
     /// site sends.
     max_body: usize,
+    /// The longest wait for a spent hourly quota (`source.max_rate_limit_wait`) before failing.
+    max_quota_wait: Duration,
+    /// The rate-limit headers of the latest response that had any, and its endpoint.
+    limits_seen: std::sync::Mutex<Option<(String, RateLimitHeaders)>>,
 }
 
 /// A decoded response and Jira's clock at the time it answered (the `Date` header).
@@ -127,6 +143,8 @@ impl JiraClient {
                 in_flight: Semaphore::new(source.concurrency.max(1) as usize),
                 counters: stats::Counters::default(),
                 max_body: source.max_response_bytes,
+                max_quota_wait: source.max_rate_limit_wait,
+                limits_seen: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -175,7 +193,7 @@ impl JiraClient {
         decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<Reply<T>, JiraError> {
         let url = self.url(path);
-        self.send(path, || self.inner.http.get(url.clone()).query(query), decode).await
+        self.send("GET", path, || self.inner.http.get(url.clone()).query(query), decode).await
     }
 
     pub(crate) async fn post_decoded<T>(
@@ -185,37 +203,46 @@ impl JiraClient {
         decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<Reply<T>, JiraError> {
         let url = self.url(path);
-        self.send(path, || self.inner.http.post(url.clone()).json(body), decode).await
+        self.send("POST", path, || self.inner.http.post(url.clone()).json(body), decode).await
     }
 
-    /// Sends under the rate cap and the concurrency limit, with retries: a 429 slows every
-    /// request down and pauses them for `Retry-After` (see `pace`), a 503 waits for its
+    /// Sends under the rate cap and the concurrency limit, with retries: a 429 slows its
+    /// endpoint (or, naming no endpoint limit, every endpoint) down and pauses it for its wait
+    /// (see `pace`), a spent hourly quota pauses every request until the reset (or fails when
+    /// that is further away than `source.max_rate_limit_wait`), a 503 waits for its
     /// `Retry-After`, other transient failures back off exponentially with full jitter, up to
     /// `max_attempts`; a 401 with OAuth refreshes the access token once. A body `decode` cannot
     /// read is retried too: a proxy or a dropped connection can cut it short.
     async fn send<T>(
         &self,
+        method: &str,
         path: &str,
         request: impl Fn() -> reqwest::RequestBuilder,
         decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<Reply<T>, JiraError> {
         let inner = &self.inner;
         let endpoint = path.to_string();
+        let lane = pace::endpoint(method, path);
         let mut attempt = 0;
+        let mut tries = 0;
         let mut reauthenticated = false;
         let mut free_429s = 0;
+        let mut quota_waits = 0;
         loop {
             attempt += 1;
-            inner.pace.ready().await;
+            tries += 1;
+            inner.pace.ready(&lane).await;
             inner.ceiling.until_ready().await;
+            let answers_before = inner.pace.answers(&lane);
             let auth = inner.auth.header().await?;
             let outcome = {
                 let _permit = inner.in_flight.acquire().await.expect("semaphore is never closed");
                 self.attempt(&endpoint, request().header(reqwest::header::AUTHORIZATION, auth.clone()), &decode).await
             };
-            let (err, wait) = match outcome {
-                Ok(reply) => {
-                    inner.pace.answered();
+            let (err, limits) = match outcome {
+                Ok((reply, limits)) => {
+                    inner.pace.answered(&lane, limits.per_second(), limits.remaining);
+                    self.saw(&lane, limits);
                     return Ok(reply);
                 }
                 Err((e @ JiraError::Unauthorized { .. }, _)) if !reauthenticated => {
@@ -226,25 +253,80 @@ impl JiraClient {
                     attempt -= 1;
                     continue;
                 }
-                Err((e, _)) if !e.is_transient() => return Err(e),
-                Err(e) => e,
+                Err((e, limits)) => {
+                    if matches!(e, JiraError::Status { status, .. } if status != 429) {
+                        inner.pace.answered(&lane, limits.per_second(), limits.remaining);
+                    }
+                    self.saw(&lane, limits.clone());
+                    if !e.is_transient() {
+                        return Err(e);
+                    }
+                    (e, limits)
+                }
             };
             let throttled = matches!(err, JiraError::Status { status: 429, .. });
-            let slowed =
-                throttled && wait.is_none_or(|w| w <= inner.retry.max_retry_after) && inner.pace.throttled(wait);
-            if slowed && free_429s < FREE_429S {
-                // This 429 slowed every request down: retrying it is not a failed attempt.
-                free_429s += 1;
-                attempt -= 1;
-            }
-            let delay = match wait {
-                Some(w) if w > inner.retry.max_retry_after => {
-                    return Err(JiraError::RetryAfterTooLong { endpoint, wait: w });
+            let now = Utc::now();
+            let delay = if throttled && limits.quota_spent() {
+                // Every endpoint shares the hour's points: nothing goes until the reset.
+                let wait = limits.quota_wait(now).unwrap_or(QUOTA_WAIT_UNSAID);
+                // The reset as Jira wrote it when it did, else as far off as it asked to wait.
+                let resets_at = limits
+                    .reset
+                    .filter(|r| *r > now)
+                    .unwrap_or_else(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
+                let reason = limits.reason.clone().unwrap_or_default();
+                if wait > inner.max_quota_wait {
+                    return Err(JiraError::QuotaSpent {
+                        endpoint,
+                        reason,
+                        resets_at,
+                        wait,
+                        bound: inner.max_quota_wait,
+                    });
+                }
+                let until = resets_at.format("%Y-%m-%d %H:%M:%S UTC");
+                tracing::warn!(
+                    endpoint = %endpoint,
+                    reason = %reason,
+                    "Jira's hourly API quota is spent: every request waits until {until} ({}s)",
+                    wait.as_secs()
+                );
+                crate::progress::message(&format!("Jira's hourly API quota is spent: waiting until {until}"));
+                inner.pace.pause_all(wait);
+                if quota_waits < QUOTA_WAITS {
+                    // Waiting for the reset is not a failed attempt.
+                    quota_waits += 1;
+                    attempt -= 1;
+                }
+                Duration::ZERO
+            } else if throttled {
+                let wait = limits.wait(now).unwrap_or(Duration::from_secs(1));
+                if wait > inner.retry.max_retry_after {
+                    return Err(JiraError::RetryAfterTooLong { endpoint, wait });
+                }
+                let scope = if limits.burst() { pace::Scope::Endpoint } else { pace::Scope::Site };
+                let slowed = inner.pace.throttled(&lane, scope, wait, limits.per_second());
+                // A 429 among answers to others is a share of 429s, not a site that has stopped
+                // answering: retrying it is not a failed attempt either (within a bound).
+                let among_answers =
+                    inner.pace.answers(&lane) > answers_before && tries < SHARE_TRIES * inner.retry.max_attempts;
+                if slowed && free_429s < FREE_429S {
+                    // This 429 slowed the endpoint down: retrying it is not a failed attempt.
+                    free_429s += 1;
+                    attempt -= 1;
+                } else if among_answers {
+                    attempt -= 1;
                 }
                 // The pause is shared: the next `ready` waits it out.
-                _ if throttled => Duration::ZERO,
-                Some(w) => w,
-                None => inner.retry.backoff(attempt, retry::jitter()),
+                Duration::ZERO
+            } else {
+                match limits.retry_after {
+                    Some(w) if w > inner.retry.max_retry_after => {
+                        return Err(JiraError::RetryAfterTooLong { endpoint, wait: w });
+                    }
+                    Some(w) => w,
+                    None => inner.retry.backoff(attempt, retry::jitter()),
+                }
             };
             if attempt >= inner.retry.max_attempts {
                 return Err(JiraError::Exhausted { endpoint, attempts: attempt, last: Box::new(err) });
@@ -265,51 +347,66 @@ impl JiraClient {
         }
     }
 
-    /// One attempt; on failure also the server's `Retry-After`.
+    /// Keeps the rate-limit headers of the latest response that had any, for `check`.
+    fn saw(&self, lane: &str, limits: RateLimitHeaders) {
+        if !limits.is_empty() {
+            *self.inner.limits_seen.lock().expect("limits lock") = Some((lane.to_string(), limits));
+        }
+    }
+
+    /// The rate-limit headers of the latest response that carried any, and its endpoint.
+    pub fn rate_limit_headers(&self) -> Option<(String, RateLimitHeaders)> {
+        self.inner.limits_seen.lock().expect("limits lock").clone()
+    }
+
+    /// The request rate jirapipe allows itself now for `method` `path`'s endpoint: the slower of
+    /// its endpoint's pace and the one every request shares (the configured cap aside).
+    pub fn current_rate(&self, method: &str, path: &str) -> f64 {
+        self.inner.pace.rate(&pace::endpoint(method, path))
+    }
+
+    /// One attempt, with the response's rate-limit headers either way.
     async fn attempt<T>(
         &self,
         endpoint: &str,
         request: reqwest::RequestBuilder,
         decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
-    ) -> Result<Reply<T>, (JiraError, Option<Duration>)> {
+    ) -> Result<(Reply<T>, RateLimitHeaders), (JiraError, RateLimitHeaders)> {
         let counters = &self.inner.counters;
         let resp = match request.send().await {
             Ok(r) => r,
             Err(e) => {
                 counters.request(0);
-                return Err((connect_error(endpoint, &e), None));
+                return Err((connect_error(endpoint, &e), RateLimitHeaders::default()));
             }
         };
         let status = resp.status().as_u16();
         counters.status(status);
-        let wait = retry::retry_after(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()));
-        let date = resp
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
-            .map(|d| d.with_timezone(&Utc));
+        let limits = RateLimitHeaders::read(resp.headers());
+        let date = limits.date;
         let content_type =
             resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let body = match read_body(resp, self.inner.max_body).await {
             Ok(b) => b,
             Err(e) => {
                 counters.request(0);
-                return Err((e.at(endpoint), None));
+                return Err((e.at(endpoint), RateLimitHeaders::default()));
             }
         };
         counters.request(body.len());
         if !(200..300).contains(&status) {
-            return Err((status_error(endpoint, status, &body), wait));
+            return Err((status_error(endpoint, status, &body), limits));
         }
         let sniffed = body::sniff(&content_type, &body);
         match sniffed {
-            Some((problem, detail)) => Err((JiraError::Body { endpoint: endpoint.into(), problem, detail }, None)),
+            Some((problem, detail)) => {
+                Err((JiraError::Body { endpoint: endpoint.into(), problem, detail }, RateLimitHeaders::default()))
+            }
             None => match decode(body) {
-                Ok(body) => Ok(Reply { body, date }),
+                Ok(body) => Ok((Reply { body, date }, limits)),
                 Err(e) => {
                     let (problem, detail) = body::classify(&e);
-                    Err((JiraError::Body { endpoint: endpoint.into(), problem, detail }, None))
+                    Err((JiraError::Body { endpoint: endpoint.into(), problem, detail }, RateLimitHeaders::default()))
                 }
             },
         }

@@ -249,6 +249,16 @@ async fn issues_hidden_by_security_levels_are_not_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_rate_limit_headers_jira_sent_are_reported() {
+    let burst = jira_sim::BurstLimit { per_second: 50.0, buffer: 100, only: Vec::new(), others_per_second: 0.0 };
+    let r = check_cloud(Behaviour { burst: Some(burst), ..Behaviour::default() }).await;
+    let line = r.rate_limits.as_deref().unwrap_or_else(|| panic!("{r:#?}"));
+    assert!(line.contains("X-RateLimit-Limit: 50") && line.contains("X-RateLimit-Remaining: "), "{line}");
+    let quiet = check_cloud(Behaviour::default()).await;
+    assert_eq!(quiet.rate_limits.as_deref(), Some("no rate-limit headers in Jira's answers"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn rate_limited_right_now() {
     let behaviour = Behaviour { throttle_every: Some(1), ..Behaviour::default() };
     let r = check_cloud(behaviour).await;

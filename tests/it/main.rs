@@ -16,6 +16,7 @@ mod hostile;
 mod loss;
 mod oauth;
 mod operator;
+mod pacing;
 mod planning;
 mod progress;
 mod s3;

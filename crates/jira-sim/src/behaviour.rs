@@ -8,11 +8,19 @@ use std::time::Duration;
 /// How the site misbehaves. The default is a perfectly well-behaved site.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Behaviour {
-    /// Requests per second above which the site answers 429 with `Retry-After`.
+    /// Requests per second, all endpoints together, above which the site answers 429 with
+    /// `Retry-After` and no `RateLimit-Reason`: a limit on the whole site, as Data Center's
+    /// per-user rate limiting applies it.
     pub rate_limit_per_sec: Option<u32>,
-    /// Every Nth API request is answered 429 with `Retry-After: 1`, whatever the rate (a storm
-    /// of throttling, as busy shared sites show it).
+    /// Every Nth API request is answered 429 with `Retry-After: 1` and `RateLimit-Reason:
+    /// jira-burst-based`, whatever the rate (a storm of throttling, as busy shared sites show
+    /// it: other clients spend the same endpoint buckets).
     pub throttle_every: Option<u64>,
+    /// Jira Cloud's burst limit: a token bucket per endpoint (method and path, ids taken out).
+    pub burst: Option<BurstLimit>,
+    /// Jira Cloud's points quota for OAuth apps: `points` per window, counted on requests with
+    /// a Bearer token (API-token traffic is not subject to it).
+    pub quota: Option<PointsQuota>,
     /// Added to every API request.
     pub latency: Duration,
     /// Added to every issue-search page (real pages take 200–800 ms).
@@ -136,6 +144,8 @@ impl Default for Behaviour {
         Self {
             rate_limit_per_sec: None,
             throttle_every: None,
+            burst: None,
+            quota: None,
             latency: Duration::ZERO,
             search_latency: Duration::ZERO,
             error_rate: 0.0,
@@ -166,6 +176,48 @@ impl Default for Behaviour {
             undecodable_every: None,
             corrupt_history_of: None,
         }
+    }
+}
+
+/// Atlassian's burst limit: "Steady-state refill rate" tokens a second into a bucket of
+/// "Burst buffer" tokens, one token a request, one bucket per endpoint and method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurstLimit {
+    /// Tokens added a second: the steady-state requests per second.
+    pub per_second: f64,
+    /// The bucket's size: how many requests a spike may send at once.
+    pub buffer: u32,
+    /// Path fragments of the endpoints limited (`"/search"`); empty: every endpoint.
+    pub only: Vec<String>,
+    /// Tokens a second other clients of the site take from the same buckets ("All programmatic
+    /// requests (from apps or API tokens) for a tenant share the same API bucket"): what is
+    /// left for this client is less than the `X-RateLimit-Limit` it is told.
+    pub others_per_second: f64,
+}
+
+impl BurstLimit {
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| path.contains(o.as_str()))
+    }
+}
+
+/// Atlassian's hourly points quota. Each request costs its base point; the page adds points
+/// per object read, which the simulator leaves out (README, "Behaviours").
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointsQuota {
+    /// Points a window.
+    pub points: u64,
+    /// An hour on Jira; shorter in tests. Windows start at multiples of it since the epoch, as
+    /// Jira's start on the hour.
+    pub window: Duration,
+    /// `RateLimit-Reason: jira-quota-global-based` (an app's global pool) instead of
+    /// `jira-quota-tenant-based` (its pool on this site).
+    pub global: bool,
+}
+
+impl PointsQuota {
+    pub fn reason(&self) -> &'static str {
+        if self.global { "jira-quota-global-based" } else { "jira-quota-tenant-based" }
     }
 }
 
@@ -233,9 +285,109 @@ impl RateWindow {
     }
 }
 
+/// A token bucket: refilled continuously, one token a request.
+#[derive(Debug, Default)]
+pub struct Bucket {
+    tokens: f64,
+    at_ms: u64,
+    started: bool,
+}
+
+impl Bucket {
+    /// Takes a token at `now_ms`: `Ok(tokens left)`, or `Err(ms until a token is back)`.
+    pub fn admit(&mut self, limit: &BurstLimit, now_ms: u64) -> Result<u32, u64> {
+        let size = f64::from(limit.buffer.max(1));
+        if !self.started {
+            (self.started, self.tokens) = (true, size);
+        }
+        let elapsed = now_ms.saturating_sub(self.at_ms) as f64 / 1000.0;
+        let refill = (limit.per_second - limit.others_per_second).max(1e-3);
+        self.tokens = (self.tokens + elapsed * refill).min(size);
+        self.at_ms = now_ms;
+        if self.tokens < 1.0 {
+            return Err((((1.0 - self.tokens) / refill) * 1000.0).ceil() as u64);
+        }
+        self.tokens -= 1.0;
+        Ok(self.tokens.floor() as u32)
+    }
+}
+
+/// The points spent in the current quota window.
+#[derive(Debug, Default)]
+pub struct QuotaWindow {
+    window: u64,
+    used: u64,
+}
+
+impl QuotaWindow {
+    /// Spends a point at `now_ms`: `Ok(points left)`, or `Err(ms until the window resets)`.
+    pub fn spend(&mut self, quota: &PointsQuota, now_ms: u64) -> Result<u64, u64> {
+        let len = (quota.window.as_millis() as u64).max(1);
+        let window = now_ms / len;
+        if window != self.window {
+            (self.window, self.used) = (window, 0);
+        }
+        if self.used >= quota.points {
+            return Err((window + 1) * len - now_ms);
+        }
+        self.used += 1;
+        Ok(quota.points - self.used)
+    }
+}
+
+/// The endpoint a request counts against: its method and path with ids and issue keys taken
+/// out, since Jira keeps a bucket per endpoint ("/rest/api/3/issue and /rest/api/3/search each
+/// have their own burst behavior"), not per issue.
+pub fn endpoint_of(method: &str, path: &str) -> String {
+    let mut previous = "";
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .map(|seg| {
+            // `api/3`, `agile/1.0`: the API's version, not an id.
+            let version = ["api", "agile", "auth"].contains(&previous);
+            previous = seg;
+            let key = seg.split_once('-').is_some_and(|(p, n)| !p.is_empty() && n.parse::<u64>().is_ok());
+            if !version && (seg.bytes().any(|b| b.is_ascii_digit()) || key) { "{id}" } else { seg }
+        })
+        .collect();
+    format!("{method} /{}", segments.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_lets_a_burst_through_then_the_steady_rate() {
+        let limit = BurstLimit { per_second: 10.0, buffer: 3, only: Vec::new(), others_per_second: 0.0 };
+        let mut b = Bucket::default();
+        assert_eq!((0..3).map(|_| b.admit(&limit, 1_000)).collect::<Vec<_>>(), [Ok(2), Ok(1), Ok(0)]);
+        assert_eq!(b.admit(&limit, 1_000), Err(100), "a token is back in 100 ms");
+        assert_eq!(b.admit(&limit, 1_100), Ok(0));
+        assert_eq!(b.admit(&limit, 60_000), Ok(2), "never more than the buffer");
+        let shared = BurstLimit { others_per_second: 8.0, ..limit };
+        let mut b = Bucket::default();
+        (0..3).for_each(|_| _ = b.admit(&shared, 1_000));
+        assert_eq!(b.admit(&shared, 1_100), Err(400), "others leave 2 tokens a second");
+    }
+
+    #[test]
+    fn the_quota_resets_with_its_window() {
+        let quota = PointsQuota { points: 2, window: Duration::from_secs(10), global: false };
+        let mut w = QuotaWindow::default();
+        assert_eq!(w.spend(&quota, 21_000), Ok(1));
+        assert_eq!(w.spend(&quota, 22_000), Ok(0));
+        assert_eq!(w.spend(&quota, 23_500), Err(6_500), "until 30 s, the next window");
+        assert_eq!(w.spend(&quota, 30_000), Ok(1));
+    }
+
+    #[test]
+    fn ids_and_keys_share_their_endpoint() {
+        assert_eq!(endpoint_of("GET", "/rest/api/3/issue/10001/changelog"), "GET /rest/api/3/issue/{id}/changelog");
+        assert_eq!(endpoint_of("GET", "/rest/api/3/issue/PROJ-2/changelog"), "GET /rest/api/3/issue/{id}/changelog");
+        assert_ne!(endpoint_of("POST", "/rest/api/3/search/jql"), endpoint_of("GET", "/rest/api/3/search/jql"));
+    }
 
     #[test]
     fn faults_follow_the_rates() {

@@ -27,7 +27,7 @@ mod tls;
 pub mod wiki;
 
 pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, DataCenterOAuth, Flavor, OAuthApp, ServiceAccount};
-pub use behaviour::{Behaviour, InstantForm};
+pub use behaviour::{Behaviour, BurstLimit, InstantForm, PointsQuota};
 pub use data::{Dataset, DatasetConfig};
 pub use hostile::Hostile;
 pub use scopes::all_granular_read_scopes;

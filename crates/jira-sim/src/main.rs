@@ -61,9 +61,23 @@ struct Args {
     /// API token accepted for Cloud Basic auth.
     #[arg(long, default_value = jira_sim::DEFAULT_API_TOKEN)]
     token: String,
-    /// Requests per second above which the site answers 429 with Retry-After.
+    /// Requests per second, all endpoints together, above which the site answers 429 with
+    /// Retry-After (no RateLimit-Reason).
     #[arg(long)]
     rate_limit: Option<u32>,
+    /// Jira Cloud's burst limit: a token bucket per endpoint refilled at this many requests per
+    /// second (429 with RateLimit-Reason: jira-burst-based).
+    #[arg(long)]
+    burst_per_sec: Option<f64>,
+    /// The burst bucket's size (Atlassian's "burst buffer").
+    #[arg(long, default_value_t = 100)]
+    burst_buffer: u32,
+    /// Jira Cloud's points quota for OAuth traffic: points per window (one a request).
+    #[arg(long)]
+    quota_points: Option<u64>,
+    /// The quota's window in seconds (an hour on Jira).
+    #[arg(long, default_value_t = 3600)]
+    quota_window_secs: u64,
     /// Latency added to every API request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -119,6 +133,17 @@ async fn main() -> anyhow::Result<()> {
         credentials: Credentials { email: a.email, api_token: a.token, ..Credentials::default() },
         behaviour: Behaviour {
             rate_limit_per_sec: a.rate_limit,
+            burst: a.burst_per_sec.map(|per_second| jira_sim::BurstLimit {
+                per_second,
+                buffer: a.burst_buffer,
+                only: Vec::new(),
+                others_per_second: 0.0,
+            }),
+            quota: a.quota_points.map(|points| jira_sim::PointsQuota {
+                points,
+                window: Duration::from_secs(a.quota_window_secs.max(1)),
+                global: false,
+            }),
             latency: Duration::from_millis(a.latency_ms),
             search_latency: Duration::from_millis(a.search_latency_ms),
             error_rate: a.error_rate,

@@ -594,28 +594,78 @@ async fn misbehave(State(app): State<Arc<AppState>>, req: Request, next: Next) -
 
 /// Rate limit, latency and the random faults.
 async fn faults(app: Arc<AppState>, req: Request, next: Next) -> Response {
-    let (fault, latency, slow_by, limited) = {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    let endpoint = crate::behaviour::endpoint_of(req.method().as_str(), req.uri().path());
+    let (fault, latency, slow_by, limited, allowance) = {
         let mut st = app.site.lock();
         st.requests += 1;
         let n = st.requests;
         let b = st.behaviour.clone();
-        let limited = match b.rate_limit_per_sec {
-            Some(limit) => {
-                let now = chrono::Utc::now().timestamp_millis() as u64;
-                st.rate.admit(limit, now).err().map(|wait| (limit, wait))
-            }
-            None => None,
+        let now = chrono::Utc::now().timestamp_millis() as u64;
+        // The hour's points, for OAuth apps on Cloud only ("API token-based traffic is not
+        // affected").
+        let mut limited = match &b.quota {
+            Some(q) if bearer && app.flavor == Flavor::Cloud => st.quota.spend(q, now).err().map(|wait| Limited {
+                limit: q.points,
+                wait_ms: wait,
+                reason: Some(q.reason()),
+            }),
+            _ => None,
         };
-        let limited = limited.or_else(|| {
-            b.throttle_every
-                .filter(|e| *e > 0 && n.is_multiple_of(*e))
-                .map(|_| (b.rate_limit_per_sec.unwrap_or(100), 1000))
-        });
-        (b.fault(app.site.data.config.seed, n), b.latency, b.slow_by, limited)
+        let mut allowance = None;
+        if let Some(burst) = b.burst.as_ref().filter(|l| limited.is_none() && l.applies_to(&endpoint)) {
+            let limit = burst.per_second.ceil() as u64;
+            match st.buckets.entry(endpoint).or_default().admit(burst, now) {
+                Ok(left) => allowance = Some((limit, left)),
+                Err(wait) => limited = Some(Limited { limit, wait_ms: wait, reason: Some("jira-burst-based") }),
+            }
+        }
+        if let (None, Some(limit)) = (&limited, b.rate_limit_per_sec) {
+            limited = st.rate.admit(limit, now).err().map(|wait| Limited {
+                limit: limit.into(),
+                wait_ms: wait,
+                reason: None,
+            });
+        }
+        if limited.is_none() && b.throttle_every.is_some_and(|e| e > 0 && n.is_multiple_of(e)) {
+            let limit = b.rate_limit_per_sec.unwrap_or(100).into();
+            limited = Some(Limited { limit, wait_ms: 1000, reason: Some("jira-burst-based") });
+        }
+        (b.fault(app.site.data.config.seed, n), b.latency, b.slow_by, limited, allowance)
     };
-    if let Some((limit, wait_ms)) = limited {
-        return rate_limited(limit, wait_ms);
+    if let Some(l) = limited {
+        return rate_limited(l);
     }
+    let resp = answer(req, next, fault, latency, slow_by).await;
+    with_allowance(resp, allowance)
+}
+
+/// Which limit turned a request away, for the 429's headers.
+struct Limited {
+    limit: u64,
+    wait_ms: u64,
+    /// `RateLimit-Reason`; none for a limit Jira Cloud's page does not name (the site-wide one).
+    reason: Option<&'static str>,
+}
+
+/// An admitted request of a burst-limited endpoint carries the limit and what is left of it:
+/// Atlassian's table restricts only `Retry-After`, `X-RateLimit-Reset` and `RateLimit-Reason`
+/// to 429s.
+fn with_allowance(mut resp: Response, allowance: Option<(u64, u32)>) -> Response {
+    if let Some((limit, left)) = allowance {
+        let h = resp.headers_mut();
+        h.insert("X-RateLimit-Limit", HeaderValue::from(limit));
+        h.insert("X-RateLimit-Remaining", HeaderValue::from(left));
+    }
+    resp
+}
+
+/// Latency and the random faults of an admitted request.
+async fn answer(req: Request, next: Next, fault: Fault, latency: Duration, slow_by: Duration) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -657,19 +707,22 @@ fn broken_body(sent: Vec<u8>, declared: usize) -> Response {
     resp
 }
 
-/// Jira Cloud's 429: `Retry-After` in seconds plus the `X-RateLimit-*` headers.
-fn rate_limited(limit: u32, wait_ms: u64) -> Response {
+/// Jira Cloud's 429: `Retry-After` in seconds plus the `X-RateLimit-*` headers and, for the
+/// limits Atlassian's page names, `RateLimit-Reason` ("Rate limiting", the 429 examples).
+fn rate_limited(l: Limited) -> Response {
     let mut resp = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded.");
     let h = resp.headers_mut();
-    h.insert(header::RETRY_AFTER, HeaderValue::from(wait_ms.div_ceil(1000).max(1)));
-    h.insert("X-RateLimit-Limit", HeaderValue::from(limit));
+    h.insert(header::RETRY_AFTER, HeaderValue::from(l.wait_ms.div_ceil(1000).max(1)));
+    h.insert("X-RateLimit-Limit", HeaderValue::from(l.limit));
     h.insert("X-RateLimit-Remaining", HeaderValue::from(0));
-    let reset = chrono::Utc::now() + chrono::Duration::milliseconds(wait_ms as i64);
+    let reset = chrono::Utc::now() + chrono::Duration::milliseconds(l.wait_ms as i64);
     h.insert(
         "X-RateLimit-Reset",
         HeaderValue::from_str(&reset.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).expect("ascii"),
     );
-    h.insert("RateLimit-Reason", HeaderValue::from_static("jira-burst-based"));
+    if let Some(reason) = l.reason {
+        h.insert("RateLimit-Reason", HeaderValue::from_static(reason));
+    }
     resp
 }
 

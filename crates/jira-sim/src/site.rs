@@ -74,6 +74,9 @@ pub(crate) struct State {
     pub activity: crate::activity::Activity,
     pub behaviour: Behaviour,
     pub rate: RateWindow,
+    /// The burst limit's bucket of each endpoint.
+    pub buckets: std::collections::HashMap<String, crate::behaviour::Bucket>,
+    pub quota: crate::behaviour::QuotaWindow,
     pub requests: u64,
     pub counters: std::collections::BTreeMap<(String, u16), u64>,
     /// Requests as received, while `RunningSim::record_requests` is on.
@@ -556,6 +559,19 @@ pub(crate) fn view<'a>(st: &State, data: &Dataset, s: &Snapshot, key: &'a str, p
     }
 }
 
+/// Points the newest status change at a status the issue is not in (`corrupt_history_of`).
+fn corrupt_last_status_move(histories: &mut [Value]) {
+    let last = histories
+        .iter_mut()
+        .rev()
+        .flat_map(|h| h["items"].as_array_mut().into_iter().flatten())
+        .find(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"));
+    if let Some(item) = last {
+        item["to"] = json!("99999");
+        item["toString"] = json!("Nowhere");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,18 +640,5 @@ mod tests {
         assert!(fields.iter().any(|f| f["id"] == "customfield_10016" && f["name"] == "Effort"));
         let snap = s.snapshot(&d, 2, Instant::now()).unwrap();
         assert!(s.issue_fields(&d, &snap, true)[&id].is_number());
-    }
-}
-
-/// Points the newest status change at a status the issue is not in (`corrupt_history_of`).
-fn corrupt_last_status_move(histories: &mut [Value]) {
-    let last = histories
-        .iter_mut()
-        .rev()
-        .flat_map(|h| h["items"].as_array_mut().into_iter().flatten())
-        .find(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"));
-    if let Some(item) = last {
-        item["to"] = json!("99999");
-        item["toString"] = json!("Nowhere");
     }
 }

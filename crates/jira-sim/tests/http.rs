@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use jira_sim::{Behaviour, Dataset, DatasetConfig, Flavor, RunningSim, SimConfig};
+use jira_sim::{Behaviour, BurstLimit, Dataset, DatasetConfig, Flavor, PointsQuota, RunningSim, SimConfig};
 use serde_json::{Value, json};
 
 fn spec(name: &str) -> &'static Value {
@@ -698,6 +698,61 @@ fn rate_limit_answers_429_with_retry_after_and_headers() {
         s.sim.requests_with_status("/rest/api/3/field", 429) as usize,
         statuses.iter().filter(|x| x.0 == 429).count()
     );
+}
+
+/// Status and the rate-limit headers of one response.
+type Limited = (u16, Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn limited(s: &Site, request: reqwest::RequestBuilder) -> Limited {
+    s.block(async {
+        let r = request.send().await.unwrap();
+        let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
+        (
+            r.status().as_u16(),
+            h("retry-after"),
+            h("x-ratelimit-remaining"),
+            h("x-ratelimit-reset"),
+            h("ratelimit-reason"),
+        )
+    })
+}
+
+#[test]
+fn the_burst_limit_is_a_bucket_per_endpoint() {
+    let burst = BurstLimit { per_second: 0.5, buffer: 3, only: vec!["/search".into()], others_per_second: 0.0 };
+    let s = site(SimConfig { behaviour: Behaviour { burst: Some(burst), ..Default::default() }, ..Default::default() });
+    let get = |path: &str| limited(&s, s.http.get(s.url(path)).basic_auth(s.sim.email(), Some(s.sim.api_token())));
+    let search = "/rest/api/3/search/jql?jql=updated%3E%3D0";
+    let answers: Vec<Limited> = (0..4).map(|_| get(search)).collect();
+    // The buffer lets three through, counting down; the fourth is turned away until a token is back.
+    let left: Vec<_> = answers[..3].iter().map(|a| (a.0, a.2.clone())).collect();
+    assert_eq!(left, [(200, Some("2".into())), (200, Some("1".into())), (200, Some("0".into()))]);
+    let (status, retry, remaining, reset, reason) = answers[3].clone();
+    assert_eq!((status, remaining.as_deref(), reason.as_deref()), (429, Some("0"), Some("jira-burst-based")));
+    assert_eq!(retry.as_deref(), Some("2"), "one token at half a token a second");
+    assert!(reset.is_some_and(|r| chrono::DateTime::parse_from_rfc3339(&r).is_ok()));
+    // Another endpoint has its own limit (here none).
+    assert!((0..5).all(|_| get("/rest/api/3/field").0 == 200));
+}
+
+#[test]
+fn the_points_quota_counts_oauth_requests_until_its_window_resets() {
+    let quota = PointsQuota { points: 2, window: Duration::from_secs(3600), global: false };
+    let s = site(SimConfig { behaviour: Behaviour { quota: Some(quota), ..Default::default() }, ..Default::default() });
+    let (_, t) = refresh(&s, "sim-refresh-0");
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let me = format!("{}/rest/api/3/myself", s.sim.gateway_url());
+    let answers: Vec<Limited> = (0..3).map(|_| limited(&s, s.http.get(&me).bearer_auth(&access))).collect();
+    assert_eq!(answers.iter().map(|a| a.0).collect::<Vec<_>>(), [200, 200, 429]);
+    let (_, retry, _, reset, reason) = answers[2].clone();
+    assert_eq!(reason.as_deref(), Some("jira-quota-tenant-based"));
+    let reset = chrono::DateTime::parse_from_rfc3339(&reset.unwrap()).unwrap();
+    assert_eq!(reset.timestamp() % 3600, 0, "on the hour");
+    let retry: i64 = retry.unwrap().parse().unwrap();
+    assert!((reset.timestamp() - chrono::Utc::now().timestamp() - retry).abs() <= 1, "Retry-After is the time to it");
+    // API-token traffic is not subject to it.
+    let basic = limited(&s, s.http.get(s.url("/rest/api/3/myself")).basic_auth(s.sim.email(), Some(s.sim.api_token())));
+    assert_eq!(basic.0, 200);
 }
 
 #[test]

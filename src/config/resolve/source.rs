@@ -8,6 +8,7 @@ use super::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS_PER_SECOND};
 /// How long a response may stay silent: long enough for Jira's slowest pages (a search over a
 /// big site takes seconds, never a minute), short enough that a stalled proxy is noticed.
 const DEFAULT_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const DEFAULT_MAX_RATE_LIMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The largest response read, in MB: a page of 100 issues is typically 1–5 MB; Jira's own text
 /// limit (32,767 characters a field by default) keeps legitimate pages far below this.
@@ -109,6 +110,13 @@ impl Resolver<'_> {
         };
         let read_timeout =
             self.duration_in(&s.read_timeout, "read_timeout", (1, 600), DEFAULT_READ_TIMEOUT, "`read_timeout: 60s`");
+        let max_rate_limit_wait = self.duration_in(
+            &s.max_rate_limit_wait,
+            "max_rate_limit_wait",
+            (0, 2 * 3600),
+            DEFAULT_MAX_RATE_LIMIT_WAIT,
+            "`max_rate_limit_wait: 15m`",
+        );
         let max_response_bytes = match &s.max_response_mb {
             Some(m) if m.value == 0 || m.value > 1024 => {
                 self.at(
@@ -131,6 +139,7 @@ impl Resolver<'_> {
             ca_certificates: ca_certificates?,
             read_timeout: read_timeout?,
             max_response_bytes: max_response_bytes?,
+            max_rate_limit_wait: max_rate_limit_wait?,
         })
     }
 
