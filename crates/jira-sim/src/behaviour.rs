@@ -91,6 +91,13 @@ pub struct Behaviour {
     /// as a Jira Server older than the feed: the 9.12 REST reference lists it, and no source
     /// found says which release added it (its examples date from 2015, JIRA 6.4–7.0).
     pub no_worklog_feed: bool,
+    /// The site's classic credentials — the Cloud API token, the Data Center PAT and password —
+    /// stop working from the next request (revoked, expired or changed): the site then answers
+    /// them as a failed login, anonymously (see `anonymous`). Switch it between runs or mid-run.
+    pub credentials_revoked: bool,
+    /// A proxy in front of the site drops the `Authorization` header: every request reaches
+    /// Jira without credentials and is answered anonymously.
+    pub proxy_drops_authorization: bool,
     /// A hostile response in place of (or around) Jira's answers: an SSO login page, broken
     /// bodies, endless paging, stalls and resets (see `hostile`).
     pub hostile: Option<crate::hostile::Hostile>,
@@ -124,6 +131,8 @@ impl Default for Behaviour {
             embedded_comments_newest: false,
             comment_edit_delete_keep_updated: false,
             no_worklog_feed: false,
+            credentials_revoked: false,
+            proxy_drops_authorization: false,
             hostile: None,
         }
     }
