@@ -3,7 +3,7 @@
 //! returns 200 OK without API token"), so an operation the v3 spec marks "can be accessed
 //! anonymously" answers `200` with what an anonymous user may browse — nothing, on a site that
 //! does not grant anonymous access — and the others answer `401`. The headers say what
-//! happened: see [`headers`] and the README's "Failed logins".
+//! happened (see [`headers`]); the README's "Failed logins" lists the sources.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -18,25 +18,55 @@ use crate::server::error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Anonymous {
     /// Credentials were sent and refused: wrong, revoked or expired, or a scoped API token at
-    /// the site URL. Seraph marks the response `AUTHENTICATED_FAILED`.
+    /// the site URL.
     LoginFailed,
     /// No credentials arrived (none sent, or a proxy dropped the `Authorization` header).
     NoCredentials,
 }
 
-/// The v3 spec's `401` answer for every operation: "Returned if the authentication credentials
-/// are incorrect or missing"; the body is the one Jira sends (see the README).
-pub(crate) fn unauthenticated() -> Response {
-    let mut resp = error(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.");
+/// The `401` of an operation that needs a logged-in caller (v3 spec: "Returned if the
+/// authentication credentials are incorrect or missing"). Cloud's body is
+/// `{"message", "status-code"}` (recorded in jira-node/node-jira-client #255), Data Center's
+/// Jira's envelope (laravel-jira-rest-client #34).
+pub(crate) fn unauthenticated(flavor: Flavor) -> Response {
+    let mut resp = match flavor {
+        Flavor::Cloud => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Client must be authenticated to access this resource.", "status-code": 401})),
+        )
+            .into_response(),
+        Flavor::DataCenter => error(
+            StatusCode::UNAUTHORIZED,
+            "You are not authenticated. Authentication required to perform this operation.",
+        ),
+    };
     resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"protected-area\""));
     resp
 }
 
-/// The headers Jira adds to an anonymous answer: `X-AUSERNAME: anonymous` always, and
-/// `X-Seraph-LoginReason: AUTHENTICATED_FAILED` when credentials were sent and refused.
-pub(crate) fn headers(h: &mut HeaderMap, why: Anonymous) {
+/// Data Center's answer to a wrong Basic password: its HTML 401 page (OBSS "TiS v4.36 -
+/// Authorization", node-jira-client #314: "Basic Authentication Failure - Reason :
+/// AUTHENTICATED_FAILED"), on every endpoint.
+pub(crate) fn basic_failure() -> Response {
+    let page = "<html><head><title>Unauthorized (401)</title></head><body><h1>Unauthorized (401)</h1>\
+                <p>Encountered a &quot;401 - Unauthorized&quot; error while loading this page.</p>\
+                <p>Basic Authentication Failure - Reason : AUTHENTICATED_FAILED</p></body></html>";
+    let mut resp =
+        (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/html;charset=UTF-8")], page).into_response();
+    resp.headers_mut().insert("X-Seraph-LoginReason", HeaderValue::from_static("AUTHENTICATED_FAILED"));
+    resp.headers_mut().insert("X-AUSERNAME", HeaderValue::from_static("anonymous"));
+    resp
+}
+
+/// The headers Jira adds to an anonymous answer. Cloud marks every request whose credentials it
+/// refused `X-Seraph-LoginReason: AUTHENTICATED_FAILED`, on `200`s too (jira.js #418,
+/// jira-agile-metrics #61, ServiceNow KB2942093). Data Center names the caller in
+/// `X-AUSERNAME`, `anonymous` when there is none (bobcarroll/jira-client #60); no source shows
+/// Seraph's header on a refused PAT, so there it is left out. Cloud sent `X-AUSERNAME` too
+/// (cristibaluta/Jit #10, 2017); that it says `anonymous` for no caller is inferred.
+pub(crate) fn headers(h: &mut HeaderMap, flavor: Flavor, why: Anonymous) {
     h.insert("X-AUSERNAME", HeaderValue::from_static("anonymous"));
-    if why == Anonymous::LoginFailed {
+    if why == Anonymous::LoginFailed && flavor == Flavor::Cloud {
         h.insert("X-Seraph-LoginReason", HeaderValue::from_static("AUTHENTICATED_FAILED"));
     }
 }
@@ -53,9 +83,9 @@ pub(crate) async fn answer(flavor: Flavor, why: Anonymous, req: axum::extract::R
         Seen::ProjectNotFound(key) => {
             error(StatusCode::NOT_FOUND, &format!("No project could be found with key '{key}'."))
         }
-        Seen::Unauthenticated => unauthenticated(),
+        Seen::Unauthenticated => unauthenticated(flavor),
     };
-    headers(resp.headers_mut(), why);
+    headers(resp.headers_mut(), flavor, why);
     resp
 }
 
@@ -91,9 +121,9 @@ fn what(flavor: Flavor, method: &Method, path: &str) -> Seen {
             Seen::Body(json!({"issues": [], "issueErrors": []}))
         }
         (_, ["issue", _] | ["issue", _, "comment" | "worklog"]) => Seen::IssueNotFound,
-        (Flavor::Cloud, ["project", "search"]) => Seen::Body(
-            json!({"maxResults": 50, "startAt": 0, "total": 0, "isLast": true, "values": []}),
-        ),
+        (Flavor::Cloud, ["project", "search"]) => {
+            Seen::Body(json!({"maxResults": 50, "startAt": 0, "total": 0, "isLast": true, "values": []}))
+        }
         (Flavor::DataCenter, ["project"]) => Seen::Body(json!([])),
         (_, ["project", key, "version" | "component" | "components"]) => Seen::ProjectNotFound(key.to_string()),
         _ => Seen::Unauthenticated,

@@ -211,8 +211,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Site-URL authentication: Basic API token (Cloud), PAT, Basic or an OAuth 2.0 access token
 /// (Data Center). A request that does not log in — wrong, revoked or expired credentials, a
 /// service account's scoped token (it works only through the gateway), or no `Authorization`
-/// header — is answered as the anonymous user (`anonymous`), as Jira does. On Data Center a
-/// logged-in answer names its user in `X-AUSERNAME`.
+/// header — is answered as the anonymous user (`anonymous`), as Jira does; Data Center answers a
+/// wrong Basic password with its 401 page instead.
 pub(crate) async fn site_auth(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let (revoked, dropped) = {
         let st = app.site.lock();
@@ -230,9 +230,15 @@ pub(crate) async fn site_auth(State(app): State<Arc<AppState>>, mut req: Request
             basic(req.headers()) == Some((c.email.clone(), c.api_token.clone())) && !c.api_token_expired && !revoked
         }
         Flavor::DataCenter => {
+            if let Some(pair) = basic(req.headers()) {
+                if pair != (c.username.clone(), c.password.clone()) || revoked {
+                    return anonymous::basic_failure();
+                }
+                req.extensions_mut().insert(Viewer { emails: true });
+                return logged_in(c, next.run(req).await);
+            }
             let now = Instant::now();
             (bearer(req.headers()) == Some(c.pat.as_str()) && !revoked)
-                || (basic(req.headers()) == Some((c.username.clone(), c.password.clone())) && !revoked)
                 || bearer(req.headers()).is_some_and(|t| {
                     let oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
                     oauth.dc_access.get(t).is_some_and(|exp| *exp > now)
@@ -243,10 +249,15 @@ pub(crate) async fn site_auth(State(app): State<Arc<AppState>>, mut req: Request
         return anonymous::answer(app.flavor, Anonymous::LoginFailed, req, next).await;
     }
     req.extensions_mut().insert(Viewer { emails: true });
-    let mut resp = next.run(req).await;
-    if app.flavor == Flavor::DataCenter {
-        resp.headers_mut().insert("X-AUSERNAME", HeaderValue::from_str(&c.username).expect("ascii user name"));
+    match app.flavor {
+        Flavor::Cloud => next.run(req).await,
+        Flavor::DataCenter => logged_in(c, next.run(req).await),
     }
+}
+
+/// Data Center names the logged-in caller in `X-AUSERNAME` (go-jira/jira #8's capture).
+fn logged_in(c: &Credentials, mut resp: Response) -> Response {
+    resp.headers_mut().insert("X-AUSERNAME", HeaderValue::from_str(&c.username).expect("ascii user name"));
     resp
 }
 
