@@ -144,6 +144,7 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
         target,
         scope,
         throttled,
+        gateway_accepts: false,
     };
     let client = match JiraClient::connect(source, retry).await {
         Ok(c) => c,

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod client_credentials;
 mod error;
+mod login;
 pub mod fields;
 pub mod issues;
 pub mod changelog;
@@ -31,6 +32,7 @@ use url::Url;
 
 pub use body::body_error;
 pub use error::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
+pub use login::{LoginSignal, is_service_account};
 pub use retry::RetryConfig;
 pub use stats::RequestStats;
 
@@ -64,6 +66,11 @@ struct Inner {
     /// The largest body read (`source.max_response_mb`): memory stays bounded whatever the
     /// site sends.
     max_body: usize,
+    /// Names the credential in a failed login's error.
+    credential: login::Credential,
+    /// The first failed login of this client: once Jira answered as anonymous, nothing more is
+    /// asked, so no object goes on reading (and committing) what an anonymous user sees.
+    refused: std::sync::Mutex<Option<(String, LoginSignal)>>,
 }
 
 /// A decoded response and Jira's clock at the time it answered (the `Date` header).
@@ -126,6 +133,8 @@ impl JiraClient {
                 in_flight: Semaphore::new(source.concurrency.max(1) as usize),
                 counters: stats::Counters::default(),
                 max_body: source.max_response_bytes,
+                credential: login::Credential::new(&source.auth, source.deployment),
+                refused: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -204,6 +213,7 @@ impl JiraClient {
         let mut reauthenticated = false;
         let mut free_429s = 0;
         loop {
+            self.login_proven()?;
             attempt += 1;
             inner.pace.ready().await;
             inner.ceiling.until_ready().await;
@@ -217,9 +227,9 @@ impl JiraClient {
                     inner.pace.answered();
                     return Ok(reply);
                 }
-                Err((e @ JiraError::Unauthorized { .. }, _)) if !reauthenticated => {
-                    if !inner.auth.rejected(&auth).await {
-                        return Err(e);
+                Err((e, _)) if refuses_login(&e) => {
+                    if reauthenticated || !inner.auth.rejected(&auth).await {
+                        return Err(self.refuse(e));
                     }
                     reauthenticated = true;
                     attempt -= 1;
@@ -282,6 +292,7 @@ impl JiraClient {
         let status = resp.status().as_u16();
         counters.status(status);
         let wait = retry::retry_after(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()));
+        let login_signal = login::signal(resp.headers());
         let date = resp
             .headers()
             .get(reqwest::header::DATE)
@@ -298,6 +309,19 @@ impl JiraClient {
             }
         };
         counters.request(body.len());
+        if status != 401
+            && let Some(signal) = login_signal
+        {
+            return Err((
+                JiraError::LoginFailed {
+                    endpoint: endpoint.into(),
+                    signal,
+                    credential: String::new(),
+                    fix: String::new(),
+                },
+                None,
+            ));
+        }
         if !(200..300).contains(&status) {
             return Err((status_error(endpoint, status, &body), wait));
         }
@@ -312,6 +336,40 @@ impl JiraClient {
                 }
             },
         }
+    }
+}
+
+/// Whether `e` says the credentials were not accepted (not that a scope or audience is
+/// missing: those are `check`'s to name, and a run may go on without `read:jira-user`).
+fn refuses_login(e: &JiraError) -> bool {
+    matches!(e, JiraError::LoginFailed { .. } | JiraError::Unauthorized { reason: Rejection::Credentials, .. })
+}
+
+impl JiraClient {
+    /// `Err` once any answer to this client refused its login (see `login`): every later
+    /// request, and every commit the runner would make, stops on it.
+    pub fn login_proven(&self) -> Result<(), JiraError> {
+        let refused = self.inner.refused.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match refused {
+            Some((endpoint, signal)) => Err(self.login_error(endpoint, signal)),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the failed login `e` and names the credential and the likely causes in it.
+    fn refuse(&self, e: JiraError) -> JiraError {
+        let (endpoint, signal) = match e {
+            JiraError::LoginFailed { endpoint, signal, .. } => (endpoint, signal),
+            JiraError::Unauthorized { endpoint, message, .. } => (endpoint, LoginSignal::Refused { message }),
+            other => return other,
+        };
+        self.inner.refused.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((endpoint.clone(), signal.clone()));
+        self.login_error(endpoint, signal)
+    }
+
+    fn login_error(&self, endpoint: String, signal: LoginSignal) -> JiraError {
+        let credential = &self.inner.credential;
+        JiraError::LoginFailed { endpoint, fix: credential.fix(&signal), credential: credential.describe(), signal }
     }
 }
 

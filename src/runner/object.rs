@@ -97,6 +97,7 @@ async fn extract_and_write(
             if meta.reconciled_ms.is_some() && !reconciled.as_ref().is_some_and(|r| r.committed) {
                 // Record the reconciliation alone (cursor unchanged), or every quiet run
                 // would page through every id again until something changes.
+                ctx.client.login_proven()?;
                 meta.cursor_ms = before;
                 ctx.store.commit_meta(name, &meta).await?;
             }
@@ -138,7 +139,14 @@ async fn extract_and_write(
             ctx.store.replace(name, layout, rx, &meta).await
         }
     };
-    let (outcome, mut version) = join(object.extract(job), write).await?;
+    // A login refused anywhere in the run (another object's request included) stops this commit:
+    // checked as the extraction ends, before the writer can see its channel close.
+    let extract = async {
+        let outcome = object.extract(job).await?;
+        ctx.client.login_proven()?;
+        Ok(outcome)
+    };
+    let (outcome, mut version) = join(extract, write).await?;
     tracing::info!(object = name, rows = outcome.rows, version, "table committed");
     if marks_after {
         if std::env::var("JIRAPIPE_FAILPOINT").as_deref() == Ok("after-data-commit") {
@@ -146,6 +154,7 @@ async fn extract_and_write(
             std::process::abort();
         }
         let gone = listing.as_ref().map_or(&[][..], |l| &l.gone[..]);
+        ctx.client.login_proven()?;
         let swept = deletes::sweep(ctx, o, &outcome.swept, gone, &distinct, &cursor_meta).await?;
         report.rows_deleted = swept.marked;
         version = swept.version.unwrap_or(version);
