@@ -36,7 +36,7 @@ impl std::fmt::Display for LoginSignal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoginSignal::Refused { message } if message.is_empty() => f.write_str("HTTP 401"),
-            LoginSignal::Refused { message } => write!(f, "HTTP 401: {message}"),
+            LoginSignal::Refused { message } => write!(f, "HTTP 401: {}", message.trim_end_matches('.')),
             LoginSignal::Failed => f.write_str(
                 "Jira refused them and answered as the anonymous user (`X-Seraph-LoginReason: AUTHENTICATED_FAILED`)",
             ),
@@ -112,7 +112,7 @@ impl Credential {
         .map_or("the secret".to_string(), |o| o.to_string());
         let proxy = "a proxy between jirapipe and Jira removes the `Authorization` header: have it pass the header \
                      through, or point the site URL at Jira itself";
-        let causes: Vec<String> = match &self.auth {
+        let mut causes: Vec<String> = match &self.auth {
             Auth::ApiToken { email, gateway: None, .. } => {
                 let revoked = format!(
                     "the token was revoked or has expired (API tokens created since December 2024 expire within a \
@@ -124,9 +124,9 @@ impl Credential {
                     .to_string();
                 let email_wrong = format!("`email` ({email}) is not the token owner's: use the owner's email");
                 if is_service_account(email) {
-                    vec![scoped, revoked, email_wrong]
+                    vec![scoped, revoked, email_wrong, proxy.into()]
                 } else {
-                    vec![revoked, scoped, email_wrong]
+                    vec![revoked, scoped, email_wrong, proxy.into()]
                 }
             }
             Auth::ApiToken { email, gateway: Some(_), .. } => vec![
@@ -156,12 +156,11 @@ impl Credential {
                     .into(),
             ],
         };
-        let mut causes = causes;
         if *signal == LoginSignal::Anonymous && self.deployment == Deployment::Cloud {
-            // No Seraph mark: the credentials may never have reached Jira.
+            // No Seraph mark on a 200: the credentials may never have reached Jira.
+            causes.retain(|c| c != proxy);
             causes.insert(0, proxy.into());
         }
-        causes.dedup();
         causes.iter().enumerate().map(|(i, c)| format!("({}) {c}", i + 1)).collect::<Vec<_>>().join("; ")
     }
 }

@@ -13,6 +13,7 @@ mod deletes;
 mod demo;
 mod extract;
 mod hostile;
+mod login;
 mod oauth;
 mod operator;
 mod planning;
