@@ -387,7 +387,13 @@ mod tests {
 
     #[test]
     fn every_error_maps_to_its_entry() {
-        let token = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: None };
+        let token = Auth::ApiToken {
+            email: "e".into(),
+            token: Secret::new("t"),
+            gateway: None,
+            expires: None,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
         let pat = Auth::Pat { token: Secret::new("t") };
         let o = oauth(None);
         let (c, dc) = (Deployment::Cloud, Deployment::DataCenter);
@@ -426,7 +432,13 @@ mod tests {
         assert_eq!(code(decode, &token, c, "auth"), "not-jira");
         // Service accounts and Data Center OAuth.
         let gateway = || Some(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
-        let scoped = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: gateway(), expires: None };
+        let scoped = Auth::ApiToken {
+            email: "e".into(),
+            token: Secret::new("t"),
+            gateway: gateway(),
+            expires: None,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
         let scope_401 = || unauthorized("Unauthorized; scope does not match");
         assert_eq!(code(scope_401(), &token, c, "auth"), "scoped-token-on-site");
         // A service account's email: every token it has is scoped, whatever the 401 says.
@@ -457,7 +469,13 @@ mod tests {
         assert_eq!(code(scope_401(), &scoped, c, "users"), "token-scope");
         assert_eq!(code(unauthorized("Unauthorized"), &scoped, c, "auth"), "classic-token-on-gateway");
         let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 31);
-        let expired = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: day };
+        let expired = Auth::ApiToken {
+            email: "e".into(),
+            token: Secret::new("t"),
+            gateway: None,
+            expires: day,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
         assert_eq!(code(unauthorized(""), &expired, c, "auth"), "token-expired");
         assert_eq!(code(oauth_error(OAuthFailure::NotEnabled), &o, dc, "auth"), "dc-oauth-disabled");
     }

@@ -43,6 +43,9 @@ pub enum Auth {
         token: Secret,
         gateway: Option<Gateway>,
         expires: Option<chrono::NaiveDate>,
+        /// Atlassian's gateway even when the token is not scoped: `check` asks it whether a
+        /// token the site refuses is a scoped one.
+        api_url: Url,
     },
     Pat {
         token: Secret,

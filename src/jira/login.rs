@@ -210,7 +210,16 @@ mod tests {
     fn token(email: &str, scoped: bool) -> Credential {
         let gateway = scoped.then(|| crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
         let token = Secret::new("s3cr3t-value").from_origin("$JIRA_API_TOKEN");
-        Credential::new(&Auth::ApiToken { email: email.into(), token, gateway, expires: None }, Deployment::Cloud)
+        Credential::new(
+            &Auth::ApiToken {
+                email: email.into(),
+                token,
+                gateway,
+                expires: None,
+                api_url: "https://api.atlassian.com".parse().unwrap(),
+            },
+            Deployment::Cloud,
+        )
     }
 
     #[test]
