@@ -447,6 +447,7 @@ mod tests {
             token: Secret::new("t"),
             gateway: None,
             expires: None,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
         };
         assert_eq!(code(unauthorized("Client must be authenticated"), &sa, c, "auth"), "scoped-token-on-site");
         let anonymous = |signal| JiraError::LoginFailed {

@@ -518,6 +518,7 @@ fn status_error(endpoint: &str, status: u16, body: &[u8]) -> JiraError {
             parts.join("; ")
         })
         .filter(|m| !m.is_empty())
+        .or_else(|| body::html_summary(body))
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string());
     match status {
         401 => JiraError::Unauthorized { endpoint: endpoint.to_string(), reason: Rejection::of(&message), message },

@@ -38,7 +38,7 @@ fn pipeline(flavor: Flavor, objects: &str) -> PipelineYaml {
 
 fn run_binary(sim: &RunningSim, dir: &Path, p: &PipelineYaml) -> common::Out {
     let file = p.write(dir, "gate.yaml");
-    common::output(common::jirapipe_for(sim).arg("run").arg(&file).env("JIRAPIPE_LEASE_TTL", "1s"))
+    common::output(common::jirapipe_for(sim).arg("run").arg(&file).env("JIRAPIPE_LEASE_TTL", "30s"))
 }
 
 /// Every table under `dir/lake` (a folder with a Delta log; the lease is not one) and its
