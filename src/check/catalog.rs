@@ -431,7 +431,8 @@ mod tests {
         let decode = JiraError::Decode { endpoint: "e".into(), message: "expected value".into() };
         assert_eq!(code(decode, &token, c, "auth"), "not-jira");
         // Service accounts and Data Center OAuth.
-        let gateway = || Some(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
+        let gateway =
+            || Some(Box::new(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() }));
         let scoped = Auth::ApiToken {
             email: "e".into(),
             token: Secret::new("t"),

@@ -242,7 +242,7 @@ async fn gateway_accepts(pipeline: &Pipeline, retry: RetryConfig) -> bool {
     }
     let mut through = source.clone();
     if let Auth::ApiToken { gateway, .. } = &mut through.auth {
-        *gateway = Some(Gateway { cloud_id: None, api_url: api_url.clone() });
+        *gateway = Some(Box::new(Gateway { cloud_id: None, api_url: api_url.clone() }));
     }
     match JiraClient::connect(&through, retry).await {
         Ok(client) => client.myself().await.is_ok(),

@@ -208,7 +208,8 @@ mod tests {
     }
 
     fn token(email: &str, scoped: bool) -> Credential {
-        let gateway = scoped.then(|| crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
+        let gateway =
+            scoped.then(|| Box::new(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() }));
         let token = Secret::new("s3cr3t-value").from_origin("$JIRA_API_TOKEN");
         Credential::new(
             &Auth::ApiToken {

@@ -157,7 +157,7 @@ impl Resolver<'_> {
                     }
                     None => None,
                 };
-                let gateway = if scoped { Some(self.gateway(a)?) } else { None };
+                let gateway = if scoped { Some(Box::new(self.gateway(a)?)) } else { None };
                 let api_url = self.url_or(&a.api_url, "api_url", ATLASSIAN_API_URL)?;
                 Some(Auth::ApiToken { email: email?, token: token?, gateway, expires, api_url })
             }
