@@ -7,7 +7,7 @@
 
 use super::scopes::granular_scopes;
 use crate::config::{Auth, Deployment};
-use crate::jira::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
+use crate::jira::{BodyProblem, JiraError, LoginSignal, OAuthFailure, Rejection, Transport, is_service_account};
 pub use crate::report::Diagnosis;
 
 /// What the pipeline says about the site, for telling apart errors that look alike on the wire.
@@ -21,6 +21,9 @@ pub struct Context<'a> {
     pub scope: &'static str,
     /// Jira answered 429 during the probe.
     pub throttled: bool,
+    /// The email and API token, refused at the site URL, work through Atlassian's gateway:
+    /// `check` asked it (a scoped token).
+    pub gateway_accepts: bool,
 }
 
 pub const SCOPES: [&str; 3] = ["read:jira-work", "read:jira-user", "offline_access"];
@@ -33,6 +36,13 @@ const OAUTH_CONSENT: &str = "in developer.atlassian.com/console → your app →
 pub fn diagnose(err: &JiraError, ctx: &Context<'_>) -> Diagnosis {
     match err {
         JiraError::Unauthorized { reason, .. } => unauthorized(*reason, ctx),
+        JiraError::LoginFailed { signal: LoginSignal::Denied, .. } => Diagnosis::new(
+            "bad-credentials",
+            format!("{} (HTTP 200 or 403)", LoginSignal::Denied),
+            "log in once in a browser as the API user and answer the CAPTCHA, then run `check` again (a token is \
+             not subject to CAPTCHA: prefer one)",
+        ),
+        JiraError::LoginFailed { .. } => unauthorized(Rejection::Credentials, ctx),
         JiraError::Forbidden { message, .. } => forbidden(message, ctx),
         JiraError::Status { status: 429, .. } => rate_limited(),
         JiraError::Status { status: 404, message, .. } => not_found(message, ctx),
@@ -111,16 +121,36 @@ fn token_scope(ctx: &Context<'_>) -> Diagnosis {
     )
 }
 
+/// A scoped API token sent to the site URL, where Jira Cloud does not accept it (Atlassian KB "401
+/// Unauthorized error when service account accesses Jira or Confluence API": "NOT
+/// https://<your-domain>.atlassian.net/{api}"); `why` says how `check` told.
+fn scoped_token_on_site(why: &str) -> Diagnosis {
+    Diagnosis::new(
+        "scoped-token-on-site",
+        format!(
+            "the API token has scopes ({why}), and Jira Cloud accepts scoped tokens only through Atlassian's \
+             gateway: at the site URL it answers them as an anonymous user (HTTP 401 on /myself, empty searches)"
+        ),
+        "add `scoped: true` to `auth`: jirapipe then sends every request to https://api.atlassian.com/ex/jira/{cloud \
+         id} (the cloud id read from the site's /_edge/tenant_info, or `cloud_id`)",
+    )
+}
+
 fn unauthorized(reason: Rejection, ctx: &Context<'_>) -> Diagnosis {
-    if reason == Rejection::Scope && matches!(ctx.auth, Auth::ApiToken { gateway: None, .. }) {
-        return Diagnosis::new(
-            "scoped-token-on-site",
-            "the API token has scopes (every service account token does), and Jira Cloud accepts scoped tokens only \
-             through Atlassian's gateway, not at the site URL (HTTP 401: scope does not match)",
-            "add `scoped: true` to `auth`: jirapipe then sends every request to \
-             https://api.atlassian.com/ex/jira/{cloud id} (the cloud id read from the site's /_edge/tenant_info, or \
-             `cloud_id`)",
-        );
+    if let Auth::ApiToken { gateway: None, email, .. } = ctx.auth
+        && ctx.deployment == Deployment::Cloud
+    {
+        if reason == Rejection::Scope {
+            return scoped_token_on_site("the site answered \"scope does not match\"");
+        }
+        if reason == Rejection::Credentials && is_service_account(email) {
+            return scoped_token_on_site(&format!(
+                "`{email}` is a service account, and service accounts can create only scoped tokens"
+            ));
+        }
+        if reason == Rejection::Credentials && ctx.gateway_accepts {
+            return scoped_token_on_site("the same email and token work through Atlassian's gateway");
+        }
     }
     if reason == Rejection::Scope && scoped_credential(ctx.auth) {
         return token_scope(ctx);
@@ -349,7 +379,7 @@ mod tests {
 
     fn code(err: JiraError, auth: &Auth, deployment: Deployment, target: &str) -> &'static str {
         let scope = if target == "auth" { "read:jira-user" } else { "read:jira-work" };
-        diagnose(&err, &Context { deployment, auth, target, scope, throttled: false }).code
+        diagnose(&err, &Context { deployment, auth, target, scope, throttled: false, gateway_accepts: false }).code
     }
 
     fn status(status: u16, message: &str) -> JiraError {
@@ -362,7 +392,13 @@ mod tests {
 
     #[test]
     fn every_error_maps_to_its_entry() {
-        let token = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: None };
+        let token = Auth::ApiToken {
+            email: "e".into(),
+            token: Secret::new("t"),
+            gateway: None,
+            expires: None,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
         let pat = Auth::Pat { token: Secret::new("t") };
         let o = oauth(None);
         let (c, dc) = (Deployment::Cloud, Deployment::DataCenter);
@@ -400,14 +436,53 @@ mod tests {
         let decode = JiraError::Decode { endpoint: "e".into(), message: "expected value".into() };
         assert_eq!(code(decode, &token, c, "auth"), "not-jira");
         // Service accounts and Data Center OAuth.
-        let gateway = || Some(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() });
-        let scoped = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: gateway(), expires: None };
+        let gateway =
+            || Some(Box::new(crate::config::Gateway { cloud_id: None, api_url: "https://a".parse().unwrap() }));
+        let scoped = Auth::ApiToken {
+            email: "e".into(),
+            token: Secret::new("t"),
+            gateway: gateway(),
+            expires: None,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
         let scope_401 = || unauthorized("Unauthorized; scope does not match");
         assert_eq!(code(scope_401(), &token, c, "auth"), "scoped-token-on-site");
+        // A service account's email: every token it has is scoped, whatever the 401 says.
+        let sa = Auth::ApiToken {
+            email: "bot@serviceaccount.atlassian.com".into(),
+            token: Secret::new("t"),
+            gateway: None,
+            expires: None,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
+        assert_eq!(code(unauthorized("Client must be authenticated"), &sa, c, "auth"), "scoped-token-on-site");
+        let anonymous = |signal| JiraError::LoginFailed {
+            endpoint: "e".into(),
+            signal,
+            credential: String::new(),
+            fix: String::new(),
+        };
+        assert_eq!(code(anonymous(LoginSignal::Failed), &sa, c, "auth"), "scoped-token-on-site");
+        assert_eq!(code(anonymous(LoginSignal::Failed), &token, c, "auth"), "bad-credentials");
+        let gateway_ok = Context {
+            deployment: c,
+            auth: &token,
+            target: "auth",
+            scope: "read:jira-user",
+            throttled: false,
+            gateway_accepts: true,
+        };
+        assert_eq!(diagnose(&unauthorized(""), &gateway_ok).code, "scoped-token-on-site");
         assert_eq!(code(scope_401(), &scoped, c, "users"), "token-scope");
         assert_eq!(code(unauthorized("Unauthorized"), &scoped, c, "auth"), "classic-token-on-gateway");
         let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 31);
-        let expired = Auth::ApiToken { email: "e".into(), token: Secret::new("t"), gateway: None, expires: day };
+        let expired = Auth::ApiToken {
+            email: "e".into(),
+            token: Secret::new("t"),
+            gateway: None,
+            expires: day,
+            api_url: "https://api.atlassian.com".parse().unwrap(),
+        };
         assert_eq!(code(unauthorized(""), &expired, c, "auth"), "token-expired");
         assert_eq!(code(oauth_error(OAuthFailure::NotEnabled), &o, dc, "auth"), "dc-oauth-disabled");
     }
@@ -422,6 +497,7 @@ mod tests {
                 target: kind.name(),
                 scope: crate::objects::of(kind).oauth_scope(),
                 throttled: false,
+                gateway_accepts: false,
             };
             diagnose(&unauthorized("scope does not match"), &ctx)
         };

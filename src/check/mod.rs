@@ -19,8 +19,8 @@ use serde::Serialize;
 use catalog::Context;
 pub use catalog::Diagnosis;
 
-use crate::config::{Auth, OAuthProvider, Pipeline};
-use crate::jira::{JiraClient, RetryConfig};
+use crate::config::{Auth, Deployment, Gateway, OAuthProvider, Pipeline};
+use crate::jira::{JiraClient, JiraError, RetryConfig};
 use crate::objects::{self, Concern};
 
 /// How a probe went. `Note` is information that never fails a check.
@@ -147,8 +147,9 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
         target,
         scope,
         throttled,
+        gateway_accepts: false,
     };
-    let client = match JiraClient::connect(source, retry).await {
+    let client = match JiraClient::connect(source, retry.clone()).await {
         Ok(c) => c,
         Err(e) => {
             auth.add(Status::Fail, catalog::diagnose(&e, &ctx("auth", USER_SCOPE, false)));
@@ -194,7 +195,9 @@ pub async fn check(pipeline: &Pipeline, retry: RetryConfig) -> CheckReport {
             probes.push(auth);
         }
         Err(e) => {
-            let d = catalog::diagnose(&e, &ctx("auth", USER_SCOPE, client.stats().throttled > before));
+            let mut c = ctx("auth", USER_SCOPE, client.stats().throttled > before);
+            c.gateway_accepts = matches!(e, JiraError::LoginFailed { .. }) && gateway_accepts(pipeline, retry).await;
+            let d = catalog::diagnose(&e, &c);
             // A missing `read:jira-user` fails /myself but not necessarily the objects.
             let go_on = d.code == "oauth-scope" || d.code == "token-scope";
             auth.add(Status::Fail, d);
@@ -252,6 +255,26 @@ fn rate_limits(client: &JiraClient) -> String {
     add("X-RateLimit-Reset", h.reset.map(|r| r.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     add("RateLimit-Reason", h.reason.clone());
     format!("{} (on {endpoint})", parts.join(", "))
+}
+
+/// Whether the email and API token, refused at the site URL, log in through Atlassian's gateway
+/// (`{api_url}/ex/jira/{cloud id}`): then the token is a scoped one, which Jira Cloud accepts only
+/// there (Atlassian, "Manage API tokens for your Atlassian account": "URLs for API tokens with
+/// scopes"; stablyai/orca #20092 retries `/myself` on the gateway the same way).
+async fn gateway_accepts(pipeline: &Pipeline, retry: RetryConfig) -> bool {
+    let source = &pipeline.source;
+    let Auth::ApiToken { gateway: None, api_url, .. } = &source.auth else { return false };
+    if source.deployment != Deployment::Cloud {
+        return false;
+    }
+    let mut through = source.clone();
+    if let Auth::ApiToken { gateway, .. } = &mut through.auth {
+        *gateway = Some(Box::new(Gateway { cloud_id: None, api_url: api_url.clone() }));
+    }
+    match JiraClient::connect(&through, retry).await {
+        Ok(client) => client.myself().await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// How many days before an API token's `expires` date `check` warns.

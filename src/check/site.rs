@@ -16,6 +16,7 @@ pub(super) async fn probe_site(pipeline: &Pipeline) -> Probe {
         target: "site",
         scope: "read:jira-work",
         throttled: false,
+        gateway_accepts: false,
     };
     let kind = match site_kind(&source.base_url, source).await {
         Ok(k) => k,

@@ -198,8 +198,9 @@ pub struct AuthSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub token_url: Option<Text>,
-    /// Atlassian's API gateway (Cloud `oauth2`, `oauth2_client_credentials`, scoped
-    /// `api_token`). Default `https://api.atlassian.com`.
+    /// Atlassian's API gateway (Cloud `oauth2`, `oauth2_client_credentials`, `api_token`: with
+    /// `scoped: true` every request goes there; without it `check` asks it whether a token the
+    /// site refuses is a scoped one). Default `https://api.atlassian.com`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub api_url: Option<Text>,

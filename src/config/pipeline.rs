@@ -43,8 +43,11 @@ pub enum Auth {
     ApiToken {
         email: String,
         token: Secret,
-        gateway: Option<Gateway>,
+        gateway: Option<Box<Gateway>>,
         expires: Option<chrono::NaiveDate>,
+        /// Atlassian's gateway even when the token is not scoped: `check` asks it whether a
+        /// token the site refuses is a scoped one.
+        api_url: Url,
     },
     Pat {
         token: Secret,

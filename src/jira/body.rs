@@ -75,6 +75,16 @@ pub(super) fn classify(e: &serde_json::Error) -> (BodyProblem, String) {
     (problem, message)
 }
 
+/// An error answer that is an HTML page (Data Center's 401 page for a refused password, a
+/// proxy's error page), summed up by its title instead of its markup.
+pub(super) fn html_summary(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+    text.trim_start().starts_with('<').then(|| match title(&text) {
+        Some(t) => format!("an HTML page titled `{t}`"),
+        None => "an HTML page".to_string(),
+    })
+}
+
 /// An HTML page's `<title>`.
 fn title(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
@@ -86,6 +96,13 @@ fn title(html: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_html_error_page_is_summed_up_by_its_title() {
+        let page = b"<html><head><title>Unauthorized (401)</title></head><body>Basic Authentication Failure</body>";
+        assert_eq!(html_summary(page).as_deref(), Some("an HTML page titled `Unauthorized (401)`"));
+        assert_eq!(html_summary(b"{\"errorMessages\": []}"), None);
+    }
 
     #[test]
     fn sniffing_tells_pages_from_json() {

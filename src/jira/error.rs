@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::login::LoginSignal;
+
 #[derive(Debug, thiserror::Error)]
 pub enum JiraError {
     #[error(
@@ -11,6 +13,12 @@ pub enum JiraError {
         if message.is_empty() { String::new() } else { format!(": {message}") }
     )]
     Unauthorized { endpoint: String, reason: Rejection, message: String },
+    /// Jira did not log the request in: a 401 for the credentials, or an answer marked as a
+    /// failed or anonymous login (see `login`). Ends the run wherever it happens.
+    #[error(
+        "{endpoint}: Jira did not accept {credential}: {signal}. Nothing read with it is written. Likely causes: {fix}"
+    )]
+    LoginFailed { endpoint: String, signal: LoginSignal, credential: String, fix: String },
     #[error("{endpoint}: permission denied (HTTP 403): {message}")]
     Forbidden { endpoint: String, message: String },
     #[error("{endpoint}: HTTP {status}: {message}")]

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod client_credentials;
 mod error;
+mod login;
 pub mod fields;
 pub mod instant;
 pub mod issues;
@@ -32,6 +33,7 @@ use url::Url;
 
 pub use body::body_error;
 pub use error::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
+pub use login::{LoginSignal, is_service_account};
 pub use retry::{RateLimitHeaders, RetryConfig};
 pub use stats::RequestStats;
 
@@ -81,6 +83,11 @@ struct Inner {
     max_quota_wait: Duration,
     /// The rate-limit headers of the latest response that had any, and its endpoint.
     limits_seen: std::sync::Mutex<Option<(String, RateLimitHeaders)>>,
+    /// Names the credential in a failed login's error.
+    credential: login::Credential,
+    /// The first failed login of this client: once Jira answered as anonymous, nothing more is
+    /// asked, so no object goes on reading (and committing) what an anonymous user sees.
+    refused: std::sync::Mutex<Option<(String, LoginSignal)>>,
 }
 
 /// A decoded response and Jira's clock at the time it answered (the `Date` header).
@@ -145,6 +152,8 @@ impl JiraClient {
                 max_body: source.max_response_bytes,
                 max_quota_wait: source.max_rate_limit_wait,
                 limits_seen: std::sync::Mutex::new(None),
+                credential: login::Credential::new(&source.auth, source.deployment),
+                refused: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -229,6 +238,7 @@ impl JiraClient {
         let mut free_429s = 0;
         let mut quota_waits = 0;
         loop {
+            self.login_proven()?;
             attempt += 1;
             tries += 1;
             inner.pace.ready(&lane).await;
@@ -245,9 +255,9 @@ impl JiraClient {
                     self.saw(&lane, limits);
                     return Ok(reply);
                 }
-                Err((e @ JiraError::Unauthorized { .. }, _)) if !reauthenticated => {
-                    if !inner.auth.rejected(&auth).await {
-                        return Err(e);
+                Err((e, _)) if refuses_login(&e) => {
+                    if reauthenticated || !inner.auth.rejected(&auth).await {
+                        return Err(self.refuse(e));
                     }
                     reauthenticated = true;
                     attempt -= 1;
@@ -383,6 +393,7 @@ impl JiraClient {
         let status = resp.status().as_u16();
         counters.status(status);
         let limits = RateLimitHeaders::read(resp.headers());
+        let login_signal = login::signal(resp.headers());
         let date = limits.date;
         let content_type =
             resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -394,6 +405,19 @@ impl JiraClient {
             }
         };
         counters.request(body.len());
+        if status != 401
+            && let Some(signal) = login_signal
+        {
+            return Err((
+                JiraError::LoginFailed {
+                    endpoint: endpoint.into(),
+                    signal,
+                    credential: String::new(),
+                    fix: String::new(),
+                },
+                limits,
+            ));
+        }
         if !(200..300).contains(&status) {
             return Err((status_error(endpoint, status, &body), limits));
         }
@@ -410,6 +434,40 @@ impl JiraClient {
                 }
             },
         }
+    }
+}
+
+/// Whether `e` says the credentials were not accepted (not that a scope or audience is
+/// missing: those are `check`'s to name, and a run may go on without `read:jira-user`).
+fn refuses_login(e: &JiraError) -> bool {
+    matches!(e, JiraError::LoginFailed { .. } | JiraError::Unauthorized { reason: Rejection::Credentials, .. })
+}
+
+impl JiraClient {
+    /// `Err` once any answer to this client refused its login (see `login`): every later
+    /// request, and every commit the runner would make, stops on it.
+    pub fn login_proven(&self) -> Result<(), JiraError> {
+        let refused = self.inner.refused.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match refused {
+            Some((endpoint, signal)) => Err(self.login_error(endpoint, signal)),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the failed login `e` and names the credential and the likely causes in it.
+    fn refuse(&self, e: JiraError) -> JiraError {
+        let (endpoint, signal) = match e {
+            JiraError::LoginFailed { endpoint, signal, .. } => (endpoint, signal),
+            JiraError::Unauthorized { endpoint, message, .. } => (endpoint, LoginSignal::Refused { message }),
+            other => return other,
+        };
+        self.inner.refused.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((endpoint.clone(), signal.clone()));
+        self.login_error(endpoint, signal)
+    }
+
+    fn login_error(&self, endpoint: String, signal: LoginSignal) -> JiraError {
+        let credential = &self.inner.credential;
+        JiraError::LoginFailed { endpoint, fix: credential.fix(&signal), credential: credential.describe(), signal }
     }
 }
 
@@ -558,6 +616,7 @@ fn status_error(endpoint: &str, status: u16, body: &[u8]) -> JiraError {
             parts.join("; ")
         })
         .filter(|m| !m.is_empty())
+        .or_else(|| body::html_summary(body))
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string());
     match status {
         401 => JiraError::Unauthorized { endpoint: endpoint.to_string(), reason: Rejection::of(&message), message },

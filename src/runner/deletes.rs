@@ -95,6 +95,8 @@ pub(super) async fn reconcile(
     if !changed.is_empty() {
         let mut meta = ctx.meta();
         meta.reconciled_ms = Some(now.timestamp_millis());
+        // Rows an anonymous answer called missing are not deleted.
+        ctx.client.login_proven()?;
         ctx.store.mark(name, &changed, o.deletes == Deletes::Hard, now, distinct, &meta).await?;
     }
     report.rows_deleted = deleted;

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use crate::config::{ObjectConfig, Pipeline};
 use crate::jira::fields::FieldDef;
-use crate::jira::{JiraClient, JiraError, RetryConfig};
+use crate::jira::{JiraClient, JiraError, Rejection, RetryConfig};
 use crate::objects::{self, ObjectError, RunStamp};
 use crate::report::{self, Reject, Status};
 pub use crate::report::{ObjectReport, RunReport};
@@ -106,6 +106,14 @@ pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport
         Ok(c) => c,
         Err(e) => return not_started(e.into(), Default::default()),
     };
+    // Credentials are proven before anything is read: Jira answers a refused login as the
+    // anonymous user, whose empty search a run would take for "no issues" (see `jira::login`).
+    // Only an authenticated caller gets `/myself`; a token lacking the users' scope is still a
+    // login, and its objects say what they miss.
+    match client.myself().await {
+        Ok(_) | Err(JiraError::Unauthorized { reason: Rejection::Scope, .. }) => {}
+        Err(e) => return not_started(e.into(), client.stats()),
+    }
     let needs_catalogue = pipeline.objects.iter().any(|o| objects::of(o.kind).needs_catalogue());
     let catalogue = if needs_catalogue {
         match client.fields().await {

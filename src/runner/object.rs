@@ -98,6 +98,7 @@ async fn extract_and_write(
             if meta.reconciled_ms.is_some() && !reconciled.as_ref().is_some_and(|r| r.committed) {
                 // Record the reconciliation alone (cursor unchanged), or every quiet run
                 // would page through every id again until something changes.
+                ctx.client.login_proven()?;
                 meta.cursor_ms = before;
                 ctx.store.commit_meta(name, &meta).await?;
             }
@@ -147,8 +148,11 @@ async fn extract_and_write(
             ctx.store.replace(name, layout, rx, &meta).await
         }
     };
+    // A login refused anywhere in the run (another object's request included) stops this commit:
+    // checked as the extraction ends, before the writer can see its channel close.
     let extract = async {
         let mut outcome = object.extract(job).await?;
+        ctx.client.login_proven()?;
         // Recorded whether or not a gate lets the commit through: they say what did not fit.
         let rejects = std::mem::take(&mut outcome.rejects);
         ctx.rejects.lock().await.extend(rejects.iter().map(|r| (o.kind.name().to_string(), r.clone())));
@@ -165,6 +169,7 @@ async fn extract_and_write(
             std::process::abort();
         }
         let gone = listing.as_ref().map_or(&[][..], |l| &l.gone[..]);
+        ctx.client.login_proven()?;
         let swept = deletes::sweep(ctx, o, &outcome.swept, gone, &distinct, &cursor_meta).await?;
         report.rows_deleted = swept.marked;
         version = swept.version.unwrap_or(version);

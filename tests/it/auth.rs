@@ -252,6 +252,31 @@ async fn check_names_a_scoped_token_sent_to_the_site_url() {
     assert!(r.passed, "{r:#?}");
 }
 
+/// A scoped token of a person (created at id.atlassian.com with scopes), not a service
+/// account's: the email does not tell, so `check` asks the gateway, where the same email and
+/// token log in. A token refused by both stays `bad-credentials`.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_asks_the_gateway_whether_a_refused_token_is_a_scoped_one() {
+    let credentials = Credentials {
+        service_account: ServiceAccount { email: "etl@acme.com".into(), ..ServiceAccount::default() },
+        ..Credentials::default()
+    };
+    let sim = sim(Flavor::Cloud, credentials, Behaviour::default()).await;
+    let at_site = SCOPED_TOKEN.replace("\n    scoped: true", "");
+    let r = check(&pipeline("cloud", &at_site), sim_vars(&sim)).await;
+    common::assert_finding(
+        &r,
+        "auth",
+        "scoped-token-on-site",
+        Status::Fail,
+        "work through Atlassian's gateway",
+        "scoped: true",
+    );
+    let wrong = sim_vars(&sim).with("JIRA_SCOPED_TOKEN", "not-a-token");
+    let r = check(&pipeline("cloud", &at_site), wrong).await;
+    common::assert_finding(&r, "auth", "bad-credentials", Status::Fail, "", "create a new API token");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn check_names_a_classic_token_sent_to_the_gateway() {
     let sim = sim(Flavor::Cloud, Credentials::default(), Behaviour::default()).await;

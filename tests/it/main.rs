@@ -14,6 +14,7 @@ mod demo;
 mod extract;
 mod hostile;
 mod loss;
+mod login;
 mod oauth;
 mod operator;
 mod pacing;

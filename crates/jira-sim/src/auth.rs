@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::server::{AppState, error};
+use crate::anonymous::{self, Anonymous};
+use crate::server::AppState;
 
 /// Jira Cloud or Jira Data Center.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -191,12 +192,6 @@ pub(crate) struct Viewer {
     pub emails: bool,
 }
 
-fn unauthorized() -> Response {
-    let mut resp = error(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.");
-    resp.headers_mut().insert(header::WWW_AUTHENTICATE, "Basic realm=\"protected-area\"".parse().expect("static"));
-    resp
-}
-
 /// Atlassian's API gateway error shape (`/ex/jira/…`).
 fn gateway(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"code": status.as_u16(), "message": message}))).into_response()
@@ -214,22 +209,36 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Site-URL authentication: Basic API token (Cloud), PAT, Basic or an OAuth 2.0 access token
-/// (Data Center). A service account's scoped token is refused here: it works only through the
-/// gateway.
+/// (Data Center). A request that does not log in — wrong, revoked or expired credentials, a
+/// service account's scoped token (it works only through the gateway), or no `Authorization`
+/// header — is answered as the anonymous user (`anonymous`), as Jira does; Data Center answers a
+/// wrong Basic password with its 401 page instead.
 pub(crate) async fn site_auth(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let (revoked, dropped) = {
+        let st = app.site.lock();
+        (st.behaviour.credentials_revoked, st.behaviour.proxy_drops_authorization)
+    };
+    if dropped {
+        req.headers_mut().remove(header::AUTHORIZATION);
+    }
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        return anonymous::answer(app.flavor, Anonymous::NoCredentials, req, next).await;
+    }
     let c = &app.credentials;
-    let sa = &c.service_account;
     let ok = match app.flavor {
         Flavor::Cloud => {
-            if basic(req.headers()) == Some((sa.email.clone(), sa.scoped_token.clone())) {
-                return gateway(StatusCode::UNAUTHORIZED, "Unauthorized; scope does not match");
-            }
-            basic(req.headers()) == Some((c.email.clone(), c.api_token.clone())) && !c.api_token_expired
+            basic(req.headers()) == Some((c.email.clone(), c.api_token.clone())) && !c.api_token_expired && !revoked
         }
         Flavor::DataCenter => {
+            if let Some(pair) = basic(req.headers()) {
+                if pair != (c.username.clone(), c.password.clone()) || revoked {
+                    return anonymous::basic_failure();
+                }
+                req.extensions_mut().insert(Viewer { emails: true });
+                return logged_in(c, next.run(req).await);
+            }
             let now = Instant::now();
-            bearer(req.headers()) == Some(c.pat.as_str())
-                || basic(req.headers()) == Some((c.username.clone(), c.password.clone()))
+            (bearer(req.headers()) == Some(c.pat.as_str()) && !revoked)
                 || bearer(req.headers()).is_some_and(|t| {
                     let oauth = app.oauth.lock().unwrap_or_else(|e| e.into_inner());
                     oauth.dc_access.get(t).is_some_and(|exp| *exp > now)
@@ -237,10 +246,19 @@ pub(crate) async fn site_auth(State(app): State<Arc<AppState>>, mut req: Request
         }
     };
     if !ok {
-        return unauthorized();
+        return anonymous::answer(app.flavor, Anonymous::LoginFailed, req, next).await;
     }
     req.extensions_mut().insert(Viewer { emails: true });
-    next.run(req).await
+    match app.flavor {
+        Flavor::Cloud => next.run(req).await,
+        Flavor::DataCenter => logged_in(c, next.run(req).await),
+    }
+}
+
+/// Data Center names the logged-in caller in `X-AUSERNAME` (go-jira/jira #8's capture).
+fn logged_in(c: &Credentials, mut resp: Response) -> Response {
+    resp.headers_mut().insert("X-AUSERNAME", HeaderValue::from_str(&c.username).expect("ascii user name"));
+    resp
 }
 
 /// `/ex/jira/{cloudId}/…`: OAuth bearer tokens through Atlassian's API gateway.

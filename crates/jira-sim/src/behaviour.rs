@@ -108,6 +108,13 @@ pub struct Behaviour {
     /// `com.atlassian.greenhopper.service.sprint.Sprint@…[id=…,…]` strings recorded responses
     /// show (README, "Data Center Sprint values"). Strings by default; Cloud always sends objects.
     pub data_center_sprint_objects: bool,
+    /// The site's classic credentials — the Cloud API token, the Data Center PAT and password —
+    /// stop working from the next request (revoked, expired or changed): the site then answers
+    /// them as a failed login, anonymously (see `anonymous`). Switch it between runs or mid-run.
+    pub credentials_revoked: bool,
+    /// A proxy in front of the site drops the `Authorization` header: every request reaches
+    /// Jira without credentials and is answered anonymously.
+    pub proxy_drops_authorization: bool,
     /// A hostile response in place of (or around) Jira's answers: an SSO login page, broken
     /// bodies, endless paging, stalls and resets (see `hostile`).
     pub hostile: Option<crate::hostile::Hostile>,
@@ -171,6 +178,8 @@ impl Default for Behaviour {
             no_worklog_feed: false,
             data_center_changelog_field_ids: false,
             data_center_sprint_objects: false,
+            credentials_revoked: false,
+            proxy_drops_authorization: false,
             hostile: None,
             changelog_created: InstantForm::default(),
             undecodable_every: None,

@@ -7,6 +7,7 @@
 
 mod activity;
 mod activity_http;
+mod anonymous;
 mod auth;
 mod behaviour;
 mod changelog;

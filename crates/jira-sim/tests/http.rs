@@ -579,17 +579,82 @@ fn requests_can_be_recorded_with_their_query_and_body() {
 // ---------------------------------------------------------------------------------------------
 // Auth: Basic, PAT, OAuth 2.0 with rotating refresh tokens.
 
+/// (status, `X-Seraph-LoginReason`, `X-AUSERNAME`, body) of one request.
+fn login_view(s: &Site, req: reqwest::RequestBuilder) -> (u16, Option<String>, Option<String>, Value) {
+    s.block(async {
+        let resp = req.send().await.unwrap();
+        let header = |n: &str| resp.headers().get(n).map(|v| v.to_str().unwrap().to_string());
+        let (seraph, user) = (header("X-Seraph-LoginReason"), header("X-AUSERNAME"));
+        let status = resp.status().as_u16();
+        (status, seraph, user, resp.json().await.unwrap_or(Value::Null))
+    })
+}
+
 #[test]
-fn wrong_or_missing_credentials_get_jiras_401() {
+fn a_request_that_does_not_log_in_is_answered_anonymously() {
     let s = cloud(5);
-    let (st, body) = s.send(s.http.get(s.url("/rest/api/3/myself")));
-    assert_eq!(st, 401);
-    assert_schema("platform", component("ErrorCollection"), &body);
-    let (st, _) = s.send(s.http.get(s.url("/rest/api/3/myself")).basic_auth(s.sim.email(), Some("wrong")));
-    assert_eq!(st, 401);
+    let failed = Some("AUTHENTICATED_FAILED".to_string());
+    // No credentials: /myself needs a login; Cloud's 401 body is {"message", "status-code"}.
+    let (st, seraph, _, body) = login_view(&s, s.http.get(s.url("/rest/api/3/myself")));
+    assert_eq!((st, seraph), (401, None));
+    assert_eq!(body, json!({"message": "Client must be authenticated to access this resource.", "status-code": 401}));
+    // A wrong token: the same 401, marked as a failed login.
+    let wrong = |p: &str| s.http.get(s.url(p)).basic_auth(s.sim.email(), Some("wrong"));
+    let (st, seraph, _, _) = login_view(&s, wrong("/rest/api/3/myself"));
+    assert_eq!((st, seraph.clone()), (401, failed.clone()));
+    // Search answers 200 with nothing (the KB), an issue 404, users 401 — each marked.
+    let (st, seraph, user, body) = login_view(&s, wrong("/rest/api/3/search/jql?jql=updated%3E%3D0"));
+    assert_eq!((st, seraph, user.as_deref()), (200, failed.clone(), Some("anonymous")));
+    assert_eq!(body["issues"], json!([]));
+    let (st, seraph, _, _) = login_view(&s, wrong("/rest/api/3/issue/10000"));
+    assert_eq!((st, seraph), (404, failed.clone()));
+    assert_eq!(login_view(&s, wrong("/rest/api/3/users/search")).0, 401);
     // A Data Center PAT sent to Cloud is not a credential there.
-    let (st, _) = s.send(s.http.get(s.url("/rest/api/3/myself")).bearer_auth("sim-pat"));
-    assert_eq!(st, 401);
+    let (st, seraph, _, _) = login_view(&s, s.http.get(s.url("/rest/api/3/myself")).bearer_auth("sim-pat"));
+    assert_eq!((st, seraph), (401, failed.clone()));
+    // A service account's scoped token at the site URL is refused the same way (it works
+    // through the gateway).
+    let sa = s.sim.credentials().service_account.clone();
+    let scoped = |url: String| s.http.get(url).basic_auth(&sa.email, Some(&sa.scoped_token));
+    let (st, seraph, _, body) = login_view(&s, scoped(s.url("/rest/api/3/search/jql?jql=updated%3E%3D0")));
+    assert_eq!((st, seraph, body["issues"].as_array().map(Vec::len)), (200, failed.clone(), Some(0)));
+    assert_eq!(login_view(&s, scoped(format!("{}/rest/api/3/myself", s.sim.gateway_url()))).0, 200);
+}
+
+#[test]
+fn revoked_credentials_and_a_proxy_dropping_authorization_switch_mid_run() {
+    let s = cloud(5);
+    let search = "/rest/api/3/search/jql?jql=updated%3E%3D0";
+    let good = || s.http.get(s.url(search)).basic_auth(s.sim.email(), Some(s.sim.api_token()));
+    let (st, seraph, _, body) = login_view(&s, good());
+    assert_eq!((st, seraph, body["issues"].as_array().map(Vec::len)), (200, None, Some(5)));
+    s.sim.set_behaviour(Behaviour { credentials_revoked: true, ..Default::default() });
+    let (st, seraph, _, body) = login_view(&s, good());
+    assert_eq!(
+        (st, seraph.as_deref(), body["issues"].as_array().map(Vec::len)),
+        (200, Some("AUTHENTICATED_FAILED"), Some(0))
+    );
+    s.sim.set_behaviour(Behaviour { proxy_drops_authorization: true, ..Default::default() });
+    let (st, seraph, user, body) = login_view(&s, good());
+    assert_eq!((st, seraph, user.as_deref()), (200, None, Some("anonymous")));
+    assert_eq!(body["issues"], json!([]));
+    s.sim.set_behaviour(Behaviour::default());
+    assert_eq!(login_view(&s, good()).3["issues"].as_array().map(Vec::len), Some(5));
+
+    // Data Center: a revoked PAT is anonymous (search 200 with nothing, `X-AUSERNAME:
+    // anonymous`); a logged-in answer names the user; a wrong password gets the 401 page.
+    let dc = site(SimConfig { flavor: Flavor::DataCenter, ..Default::default() });
+    let pat = || dc.http.get(dc.url("/rest/api/2/search?jql=updated%3E%3D0")).bearer_auth("sim-pat");
+    let (st, _, user, _) = login_view(&dc, pat());
+    assert_eq!((st, user.as_deref()), (200, Some("sim")));
+    dc.sim.set_behaviour(Behaviour { credentials_revoked: true, ..Default::default() });
+    let (st, seraph, user, body) = login_view(&dc, pat());
+    assert_eq!((st, seraph, user.as_deref(), body["total"].as_u64()), (200, None, Some("anonymous"), Some(0)));
+    let me = dc.http.get(dc.url("/rest/api/2/myself")).bearer_auth("sim-pat");
+    assert_eq!(login_view(&dc, me).0, 401);
+    let basic = dc.http.get(dc.url("/rest/api/2/myself")).basic_auth("sim", Some("wrong"));
+    let (st, seraph, _, _) = login_view(&dc, basic);
+    assert_eq!((st, seraph.as_deref()), (401, Some("AUTHENTICATED_FAILED")));
 }
 
 fn refresh(s: &Site, refresh_token: &str) -> (u16, Value) {

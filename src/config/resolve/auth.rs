@@ -126,9 +126,9 @@ impl Resolver<'_> {
         match kind {
             AuthKind::ApiToken => {
                 let scoped = a.scoped.as_ref().is_some_and(|s| s.value);
-                let mut allowed = vec!["email", "token", "token_file", "scoped", "expires"];
+                let mut allowed = vec!["email", "token", "token_file", "scoped", "expires", "api_url"];
                 if scoped {
-                    allowed.extend(["cloud_id", "api_url"]);
+                    allowed.push("cloud_id");
                 }
                 self.only(a, kind, &allowed);
                 let email = self.required(
@@ -157,8 +157,9 @@ impl Resolver<'_> {
                     }
                     None => None,
                 };
-                let gateway = if scoped { Some(self.gateway(a)?) } else { None };
-                Some(Auth::ApiToken { email: email?, token: token?, gateway, expires })
+                let gateway = if scoped { Some(Box::new(self.gateway(a)?)) } else { None };
+                let api_url = self.url_or(&a.api_url, "api_url", ATLASSIAN_API_URL)?;
+                Some(Auth::ApiToken { email: email?, token: token?, gateway, expires, api_url })
             }
             AuthKind::Pat => {
                 self.only(a, kind, &["token", "token_file"]);

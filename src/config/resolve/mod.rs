@@ -127,13 +127,22 @@ impl Resolver<'_> {
                     );
                     return None;
                 }
-                self.text(t, key).map(Secret::new)
+                let vars: Vec<String> = t
+                    .value
+                    .split("${")
+                    .skip(1)
+                    .filter_map(|rest| rest.split_once('}').map(|(name, _)| format!("${name}")))
+                    .collect();
+                self.text(t, key).map(|v| Secret::new(v).from_origin(vars.join(" ")))
             }
             (None, Some(f)) => {
                 let path = self.text(f, &file_key)?;
                 let full = self.base_dir.join(&path);
                 match std::fs::read_to_string(&full) {
-                    Ok(s) if !s.trim().is_empty() => Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
+                    Ok(s) if !s.trim().is_empty() => {
+                        let origin = format!("file {}", full.display());
+                        Some(Secret::new(s.trim_end_matches(['\n', '\r'])).from_origin(origin))
+                    }
                     Ok(_) => {
                         self.at(
                             &f.referenced,
