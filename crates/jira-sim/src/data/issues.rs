@@ -17,7 +17,8 @@ pub(super) const NOUNS: [&str; 8] = [
     "audit log",
     "dashboard",
 ];
-pub(super) const PRIORITIES: [(&str, &str); 5] = [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")];
+pub(super) const PRIORITIES: [(&str, &str); 5] =
+    [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")];
 /// (id, name, subtask, hierarchyLevel)
 pub(super) const ISSUE_TYPES: [(&str, &str, bool, i64); 4] = [
     ("10001", "Story", false, 0),
