@@ -5,17 +5,16 @@
 use serde_json::{Map, Value};
 
 use super::{Job, ObjectError, Outcome, Probed, Rows};
+use crate::config::ObjectKind;
 use crate::jira::planning::Paged;
 use crate::jira::{JiraClient, JiraError};
 
 /// How an object reads its list, and the row of one of its records.
 pub(crate) struct Dimension {
-    pub object: &'static str,
+    pub kind: ObjectKind,
     pub list: for<'c> fn(&'c JiraClient) -> Paged<'c>,
     /// The record with the table's column names; its `id` is the row's key.
     pub row: fn(record: &Value) -> Map<String, Value>,
-    /// Data Center has no such listing.
-    pub cloud_only: bool,
 }
 
 impl Dimension {
@@ -47,7 +46,7 @@ impl Dimension {
     }
 
     fn available(&self, client: &JiraClient) -> Result<(), JiraError> {
-        if self.cloud_only { client.cloud_only(self.object) } else { Ok(()) }
+        if self.kind.cloud_only() { client.cloud_only(self.kind.name()) } else { Ok(()) }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const LIST: Dimension = Dimension { object: "issue_types", list: JiraClient::issue_types, row, cloud_only: false };
+const LIST: Dimension = Dimension { kind: ObjectKind::IssueTypes, list: JiraClient::issue_types, row };
 
 pub struct IssueTypes;
 

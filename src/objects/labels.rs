@@ -11,7 +11,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const LIST: Dimension = Dimension { object: "labels", list: JiraClient::labels, row, cloud_only: true };
+const LIST: Dimension = Dimension { kind: ObjectKind::Labels, list: JiraClient::labels, row };
 
 pub struct Labels;
 

@@ -11,7 +11,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const LIST: Dimension = Dimension { object: "priorities", list: JiraClient::priorities, row, cloud_only: false };
+const LIST: Dimension = Dimension { kind: ObjectKind::Priorities, list: JiraClient::priorities, row };
 
 pub struct Priorities;
 

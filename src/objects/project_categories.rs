@@ -11,8 +11,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const LIST: Dimension =
-    Dimension { object: "project_categories", list: JiraClient::project_categories, row, cloud_only: false };
+const LIST: Dimension = Dimension { kind: ObjectKind::ProjectCategories, list: JiraClient::project_categories, row };
 
 pub struct ProjectCategories;
 

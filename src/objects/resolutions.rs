@@ -11,7 +11,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const LIST: Dimension = Dimension { object: "resolutions", list: JiraClient::resolutions, row, cloud_only: false };
+const LIST: Dimension = Dimension { kind: ObjectKind::Resolutions, list: JiraClient::resolutions, row };
 
 pub struct Resolutions;
 

@@ -12,7 +12,7 @@ use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError};
 use crate::transform::columns::{Column, ColumnType};
 
-const LIST: Dimension = Dimension { object: "statuses", list: JiraClient::all_statuses, row, cloud_only: false };
+const LIST: Dimension = Dimension { kind: ObjectKind::Statuses, list: JiraClient::all_statuses, row };
 
 pub struct Statuses;
 

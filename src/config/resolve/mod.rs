@@ -15,7 +15,7 @@ use serde_saphyr::Location;
 use crate::config::error::{ConfigError, SourceFile};
 use crate::config::interpolate::{InterpolateError, Vars, interpolate};
 use crate::config::model::{AuthKind, PipelineFile, Text};
-use crate::config::pipeline::{Deployment, ObjectKind, Pipeline};
+use crate::config::pipeline::{Deployment, Pipeline};
 use crate::config::secret::Secret;
 
 pub(super) struct Resolver<'a> {
@@ -204,15 +204,15 @@ impl Resolver<'_> {
                 }
             }
         }
-        // Data Center's REST API lists no labels (its docs have no such resource).
-        let data_center = source.as_ref().is_some_and(|s| s.deployment == Deployment::DataCenter);
-        if data_center && specs.iter().any(|(k, s)| *k == ObjectKind::Labels && s.is_some()) {
-            self.at(
-                &f.objects.referenced,
-                "`labels` is Cloud-only: Data Center's REST API has no label listing",
-                "labels on Data Center",
-                "remove `labels`; the `issues` table's `labels` column holds each issue's labels",
-            );
+        if source.as_ref().is_some_and(|s| s.deployment == Deployment::DataCenter) {
+            for (kind, _) in specs.iter().filter(|(k, s)| k.cloud_only() && s.is_some()) {
+                self.at(
+                    &f.objects.referenced,
+                    format!("`{kind}` is Cloud-only: Data Center's REST API has no such listing"),
+                    "Cloud-only object",
+                    format!("remove `{kind}` from a Data Center pipeline (the `issues` table's `labels` column holds each issue's labels)"),
+                );
+            }
         }
         if specs.iter().all(|(_, s)| s.is_none()) {
             self.at(
