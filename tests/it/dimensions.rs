@@ -68,8 +68,7 @@ async fn tables_match(flavor: Flavor) {
         assert!(object(&report, o).rows_written > 0, "{report:?}");
     }
 
-    let statuses = d.statuses().as_array().unwrap().clone();
-    matches(dir.path(), "statuses", &statuses, |s| {
+    matches(dir.path(), "statuses", &d.listed_statuses(dc), |s| {
         let c = &s["statusCategory"];
         vec![
             ("name", s["name"].clone()),
@@ -78,7 +77,8 @@ async fn tables_match(flavor: Flavor) {
             ("category_key", c["key"].clone()),
             ("category_name", c["name"].clone()),
             ("category_color", c["colorName"].clone()),
-            ("scope_type", Value::Null),
+            ("scope_type", s["scope"]["type"].clone()),
+            ("scope_project_id", s["scope"]["project"]["id"].clone()),
         ]
     });
     matches(dir.path(), "priorities", &d.priorities(dc), |p| {
@@ -108,9 +108,16 @@ async fn tables_match(flavor: Flavor) {
             ("description", t["description"].clone()),
             ("subtask", t["subtask"].clone()),
             ("hierarchy_level", if dc { Value::Null } else { t["hierarchyLevel"].clone() }),
+            ("scope_type", t["scope"]["type"].clone()),
+            ("scope_project_id", t["scope"]["project"]["id"].clone()),
         ]
     });
     assert!(python_rows(dir.path(), "issue_types").1.iter().any(|t| t["hierarchy_level"] == json!(-1)) != dc);
+    // Cloud: a team-managed project's own status and issue type say whose they are.
+    for table in ["statuses", "issue_types"] {
+        let scoped = python_rows(dir.path(), table).1.iter().filter(|r| r["scope_type"] == json!("PROJECT")).count();
+        assert_eq!(scoped, usize::from(!dc), "{table}");
+    }
     matches(dir.path(), "project_categories", &d.project_categories(), |c| {
         vec![("name", c["name"].clone()), ("description", c["description"].clone())]
     });
@@ -184,8 +191,14 @@ async fn check_probes_each_of_them() {
         let dir = tempfile::tempdir().unwrap();
         let r = check::check(&pipeline(&sim, flavor, dir.path(), BOTH), check::probe_retry()).await;
         assert!(r.passed, "{r:#?}");
-        let expected =
-            [("statuses", 4), ("priorities", 5), ("resolutions", 4), ("issue_types", 4), ("project_categories", 2)];
+        let (d, dc) = (sim.dataset(), flavor == Flavor::DataCenter);
+        let expected = [
+            ("statuses", d.listed_statuses(dc).len()),
+            ("priorities", d.priorities(dc).len()),
+            ("resolutions", d.resolutions(dc).len()),
+            ("issue_types", d.issue_types(dc).len()),
+            ("project_categories", d.project_categories().len()),
+        ];
         for (t, n) in expected {
             let probe = r.probes.iter().find(|p| p.target == t).unwrap_or_else(|| panic!("no {t}: {r:#?}"));
             assert_eq!(probe.status, Status::Ok, "{probe:#?}");

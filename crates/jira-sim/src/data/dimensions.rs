@@ -39,7 +39,33 @@ const ISSUE_TYPE_DESCRIPTIONS: [&str; 4] = [
     "A small piece of work that's part of a larger task.",
 ];
 
+/// The scope Cloud gives a team-managed project's own status or issue type (`Scope`: `type`
+/// `PROJECT` and the project's id, as in the spec's `statuses/search` and `issuetype`
+/// examples). The site's first project is team-managed.
+fn team_managed_scope() -> Value {
+    json!({"type": "PROJECT", "project": {"id": Dataset::project_id(0).to_string()}})
+}
+
 impl Dataset {
+    /// Every status as `GET /status` lists them: the workflow's, and on Cloud one a
+    /// team-managed project added for itself (no issue is in it).
+    pub fn listed_statuses(&self, data_center: bool) -> Vec<Value> {
+        let mut all = self.statuses().as_array().cloned().unwrap_or_default();
+        if !data_center {
+            let base = &self.base_url;
+            all.push(json!({
+                "self": format!("{base}/rest/api/3/status/10100"), "description": "Waiting on someone else.",
+                "iconUrl": format!("{base}/images/icons/status.png"), "name": "Blocked", "id": "10100",
+                "statusCategory": {
+                    "self": format!("{base}/rest/api/3/statuscategory/4"),
+                    "id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress",
+                },
+                "scope": team_managed_scope(),
+            }));
+        }
+        all
+    }
+
     /// Priority `k` as issues embed it (`self`, `iconUrl`, `name`, `id`).
     pub(super) fn priority_ref(&self, k: usize) -> Value {
         let (id, name) = PRIORITIES[k];
@@ -97,9 +123,10 @@ impl Dataset {
     }
 
     /// Every issue type, as `GET /issuetype` lists them. Data Center's `IssueTypeJsonBean` has
-    /// no `hierarchyLevel` (a Cloud concept), and no type there is scoped to a project.
+    /// no `hierarchyLevel` (a Cloud concept), and no type there is scoped to a project; on
+    /// Cloud the team-managed project has its own Task (no issue uses it).
     pub fn issue_types(&self, data_center: bool) -> Vec<Value> {
-        (0..ISSUE_TYPES.len())
+        let mut all: Vec<Value> = (0..ISSUE_TYPES.len())
             .map(|k| {
                 let mut t = self.issue_type(k);
                 if data_center {
@@ -107,7 +134,15 @@ impl Dataset {
                 }
                 t
             })
-            .collect()
+            .collect();
+        if !data_center {
+            let mut own = self.issue_type(2);
+            own["id"] = json!("10100");
+            own["self"] = json!(format!("{}/rest/api/3/issuetype/10100", self.base_url));
+            own["scope"] = team_managed_scope();
+            all.push(own);
+        }
+        all
     }
 
     /// Every project category, as `GET /projectCategory` lists them.
