@@ -42,7 +42,21 @@ impl Object for Resolutions {
 }
 
 fn row(r: &Value) -> Map<String, Value> {
+    // The spec's schema names the flag `default`, its example `isDefault`: either is read.
+    let is_default = r.get("default").or_else(|| r.get("isDefault"));
     row_of(json!({
-        "id": text(&r["id"]), "name": r["name"], "description": r["description"], "is_default": r["isDefault"],
+        "id": text(&r["id"]), "name": r["name"], "description": r["description"], "is_default": is_default,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_flag_is_read_under_either_name_the_spec_gives() {
+        assert_eq!(row(&json!({"id": "1", "default": true}))["is_default"], json!(true));
+        assert_eq!(row(&json!({"id": "1", "isDefault": true}))["is_default"], json!(true));
+        assert_eq!(row(&json!({"id": "1"}))["is_default"], Value::Null);
+    }
 }

@@ -94,7 +94,8 @@ impl Dataset {
     }
 
     /// Every resolution: Cloud's `resolution/search` sends `id`, `name`, `description` and
-    /// `isDefault`; Data Center's `/resolution` `self`, `id`, `name` and `description`.
+    /// `default` (its schema, `ResolutionJsonBean`; the spec's example says `isDefault`);
+    /// Data Center's `/resolution` `self`, `id`, `name` and `description`.
     pub fn resolutions(&self, data_center: bool) -> Vec<Value> {
         let base = &self.base_url;
         RESOLUTIONS
@@ -104,7 +105,7 @@ impl Dataset {
                     json!({"self": format!("{base}/rest/api/2/resolution/{id}"), "id": id, "name": name,
                            "description": description})
                 } else {
-                    json!({"id": id, "name": name, "description": description, "isDefault": false})
+                    json!({"id": id, "name": name, "description": description, "default": false})
                 }
             })
             .collect()
