@@ -31,7 +31,7 @@ pub(super) fn rejects(o: &ObjectConfig, outcome: &Outcome) -> Result<(), ObjectE
         return Ok(());
     }
     let mut fields: Vec<_> = outcome.rejected_fields.iter().filter_map(|(f, r)| Some((f.as_ref()?, r))).collect();
-    fields.sort_by(|a, b| b.1.count.cmp(&a.1.count));
+    fields.sort_by_key(|f| std::cmp::Reverse(f.1.count));
     let named = fields
         .iter()
         .take(FIELDS_NAMED)

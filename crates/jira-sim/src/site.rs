@@ -556,6 +556,19 @@ pub(crate) fn view<'a>(st: &State, data: &Dataset, s: &Snapshot, key: &'a str, p
     }
 }
 
+/// Points the newest status change at a status the issue is not in (`corrupt_history_of`).
+fn corrupt_last_status_move(histories: &mut [Value]) {
+    let last = histories
+        .iter_mut()
+        .rev()
+        .flat_map(|h| h["items"].as_array_mut().into_iter().flatten())
+        .find(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"));
+    if let Some(item) = last {
+        item["to"] = json!("99999");
+        item["toString"] = json!("Nowhere");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,18 +637,5 @@ mod tests {
         assert!(fields.iter().any(|f| f["id"] == "customfield_10016" && f["name"] == "Effort"));
         let snap = s.snapshot(&d, 2, Instant::now()).unwrap();
         assert!(s.issue_fields(&d, &snap, true)[&id].is_number());
-    }
-}
-
-/// Points the newest status change at a status the issue is not in (`corrupt_history_of`).
-fn corrupt_last_status_move(histories: &mut [Value]) {
-    let last = histories
-        .iter_mut()
-        .rev()
-        .flat_map(|h| h["items"].as_array_mut().into_iter().flatten())
-        .find(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"));
-    if let Some(item) = last {
-        item["to"] = json!("99999");
-        item["toString"] = json!("Nowhere");
     }
 }
