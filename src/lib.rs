@@ -51,6 +51,18 @@ macro_rules! for_each_object {
             Versions = versions, snapshot, "versions";
             /// Components of every project.
             Components = components, snapshot, "components";
+            /// Statuses with their category (To Do, In Progress, Done), to join issues' status ids to.
+            Statuses = statuses, snapshot, "statuses";
+            /// Priorities.
+            Priorities = priorities, snapshot, "priorities";
+            /// Resolutions.
+            Resolutions = resolutions, snapshot, "resolutions";
+            /// Issue types: sub-task or not, and (Cloud) their hierarchy level.
+            IssueTypes = issue_types, snapshot, "issue_types";
+            /// Project categories.
+            ProjectCategories = project_categories, snapshot, "project_categories";
+            /// Every label in use (Cloud only: Data Center lists none).
+            Labels = labels, snapshot, "labels";
         }
     };
 }

@@ -61,6 +61,9 @@ const WORKLOGS: &[&str] = &[
 const BOARDS: &[&str] =
     &["read:board-scope:jira-software", "read:board-scope.admin:jira-software", "read:project:jira"];
 
+const ISSUE_TYPES: &[&str] =
+    &["read:issue-type:jira", "read:avatar:jira", "read:project-category:jira", "read:project:jira"];
+
 /// The granular scopes `target` (an object, or `auth` for `/myself`) needs, sorted.
 pub fn granular_scopes(target: &str) -> Vec<&'static str> {
     let parts: &[&[&str]] = match target {
@@ -76,6 +79,12 @@ pub fn granular_scopes(target: &str) -> Vec<&'static str> {
         "sprints" => &[BOARDS, &["read:sprint:jira-software"]],
         "versions" => &[PROJECTS],
         "components" => &[PROJECTS, &["read:project.component:jira"]],
+        "statuses" => &[&["read:status:jira"]],
+        "resolutions" => &[&["read:resolution:jira"]],
+        "labels" => &[&["read:label:jira"]],
+        "issue_types" => &[ISSUE_TYPES],
+        "project_categories" => &[&["read:project-category:jira"]],
+        // `priority/search` lists no granular scope, only the classic `manage:jira-configuration`.
         _ => &[],
     };
     let mut all: Vec<&str> = parts.iter().flat_map(|p| p.iter().copied()).collect();

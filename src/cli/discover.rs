@@ -29,7 +29,7 @@ pub async fn run(file: &Path, write_pipeline: bool) -> Exit {
     if write_pipeline {
         // Only the YAML on stdout, so `> starter.yaml` works.
         let original = std::fs::read_to_string(file).unwrap_or_default();
-        print!("{}", discover::starter_pipeline(&original, &pipeline.name, &fields));
+        print!("{}", discover::starter_pipeline(&original, &pipeline.name, &fields, pipeline.source.deployment));
         return Exit::Ok;
     }
     println!(

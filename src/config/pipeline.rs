@@ -210,6 +210,14 @@ macro_rules! object_kinds {
 
 for_each_object!(object_kinds);
 
+impl ObjectKind {
+    /// Whether only Jira Cloud can list it: Data Center's REST API has no label listing, so a
+    /// Data Center pipeline naming one is refused and a starter pipeline leaves it out.
+    pub fn cloud_only(self) -> bool {
+        self == ObjectKind::Labels
+    }
+}
+
 impl fmt::Display for ObjectKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

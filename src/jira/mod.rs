@@ -11,6 +11,7 @@ pub mod fields;
 pub mod instant;
 pub mod issues;
 pub mod changelog;
+pub mod dimensions;
 mod oauth;
 pub mod objects;
 pub mod planning;

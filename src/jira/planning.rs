@@ -74,7 +74,7 @@ pub struct Paged<'c> {
 }
 
 impl<'c> Paged<'c> {
-    fn new(client: &'c JiraClient, path: String, page_size: Option<u64>) -> Self {
+    pub(super) fn new(client: &'c JiraClient, path: String, page_size: Option<u64>) -> Self {
         Self { client, path, page_size, start: 0, first_of_last_page: None, done: false }
     }
 

@@ -10,6 +10,7 @@
 pub mod boards;
 pub mod changelog;
 mod children;
+mod dimension;
 pub mod comments;
 pub mod field_history;
 mod field_ids;
@@ -27,6 +28,12 @@ pub mod users;
 pub mod sprints;
 pub mod versions;
 pub mod components;
+pub mod statuses;
+pub mod priorities;
+pub mod resolutions;
+pub mod issue_types;
+pub mod project_categories;
+pub mod labels;
 pub mod worklogs;
 
 use chrono::{DateTime, Utc};

@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod crash;
 mod deletes;
+mod dimensions;
 mod demo;
 mod extract;
 mod hostile;

@@ -50,9 +50,9 @@ pub(crate) async fn fields(State(app): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /rest/api/{3,2}/status`: every status with its category (`StatusDetails`, v3 spec
-/// `getStatuses`), the same on Data Center.
+/// `getStatuses`); on Cloud a team-managed project's own status carries its `scope`.
 pub(crate) async fn statuses(State(app): State<Arc<AppState>>) -> Response {
-    Json(app.site.data.statuses()).into_response()
+    Json(app.site.data.listed_statuses(app.flavor == Flavor::DataCenter)).into_response()
 }
 
 pub(crate) async fn myself(

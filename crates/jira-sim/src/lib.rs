@@ -12,6 +12,7 @@ mod auth;
 mod behaviour;
 mod changelog;
 pub mod data;
+mod dimensions;
 mod endpoints;
 mod fetch;
 mod hostile;

@@ -122,6 +122,14 @@ pub(crate) fn granular(method: &str, path: &str) -> &'static [&'static str] {
         &["read:field:jira", AVATAR, "read:project-category:jira", "read:project:jira", "read:field-configuration:jira"]
     } else if p.ends_with("/status") {
         &["read:status:jira"]
+    } else if p.ends_with("/resolution/search") {
+        &["read:resolution:jira"]
+    } else if p.ends_with("/label") {
+        &["read:label:jira"]
+    } else if p.ends_with("/issuetype") {
+        &["read:issue-type:jira", AVATAR, "read:project-category:jira", "read:project:jira"]
+    } else if p.ends_with("/projectCategory") {
+        &["read:project-category:jira"]
     } else if p.ends_with("/mypermissions") {
         &["read:permission:jira"]
     } else if p.ends_with("/configuration") {

@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{activity_http, changelog, endpoints, fetch, permissions, planning, search};
+use crate::{activity_http, changelog, dimensions, endpoints, fetch, permissions, planning, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -450,6 +450,11 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/3/field", get(endpoints::fields))
             .route("/rest/api/3/status", get(endpoints::statuses))
             .route("/rest/api/2/status", get(endpoints::statuses))
+            .route("/rest/api/3/priority/search", get(dimensions::priority_search))
+            .route("/rest/api/3/resolution/search", get(dimensions::resolution_search))
+            .route("/rest/api/3/label", get(dimensions::labels))
+            .route("/rest/api/3/issuetype", get(dimensions::issue_types))
+            .route("/rest/api/3/projectCategory", get(dimensions::project_categories))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/3/myself", get(endpoints::myself))
             .route("/rest/api/3/mypermissions", get(permissions::my_permissions))
@@ -476,6 +481,10 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/myself", get(endpoints::myself))
             .route("/rest/api/2/project", get(endpoints::project_list))
             .route("/rest/api/2/status", get(endpoints::statuses))
+            .route("/rest/api/2/priority", get(dimensions::priorities))
+            .route("/rest/api/2/resolution", get(dimensions::resolutions))
+            .route("/rest/api/2/issuetype", get(dimensions::issue_types))
+            .route("/rest/api/2/projectCategory", get(dimensions::project_categories))
             .route("/rest/api/2/mypermissions", get(permissions::my_permissions))
             .route("/rest/api/2/user/search", get(endpoints::dc_user_search))
             .route("/rest/api/2/group/member", get(endpoints::group_member))

@@ -165,6 +165,12 @@ fn cloud_endpoints_match_the_openapi_specs() {
         ("/rest/api/3/myself", "/rest/api/3/myself"),
         ("/rest/api/3/project/search?maxResults=2", "/rest/api/3/project/search"),
         ("/rest/api/3/users/search?maxResults=30", "/rest/api/3/users/search"),
+        ("/rest/api/3/status", "/rest/api/3/status"),
+        ("/rest/api/3/priority/search?maxResults=2", "/rest/api/3/priority/search"),
+        ("/rest/api/3/resolution/search", "/rest/api/3/resolution/search"),
+        ("/rest/api/3/label?maxResults=3", "/rest/api/3/label"),
+        ("/rest/api/3/issuetype", "/rest/api/3/issuetype"),
+        ("/rest/api/3/projectCategory", "/rest/api/3/projectCategory"),
     ] {
         let (st, body) = s.get(path);
         assert_eq!(st, 200, "{path}");
@@ -183,6 +189,29 @@ fn cloud_endpoints_match_the_openapi_specs() {
     let (st, body) = s.get("/rest/api/3/search/jql?jql=nonsense%20%3D%201");
     assert_eq!(st, 400);
     assert_schema("platform", component("ErrorCollection"), &body);
+}
+
+/// Cloud's dimension lists page as `PageBean`s: `startAt` moves through every record once, and
+/// every page but the last links the next.
+#[test]
+fn cloud_dimension_lists_page_through_every_record() {
+    let s = cloud(10);
+    for (path, total) in [("priority/search", 5), ("resolution/search", 4), ("label", 6)] {
+        let mut seen = Vec::new();
+        loop {
+            let (st, body) = s.get(&format!("/rest/api/3/{path}?startAt={}&maxResults=2", seen.len()));
+            assert_eq!(st, 200, "{path}");
+            assert_eq!(body["total"], total, "{body}");
+            seen.extend(body["values"].as_array().unwrap().iter().cloned());
+            assert_eq!(body["isLast"], seen.len() == total, "{body}");
+            assert_eq!(body.get("nextPage").is_some(), seen.len() < total, "{body}");
+            if seen.len() >= total {
+                break;
+            }
+        }
+        let distinct: std::collections::HashSet<String> = seen.iter().map(Value::to_string).collect();
+        assert_eq!(distinct.len(), total, "{path}: {seen:?}");
+    }
 }
 
 #[test]

@@ -15,7 +15,7 @@ use serde_saphyr::Location;
 use crate::config::error::{ConfigError, SourceFile};
 use crate::config::interpolate::{InterpolateError, Vars, interpolate};
 use crate::config::model::{AuthKind, PipelineFile, Text};
-use crate::config::pipeline::Pipeline;
+use crate::config::pipeline::{Deployment, Pipeline};
 use crate::config::secret::Secret;
 
 pub(super) struct Resolver<'a> {
@@ -211,6 +211,16 @@ impl Resolver<'_> {
                         "add a top-level `masking:` block with `key: ${JIRA_MASK_KEY}` (a long random secret; keep it stable)",
                     );
                 }
+            }
+        }
+        if source.as_ref().is_some_and(|s| s.deployment == Deployment::DataCenter) {
+            for (kind, _) in specs.iter().filter(|(k, s)| k.cloud_only() && s.is_some()) {
+                self.at(
+                    &f.objects.referenced,
+                    format!("`{kind}` is Cloud-only: Data Center's REST API has no such listing"),
+                    "Cloud-only object",
+                    format!("remove `{kind}` from a Data Center pipeline (the `issues` table's `labels` column holds each issue's labels)"),
+                );
             }
         }
         if specs.iter().all(|(_, s)| s.is_none()) {

@@ -17,15 +17,16 @@ pub(super) const NOUNS: [&str; 8] = [
     "audit log",
     "dashboard",
 ];
-const PRIORITIES: [(&str, &str); 5] = [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")];
+pub(super) const PRIORITIES: [(&str, &str); 5] =
+    [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")];
 /// (id, name, subtask, hierarchyLevel)
-const ISSUE_TYPES: [(&str, &str, bool, i64); 4] = [
+pub(super) const ISSUE_TYPES: [(&str, &str, bool, i64); 4] = [
     ("10001", "Story", false, 0),
     ("10002", "Bug", false, 0),
     ("10003", "Task", false, 0),
     ("10004", "Sub-task", true, -1),
 ];
-const LABELS: [&str; 6] = ["backend", "frontend", "tech-debt", "customer", "urgent", "q4"];
+pub(super) const LABELS: [&str; 6] = ["backend", "frontend", "tech-debt", "customer", "urgent", "q4"];
 
 impl Dataset {
     /// The full `fields` object of issue `i`, as `*all` returns it.
@@ -106,25 +107,12 @@ impl Dataset {
         f
     }
 
-    fn priority_json(&self, i: u64) -> Value {
-        let priority = PRIORITIES[(self.p(tag::PRIORITY, i) % 5) as usize];
-        let base = &self.base_url;
-        json!({
-            "self": format!("{base}/rest/api/3/priority/{}", priority.0),
-            "iconUrl": format!("{base}/images/icons/priorities/{}.svg", priority.1.to_lowercase()),
-            "name": priority.1, "id": priority.0,
-        })
+    pub(super) fn priority_json(&self, i: u64) -> Value {
+        self.priority_ref((self.p(tag::PRIORITY, i) % 5) as usize)
     }
 
     fn issuetype_json(&self, i: u64) -> Value {
-        let itype = ISSUE_TYPES[(self.p(tag::TYPE, i) % 4) as usize];
-        let base = &self.base_url;
-        json!({
-            "self": format!("{base}/rest/api/3/issuetype/{}", itype.0),
-            "id": itype.0, "description": "", "name": itype.1, "subtask": itype.2,
-            "hierarchyLevel": itype.3,
-            "iconUrl": format!("{base}/images/icons/issuetypes/{}.svg", itype.1.to_lowercase()),
-        })
+        self.issue_type((self.p(tag::TYPE, i) % 4) as usize)
     }
 
     /// Whether issue `i` is a sub-task (and so has a `parent` when `i >= projects`).

@@ -13,6 +13,7 @@ mod comments;
 mod config;
 mod custom_values;
 mod dates;
+mod dimensions;
 mod field_list;
 mod issues;
 mod layout;
