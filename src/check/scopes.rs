@@ -84,7 +84,7 @@ pub fn granular_scopes(target: &str) -> Vec<&'static str> {
         "labels" => &[&["read:label:jira"]],
         "issue_types" => &[ISSUE_TYPES],
         "project_categories" => &[&["read:project-category:jira"]],
-        // `priority/search` lists no granular scope, only the classic `manage:jira-configuration`.
+        "priorities" => &[&["read:priority:jira"]],
         _ => &[],
     };
     let mut all: Vec<&str> = parts.iter().flat_map(|p| p.iter().copied()).collect();

@@ -6,7 +6,7 @@ use super::planning::Paged;
 use super::{JiraClient, JiraError};
 use crate::config::Deployment;
 
-/// `priority/search` and `resolution/search`: the `PageBean` default and cap.
+/// `resolution/search`: the `PageBean` default and cap.
 const PAGE_BEAN: u64 = 50;
 /// `GET /rest/api/3/label`: its default and cap.
 const LABEL_PAGE: u64 = 1000;
@@ -18,10 +18,12 @@ impl JiraClient {
         Paged::new(self, format!("{}/status", self.api()), None)
     }
 
-    /// Every priority: paged on Cloud (`priority/search`, with `isDefault`), one array on
-    /// Data Center.
+    /// Every priority, one array on both. Not Cloud's paged `priority/search`: the spec gives
+    /// it the classic scope `manage:jira-configuration`, which a read-only token lacks, while
+    /// `GET /priority` takes `read:jira-work` (or `read:priority:jira`). Both are marked
+    /// deprecated; a site has a handful of priorities, so one array is no cost.
     pub fn priorities(&self) -> Paged<'_> {
-        self.paged_on_cloud("priority/search", "priority", PAGE_BEAN)
+        Paged::new(self, format!("{}/priority", self.api()), None)
     }
 
     /// Every resolution: paged on Cloud (`resolution/search`), one array on Data Center.

@@ -27,7 +27,7 @@ impl Object for Priorities {
             col("description", ColumnType::Text),
             col("status_color", ColumnType::Text),
             col("icon_url", ColumnType::Text),
-            // Cloud's `priority/search` only; null on Data Center.
+            // Cloud only; null on Data Center.
             col("is_default", ColumnType::Bool),
         ];
         cols.extend(RunStamp::columns());
@@ -40,11 +40,6 @@ impl Object for Priorities {
 
     fn probe<'a>(&'a self, client: &'a JiraClient, _: &'a ObjectConfig) -> BoxFuture<'a, Result<Probed, JiraError>> {
         Box::pin(LIST.probe(client))
-    }
-
-    /// The spec gives Cloud's `priority/search` this classic scope, not `read:jira-work`.
-    fn oauth_scope(&self) -> &'static str {
-        "manage:jira-configuration"
     }
 }
 

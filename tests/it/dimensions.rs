@@ -87,7 +87,7 @@ async fn tables_match(flavor: Flavor) {
             ("description", p["description"].clone()),
             ("status_color", p["statusColor"].clone()),
             ("icon_url", p["iconUrl"].clone()),
-            // Cloud's `priority/search` says which is the default; Data Center's list does not.
+            // Cloud's list says which is the default; Data Center's does not.
             ("is_default", if dc { Value::Null } else { p["isDefault"].clone() }),
         ]
     });

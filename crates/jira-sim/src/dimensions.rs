@@ -59,7 +59,8 @@ pub(crate) async fn labels(State(app): State<Arc<AppState>>, Query(q): Query<Pag
     Json(page_bean(&app, "rest/api/3/label", all, &q, LABEL_CAP)).into_response()
 }
 
-/// Data Center `GET /rest/api/2/priority`: every priority, one array.
+/// `GET /rest/api/{3,2}/priority`: every priority, one array (Cloud's with `isDefault`, as its
+/// `Priority` schema has it).
 pub(crate) async fn priorities(State(app): State<Arc<AppState>>, uri: Uri) -> Response {
     let d = &app.site.data;
     Json(in_api(Value::Array(d.priorities(data_center(&app))), api_of(&uri), d)).into_response()

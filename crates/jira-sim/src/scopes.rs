@@ -122,6 +122,8 @@ pub(crate) fn granular(method: &str, path: &str) -> &'static [&'static str] {
         &["read:field:jira", AVATAR, "read:project-category:jira", "read:project:jira", "read:field-configuration:jira"]
     } else if p.ends_with("/status") {
         &["read:status:jira"]
+    } else if p.ends_with("/priority") {
+        &["read:priority:jira"]
     } else if p.ends_with("/resolution/search") {
         &["read:resolution:jira"]
     } else if p.ends_with("/label") {
@@ -174,6 +176,11 @@ pub fn all_granular_read_scopes() -> Vec<String> {
         ("GET", "/rest/api/3/group/member"),
         ("GET", "/rest/api/3/field"),
         ("GET", "/rest/api/3/status"),
+        ("GET", "/rest/api/3/priority"),
+        ("GET", "/rest/api/3/resolution/search"),
+        ("GET", "/rest/api/3/label"),
+        ("GET", "/rest/api/3/issuetype"),
+        ("GET", "/rest/api/3/projectCategory"),
         ("GET", "/rest/api/3/mypermissions"),
         ("GET", "/rest/agile/1.0/board"),
         ("GET", "/rest/agile/1.0/board/1/configuration"),

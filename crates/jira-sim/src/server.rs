@@ -451,6 +451,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/3/status", get(endpoints::statuses))
             .route("/rest/api/2/status", get(endpoints::statuses))
             .route("/rest/api/3/priority/search", get(dimensions::priority_search))
+            .route("/rest/api/3/priority", get(dimensions::priorities))
             .route("/rest/api/3/resolution/search", get(dimensions::resolution_search))
             .route("/rest/api/3/label", get(dimensions::labels))
             .route("/rest/api/3/issuetype", get(dimensions::issue_types))
