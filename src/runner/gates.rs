@@ -5,6 +5,7 @@
 
 use crate::config::{ObjectConfig, SyncMode};
 use crate::objects::{ObjectError, Outcome};
+use crate::report::Reject;
 
 /// Records with a value left null that always pass, whatever the share: a handful of odd
 /// values on a small site is worth a warning, not a failed run.
@@ -18,10 +19,10 @@ const FIELDS_NAMED: usize = 5;
 
 /// Fails the object when records were refused whole (rows lost), or when more records than
 /// `max_rejected_fraction` allows carry values that did not fit their columns.
-pub(super) fn rejects(o: &ObjectConfig, outcome: &Outcome) -> Result<(), ObjectError> {
+pub(super) fn rejects(o: &ObjectConfig, outcome: &Outcome, rejects: &[Reject]) -> Result<(), ObjectError> {
     let object = o.kind.name();
     if outcome.rejected > 0 {
-        let sample = outcome.rejects.iter().filter(|r| r.field.is_none()).take(3);
+        let sample = rejects.iter().filter(|r| r.field.is_none()).take(3);
         let sample = sample.map(|r| format!("{}: {}", r.id, r.reason)).collect::<Vec<_>>().join("; ");
         return Err(ObjectError::Lost { object, count: outcome.rejected, sample });
     }

@@ -156,7 +156,7 @@ async fn extract_and_write(
         // Recorded whether or not a gate lets the commit through: they say what did not fit.
         let rejects = std::mem::take(&mut outcome.rejects);
         ctx.rejects.lock().await.extend(rejects.iter().map(|r| (o.kind.name().to_string(), r.clone())));
-        gates::rejects(o, &Outcome { rejects, ..outcome.clone() })?;
+        gates::rejects(o, &outcome, &rejects)?;
         gates::snapshot(o, table_rows, &outcome)?;
         drop(hold);
         Ok(outcome)
