@@ -20,8 +20,21 @@ fn progress_bars_on_a_terminal_and_none_in_pipes() {
         common::jirapipe().args(["demo", "--issues", "3000", "--dir"]).arg(dir.path().join("pipe")).output().unwrap();
     assert!(out.status.success());
     for text in [String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)] {
-        assert!(!text.contains("/s") && !text.contains("\u{1b}["), "no bars or escapes in pipes:\n{text}");
+        assert!(!has_rate(&text) && !text.contains("\u{1b}["), "no bars or escapes in pipes:\n{text}");
     }
+}
+
+/// Whether `text` shows a rate (`12/s`), as a bar does: a `/s` that ends a word. Table paths
+/// (`…/sprints/`, `…/statuses/`) have `/s` inside a word.
+fn has_rate(text: &str) -> bool {
+    text.match_indices("/s").any(|(i, _)| !text[i + 2..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+#[test]
+fn a_rate_is_told_from_a_table_path() {
+    assert!(has_rate("issues  1200 rows  340/s"));
+    assert!(has_rate("issues 12/s"));
+    assert!(!has_rate("sprints 30 rows -> file:///tmp/x/sprints/ (version 0)\nstatuses -> /tmp/x/statuses/"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
