@@ -53,6 +53,10 @@ impl Object for Changelog {
         true
     }
 
+    fn reads_history(&self) -> bool {
+        true
+    }
+
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
         Box::pin(extract(job))
     }

@@ -52,6 +52,10 @@ impl Object for FieldHistory {
         true
     }
 
+    fn reads_history(&self) -> bool {
+        true
+    }
+
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
         Box::pin(history::extract(job, "field_history", true, &VALUES, rows, Some(check)))
     }

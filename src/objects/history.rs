@@ -2,20 +2,18 @@
 //! issues changed since the cursor, each read with its whole changelog — and, for the rebuilds,
 //! when it was created and its status now — then turned into rows batch by batch.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::field_ids::{FieldIds, Unresolved};
+pub(crate) use super::history_feed::IssueHistory;
+use super::history_feed::{Fed, HistoryFeed};
 use super::{Job, ObjectError, Outcome, Probed, Rows, issues};
-use crate::config::{Deployment, ObjectConfig};
-use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
+use crate::config::ObjectConfig;
 use crate::jira::fields::FieldDef;
-use crate::jira::issues::BULK_FETCH_MAX;
 use crate::jira::{JiraClient, JiraError};
 use crate::report::Warning;
-use crate::transform::columns::parse_jira_instant;
 
 /// `check`'s probe of a history object: the first matching issue's changelog, so the endpoint
 /// answers and the API user may read it.
@@ -25,20 +23,6 @@ pub(crate) async fn probe(client: &JiraClient, config: &ObjectConfig) -> Result<
     };
     let histories: usize = client.changelogs(&[id]).await?.iter().map(|h| h.histories.len()).sum();
     Ok(Probed { records: Some(format!("{histories} changes on issue {id}")), ..Probed::default() })
-}
-
-/// One issue's history and what the rebuilds need besides it.
-#[derive(Debug, Default)]
-pub(crate) struct IssueHistory {
-    pub issue_id: String,
-    /// Every history, oldest first.
-    pub histories: Vec<Value>,
-    /// Epoch microseconds (with `with_issue`).
-    pub created: Option<i64>,
-    /// `created` as sent, when Jira sent one that could not be read.
-    pub created_unreadable: Option<String>,
-    /// The status now: id and name (with `with_issue`).
-    pub status: (Option<String>, Option<String>),
 }
 
 /// Rows of one issue: `(id, row)` each.
@@ -51,35 +35,6 @@ pub(crate) type Rebuilt = Result<IssueRows, String>;
 /// A check of one issue's rebuilt rows against the issue as Jira shows it; `Err` says how they
 /// disagree.
 pub(crate) type Check = fn(&IssueHistory, &IssueRows) -> Result<(), String>;
-
-impl IssueHistory {
-    fn set_created(&mut self, created: Option<&Value>) {
-        self.created = created.and_then(parse_jira_instant);
-        self.created_unreadable = match created {
-            Some(v) if !v.is_null() && self.created.is_none() => Some(v.to_string().chars().take(60).collect()),
-            _ => None,
-        };
-    }
-
-    /// `created` in microseconds: `Ok(None)` for an issue gone since it was listed (nothing to
-    /// rebuild), `Err` when Jira sent a `created` that cannot be read.
-    pub fn created(&self) -> Result<Option<i64>, String> {
-        match (&self.created_unreadable, self.created) {
-            (Some(raw), _) => Err(format!("the issue's `created` cannot be read (got {raw})")),
-            (None, c) => Ok(c),
-        }
-    }
-
-    /// The status changes the histories hold, counted from Jira's items directly (not through
-    /// the rebuild), so a rebuild that lost some is caught.
-    pub fn status_moves(&self) -> usize {
-        self.histories
-            .iter()
-            .flat_map(|h| h["items"].as_array().into_iter().flatten())
-            .filter(|i| i["fieldId"].as_str().or(i["field"].as_str()) == Some("status"))
-            .count()
-    }
-}
 
 /// The columns of a history table that hold a field's value: personal data only when the field
 /// holds users (an account id, a display name), so a `hash` path on one of them hashes it on
@@ -101,10 +56,11 @@ fn user_fields(catalogue: &[FieldDef]) -> HashSet<String> {
         .collect()
 }
 
-/// Sends the rows `rows_of` makes of every listed issue's history. `with_issue` also reads
-/// each issue's `created` and `status` (one more request per 100 issues on Cloud), and `check`
-/// holds each issue's rows against them before they are sent: an issue that disagrees is read
-/// once more (it may have changed between two requests), then fails the object.
+/// Sends the rows `rows_of` makes of every listed issue's history, read through the run's
+/// changelog feed (shared with the other history objects of the pipeline). `with_issue` also
+/// reads each issue's `created` and `status` (one more request per 100 issues on Cloud), and
+/// `check` holds each issue's rows against them before they are sent: an issue that disagrees
+/// is read once more (it may have changed between two requests), then fails the object.
 pub(crate) async fn extract(
     job: Job<'_>,
     object: &'static str,
@@ -114,82 +70,85 @@ pub(crate) async fn extract(
     check: Option<Check>,
 ) -> Result<Outcome, ObjectError> {
     let users = user_fields(job.catalogue);
-    let field_ids = FieldIds::new(job.catalogue);
-    let unresolved = Mutex::new(Unresolved::default());
-    let Job { client, shape, stamp, concurrency, tx, listing, .. } = job;
+    let Job { client, config, catalogue, shape, stamp, concurrency, tx, listing, history, .. } = job;
     let Some(listing) = listing else {
         return Err(ObjectError::Listing { endpoint: object, message: "extracted without a listing".into() });
     };
-    let per_request = match client.deployment() {
-        Deployment::Cloud => CHANGELOG_ISSUES_CLOUD,
-        Deployment::DataCenter => CHANGELOG_ISSUES_DC,
-    };
-    let batches = Mutex::new(listing.ids.chunks(per_request));
-    let cut = Mutex::new(Vec::new());
-    let next = || batches.lock().expect("never poisoned").next();
-    let tx = &tx;
-    let rows_of = &rows_of;
-    // Items without a `fieldId` (Data Center) get it from the catalogue before rows are made.
-    let fill = &|issue: &mut IssueHistory| {
-        let mut missing = Unresolved::default();
-        field_ids.fill(&mut issue.histories, &mut missing);
-        unresolved.lock().expect("never poisoned").merge(missing);
-    };
-    let workers = (0..concurrency.max(1)).map(|_| async {
-        let mut rows = Rows::new(shape, tx);
-        while let Some(ids) = next() {
-            for issue in read(client, ids, with_issue, &cut).await? {
-                let built = match rebuild(client, issue, with_issue, &cut, fill, rows_of, check).await {
-                    Ok(built) => built,
-                    Err(Unbuilt::Unreadable(id, why)) => {
-                        rows.reject_record(&id, why);
-                        continue;
-                    }
-                    Err(Unbuilt::Disagrees(issue, message)) => {
-                        return Err(ObjectError::Derived { object, issue, message });
-                    }
-                };
-                for (id, mut row) in built {
-                    let personal = row.get(values.field).and_then(Value::as_str).is_some_and(|f| users.contains(f));
-                    // Values of other fields sit out the masking and go back unchanged.
-                    let kept: Vec<(&str, Value)> = if personal {
-                        Vec::new()
-                    } else {
-                        values.columns.iter().filter_map(|c| Some((*c, row.remove(*c)?))).collect()
-                    };
-                    shape.mask(&mut row);
-                    for (c, v) in kept {
-                        row.insert(c.to_string(), v);
-                    }
-                    let raw = Value::Object(row);
-                    rows.push(&id, &raw, |c| stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;
-                }
-            }
+    // An object the run's feed does not expect (run on its own) reads through a feed of its own.
+    let own;
+    let feed = match history.filter(|f| f.serves(config.kind)) {
+        Some(f) => f,
+        None => {
+            own = HistoryFeed::new(client, catalogue, concurrency, [config.kind]);
+            &own
         }
-        rows.flush().await?;
-        Ok::<_, ObjectError>(rows.into_outcome(Outcome::default()))
-    });
-    let outcomes = futures::future::try_join_all(workers).await?;
-    let cut = cut.into_inner().expect("never poisoned");
-    if let Some((issue, total)) = cut.first() {
+    };
+    let mut fed = feed.join(config.kind, listing.ids.clone(), with_issue);
+    let mut rows = Rows::new(shape, &tx);
+    let again = Again { with_issue, feed };
+    let finish = loop {
+        let issue = match fed.recv().await {
+            Some(Fed::Issue(issue)) => issue,
+            Some(Fed::Done(finish)) => break finish,
+            Some(Fed::Failed(e)) => return Err(ObjectError::Shared(e)),
+            None => {
+                return Err(ObjectError::Listing {
+                    endpoint: object,
+                    message: "the run's changelog read stopped before it finished".into(),
+                });
+            }
+        };
+        let built = match rebuild(&again, issue, &rows_of, check).await {
+            Ok(built) => built,
+            Err(Unbuilt::Unreadable(id, why)) => {
+                rows.reject_record(&id, why);
+                continue;
+            }
+            Err(Unbuilt::Disagrees(issue, message)) => {
+                return Err(ObjectError::Derived { object, issue, message });
+            }
+        };
+        for (id, mut row) in built {
+            let personal = row.get(values.field).and_then(Value::as_str).is_some_and(|f| users.contains(f));
+            // Values of other fields sit out the masking and go back unchanged.
+            let kept: Vec<(&str, Value)> = if personal {
+                Vec::new()
+            } else {
+                values.columns.iter().filter_map(|c| Some((*c, row.remove(*c)?))).collect()
+            };
+            shape.mask(&mut row);
+            for (c, v) in kept {
+                row.insert(c.to_string(), v);
+            }
+            let raw = Value::Object(row);
+            rows.push(&id, &raw, |c| stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;
+        }
+    };
+    rows.flush().await?;
+    let mut outcome = rows.into_outcome(Outcome::default());
+    if let Some((issue, total)) = finish.cut.first() {
         // Rows would be silently missing: fail before the commit.
         return Err(ObjectError::Listing {
             endpoint: "rest/api/2/search (expand=changelog)",
             message: format!(
                 "Jira cut the changelog of {} issue(s) short (issue {issue} has {total} histories); the table was left unchanged. Report it with your Jira version: this Data Center does not return whole changelogs",
-                cut.len()
+                finish.cut.len()
             ),
         });
     }
-    let mut outcome = Outcome::sum(outcomes);
-    let unresolved = unresolved.into_inner().expect("never poisoned");
-    if !unresolved.is_empty() {
+    if !finish.unresolved.is_empty() {
         outcome.warnings.push(Warning {
-            message: unresolved.message(),
+            message: finish.unresolved.message(),
             fix: "join those rows by `field` (the name) instead; Jira keeps the name an item was written with, so giving each custom field a name of its own (Administration → Issues → Custom fields) resolves the changes made after the rename".into(),
         });
     }
     Ok(outcome)
+}
+
+/// What reading an issue again takes.
+struct Again<'a> {
+    with_issue: bool,
+    feed: &'a HistoryFeed,
 }
 
 /// Why an issue's rows were not made: its history cannot be read (`id`, why), or the rows
@@ -201,65 +160,20 @@ enum Unbuilt {
 
 /// `issue`'s rows, checked; an issue whose rows disagree is read again once and checked again.
 async fn rebuild(
-    client: &JiraClient,
-    mut issue: IssueHistory,
-    with_issue: bool,
-    cut: &Mutex<Vec<(String, u64)>>,
-    fill: &(impl Fn(&mut IssueHistory) + Sync),
+    again: &Again<'_>,
+    issue: Arc<IssueHistory>,
     rows_of: &(impl Fn(&IssueHistory) -> Rebuilt + Sync),
     check: Option<Check>,
 ) -> Result<IssueRows, Unbuilt> {
-    fill(&mut issue);
     let id = issue.issue_id.clone();
     let built = rows_of(&issue).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
     let Some(check) = check else { return Ok(built) };
     let Err(first) = check(&issue, &built) else { return Ok(built) };
-    let again = match id.parse::<u64>() {
-        Ok(n) => read(client, &[n], with_issue, cut).await.ok().and_then(|mut v| v.pop()),
-        Err(_) => None,
+    drop(issue);
+    let Some(issue) = again.feed.read_again(&id, again.with_issue).await else {
+        return Err(Unbuilt::Disagrees(id, first));
     };
-    let Some(mut again) = again else { return Err(Unbuilt::Disagrees(id, first)) };
-    fill(&mut again);
-    let built = rows_of(&again).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
-    check(&again, &built).map_err(|how| Unbuilt::Disagrees(id.clone(), how))?;
+    let built = rows_of(&issue).map_err(|why| Unbuilt::Unreadable(id.clone(), why))?;
+    check(&issue, &built).map_err(|how| Unbuilt::Disagrees(id.clone(), how))?;
     Ok(built)
-}
-
-/// The histories of `ids`, one entry per issue (Cloud pages across issues, so an issue's
-/// histories may arrive in several groups), with `created` and `status` when asked.
-async fn read(
-    client: &JiraClient,
-    ids: &[u64],
-    with_issue: bool,
-    cut: &Mutex<Vec<(String, u64)>>,
-) -> Result<Vec<IssueHistory>, ObjectError> {
-    let mut by_id: HashMap<String, IssueHistory> = HashMap::new();
-    for group in client.changelogs(ids).await? {
-        if let Some(total) = group.cut_at {
-            cut.lock().expect("never poisoned").push((group.issue_id.clone(), total));
-        }
-        let entry = by_id
-            .entry(group.issue_id.clone())
-            .or_insert_with(|| IssueHistory { issue_id: group.issue_id.clone(), ..IssueHistory::default() });
-        entry.histories.extend(group.histories);
-        if let Some(f) = group.issue {
-            entry.set_created(f.created.as_ref());
-            entry.status = f.status.map_or((None, None), |s| (s.id, s.name));
-        }
-    }
-    // Cloud's changelog fetch carries no issue fields: one bulk fetch per 100 issues.
-    if with_issue && client.deployment() == Deployment::Cloud {
-        for chunk in ids.chunks(BULK_FETCH_MAX) {
-            for issue in issues::basics(client, chunk).await? {
-                let entry = by_id
-                    .entry(issue.id.clone())
-                    .or_insert_with(|| IssueHistory { issue_id: issue.id.clone(), ..IssueHistory::default() });
-                entry.set_created(issue.created.as_ref());
-                entry.status = (issue.status_id, issue.status_name);
-            }
-        }
-    }
-    let mut out: Vec<IssueHistory> = by_id.into_values().collect();
-    out.sort_by(|a, b| a.issue_id.cmp(&b.issue_id));
-    Ok(out)
 }

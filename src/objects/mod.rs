@@ -16,6 +16,7 @@ pub mod field_history;
 mod field_ids;
 pub mod fields;
 mod history;
+mod history_feed;
 pub mod issue_row;
 pub mod issue_links;
 pub mod issues;
@@ -39,6 +40,7 @@ pub mod worklogs;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
+pub use history_feed::HistoryFeed;
 pub(crate) use rows::Rows;
 pub use rows::{BATCH_ROWS, CHANNEL_BATCHES, EXTRACTED_AT, MAX_REJECTS_KEPT, Marks, Outcome, RUN_ID, RunStamp, Sender};
 pub use shape::Shape;
@@ -130,6 +132,12 @@ pub trait Object: Sync {
         None
     }
 
+    /// Whether the object is made from issues' changelogs: the run reads them once for every
+    /// such object of the pipeline (`HistoryFeed`).
+    fn reads_history(&self) -> bool {
+        false
+    }
+
     /// Columns that hold only a page of what another object reads whole (issues' `comment` and
     /// `worklog` embed the first comments and worklogs): left out by default when that object is
     /// in the same pipeline (see `runner::object`).
@@ -193,6 +201,8 @@ pub struct Job<'a> {
     /// Records to read instead of asking Jira (see [`Object::derives_from`]): the listed issues
     /// as `{id, key, fields: {<column>: …}}`, read back from the table written this run.
     pub derived: Option<&'a [serde_json::Value]>,
+    /// The run's one changelog read, shared by its history objects.
+    pub history: Option<&'a HistoryFeed>,
 }
 
 /// Where an object's records can be read back from in the same run: `column` of `source`'s
@@ -346,15 +356,21 @@ pub enum ObjectError {
         "`{object}`: this full refresh would replace the table's {table_rows} rows with {rows}, dropping more than `max_deleted_fraction` allows ({limit_pct}%); nothing was changed. Check the API user's access and the JQL (`jirapipe check`); if Jira really holds fewer records now, run once with `jirapipe run --allow-mass-delete`"
     )]
     Shrunk { object: &'static str, table_rows: u64, rows: usize, limit_pct: f64 },
+    /// An error of a read several objects shared (the run's changelog read): each fails with it.
+    #[error(transparent)]
+    Shared(std::sync::Arc<ObjectError>),
 }
 
 impl ObjectError {
     /// A problem with the pipeline file rather than with the run.
     pub fn is_config(&self) -> bool {
-        matches!(
-            self,
-            ObjectError::UnknownField { .. } | ObjectError::UnknownColumn { .. } | ObjectError::BadHash { .. }
-        )
+        match self {
+            ObjectError::Shared(e) => e.is_config(),
+            e => matches!(
+                e,
+                ObjectError::UnknownField { .. } | ObjectError::UnknownColumn { .. } | ObjectError::BadHash { .. }
+            ),
+        }
     }
 }
 

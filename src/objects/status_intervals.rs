@@ -42,6 +42,10 @@ impl Object for StatusIntervals {
         cols
     }
 
+    fn reads_history(&self) -> bool {
+        true
+    }
+
     fn extract<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Result<Outcome, ObjectError>> {
         Box::pin(async move {
             // The changelog names statuses, not their categories.

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use crate::config::{ObjectConfig, Pipeline};
 use crate::jira::fields::FieldDef;
 use crate::jira::{JiraClient, JiraError, Rejection, RetryConfig};
-use crate::objects::{self, ObjectError, RunStamp};
+use crate::objects::{self, HistoryFeed, ObjectError, RunStamp};
 use crate::report::{self, Reject, Status};
 pub use crate::report::{ObjectReport, RunReport};
 use crate::table::{CommitMeta, TableError, TableStore};
@@ -71,6 +71,8 @@ struct Context<'a> {
     /// The site's field catalogue, when an object needs it (fetched once per run).
     catalogue: Vec<FieldDef>,
     masker: Option<Masker>,
+    /// The one changelog read of the history objects.
+    history: HistoryFeed,
     /// Rejected records of every object, written to `_rejects` once at the end.
     rejects: Mutex<Vec<(String, Reject)>>,
 }
@@ -123,6 +125,12 @@ pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport
     } else {
         Vec::new()
     };
+    let history = HistoryFeed::new(
+        &client,
+        &catalogue,
+        pipeline.source.concurrency as usize,
+        pipeline.objects.iter().map(|o| o.kind).filter(|k| objects::of(*k).reads_history()),
+    );
     let ctx = Context {
         pipeline,
         client: client.clone(),
@@ -131,6 +139,7 @@ pub async fn run_reported(pipeline: &Pipeline, retry: RetryConfig) -> (RunReport
         run_id: run_id.clone(),
         catalogue,
         masker: pipeline.masking_key.as_ref().map(|k| Masker::new(k.expose())),
+        history,
         rejects: Mutex::new(Vec::new()),
     };
     let results = run_objects(&ctx).await;

@@ -24,6 +24,9 @@ pub(super) async fn run_object(
     let started = Instant::now();
     let mut report = ObjectReport::new(o.kind.name(), o.sync, ctx.store.table_url(o.kind.table()).to_string());
     let result = extract_and_write(ctx, o, source, &mut report).await;
+    // An object that stopped before reading (or found nothing to read) lets the changelog read
+    // go on without it.
+    ctx.history.leave(o.kind);
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(e) = &result {
         report.status = Status::Failed;
@@ -140,6 +143,7 @@ async fn extract_and_write(
         concurrency: ctx.pipeline.source.concurrency as usize,
         tx,
         derived: records.as_deref(),
+        history: Some(&ctx.history),
     };
     let write = async {
         if merge {

@@ -315,3 +315,100 @@ async fn data_center_items_get_their_field_ids_from_the_catalogue() {
         assert!(rows.values().any(|v| v.1 == "status"), "system fields still resolve");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_objects_share_one_changelog_read() {
+    for (flavor, deployment, auth) in [(Flavor::Cloud, "cloud", API_TOKEN), (Flavor::DataCenter, "data_center", PAT)] {
+        let data = DatasetConfig { issues: 2_500, ..Default::default() };
+        let sim = RunningSim::start(SimConfig { flavor, data, ..Default::default() }).await.unwrap();
+        let log = |sim: &RunningSim| -> BTreeMap<String, u64> {
+            let mut by_path = BTreeMap::new();
+            for (path, _, n) in sim.request_log() {
+                *by_path.entry(path).or_default() += n;
+            }
+            by_path
+        };
+        let spent = |before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+            after
+                .iter()
+                .map(|(p, n)| (p.clone(), n - before.get(p).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        };
+        let run = |objects: &str, dir: &std::path::Path| {
+            PipelineYaml::new("h", objects).deployment(deployment).auth(auth).load(dir, &sim_vars(&sim))
+        };
+
+        // The dearest of the three alone: changelogs, and each issue's `created` and status.
+        let alone = tempfile::tempdir().unwrap();
+        let before = log(&sim);
+        let report = common::run(&run("  field_history: {}", alone.path()), retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        let one = spent(&before, &log(&sim));
+
+        let dir = tempfile::tempdir().unwrap();
+        let all = run("  changelog: {}\n  status_intervals: {}\n  field_history: {}", dir.path());
+        let before = log(&sim);
+        let report = common::run(&all, retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        let three = spent(&before, &log(&sim));
+        eprintln!("{deployment}: field_history alone {one:?}; all three {three:?}");
+        // Each history object lists the issues it follows (one cheap listing each); the changelogs
+        // and issue basics are read once, whatever the number of history objects.
+        let reads = |spent: &BTreeMap<String, u64>, path: &str| spent.get(path).copied().unwrap_or(0);
+        match flavor {
+            Flavor::Cloud => {
+                for path in ["/rest/api/3/changelog/bulkfetch", "/rest/api/3/issue/bulkfetch"] {
+                    assert!(reads(&one, path) > 0, "{path} not read: {one:?}");
+                    assert_eq!(reads(&three, path), reads(&one, path), "{path}: {three:?} against {one:?}");
+                }
+            }
+            Flavor::DataCenter => {
+                // Listing and changelog pages are both `search`: the three listings add a page
+                // of ids each, not a second and third read of every changelog.
+                let (a, b) = (reads(&one, "/rest/api/2/search"), reads(&three, "/rest/api/2/search"));
+                assert!(a >= 25, "{one:?}");
+                assert!(b < a + a / 2, "all three read the changelogs more than once: {b} searches against {a}");
+            }
+        }
+        assert_eq!(table(dir.path()), truth(&sim), "{deployment}: every history item, once");
+        python_agrees(&sim, dir.path(), &format!("{deployment} three objects, one read"));
+
+        // Incremental, with the edited issues read once for all three.
+        sim.edit_issues(5, 11, 30);
+        let report = common::run(&all, retry()).await;
+        assert!(report.error.is_none(), "{deployment}: {report:?}");
+        for o in ["changelog", "status_intervals", "field_history"] {
+            assert!(object(&report, o).rows_written > 0, "{deployment} {o}: {report:?}");
+        }
+        assert_eq!(table(dir.path()), truth(&sim), "{deployment}: after edits");
+        python_agrees(&sim, dir.path(), &format!("{deployment} three objects after edits"));
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_history_object_with_nothing_to_read_lets_the_others_read() {
+    let data = DatasetConfig { issues: 200, ..Default::default() };
+    let sim = RunningSim::start(SimConfig { data, ..Default::default() }).await.unwrap();
+    let (first_id, first_key, _) = sim.visible_issues()[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    // `field_history` follows one issue that is never edited: after the first load it has nothing
+    // to read and leaves the run's changelog read to `changelog`.
+    let objects = format!("  changelog: {{}}\n  field_history: {{jql: \"key = {first_key}\"}}");
+    let p = PipelineYaml::new("h", &objects).auth(API_TOKEN).load(dir.path(), &sim_vars(&sim));
+    let report = common::run(&p, retry()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let (_, rows) = python_rows(dir.path(), "issue_field_history");
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["issue_id"].as_str() == Some(first_id.to_string().as_str())), "only the issue it follows");
+
+    let edited = sim.edit_issues(5, 11, 9);
+    assert!(!edited.contains(&first_id));
+    let report = tokio::time::timeout(Duration::from_secs(60), common::run(&p, retry())).await.expect("no wait");
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(object(&report, "field_history").expected, Some(0), "{report:?}");
+    assert!(object(&report, "changelog").rows_written > 0, "{report:?}");
+    assert_eq!(table(dir.path()), truth(&sim));
+    sim.shutdown().await;
+}
