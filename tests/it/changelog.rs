@@ -401,7 +401,8 @@ async fn a_history_object_with_nothing_to_read_lets_the_others_read() {
     assert!(report.error.is_none(), "{report:?}");
     let (_, rows) = python_rows(dir.path(), "issue_field_history");
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r["issue_id"].as_str() == Some(first_id.to_string().as_str())), "only the issue it follows");
+    let followed = first_id.to_string();
+    assert!(rows.iter().all(|r| r["issue_id"].as_str() == Some(&followed)), "only the issue it follows");
 
     let edited = sim.edit_issues(5, 11, 9);
     assert!(!edited.contains(&first_id));
