@@ -339,7 +339,7 @@ fn a_real_run_longer_than_the_interval_skips_the_next_fire_time() {
     let pipeline = pipeline("sched", Some(EVERY_15_MINUTES)).load(dir.path(), &vars);
     let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap();
     let clock = ManualClock::new(at(10, 1));
-    let job = LeasedRun { lease_ttl: Duration::from_secs(60), retry: RetryConfig::default() };
+    let job = LeasedRun::new(Duration::from_secs(60), RetryConfig::default());
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let (phase, rx) = tokio::sync::watch::channel(Phase::Running);
     let daemon =
