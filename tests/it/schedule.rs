@@ -303,7 +303,7 @@ fn the_daemon_lets_a_run_finish_within_the_grace_and_exits_0_on_sigterm() {
     let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
-    let daemon = site.jirapipe(&f, &out_s, &["schedule", "--once-now", "--grace", "60s"]).spawn().unwrap();
+    let daemon = site.jirapipe(&f, &out_s, &["schedule", "--run-now", "--grace", "60s"]).spawn().unwrap();
     wait_for_held_lease(&out);
     signal(&daemon, "TERM");
     let (code, output) = finish(daemon);
