@@ -119,7 +119,11 @@ mod tests {
     use crate::config::{Vars, load_str};
 
     fn pipeline() -> Pipeline {
-        let yaml = "version: 1\nname: a\nsource:\n  site: https://x.atlassian.net\n  auth: {type: api_token, email: e, token: \"${T}\"}\ndestination:\n  url: memory://\nschedule: {every: 15m}\nobjects:\n  fields: {}\n";
+        let yaml = concat!(
+            "version: 1\nname: a\n",
+            "source:\n  site: https://x.atlassian.net\n  auth: {type: api_token, email: e, token: \"${T}\"}\n",
+            "destination:\n  url: memory://\nschedule: {every: 15m}\nobjects:\n  fields: {}\n",
+        );
         load_str(yaml, "p.yaml", std::path::Path::new("."), &Vars::only([("T", "t")])).unwrap()
     }
 
