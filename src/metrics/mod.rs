@@ -298,6 +298,9 @@ impl Metrics {
             counter.with_label_values(&[name]);
         }
         self.jira_rate_limit_wait.with_label_values(&[name]);
+        for class in ["2xx", "4xx", "5xx", "none"] {
+            self.jira_requests.with_label_values(&[name, class]);
+        }
         for o in &pipeline.objects {
             let labels = [name, o.kind.name()];
             for c in [&self.rows_written, &self.rows_rejected, &self.rows_with_rejected_values, &self.rows_deleted] {
