@@ -1,8 +1,8 @@
 //! jirapipe: Jira Cloud / Data Center → Delta Lake tables, driven by YAML pipeline files.
 //!
 //! Modules are listed in the order data moves through them — [`config`] → [`jira`] →
-//! [`objects`] → [`transform`] → [`table`] → [`report`] — and each imports only modules listed
-//! before it. [`runner`], [`state`], [`schedule`], [`check`] and [`discover`] sit above the
+//! [`objects`] → [`transform`] → [`table`] → [`report`] → [`metrics`] — and each imports only
+//! modules listed before it. [`runner`], [`state`], [`schedule`], [`check`] and [`discover`] sit above the
 //! data path; [`progress`] is the terminal's, imported by whoever draws.
 
 pub(crate) use deltalake::arrow;
@@ -73,6 +73,7 @@ pub mod objects;
 pub mod transform;
 pub mod table;
 pub mod report;
+pub mod metrics;
 pub mod progress;
 
 pub mod runner;

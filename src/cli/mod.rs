@@ -92,6 +92,11 @@ enum Command {
         /// duration, warnings with fixes; requests, retries, 429s and bytes for the run.
         #[arg(long, value_name = "PATH|-")]
         report: Option<PathBuf>,
+        /// Also write the run's metrics here, in node_exporter's textfile-collector format
+        /// (a `*.prom` file in its --collector.textfile.directory), atomically. Counters add up
+        /// across runs from the file's previous values; see docs/operating.md.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
         /// Let this one run mark more of a table deleted than `max_deleted_fraction` allows
         /// (after a run refused because Jira really lost that many issues).
         #[arg(long)]
@@ -183,8 +188,9 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Validate { files } => validate::run(&files),
-            Command::Run { file, report, allow_mass_delete, lease } => {
-                run::run(&file, report.as_deref(), allow_mass_delete, lease.lease_ttl).await
+            Command::Run { file, report, metrics_file, allow_mass_delete, lease } => {
+                let outputs = run::Outputs { report: report.as_deref(), metrics: metrics_file.as_deref() };
+                run::run(&file, outputs, allow_mass_delete, lease.lease_ttl).await
             }
             Command::Check { file, json } => check::run(&file, json).await,
             Command::Discover { file, write_pipeline } => discover::run(&file, write_pipeline).await,
@@ -205,18 +211,25 @@ fn init_tracing(format: LogFormat) {
     // how every first run starts; its real failures reach us as errors anyway.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("warn,jirapipe=info,jira_sim=info,buoyant_kernel=off"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Json => builder.with_writer(std::io::stderr).json().init(),
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let logs = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).json().boxed(),
         LogFormat::Text => {
             let terminal = std::io::stderr().is_terminal();
             if terminal {
                 // Bars only where a person watches; pipes, cron mail and JSON logs stay clean.
                 jirapipe::progress::enable();
             }
-            builder.with_writer(|| jirapipe::progress::LogWriter).with_ansi(terminal).init()
+            tracing_subscriber::fmt::layer().with_writer(|| jirapipe::progress::LogWriter).with_ansi(terminal).boxed()
         }
-    }
+    };
+    // The storage client's retries are counted whatever the log filter shows.
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(jirapipe::metrics::storage_retries_layer())
+        .init();
 }
 
 /// Prints a diagnostic with its source snippet; colour only on a terminal.

@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use jirapipe::config::{Pipeline, Vars};
 use jirapipe::jira::RetryConfig;
+use jirapipe::metrics::Metrics;
 use jirapipe::schedule::daemon::Options;
-use jirapipe::schedule::{Daemon, LeasedRun, Phase, SystemClock};
+use jirapipe::schedule::{Clock, Daemon, Health, LeasedRun, Phase, SystemClock};
 use tokio::sync::watch;
 
 use super::{Exit, load};
@@ -26,9 +27,14 @@ pub struct Args {
     /// How many fire times --dry-run prints per pipeline.
     #[arg(long, default_value_t = 5, requires = "dry_run")]
     count: usize,
-    /// Run every pipeline once right away, then follow the schedules.
-    #[arg(long)]
-    once_now: bool,
+    /// Run every pipeline once right away, then follow the schedules (after a deploy, say).
+    /// Runs stay at least 15 minutes apart only from the next fire time on.
+    #[arg(long, alias = "once-now")]
+    run_now: bool,
+    /// Serve /metrics (Prometheus text format), /healthz and /readyz on this address, e.g.
+    /// 127.0.0.1:9464 (0.0.0.0:9464 for every interface, as in a container).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
     /// Start each run after a random delay below this (e.g. 30s), so pipelines on the same
     /// cron do not all hit Jira in the same second.
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
@@ -121,10 +127,30 @@ pub async fn run(args: Args) -> Exit {
         let next = schedule.next_after(now).map(|t| schedule.format_time(t)).unwrap_or_else(|| "never".into());
         tracing::info!(pipeline = %p.name, file = %file.display(), %schedule, next = %next, "scheduled");
     }
-    let job = LeasedRun { lease_ttl: args.lease.lease_ttl, retry: RetryConfig::default() };
-    let options = Options { jitter: args.jitter, once_now: args.once_now };
+    let metrics = Arc::new(Metrics::new());
+    for (_, p) in &pipelines {
+        metrics.pipeline(p);
+    }
+    let health = Arc::new(Health::new());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let server = match &args.listen {
+        Some(addr) => match jirapipe::schedule::serve::bind(addr, metrics.clone(), health.clone(), clock.clone()).await
+        {
+            Ok((bound, serve)) => {
+                tracing::info!(address = %bound, "serving /metrics, /healthz and /readyz on http://{bound}");
+                Some(tokio::spawn(serve))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::BadInput;
+            }
+        },
+        None => None,
+    };
+    let job = LeasedRun::new(args.lease.lease_ttl, RetryConfig::default()).with_metrics(metrics);
+    let options = Options { jitter: args.jitter, once_now: args.run_now };
     let pipelines = pipelines.into_iter().map(|(_, p)| p).collect();
-    let daemon = Daemon::new(pipelines, Arc::new(job), Arc::new(SystemClock), options);
+    let daemon = Daemon::new(pipelines, Arc::new(job), clock, options).with_health(health);
     let (phase, rx) = watch::channel(Phase::Running);
     let grace = args.grace;
     let stopper = async move {
@@ -142,6 +168,9 @@ pub async fn run(args: Args) -> Exit {
     tokio::select! {
         () = daemon.run(rx) => {}
         () = stopper => {}
+    }
+    if let Some(server) = server {
+        server.abort();
     }
     tracing::info!("stopped");
     Exit::Ok

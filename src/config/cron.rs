@@ -154,6 +154,30 @@ impl Schedule {
         }
     }
 
+    /// The latest fire time at or before `t`, looking back at most a year (a schedule fires at
+    /// least yearly or never).
+    pub fn last_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        for days in [1, 8, 32, 367] {
+            let Some(mut fire) = self.next_after(t - TimeDelta::days(days)).filter(|f| *f <= t) else { continue };
+            while let Some(next) = self.next_after(fire).filter(|f| *f <= t) {
+                fire = next;
+            }
+            return Some(fire);
+        }
+        None
+    }
+
+    /// The gap between the fire time that passed last at `t` and the next one: how often the
+    /// pipeline runs around `t` (a cron of working hours runs hourly by day, not at night).
+    pub fn interval_around(&self, t: DateTime<Utc>) -> Option<TimeDelta> {
+        let next = self.next_after(t)?;
+        match self.last_at_or_before(t) {
+            Some(last) => Some(next - last),
+            // No fire time in the year before: the gap after the next one.
+            None => self.next_after(next).map(|n| n - next),
+        }
+    }
+
     /// The next `n` fire times after `t`.
     pub fn upcoming(&self, t: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
         std::iter::successors(self.next_after(t), |&f| self.next_after(f)).take(n).collect()
@@ -309,6 +333,20 @@ mod tests {
         let s = Schedule::cron(e, parse_timezone(tz).unwrap())?;
         s.check_floor(from())?;
         Ok(s)
+    }
+
+    #[test]
+    fn the_interval_around_a_time_is_the_gap_it_falls_in() {
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 1, d, h, m, 0).unwrap();
+        let s = cron("30 6-18 * * 1-5", "UTC").unwrap();
+        // Thursday 15 January: hourly by day, twelve hours at night, 60 hours over the weekend.
+        assert_eq!(s.last_at_or_before(at(15, 12, 30)), Some(at(15, 12, 30)));
+        assert_eq!(s.interval_around(at(15, 12, 0)), Some(TimeDelta::hours(1)));
+        assert_eq!(s.interval_around(at(15, 20, 0)), Some(TimeDelta::hours(12)));
+        assert_eq!(s.interval_around(at(17, 12, 0)), Some(TimeDelta::hours(60)));
+        let every = Schedule::every("30m").unwrap();
+        assert_eq!(every.interval_around(at(15, 12, 10)), Some(TimeDelta::minutes(30)));
+        assert_eq!(every.last_at_or_before(at(15, 12, 10)), Some(at(15, 12, 0)));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use body::body_error;
 pub use error::{BodyProblem, JiraError, OAuthFailure, Rejection, Transport};
 pub use login::{LoginSignal, is_service_account};
 pub use retry::{RateLimitHeaders, RetryConfig};
-pub use stats::RequestStats;
+pub use stats::{RequestStats, StatusClasses};
 
 use crate::config::{Auth, Deployment, Gateway, OAuthProvider, Source};
 
@@ -172,7 +172,11 @@ impl JiraClient {
     }
 
     pub fn stats(&self) -> RequestStats {
-        self.inner.counters.snapshot()
+        let paused = self.inner.pace.paused();
+        RequestStats {
+            rate_limit_wait_ms: u64::try_from(paused.as_millis()).unwrap_or(u64::MAX),
+            ..self.inner.counters.snapshot()
+        }
     }
 
     fn url(&self, path: &str) -> Url {
@@ -388,6 +392,7 @@ impl JiraClient {
             Ok(r) => r,
             Err(e) => {
                 counters.request(0);
+                counters.no_answer();
                 return Err((connect_error(endpoint, &e), RateLimitHeaders::default()));
             }
         };

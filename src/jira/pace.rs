@@ -66,6 +66,23 @@ struct State {
     /// Every request passes through it after its endpoint's lane.
     shared: Lane,
     lanes: HashMap<String, Lane>,
+    /// Wall-clock time some pause of Jira's was in force, each stretch counted once however
+    /// many lanes it held: the union of the pauses so far.
+    paused: Duration,
+    /// The end of the latest pause counted in `paused`.
+    paused_counted_until: Instant,
+}
+
+impl State {
+    /// Counts the pause `[from, until)` into `paused`, less what earlier pauses covered. Pauses
+    /// start "now", which never goes back, so the union is the sum of the new parts.
+    fn count_pause(&mut self, from: Instant, until: Instant) {
+        let start = from.max(self.paused_counted_until);
+        if until > start {
+            self.paused += until - start;
+            self.paused_counted_until = until;
+        }
+    }
 }
 
 struct Lane {
@@ -138,7 +155,13 @@ impl Pace {
         let ceiling = requests_per_second.max(0.001);
         Self {
             ceiling,
-            state: Mutex::new(State { paused_until: now, shared: Lane::new(ceiling, now), lanes: HashMap::new() }),
+            state: Mutex::new(State {
+                paused_until: now,
+                shared: Lane::new(ceiling, now),
+                lanes: HashMap::new(),
+                paused: Duration::ZERO,
+                paused_counted_until: now,
+            }),
         }
     }
 
@@ -193,7 +216,9 @@ impl Pace {
             l.rate = l.rate.min(limit);
         }
         if remaining.is_some_and(|r| r <= 0.0) {
-            l.paused_until = l.paused_until.max(now + Duration::from_secs(1));
+            let until = now + Duration::from_secs(1);
+            l.paused_until = l.paused_until.max(until);
+            s.count_pause(now, until);
         }
     }
 
@@ -222,7 +247,9 @@ impl Pace {
         if let Some(limit) = limit.filter(|l| *l > 0.0) {
             l.stated = Some(limit);
         }
-        l.throttle(now, wait, ceiling, what)
+        let cut = l.throttle(now, wait, ceiling, what);
+        s.count_pause(now, now + wait);
+        cut
     }
 
     /// No request goes for `wait`: the hourly quota is spent for every endpoint.
@@ -234,6 +261,12 @@ impl Pace {
         let until = now + wait;
         let mut s = self.state.lock().expect("pace lock");
         s.paused_until = s.paused_until.max(until);
+        s.count_pause(now, until);
+    }
+
+    /// How long Jira's rate limits have held requests back so far (see `State::paused`).
+    pub fn paused(&self) -> Duration {
+        self.state.lock().expect("pace lock").paused
     }
 
     /// The rate of `endpoint`'s lane and of the shared one, whichever is slower.
@@ -412,6 +445,19 @@ mod tests {
 
     fn shared(s: &mut State) -> &mut Lane {
         &mut s.shared
+    }
+
+    #[test]
+    fn overlapping_pauses_count_once_as_time_held_back() {
+        let pace = Pace::new(100.0);
+        let t0 = Instant::now();
+        pace.throttled_at(t0, SEARCH, Scope::Endpoint, Duration::from_secs(2), None);
+        // Another endpoint paused within the first pause adds only what lies past it.
+        pace.throttled_at(t0 + SEC, BULK, Scope::Endpoint, Duration::from_secs(2), None);
+        assert_eq!(pace.paused(), Duration::from_secs(3));
+        // After a quiet stretch, a quota pause counts whole.
+        pace.pause_all_at(t0 + 10 * SEC, Duration::from_secs(5));
+        assert_eq!(pace.paused(), Duration::from_secs(8));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use futures::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::{mpsc, watch};
 
 use super::clock::Clock;
+use super::health::Health;
 use crate::config::Pipeline;
 
 /// One run of a pipeline, as the daemon starts it. The real one is [`super::LeasedRun`]; tests
@@ -78,11 +79,13 @@ pub struct Daemon {
     clock: Arc<dyn Clock>,
     options: Options,
     events: Option<mpsc::UnboundedSender<Event>>,
+    health: Option<Arc<Health>>,
 }
 
 impl Daemon {
     pub fn new(pipelines: Vec<Pipeline>, job: Arc<dyn Job>, clock: Arc<dyn Clock>, options: Options) -> Self {
-        Self { pipelines: pipelines.into_iter().map(Arc::new).collect(), job, clock, options, events: None }
+        let pipelines = pipelines.into_iter().map(Arc::new).collect();
+        Self { pipelines, job, clock, options, events: None, health: None }
     }
 
     /// Also sends every event to `tx`.
@@ -91,9 +94,19 @@ impl Daemon {
         self
     }
 
+    /// Also tells `health` (behind `/readyz`) what it loads and does.
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
     /// Runs until `phase` leaves `Running` and every run has ended, or until no pipeline has a
     /// fire time left.
     pub async fn run(self, phase: watch::Receiver<Phase>) {
+        if let Some(h) = &self.health {
+            let pipelines: Vec<&Pipeline> = self.pipelines.iter().map(|p| p.as_ref()).collect();
+            h.loaded(&pipelines, self.clock.now(), self.options.once_now);
+        }
         let loops = self.pipelines.iter().map(|p| self.pipeline_loop(p.clone(), phase.clone()));
         futures::future::join_all(loops).await;
     }
@@ -119,6 +132,9 @@ impl Daemon {
                     tracing::warn!(%pipeline, %fire, "run abandoned at shutdown; every table stays at its last commit")
                 }
             },
+        }
+        if let Some(h) = &self.health {
+            h.observe(&event, self.clock.now());
         }
         if let Some(tx) = &self.events {
             let _ = tx.send(event);

@@ -6,7 +6,9 @@
 pub mod clock;
 
 pub mod daemon;
+pub mod health;
 pub mod lease;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +18,12 @@ use futures::future::{BoxFuture, LocalBoxFuture};
 pub use crate::config::cron::{MIN_INTERVAL, Schedule, ScheduleError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use daemon::{Daemon, Event, Job, Outcome, Phase, SkipReason};
+pub use health::{Health, Readiness};
 pub use lease::{Holder, Lease, LeaseError, LeaseLock, LeaseRecord};
 
 use crate::config::Pipeline;
 use crate::jira::RetryConfig;
+use crate::metrics::{Metrics, RunOutcome};
 use crate::runner::{self, RunError, RunReport};
 
 /// Why a run under the lease did not finish.
@@ -68,31 +72,78 @@ pub async fn run_exclusive_with<T>(
     outcome.ok_or(ExclusiveError::Stopped)
 }
 
-/// The daemon's real job: one leased run of the pipeline, against its own destination.
+/// The daemon's real job: one leased run of the pipeline, against its own destination, with
+/// what it did recorded in `metrics`.
 #[derive(Debug, Clone)]
 pub struct LeasedRun {
     pub lease_ttl: Duration,
     pub retry: RetryConfig,
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+impl LeasedRun {
+    pub fn new(lease_ttl: Duration, retry: RetryConfig) -> Self {
+        Self { lease_ttl, retry, metrics: None }
+    }
+
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        Self { metrics: Some(metrics), ..self }
+    }
 }
 
 impl Job for LeasedRun {
     fn run(&self, pipeline: Arc<Pipeline>, abandon: BoxFuture<'static, ()>) -> LocalBoxFuture<'static, Outcome> {
         let this = self.clone();
         Box::pin(async move {
-            let lock = match LeaseLock::for_destination(
-                &pipeline.destination,
-                &pipeline.name,
-                this.lease_ttl,
-                Arc::new(SystemClock),
-            ) {
-                Ok(l) => l,
-                Err(e) => return Outcome::Failed(e.to_string()),
+            let clock = Arc::new(SystemClock);
+            let name = pipeline.name.as_str();
+            let note = |outcome: RunOutcome| {
+                if let Some(m) = &this.metrics {
+                    m.outcome(name, outcome, clock.now());
+                }
             };
-            match run_exclusive(&pipeline, &lock, this.retry, abandon).await {
-                Ok(report) => Outcome::Succeeded { rows: report.objects.iter().map(|o| o.rows_written as u64).sum() },
-                Err(ExclusiveError::Lease(e @ LeaseError::Busy(_))) => Outcome::Busy(e.to_string()),
-                Err(ExclusiveError::Stopped) => Outcome::Abandoned,
-                Err(e) => Outcome::Failed(e.to_string()),
+            let lock = match LeaseLock::for_destination(&pipeline.destination, name, this.lease_ttl, clock.clone()) {
+                Ok(l) => l,
+                Err(e) => {
+                    note(RunOutcome::Failed);
+                    return Outcome::Failed(e.to_string());
+                }
+            };
+            // The work starts once the lease is taken.
+            let work = async {
+                if let Some(m) = &this.metrics {
+                    m.lease_taken(name, clock.now());
+                }
+                runner::run_reported(&pipeline, this.retry).await
+            };
+            let done = run_exclusive_with(&pipeline, &lock, work, abandon).await;
+            if let Some(m) = &this.metrics {
+                m.lease_let_go(name);
+            }
+            match done {
+                Ok((report, result)) => {
+                    if let Some(m) = &this.metrics {
+                        m.record_run(&report);
+                    }
+                    match result {
+                        Ok(()) => {
+                            Outcome::Succeeded { rows: report.objects.iter().map(|o| o.rows_written as u64).sum() }
+                        }
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    }
+                }
+                Err(ExclusiveError::Lease(e @ LeaseError::Busy(_))) => {
+                    note(RunOutcome::Busy);
+                    Outcome::Busy(e.to_string())
+                }
+                Err(ExclusiveError::Stopped) => {
+                    note(RunOutcome::Abandoned);
+                    Outcome::Abandoned
+                }
+                Err(e) => {
+                    note(RunOutcome::Failed);
+                    Outcome::Failed(e.to_string())
+                }
             }
         })
     }

@@ -15,6 +15,7 @@ mod demo;
 mod extract;
 mod hostile;
 mod loss;
+mod monitoring;
 mod login;
 mod oauth;
 mod operator;

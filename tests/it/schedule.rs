@@ -1,7 +1,8 @@
 //! Scheduling end to end: the 15-minute floor as `validate` reports it, `schedule --dry-run`,
 //! the lease between concurrent `run` processes (local folder and a local S3 server), takeover
 //! of a killed holder's lease, SIGTERM in the middle of a run (for `run` and the daemon), and
-//! the daemon skipping a fire time while a real run is still going, on a manual clock.
+//! the daemon skipping a fire time while a real run is still going, on a manual clock, and
+//! `/readyz` turning unready while a stuck lease keeps a pipeline overdue.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -11,8 +12,12 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use jira_sim::{Behaviour, DatasetConfig, RunningSim, SimConfig};
 use jirapipe::jira::RetryConfig;
+use jirapipe::metrics::Metrics;
 use jirapipe::schedule::daemon::Options;
-use jirapipe::schedule::{Daemon, Event, LeasedRun, ManualClock, Outcome, Phase, SkipReason};
+use jirapipe::schedule::{
+    Clock, Daemon, Event, Health, Holder, LeaseLock, LeasedRun, ManualClock, Outcome, Phase, SkipReason, SystemClock,
+    serve,
+};
 
 use crate::common::{self, OFFLINE_ENV, PipelineYaml};
 
@@ -298,7 +303,7 @@ fn the_daemon_lets_a_run_finish_within_the_grace_and_exits_0_on_sigterm() {
     let f = write_pipeline(dir.path());
     let out = dir.path().join("lake");
     let out_s = out.display().to_string();
-    let daemon = site.jirapipe(&f, &out_s, &["schedule", "--once-now", "--grace", "60s"]).spawn().unwrap();
+    let daemon = site.jirapipe(&f, &out_s, &["schedule", "--run-now", "--grace", "60s"]).spawn().unwrap();
     wait_for_held_lease(&out);
     signal(&daemon, "TERM");
     let (code, output) = finish(daemon);
@@ -339,7 +344,7 @@ fn a_real_run_longer_than_the_interval_skips_the_next_fire_time() {
     let pipeline = pipeline("sched", Some(EVERY_15_MINUTES)).load(dir.path(), &vars);
     let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap();
     let clock = ManualClock::new(at(10, 1));
-    let job = LeasedRun { lease_ttl: Duration::from_secs(60), retry: RetryConfig::default() };
+    let job = LeasedRun::new(Duration::from_secs(60), RetryConfig::default());
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let (phase, rx) = tokio::sync::watch::channel(Phase::Running);
     let daemon =
@@ -365,4 +370,83 @@ fn a_real_run_longer_than_the_interval_skips_the_next_fire_time() {
         phase.send_replace(Phase::Draining);
         daemon.await.unwrap();
     }));
+}
+
+/// `/readyz` of a daemon on a manual clock while another process holds the pipeline's lease
+/// (taken with an hour's TTL and never let go): each run ends `busy`, and once a whole interval
+/// has passed since the pipeline was due, the daemon is unready and says why. When the lease
+/// is let go, the next run succeeds and the daemon is ready again; `/metrics` counts it all.
+#[test]
+fn readyz_turns_unready_while_a_stuck_lease_keeps_a_pipeline_overdue() {
+    let site = Site::start(Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let vars = common::sim_vars(&site.sim).with("OUT", dir.path().join("lake").display().to_string());
+    let pipeline = pipeline("sched", Some(EVERY_15_MINUTES)).load(dir.path(), &vars);
+    let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap();
+    let clock = ManualClock::new(at(10, 1));
+    let metrics = Arc::new(Metrics::new());
+    metrics.pipeline(&pipeline);
+    let health = Arc::new(Health::new());
+    let job = LeasedRun::new(Duration::from_secs(60), RetryConfig::default()).with_metrics(metrics.clone());
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (phase, rx) = tokio::sync::watch::channel(Phase::Running);
+    let stuck_lock =
+        LeaseLock::for_destination(&pipeline.destination, "sched", Duration::from_secs(3600), Arc::new(SystemClock))
+            .unwrap();
+    let daemon = Daemon::new(vec![pipeline], Arc::new(job), Arc::new(clock.clone()), Options::default())
+        .with_events(tx)
+        .with_health(health.clone());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(tokio::task::LocalSet::new().run_until(async move {
+        let stuck = stuck_lock.acquire(Holder::this_process()).await.unwrap();
+        let (addr, serve) =
+            serve::bind("127.0.0.1:0", metrics, health, Arc::new(clock.clone()) as Arc<dyn Clock>).await.unwrap();
+        tokio::spawn(serve);
+        let get = async |path: &str| {
+            let r = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        };
+        let daemon = tokio::task::spawn_local(daemon.run(rx));
+        let mut next = async || tokio::time::timeout(Duration::from_secs(60), events.recv()).await.unwrap().unwrap();
+        tokio::task::yield_now().await;
+        let (status, body) = get("/readyz").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("sched: ok, next due at 2026-03-02 10:15:00 UTC"), "{body}");
+
+        for fire in [at(10, 15), at(10, 30)] {
+            clock.set(fire);
+            assert_eq!(next().await, Event::Started { pipeline: "sched".into(), fire });
+            assert!(matches!(next().await, Event::Finished { outcome: Outcome::Busy(_), .. }));
+        }
+        // Due at 10:15, one interval of slack: still ready at 10:30, not after.
+        assert_eq!(get("/readyz").await.0, 200);
+        clock.set(at(10, 31));
+        let (status, body) = get("/readyz").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.starts_with("not ready\nsched: overdue: due at 2026-03-02 10:15:00 UTC, 16m ago"), "{body}");
+        assert_eq!(get("/healthz").await, (200, "ok\n".to_string()), "alive all the same");
+        let (_, text) = get("/metrics").await;
+        assert!(text.contains("jirapipe_runs_total{outcome=\"busy\",pipeline=\"sched\"} 2\n"), "{text}");
+        assert!(text.contains("jirapipe_lease_held{pipeline=\"sched\"} 0\n"), "{text}");
+
+        stuck.release().await.unwrap();
+        clock.set(at(10, 45));
+        assert_eq!(next().await, Event::Started { pipeline: "sched".into(), fire: at(10, 45) });
+        let done = Event::Finished {
+            pipeline: "sched".into(),
+            fire: at(10, 45),
+            outcome: Outcome::Succeeded { rows: ISSUES },
+        };
+        assert_eq!(next().await, done);
+        let (status, body) = get("/readyz").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("sched: ok, next due at 2026-03-02 11:00:00 UTC"), "{body}");
+        let (_, text) = get("/metrics").await;
+        assert!(text.contains("jirapipe_runs_total{outcome=\"succeeded\",pipeline=\"sched\"} 1\n"), "{text}");
+        let written = format!("jirapipe_rows_written_total{{object=\"issues\",pipeline=\"sched\"}} {ISSUES}\n");
+        assert!(text.contains(&written), "{text}");
+        phase.send_replace(Phase::Draining);
+        daemon.await.unwrap();
+    }));
+    assert_eq!(issue_rows(&dir.path().join("lake")), ISSUES as usize);
 }

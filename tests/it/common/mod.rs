@@ -2,6 +2,7 @@
 //! ([`pipeline`]), a local S3 server ([`s3`]), and the two readers that read tables back.
 
 pub mod pipeline;
+pub mod prometheus;
 pub mod s3;
 
 use std::ffi::OsStr;
