@@ -12,8 +12,6 @@
 //! those listings itself (object_store `azure/mod.rs`, `list_with_offset`; Azurite issue 2619,
 //! fixed by its PR 2688 in a release that needs Node.js 22).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -34,6 +32,8 @@ const API_VERSION: &str = "2021-08-06";
 
 pub struct Azurite {
     pub port: u16,
+    /// Served over HTTPS with [`tls`]'s certificate, taking Entra ID tokens (`--oauth basic`).
+    oauth: bool,
 }
 
 /// The Azurite of this test process, started on first use. It lives as long as the process: it
@@ -41,7 +41,14 @@ pub struct Azurite {
 /// (`PR_SET_PDEATHSIG`), so a test binary that exits, or is killed, leaves none behind.
 pub fn azurite() -> &'static Azurite {
     static AZURITE: OnceLock<Azurite> = OnceLock::new();
-    AZURITE.get_or_init(Azurite::start)
+    AZURITE.get_or_init(|| Azurite::start(false))
+}
+
+/// A second Azurite, over HTTPS, that also takes Entra ID bearer tokens: Azurite accepts them
+/// only over HTTPS, and checks their audience, issuer and lifetime, not their signature.
+pub fn azurite_oauth() -> &'static Azurite {
+    static AZURITE: OnceLock<Azurite> = OnceLock::new();
+    AZURITE.get_or_init(|| Azurite::start(true))
 }
 
 /// `azurite-blob`, installed on first use.
@@ -56,15 +63,76 @@ fn installed() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// A test certificate authority and the certificate it signs for 127.0.0.1, made once per test
+/// process with the machine's `openssl`. Clients trust the CA through `SSL_CERT_FILE`, which the
+/// native root store of object_store's TLS reads.
+pub struct Tls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn tls() -> &'static Tls {
+    static TLS: OnceLock<Tls> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ext = dir.join("leaf.cnf");
+        std::fs::write(
+            &ext,
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let steps: [Vec<&str>; 3] = [
+            [&["req", "-x509"][..], &ec, &["-days", "3", "-subj", "/CN=jirapipe test CA", "-keyout", "ca.key"]]
+                .concat()
+                .into_iter()
+                .chain(["-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE"])
+                .collect(),
+            [&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "leaf.csr"]].concat(),
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "3",
+                "-out",
+                "cert.pem",
+                "-extfile",
+                "leaf.cnf",
+            ],
+        ];
+        for args in steps {
+            let out = Command::new("openssl").args(&args).current_dir(&dir).output().expect("run openssl");
+            assert!(out.status.success(), "openssl {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        Tls { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") }
+    })
+}
+
 impl Azurite {
-    fn start() -> Self {
+    fn start(oauth: bool) -> Self {
         let bin = installed();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // Its working folder, where it keeps nothing but its log.
-        let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("azurite-{}", std::process::id()));
+        let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("azurite-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&workspace).unwrap();
         let log = workspace.join("azurite.log");
         let log_file = std::fs::File::create(&log).unwrap();
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        if oauth {
+            let tls = tls();
+            args.extend(["--oauth".into(), "basic".into(), "--cert".into(), tls.cert.clone().into()]);
+            args.extend(["--key".into(), tls.key.clone().into()]);
+        }
         let (started, spawned) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut cmd = Command::new(&bin);
@@ -72,6 +140,7 @@ impl Azurite {
                 // Nothing on disk; `--loose` ignores headers it does not know instead of failing;
                 // the API version check would refuse a client newer than this Azurite.
                 .args(["--inMemoryPersistence", "--loose", "--skipApiVersionCheck", "--disableTelemetry", "--silent"])
+                .args(&args)
                 .current_dir(&workspace)
                 .env("AZURITE_ACCOUNTS", format!("{ACCOUNT}:{KEY}"))
                 .stdout(Stdio::null())
@@ -92,9 +161,9 @@ impl Azurite {
             }
         });
         spawned.recv().unwrap().unwrap_or_else(|e| panic!("{e}"));
-        let azurite = Self { port };
+        let azurite = Self { port, oauth };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while azurite.request("GET", "/", "", &[]).is_err() {
+        while azurite.request("GET", "", "comp=list").is_err() {
             let said = std::fs::read_to_string(&log).unwrap_or_default();
             assert!(Instant::now() < deadline, "Azurite did not answer on port {port}:\n{said}");
             std::thread::sleep(Duration::from_millis(100));
@@ -104,18 +173,16 @@ impl Azurite {
 
     /// The Blob service's address, as `AZURITE_BLOB_STORAGE_URL` takes it.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.oauth { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
-    /// A signed (Shared Key) request to the account; returns the status code.
-    /// `path` is below the account, `query` its canonical parameters (`restype=container`).
-    fn request(&self, method: &str, path: &str, query: &str, headers: &[(&str, &str)]) -> std::io::Result<u16> {
+    /// A request signed with the account key (Shared Key), in a thread of its own (the caller
+    /// may be inside a runtime); returns the status code. `path` is below the account, `query`
+    /// its canonical parameters (`restype=container`).
+    fn request(&self, method: &str, path: &str, query: &str) -> Result<u16, String> {
         let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        let mut ms: Vec<(String, String)> =
-            vec![("x-ms-date".into(), date), ("x-ms-version".into(), API_VERSION.into())];
-        ms.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        ms.sort();
-        let canonical_headers: String = ms.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+        let canonical_headers = format!("x-ms-date:{date}\nx-ms-version:{API_VERSION}\n");
         let mut resource = format!("/{ACCOUNT}/{ACCOUNT}{path}");
         let mut params: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
         params.sort();
@@ -126,31 +193,39 @@ impl Azurite {
         // resource: learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key.
         let to_sign = format!("{method}\n\n\n\n\n\n\n\n\n\n\n\n{canonical_headers}{resource}");
         let signature = STANDARD.encode(sign(&STANDARD.decode(KEY).unwrap(), &to_sign));
-        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let target = if query.is_empty() { format!("/{ACCOUNT}{path}") } else { format!("/{ACCOUNT}{path}?{query}") };
-        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", self.port);
-        for (k, v) in &ms {
-            head += &format!("{k}: {v}\r\n");
-        }
-        write!(
-            s,
-            "{head}Authorization: SharedKey {ACCOUNT}:{signature}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut response = String::new();
-        s.read_to_string(&mut response)?;
-        response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("not HTTP: {response:.80}")))
+        let url = format!("{}/{ACCOUNT}{path}?{query}", self.url());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let ca = self.oauth.then(|| std::fs::read(&tls().ca).unwrap());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let mut client = reqwest::Client::builder().timeout(Duration::from_secs(10));
+                if let Some(ca) = ca {
+                    client = client.add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
+                }
+                let response = client
+                    .build()
+                    .unwrap()
+                    .request(method, url)
+                    .header("x-ms-date", date)
+                    .header("x-ms-version", API_VERSION)
+                    .header("Authorization", format!("SharedKey {ACCOUNT}:{signature}"))
+                    .header("Content-Length", "0")
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(response.status().as_u16())
+            })
+        })
+        .join()
+        .unwrap()
     }
 
     /// A new, empty container named after `prefix`, unique in this process.
     pub fn container(&self, prefix: &str) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        let status = self.request("PUT", &format!("/{name}"), "restype=container", &[]).unwrap();
+        let status = self.request("PUT", &format!("/{name}"), "restype=container").unwrap();
         assert_eq!(status, 201, "create container {name}");
         name
     }
@@ -222,4 +297,80 @@ pub fn service_sas(container: &str, permissions: &str) -> String {
     let signature = STANDARD.encode(sign(&STANDARD.decode(KEY).unwrap(), &to_sign));
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     format!("sv={version}&sr=c&sp={permissions}&se={}&spr=https,http&sig={}", encode(&expiry), encode(&signature))
+}
+
+/// `tests/entra_token.py`: Entra ID's token endpoints for one tenant, one app registration
+/// (a client secret and a federated credential) and one user-assigned managed identity, over
+/// HTTPS with [`tls`]'s certificate.
+pub struct EntraId {
+    child: std::process::Child,
+    pub port: u16,
+    pub federated_token_file: PathBuf,
+}
+
+pub const TENANT: &str = "5b0c3e5a-8a53-4c6e-9d0e-2f4f3c1d7a10";
+pub const CLIENT_ID: &str = "0f4d2c8e-6b1a-4f4e-a3c2-9e7d5b1a2c3d";
+pub const CLIENT_SECRET: &str = "jirapipe-test-client-secret~0123456789";
+pub const MANAGED_CLIENT_ID: &str = "7c1e9a2b-3d4f-4a5b-8c6d-1e2f3a4b5c6d";
+const FEDERATED_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6amlyYTpqaXJhcGlwZSJ9.c2ln";
+
+impl EntraId {
+    pub fn start(dir: &Path) -> Self {
+        let tls = tls();
+        let federated_token_file = dir.join("azure-identity-token");
+        std::fs::write(&federated_token_file, FEDERATED_TOKEN).unwrap();
+        let script = super::root().join("tests/entra_token.py");
+        let mut child = Command::new(super::python())
+            .arg(&script)
+            .arg("--cert")
+            .arg(&tls.cert)
+            .arg("--key")
+            .arg(&tls.key)
+            .args(["--tenant", TENANT, "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
+            .args(["--federated-token", FEDERATED_TOKEN, "--managed-client-id", MANAGED_CLIENT_ID])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let port = line.trim().strip_prefix("listening on ").and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+            panic!("entra_token.py did not start: {line:?}");
+        });
+        Self { child, port, federated_token_file }
+    }
+
+    /// `AZURE_AUTHORITY_HOST`.
+    pub fn authority_host(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// The grants made so far: `(flow, client id)`.
+    pub fn grants(&self) -> Vec<(String, String)> {
+        let url = format!("{}/_log", self.authority_host());
+        let ca = std::fs::read(&tls().ca).unwrap();
+        let body = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let client = reqwest::Client::builder()
+                    .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+                    .build()
+                    .unwrap();
+                client.get(url).send().await.unwrap().text().await.unwrap()
+            })
+        })
+        .join()
+        .unwrap();
+        let log: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        log.iter()
+            .map(|g| (g["flow"].as_str().unwrap().to_string(), g["client_id"].as_str().unwrap().to_string()))
+            .collect()
+    }
+}
+
+impl Drop for EntraId {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
