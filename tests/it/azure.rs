@@ -4,24 +4,23 @@
 //! `deltalake` with its `storage_options`, value by value against the simulator: a first load
 //! and an incremental run with deletes through both URL forms (`az://` and `abfss://`), a
 //! container-scoped SAS, a service principal, workload identity and a managed identity, the
-//! create-if-absent put that Delta commits and the lease rest on, two runs contending for the
-//! lease, and a run killed between a data write and its commit. Storage faults on Azure are in
-//! `storage.rs`.
+//! create-if-absent put that Delta commits and the lease rest on, and two runs contending for
+//! the lease. A run killed between a data write and its commit, and storage faults, are in
+//! `storage.rs`, for S3 and Azure alike.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use deltalake::logstore::object_store::path::Path as StorePath;
 use deltalake::logstore::object_store::{self, ObjectStore, PutMode, PutPayload};
 use futures::TryStreamExt;
 use jira_sim::{Behaviour, DatasetConfig, RunningSim, SimConfig};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::common::azure::{self, azurite};
-use crate::common::faults::{Errors, FaultProxy};
 use crate::common::{self, Out, PipelineYaml};
 
 const OBJECTS: &str =
@@ -39,12 +38,12 @@ fn read(url: &str) -> Vec<Value> {
     common::read_delta_with(url, &azurite().reader_env(), &azurite().storage_options()).1
 }
 
+/// An issue as compared: `(id, key, summary, updated µs)`.
+type Issue = (String, String, Value, i64);
+
 /// The issues' `(id, key, summary, updated µs)` as the table holds them (live rows only) and as
 /// the simulator serves them.
-fn issues_and_truth(
-    rows: &[Value],
-    sim: &RunningSim,
-) -> (Vec<(String, String, Value, i64)>, Vec<(String, String, Value, i64)>) {
+fn issues_and_truth(rows: &[Value], sim: &RunningSim) -> (Vec<Issue>, Vec<Issue>) {
     let got = rows
         .iter()
         .filter(|r| r["_deleted_at"].is_null())
@@ -249,72 +248,6 @@ fn two_concurrent_runs_one_runs_the_other_exits_3() {
     });
 }
 
-/// The commit of the issues table never answers (the proxy holds it); the run is killed with
-/// SIGKILL while it waits, after its data files were written. The table stays at its last
-/// version and reads as before, the orphaned files are in the container but in no commit, and
-/// the next run (once the dead run's lease expires) brings the table to the simulator's state.
-#[test]
-fn a_run_killed_between_a_data_write_and_its_commit_leaves_the_last_version() {
-    let container = azurite().container("kill");
-    let proxy = FaultProxy::start(&azurite().url(), Errors::Azure);
-    let (rt, sim) = slow_site(400, Duration::ZERO);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("az://{container}/jira");
-    let file =
-        PipelineYaml::new("kill", OBJECTS).source("requests_per_second", "500").url(&url).write(dir.path(), "k.yaml");
-    let mut env = azurite().env_via(&proxy.endpoint());
-    env.push(("JIRAPIPE_LEASE_TTL", "2s".into()));
-
-    let out = run(&sim, &env, &file, &[]);
-    assert_eq!(out.code, Some(0), "first run: {}", out.stderr);
-    let table = format!("{url}/issues");
-    let before = read(&table);
-    let parquet_files = || -> usize {
-        rt.block_on(async {
-            let files: Vec<_> =
-                store(&container).list(Some(&StorePath::from("jira/issues"))).try_collect().await.unwrap();
-            files.iter().filter(|m| m.location.as_ref().ends_with(".parquet")).count()
-        })
-    };
-    let files_before = parquet_files();
-    sim.edit_issues(2, 13, 20);
-
-    let commit = r"/jira/issues/_delta_log/\d+\.json$";
-    proxy.rules(json!([{"method": "PUT", "path": commit, "action": "stall", "seconds": 120}]));
-    let seen = proxy.log().len();
-    let mut c = common::jirapipe_for(&sim);
-    c.arg("run").arg(&file).envs(env.iter().cloned()).stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = c.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.faults().is_empty() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before its commit was held");
-        assert!(Instant::now() < deadline, "the commit never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL, while the commit is in flight
-    child.wait().unwrap();
-    let log = proxy.log();
-    let this_run = &log[seen..];
-    let held = this_run.iter().position(|(.., fault)| fault.is_some()).unwrap();
-    assert!(
-        this_run[..held].iter().any(|(m, p, _)| m == "PUT" && p.contains("/jira/issues/") && p.ends_with(".parquet")),
-        "a data file was written before the commit: {this_run:?}"
-    );
-
-    assert_eq!(read(&table), before, "the table reads as its last version");
-    assert!(parquet_files() > files_before, "the killed run's data files are in the container");
-    let version = |out: &str| out.lines().find(|l| l.starts_with("issues")).map(str::to_string);
-
-    proxy.rules(json!([]));
-    std::thread::sleep(Duration::from_millis(2500)); // the dead run's lease expires
-    let out = run(&sim, &env, &file, &[]);
-    assert_eq!(out.code, Some(0), "the run after the kill: {}", out.stderr);
-    assert!(out.stderr.contains("taking over the lease"), "{}", out.stderr);
-    assert!(version(&out.stdout).is_some_and(|l| l.contains("(version 1)")), "{}", out.stdout);
-    let (got, want) = issues_and_truth(&read(&table), &sim);
-    assert!(got == want, "after the next run the issues equal the simulator's");
-}
-
 /// The three Entra ID credentials — a service principal's client secret, workload identity's
 /// federated token file, a user-assigned managed identity — each make a first load into a
 /// container of the HTTPS Azurite that takes bearer tokens, from the token endpoints of
@@ -340,7 +273,8 @@ fn entra_id_credentials_make_a_first_load() {
         ]
     };
     let token_file = entra.federated_token_file.display().to_string();
-    let cases: [(&str, Vec<(&'static str, String)>, (&str, &str)); 3] = [
+    type Env = Vec<(&'static str, String)>;
+    let cases: [(&str, Env, (&str, &str)); 3] = [
         (
             "service principal",
             vec![

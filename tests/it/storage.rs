@@ -4,11 +4,18 @@
 //! never answers), and a local destination that fills up. Each run that meets a fault exits 1
 //! naming the table and the fix, leaves every table at its last commit (read back by Python
 //! straight from the store), and the next run after the fault makes the tables equal the
-//! simulator's truth.
+//! simulator's truth. On both stores a run is also killed (SIGKILL) while its commit is held,
+//! after its data files were written.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use deltalake::logstore::object_store::ObjectStore;
+use deltalake::logstore::object_store::path::Path as StorePath;
+use futures::TryStreamExt;
 use jira_sim::{Behaviour, DatasetConfig, RunningSim, SimConfig};
 use serde_json::{Value, json};
 
@@ -74,6 +81,33 @@ impl Store {
             }
             Self::Azure(_) => azurite().env_via(&proxy.endpoint()),
         }
+    }
+
+    /// The destination's folder as deltalake opens it, straight (not through the proxy).
+    fn object_store(&self) -> Arc<dyn ObjectStore> {
+        let options: Vec<(&str, String)> = match self {
+            Self::S3(s3) => {
+                deltalake::aws::register_handlers(None);
+                s3.options()
+            }
+            Self::Azure(_) => {
+                deltalake::azure::register_handlers(None);
+                azurite().in_process_options()
+            }
+        };
+        let options: HashMap<String, String> = options.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let url = url::Url::parse(&format!("{}/", self.url())).unwrap();
+        deltalake::logstore::store_for(&url, options).unwrap()
+    }
+
+    /// How many data files the issues table's folder holds, in a commit or not.
+    fn issue_files(&self) -> usize {
+        let store = self.object_store();
+        let list = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(store.list(Some(&StorePath::from("issues"))).try_collect::<Vec<_>>()).unwrap()
+        });
+        list.join().unwrap().iter().filter(|m| m.location.as_ref().ends_with(".parquet")).count()
     }
 
     /// Every table as Python reads it straight from the store (not through the proxy).
@@ -208,6 +242,69 @@ fn azure_a_commit_that_fails_or_never_answers() {
 fn azure_a_lease_that_cannot_be_renewed_stops_the_run() {
     let rules = json!([{"method": "PUT", "path": LEASE, "action": "status", "status": 503, "skip": 1}]);
     fails_cleanly(Store::azure(), "lease renewal 503", rules, &["--lease-ttl", "3s"], slow(), &["lost the lease"]);
+}
+
+/// The commit of the issues table never answers (the proxy holds it); the run is killed with
+/// SIGKILL while it waits, after its data files were written. The table stays at its last
+/// version and reads as before, the killed run's files are in the store but in no commit, and
+/// the next run (once the dead run's lease expires) brings the table to the simulator's state.
+fn killed_between_a_data_write_and_its_commit(store: Store) {
+    let proxy = store.proxy();
+    let (_rt, sim) = site();
+    let dir = tempfile::tempdir().unwrap();
+    let file = pipeline(dir.path(), &store.url());
+    let mut env = store.env(&proxy);
+    env.push(("JIRAPIPE_LEASE_TTL", "2s".into()));
+    let out = run(&sim, &env, &file, &[]);
+    assert_eq!(out.code, Some(0), "first run: {}", out.stderr);
+    let before = store.tables();
+    let files_before = store.issue_files();
+    sim.edit_issues(2, 9, 20);
+
+    proxy.rules(
+        json!([{"method": "PUT", "path": r"/jira/issues/_delta_log/\d+\.json$", "action": "stall", "seconds": 120}]),
+    );
+    let seen = proxy.log().len();
+    let mut cmd = common::jirapipe_for(&sim);
+    cmd.arg("run").arg(&file).envs(env.iter().cloned()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.faults().is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its commit was held");
+        assert!(Instant::now() < deadline, "the commit never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL, while the commit is in flight
+    child.wait().unwrap();
+    let log = proxy.log();
+    let this_run = &log[seen..];
+    let held = this_run.iter().position(|(.., fault)| fault.is_some()).unwrap();
+    assert!(
+        this_run[..held].iter().any(|(m, p, _)| m == "PUT" && p.contains("/jira/issues/") && p.ends_with(".parquet")),
+        "a data file was written before the commit: {this_run:?}"
+    );
+    // (The users table, whose commit was not held, may have committed.)
+    assert!(store.tables()[0] == before[0], "the issues table reads as its last version");
+    assert!(store.issue_files() > files_before, "the killed run's data files are in the store");
+
+    proxy.rules(json!([]));
+    std::thread::sleep(Duration::from_millis(2500)); // the dead run's lease expires
+    let out = run(&sim, &env, &file, &[]);
+    assert_eq!(out.code, Some(0), "the run after the kill: {}", out.stderr);
+    assert!(out.stderr.contains("taking over the lease"), "{}", out.stderr);
+    let issues_line = out.stdout.lines().find(|l| l.starts_with("issues")).unwrap_or_default();
+    assert!(issues_line.contains("(version 1)"), "the next commit is version 1: {}", out.stdout);
+    assert_issues_equal_truth(&sim, &store.tables()[0], "after the kill");
+}
+
+#[test]
+fn a_run_killed_between_a_data_write_and_its_commit_on_s3() {
+    killed_between_a_data_write_and_its_commit(Store::s3());
+}
+
+#[test]
+fn azure_a_run_killed_between_a_data_write_and_its_commit() {
+    killed_between_a_data_write_and_its_commit(Store::azure());
 }
 
 /// A local destination on a small tmpfs (mounting needs root, which CI has): a write that runs

@@ -63,6 +63,23 @@ fn installed() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// A new folder `<target>/tmp/{kind}-{pid}` for this test process; those of test processes that
+/// have ended are removed first.
+fn scratch(kind: &str) -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let prefix = format!("{kind}-");
+    for entry in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = tmp.join(format!("{prefix}{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A test certificate authority and the certificate it signs for 127.0.0.1, made once per test
 /// process with the machine's `openssl`. Clients trust the CA through `SSL_CERT_FILE`, which the
 /// native root store of object_store's TLS reads.
@@ -75,8 +92,7 @@ pub struct Tls {
 pub fn tls() -> &'static Tls {
     static TLS: OnceLock<Tls> = OnceLock::new();
     TLS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("tls");
         let ext = dir.join("leaf.cnf");
         std::fs::write(
             &ext,
@@ -123,8 +139,7 @@ impl Azurite {
         let bin = installed();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // Its working folder, where it keeps nothing but its log.
-        let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("azurite-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&workspace).unwrap();
+        let workspace = scratch(if oauth { "azurite-oauth" } else { "azurite-http" });
         let log = workspace.join("azurite.log");
         let log_file = std::fs::File::create(&log).unwrap();
         let mut args: Vec<std::ffi::OsString> = Vec::new();
