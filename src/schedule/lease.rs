@@ -5,8 +5,9 @@
 //! {generation}.json`; the newest generation is the lease. Every change — taking it, renewing it,
 //! releasing it — writes the *next* generation with a create-if-absent put
 //! (`PutMode::Create`), so of two processes racing for the same generation exactly one wins, on
-//! every store: S3 (`If-None-Match: *`), GCS, Azure, the local file system (a hard link that
-//! fails if the name exists) and memory. A single record renewed with `PutMode::Update` would
+//! every store: S3 and Azure (`If-None-Match: *`; on Azure a Put Blob, not a blob lease), GCS
+//! (`x-goog-if-generation-match: 0`), the local file system (a hard link that fails if the name
+//! exists) and memory — the same put Delta commits rely on (docs/destinations.md). A single record renewed with `PutMode::Update` would
 //! need a compare-and-swap that the local file system does not offer; a new name each time needs
 //! none.
 //!
