@@ -7,9 +7,9 @@
 //! (`PutMode::Create`), so of two processes racing for the same generation exactly one wins, on
 //! every store: S3 and Azure (`If-None-Match: *`; on Azure a Put Blob, not a blob lease), GCS
 //! (`x-goog-if-generation-match: 0`), the local file system (a hard link that fails if the name
-//! exists) and memory — the same put Delta commits rely on (docs/destinations.md). A single record renewed with `PutMode::Update` would
-//! need a compare-and-swap that the local file system does not offer; a new name each time needs
-//! none.
+//! exists) and memory — the same put Delta commits rely on (docs/destinations.md). A single
+//! record renewed with `PutMode::Update` would need a compare-and-swap that the local file
+//! system does not offer; a new name each time needs none.
 //!
 //! A holder renews every `ttl / 5`. A crashed holder stops renewing and its record expires
 //! after `ttl`; the next taker writes the following generation. A holder that finds its next
