@@ -1,9 +1,10 @@
-"""A fault-injecting HTTP proxy for the storage tests: it stands in front of the local S3 server
-(moto_server) and forwards every request unchanged, except those a rule matches, which it fails
-the way object stores fail — an error status with S3's XML body, a response that never comes
-(the client's timeout fires), or a connection closed without an answer.
+"""A fault-injecting HTTP proxy for the storage tests: it stands in front of a local store (moto_server
+for S3, Azurite for Azure Blob Storage) and forwards every request unchanged, except those a rule
+matches, which it fails the way object stores fail — an error status with the store's XML error
+body, a response that never comes (the client's timeout fires), or a connection closed without
+an answer.
 
-    python fault_proxy.py --upstream http://127.0.0.1:PORT
+    python fault_proxy.py --upstream http://127.0.0.1:PORT [--errors s3|azure]
 
 prints `listening on PORT` once it accepts connections. Rules are set while it runs:
 
@@ -31,10 +32,19 @@ LOCK = threading.Lock()
 RULES: list[dict] = []
 LOG: list[dict] = []
 
-S3_ERRORS = {
-    500: ("InternalError", "We encountered an internal error. Please try again."),
-    503: ("SlowDown", "Please reduce your request rate."),
-    507: ("InsufficientStorage", "The destination has no space left."),
+# The error codes each store answers these statuses with: S3's (docs.aws.amazon.com/AmazonS3/latest/
+# API/ErrorResponses.html) and Azure Blob Storage's (learn.microsoft.com/rest/api/storageservices/
+# common-rest-api-error-codes), which also sends the code in `x-ms-error-code`.
+ERRORS = {
+    "s3": {
+        500: ("InternalError", "We encountered an internal error. Please try again."),
+        503: ("SlowDown", "Please reduce your request rate."),
+        507: ("InsufficientStorage", "The destination has no space left."),
+    },
+    "azure": {
+        500: ("InternalError", "The server encountered an internal error. Please retry the request."),
+        503: ("ServerBusy", "The server is currently unable to receive requests. Please retry your request."),
+    },
 }
 
 
@@ -60,6 +70,7 @@ def matching_rule(method: str, path: str):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream = ""
+    errors = "s3"
 
     def log_message(self, *args):
         pass
@@ -111,10 +122,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             action = rule["action"]
             if action == "status":
                 status = rule.get("status", 503)
-                code, message = S3_ERRORS.get(status, ("InternalError", "Simulated failure."))
+                code, message = ERRORS[self.errors].get(status, ("InternalError", "Simulated failure."))
                 body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
                         f"<Message>{message}</Message><Resource>{path}</Resource></Error>").encode()
-                self.reply(status, body, "application/xml", [("Retry-After", "1")] if status == 503 else [])
+                headers = [("Retry-After", "1")] if status == 503 else []
+                if self.errors == "azure":
+                    headers.append(("x-ms-error-code", code))
+                self.reply(status, body, "application/xml", headers)
                 return
             if action == "stall":
                 time.sleep(rule.get("seconds", 60))
@@ -155,8 +169,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--upstream", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--errors", choices=sorted(ERRORS), default="s3")
     args = p.parse_args()
     Handler.upstream = args.upstream
+    Handler.errors = args.errors
     server = Server(("127.0.0.1", args.port), Handler)
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()

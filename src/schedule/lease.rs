@@ -5,10 +5,11 @@
 //! {generation}.json`; the newest generation is the lease. Every change — taking it, renewing it,
 //! releasing it — writes the *next* generation with a create-if-absent put
 //! (`PutMode::Create`), so of two processes racing for the same generation exactly one wins, on
-//! every store: S3 (`If-None-Match: *`), GCS, Azure, the local file system (a hard link that
-//! fails if the name exists) and memory. A single record renewed with `PutMode::Update` would
-//! need a compare-and-swap that the local file system does not offer; a new name each time needs
-//! none.
+//! every store: S3 and Azure (`If-None-Match: *`; on Azure a Put Blob, not a blob lease), GCS
+//! (`x-goog-if-generation-match: 0`), the local file system (a hard link that fails if the name
+//! exists) and memory — the same put Delta commits rely on (docs/destinations.md). A single
+//! record renewed with `PutMode::Update` would need a compare-and-swap that the local file
+//! system does not offer; a new name each time needs none.
 //!
 //! A holder renews every `ttl / 5`. A crashed holder stops renewing and its record expires
 //! after `ttl`; the next taker writes the following generation. A holder that finds its next
@@ -92,7 +93,9 @@ pub enum LeaseError {
     Busy(Box<LeaseRecord>),
     #[error("lost the lease of pipeline `{pipeline}`: {reason}")]
     Lost { pipeline: String, reason: String },
-    #[error("lease {path}: {source}")]
+    #[error(
+        "lease {path}: {source}. Fix: check that the destination is reachable and writable (credentials, bucket policy, free space)"
+    )]
     Store { path: String, source: Box<object_store::Error> },
     #[error("lease {path} is not a jirapipe lease record: {source}")]
     Corrupt { path: String, source: serde_json::Error },
@@ -104,6 +107,8 @@ pub enum LeaseError {
 #[derive(Debug, Clone)]
 pub struct LeaseLock {
     store: Arc<dyn ObjectStore>,
+    /// The destination's URL, so that errors name the place, not a path only the store knows.
+    place: String,
     dir: Path,
     pipeline: String,
     ttl: TimeDelta,
@@ -114,6 +119,7 @@ impl LeaseLock {
     pub fn new(store: Arc<dyn ObjectStore>, pipeline: &str, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
+            place: String::new(),
             dir: Path::from_iter(["_jirapipe", "lease", pipeline]),
             pipeline: pipeline.into(),
             ttl: TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX / 2),
@@ -139,7 +145,11 @@ impl LeaseLock {
             std::fs::create_dir_all(&path).map_err(|e| err(e.to_string()))?;
         }
         let store = deltalake::logstore::store_for(destination, options).map_err(|e| err(e.to_string()))?;
-        Ok(Self::new(store, pipeline, ttl, clock))
+        let mut place = destination.to_string();
+        if !place.ends_with('/') {
+            place.push('/');
+        }
+        Ok(Self { place, ..Self::new(store, pipeline, ttl, clock) })
     }
 
     pub fn ttl(&self) -> Duration {
@@ -150,8 +160,13 @@ impl LeaseLock {
         self.dir.clone().join(format!("{generation:020}.json"))
     }
 
+    /// `path` in the destination, as errors name it.
+    fn named(&self, path: &Path) -> String {
+        format!("{}{path}", self.place)
+    }
+
     fn store_err(&self, path: &Path) -> impl FnOnce(object_store::Error) -> LeaseError {
-        let path = path.to_string();
+        let path = self.named(path);
         move |e| LeaseError::Store { path, source: Box::new(e) }
     }
 
@@ -174,7 +189,7 @@ impl LeaseLock {
                 Ok(got) => {
                     let bytes = got.bytes().await.map_err(self.store_err(&path))?;
                     let record = serde_json::from_slice(&bytes)
-                        .map_err(|source| LeaseError::Corrupt { path: path.to_string(), source })?;
+                        .map_err(|source| LeaseError::Corrupt { path: self.named(&path), source })?;
                     return Ok(Some(record));
                 }
                 Err(object_store::Error::NotFound { .. }) => continue,

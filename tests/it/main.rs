@@ -5,6 +5,7 @@ mod common;
 
 mod activity;
 mod auth;
+mod azure;
 mod changelog;
 mod check;
 mod cli;

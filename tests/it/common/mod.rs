@@ -1,6 +1,9 @@
 //! Helpers shared by the suites: the binary and its output, the simulator, the pipeline builder
-//! ([`pipeline`]), a local S3 server ([`s3`]), and the two readers that read tables back.
+//! ([`pipeline`]), the local stores ([`s3`], [`azure`]) and the proxy that fails their requests
+//! ([`faults`]), and the two readers that read tables back.
 
+pub mod azure;
+pub mod faults;
 pub mod pipeline;
 pub mod prometheus;
 pub mod s3;
@@ -112,10 +115,24 @@ pub fn python_rows(dir: &Path, table: &str) -> (serde_json::Value, Vec<serde_jso
 
 /// [`read_with_python`] of a table path or URL, with `env` (e.g. an object store's options).
 pub fn read_delta(table: impl AsRef<OsStr>, env: &[(&str, String)]) -> (serde_json::Value, Vec<serde_json::Value>) {
+    read_delta_with(table, env, &[])
+}
+
+/// [`read_delta`] with deltalake's `storage_options` too.
+pub fn read_delta_with(
+    table: impl AsRef<OsStr>,
+    env: &[(&str, String)],
+    storage_options: &[(&str, String)],
+) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let options: serde_json::Map<String, serde_json::Value> =
+        storage_options.iter().map(|(k, v)| (k.to_string(), v.clone().into())).collect();
     let read = || {
         let mut c = Command::new(python());
         c.arg(root().join("tests/read_delta.py")).arg(table.as_ref());
         c.envs(env.iter().cloned());
+        if !options.is_empty() {
+            c.env("READ_DELTA_STORAGE_OPTIONS", serde_json::Value::Object(options.clone()).to_string());
+        }
         c.output().unwrap()
     };
     let mut out = read();
