@@ -375,20 +375,19 @@ fn fs_free(path: &Path) -> u64 {
 /// data-write attempts answered 503 SlowDown, retried, and the run succeeds.
 #[test]
 fn storage_retries_are_counted_in_the_metrics() {
-    let s3 = MotoServer::start();
-    s3.create_bucket("lake");
-    let proxy = FaultProxy::start(&s3);
+    let store = Store::s3();
+    let proxy = store.proxy();
     let (_rt, sim) = site();
     let dir = tempfile::tempdir().unwrap();
-    let file = s3_pipeline(dir.path());
+    let file = pipeline(dir.path(), &store.url());
     let metrics = dir.path().join("st.prom");
     proxy.rules(
         json!([{"method": "PUT", "path": r"/jira/issues/.*\.parquet$", "action": "status", "status": 503, "times": 2}]),
     );
-    let out = run(&sim, &proxy.options(&s3), &file, &["--metrics-file", metrics.to_str().unwrap()]);
+    let out = run(&sim, &store.env(&proxy), &file, &["--metrics-file", metrics.to_str().unwrap()]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(proxy.faults().len(), 2, "two 503s were answered");
     let text = std::fs::read_to_string(&metrics).unwrap();
     assert!(text.contains("\njirapipe_storage_retries_total 2\n"), "{text}");
-    assert_issues_equal_truth(&sim, &tables(&s3)[0], "storage retries");
+    assert_issues_equal_truth(&sim, &store.tables()[0], "storage retries");
 }
