@@ -216,8 +216,9 @@ pub struct AuthSpec {
 #[serde(deny_unknown_fields)]
 pub struct DestinationSpec {
     /// `file:///abs/path`, a local path (relative to the pipeline file), `s3://bucket/prefix`,
-    /// `gs://bucket/prefix`, `az://container/prefix`, `abfss://container@account.dfs.core.windows.net/prefix` or `memory://`. Each object is written to
-    /// `{url}/{object}`.
+    /// `gs://bucket/prefix`, `az://container/prefix`,
+    /// `abfss://container@account.dfs.core.windows.net/prefix` or `memory://`. Each object is
+    /// written to `{url}/{object}`.
     #[schemars(with = "String")]
     pub url: Text,
     /// Compact small files (Delta `OPTIMIZE`) and vacuum every this many table versions.
