@@ -304,9 +304,10 @@ async fn the_request_rate_cap_keeps_under_the_sites_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cap_above_the_sites_limit_slows_down_instead_of_failing() {
-    // The site allows 5 requests a second; jirapipe is told 40, with the default retries. (At 10
-    // a second, a loaded 2-core machine fetched too slowly to reach the limit at all.)
-    let behaviour = Behaviour { rate_limit_per_sec: Some(5), ..Behaviour::default() };
+    // The site allows 3 requests a second; jirapipe is told 40, with the default retries. (At 5
+    // or 10 a second, a 2-core machine loaded by other builds fetched too slowly to reach the
+    // limit at all; 8 requests in flight at once exceed 3 a second however slow the machine.)
+    let behaviour = Behaviour { rate_limit_per_sec: Some(3), ..Behaviour::default() };
     let sim = sim(Flavor::Cloud, DatasetConfig { issues: 3000, ..Default::default() }, behaviour).await;
     let dir = tempfile::tempdir().unwrap();
     let mut p = pipeline(&sim, dir.path(), "cloud", API_TOKEN, "  issues: {fields: {include: [summary, updated]}}");
@@ -317,7 +318,7 @@ async fn a_cap_above_the_sites_limit_slows_down_instead_of_failing() {
     let r = report.requests;
     assert!(r.throttled > 0, "the cap was above the limit: {r:?}");
     // Each 429 is a wasted request; adapting keeps them well under half of the run. (Cutting a
-    // fifth per 429 from 40 a second down to 5 takes about nine of them by design.)
+    // fifth per 429 from 40 a second down to 3 takes about twelve of them by design.)
     assert!(r.throttled * 2 < r.requests, "{r:?}");
 }
 
