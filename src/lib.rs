@@ -63,6 +63,8 @@ macro_rules! for_each_object {
             ProjectCategories = project_categories, snapshot, "project_categories";
             /// Every label in use (Cloud only: Data Center lists none).
             Labels = labels, snapshot, "labels";
+            /// The options of select, multi-select and cascading custom fields (per context on Cloud).
+            FieldOptions = field_options, snapshot, "field_options";
         }
     };
 }
