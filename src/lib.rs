@@ -3,7 +3,7 @@
 //! Modules are listed in the order data moves through them — [`config`] → [`jira`] →
 //! [`objects`] → [`transform`] → [`table`] → [`report`] — and each imports only modules listed
 //! before it. [`runner`], [`state`], [`schedule`], [`check`] and [`discover`] sit above the
-//! data path; [`progress`] is the terminal's, imported by whoever draws.
+//! data path ([`dbt`] too: `discover --dbt`); [`progress`] is the terminal's, imported by whoever draws.
 
 pub(crate) use deltalake::arrow;
 
@@ -82,3 +82,4 @@ pub mod state;
 pub mod schedule;
 pub mod check;
 pub mod discover;
+pub mod dbt;

@@ -3,13 +3,15 @@
 use std::path::Path;
 
 use jirapipe::check;
-use jirapipe::config::{ObjectKind, Vars};
+use jirapipe::config::{ObjectKind, Pipeline, Vars};
+use jirapipe::dbt;
+use jirapipe::jira::fields::FieldDef;
 use jirapipe::discover::{self, FieldInfo};
 use jirapipe::jira::JiraClient;
 
 use super::{Exit, load};
 
-pub async fn run(file: &Path, write_pipeline: bool) -> Exit {
+pub async fn run(file: &Path, write_pipeline: bool, dbt: Option<&Path>) -> Exit {
     let Some(pipeline) = load(file, &Vars::from_env()) else { return Exit::BadInput };
     let defs = match JiraClient::connect(&pipeline.source, check::probe_retry()).await {
         Ok(client) => client.fields().await,
@@ -25,6 +27,9 @@ pub async fn run(file: &Path, write_pipeline: bool) -> Exit {
             return Exit::RunFailed;
         }
     };
+    if let Some(dir) = dbt {
+        return write_dbt(&pipeline, &defs, dir).await;
+    }
     let fields: Vec<FieldInfo> = ObjectKind::ALL.iter().copied().flat_map(|k| discover::fields_of(k, &defs)).collect();
     if write_pipeline {
         // Only the YAML on stdout, so `> starter.yaml` works.
@@ -63,4 +68,69 @@ pub async fn run(file: &Path, write_pipeline: bool) -> Exit {
         }
     }
     Exit::Ok
+}
+
+/// `--dbt <dir>`: the sources and staging models of the pipeline's destination, written under
+/// `<dir>/generated/` (files an earlier run generated there are replaced; nothing else is touched).
+async fn write_dbt(pipeline: &Pipeline, defs: &[FieldDef], dir: &Path) -> Exit {
+    if !dir.join("dbt_project.yml").is_file() {
+        eprintln!(
+            "error: {} is not a dbt project (no dbt_project.yml)\n  fix: point --dbt at a copy of jirapipe's analytics/ project (or any dbt project whose model-paths and macro-paths include `{}` and `{}`)",
+            dir.display(),
+            dbt::MODELS_DIR,
+            dbt::MACROS_DIR
+        );
+        return Exit::BadInput;
+    }
+    let generated = match dbt::generate(pipeline, defs).await {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: cannot describe the tables of pipeline `{}`: {e}", pipeline.name);
+            return Exit::RunFailed;
+        }
+    };
+    if let Err(e) = write_files(dir, &generated.files) {
+        eprintln!("error: cannot write the dbt files into {}: {e}", dir.display());
+        return Exit::RunFailed;
+    }
+    println!("wrote {} files under {} (sources read {})", generated.files.len(), dir.join("generated").display(), generated.lake);
+    for r in &generated.roles {
+        println!("  role {:<13} {}", r.name, r.field_id);
+    }
+    for r in generated.renamed.iter().filter(|r| r.jira_name.is_some()) {
+        println!("  {:<20} {:<28} -> {}", r.column, r.jira_name.as_deref().unwrap_or_default(), r.alias);
+    }
+    for c in &generated.collisions {
+        println!(
+            "note: {} ({}) would be `{}`, which {} holds: it is `{}`",
+            c.column, c.jira_name, c.wanted, c.taken_by, c.alias
+        );
+    }
+    for k in &generated.stubbed {
+        println!(
+            "note: the pipeline does not read `{}`: its staging view is empty, so the models count none of it (add it to the pipeline)",
+            k.name()
+        );
+    }
+    Exit::Ok
+}
+
+/// Writes `files` under `dir`, first removing the files an earlier run generated in the same
+/// folders (a table no longer in the pipeline must not leave its model behind).
+fn write_files(dir: &Path, files: &[(String, String)]) -> std::io::Result<()> {
+    for sub in [dbt::MODELS_DIR, dbt::MACROS_DIR] {
+        let folder = dir.join(sub);
+        std::fs::create_dir_all(&folder)?;
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if path.is_file() && text.lines().next().is_some_and(|l| l.contains(dbt::staging::MARKER)) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text)?;
+    }
+    Ok(())
 }
