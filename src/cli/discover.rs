@@ -5,9 +5,9 @@ use std::path::Path;
 use jirapipe::check;
 use jirapipe::config::{ObjectKind, Pipeline, Vars};
 use jirapipe::dbt;
-use jirapipe::jira::fields::FieldDef;
 use jirapipe::discover::{self, FieldInfo};
 use jirapipe::jira::JiraClient;
+use jirapipe::jira::fields::FieldDef;
 
 use super::{Exit, load};
 
@@ -93,7 +93,12 @@ async fn write_dbt(pipeline: &Pipeline, defs: &[FieldDef], dir: &Path) -> Exit {
         eprintln!("error: cannot write the dbt files into {}: {e}", dir.display());
         return Exit::RunFailed;
     }
-    println!("wrote {} files under {} (sources read {})", generated.files.len(), dir.join("generated").display(), generated.lake);
+    println!(
+        "wrote {} files under {} (sources read {})",
+        generated.files.len(),
+        dir.join("generated").display(),
+        generated.lake
+    );
     for r in &generated.roles {
         println!("  role {:<13} {}", r.name, r.field_id);
     }

@@ -191,7 +191,9 @@ pub fn main() -> ExitCode {
                 run::run(&file, report.as_deref(), allow_mass_delete, lease.lease_ttl).await
             }
             Command::Check { file, json } => check::run(&file, json).await,
-            Command::Discover { file, write_pipeline, dbt } => discover::run(&file, write_pipeline, dbt.as_deref()).await,
+            Command::Discover { file, write_pipeline, dbt } => {
+                discover::run(&file, write_pipeline, dbt.as_deref()).await
+            }
             Command::State(StateCommand::Show { file }) => state::show(&file).await,
             Command::State(StateCommand::Reset { file, object, to, yes }) => {
                 state::reset(&file, object.as_deref(), to.as_deref(), yes).await

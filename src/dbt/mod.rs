@@ -92,9 +92,11 @@ pub async fn generate(pipeline: &Pipeline, catalogue: &[FieldDef]) -> Result<Gen
             .into_iter()
             .map(|n| {
                 let ty = columns.iter().find(|(c, _)| *c == n).map(|(_, t)| t.clone());
-                let description = docs.iter().find(|(c, _)| *c == n).map(|(_, d)| d.clone()).unwrap_or_else(|| {
-                    ty.as_ref().map(|t| format!("`{}`", t.describe())).unwrap_or_default()
-                });
+                let description = docs
+                    .iter()
+                    .find(|(c, _)| *c == n)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_else(|| ty.as_ref().map(|t| format!("`{}`", t.describe())).unwrap_or_default());
                 Col { name: n, description }
             })
             .collect();
@@ -117,8 +119,7 @@ pub async fn generate(pipeline: &Pipeline, catalogue: &[FieldDef]) -> Result<Gen
                 .filter(|c| !c.name.starts_with("_deleted"))
                 .map(|c| (c.name.clone(), snake_column(&c.name)))
                 .collect();
-            let select: Vec<Select<'_>> =
-                select.iter().map(|(c, a)| Select::Column { column: c, alias: a }).collect();
+            let select: Vec<Select<'_>> = select.iter().map(|(c, a)| Select::Column { column: c, alias: a }).collect();
             let header = format!(
                 "{MARKER} for pipeline `{}`: `{}` with snake-case names, rows marked deleted left out.",
                 pipeline.name,
@@ -214,7 +215,11 @@ fn sources_yml(pipeline: &Pipeline, lake: &str, tables: &[(ObjectKind, Vec<Col>)
          version: 2\n\nsources:\n  - name: jira\n",
         pipeline.name
     );
-    let _ = writeln!(y, "    description: {}", yaml_text(&format!("The Delta tables of jirapipe pipeline `{}` at {lake}.", pipeline.name)));
+    let _ = writeln!(
+        y,
+        "    description: {}",
+        yaml_text(&format!("The Delta tables of jirapipe pipeline `{}` at {lake}.", pipeline.name))
+    );
     y.push_str("    schema: \"{{ var('jirapipe_schema', 'jira') }}\"\n    tables:\n");
     for (kind, cols) in tables {
         let table = kind.table();
@@ -228,7 +233,12 @@ fn sources_yml(pipeline: &Pipeline, lake: &str, tables: &[(ObjectKind, Vec<Col>)
         let _ = writeln!(y, "        meta:\n          external_location: {}", serde_json::Value::String(location));
         y.push_str("        columns:\n");
         for c in cols {
-            let _ = writeln!(y, "          - name: {}\n            description: {}", yaml_text(&c.name), yaml_text(&c.description));
+            let _ = writeln!(
+                y,
+                "          - name: {}\n            description: {}",
+                yaml_text(&c.name),
+                yaml_text(&c.description)
+            );
             if c.name == "id" {
                 y.push_str("            data_tests: [not_null]\n");
             }
@@ -271,7 +281,8 @@ fn issues_view(
     roles: &[Role],
     has_deletes: bool,
 ) -> (String, Vec<Renamed>, Vec<Collision>) {
-    let columns: Vec<String> = cols.iter().filter(|c| !c.name.starts_with("_deleted")).map(|c| c.name.clone()).collect();
+    let columns: Vec<String> =
+        cols.iter().filter(|c| !c.name.starts_with("_deleted")).map(|c| c.name.clone()).collect();
     let (mut renamed, collisions) = names::rename(&columns, catalogue, roles);
     for r in renamed.iter_mut().filter(|r| r.column.starts_with('_')) {
         r.alias = snake_column(&r.column);

@@ -75,9 +75,10 @@ pub fn roles(catalogue: &[FieldDef]) -> Vec<Role> {
     let number = |f: &&FieldDef| f.schema.as_ref().is_some_and(|s| s.kind == "number");
     let named = |f: &&FieldDef, names: &[&str]| names.iter().any(|n| f.name.eq_ignore_ascii_case(n));
     let fields: Vec<&FieldDef> = catalogue.iter().filter(|f| f.custom).collect();
-    let story = fields.iter().find(|f| custom(f, STORY_POINT_ESTIMATE)).or_else(|| {
-        fields.iter().find(|f| number(f) && named(f, &["Story Points", "Story point estimate"]))
-    });
+    let story = fields
+        .iter()
+        .find(|f| custom(f, STORY_POINT_ESTIMATE))
+        .or_else(|| fields.iter().find(|f| number(f) && named(f, &["Story Points", "Story point estimate"])));
     let mut out = Vec::new();
     if let Some(f) = fields.iter().find(|f| custom(f, SPRINT)) {
         out.push(Role { name: "sprint", field_id: f.id.clone() });
@@ -107,7 +108,10 @@ pub fn rename(columns: &[String], catalogue: &[FieldDef], roles: &[Role]) -> (Ve
         .filter(|(_, c)| jira_name(c).is_none())
         .chain(columns.iter().enumerate().filter(|(_, c)| roles.iter().any(|r| &r.field_id == *c)))
         .chain(
-            columns.iter().enumerate().filter(|(_, c)| jira_name(c).is_some() && !roles.iter().any(|r| &r.field_id == *c)),
+            columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| jira_name(c).is_some() && !roles.iter().any(|r| &r.field_id == *c)),
         );
     let mut collisions = Vec::new();
     for (k, column) in order.collect::<Vec<_>>() {
@@ -152,7 +156,12 @@ mod tests {
             id: id.into(),
             name: name.into(),
             custom: id.starts_with("customfield_"),
-            schema: Some(FieldSchema { kind: kind.into(), items: None, custom: custom.map(String::from), system: None }),
+            schema: Some(FieldSchema {
+                kind: kind.into(),
+                items: None,
+                custom: custom.map(String::from),
+                system: None,
+            }),
         }
     }
 
@@ -176,11 +185,19 @@ mod tests {
             field("customfield_4", "Sprints", "array", Some(SPRINT)),
             field("customfield_5", "Sprint", "string", None),
         ];
-        let columns: Vec<String> =
-            ["id", "key", "labels", "customfield_1", "customfield_2", "customfield_3", "customfield_4", "customfield_5"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let columns: Vec<String> = [
+            "id",
+            "key",
+            "labels",
+            "customfield_1",
+            "customfield_2",
+            "customfield_3",
+            "customfield_4",
+            "customfield_5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let roles = roles(&catalogue);
         assert_eq!(
             roles,
@@ -200,7 +217,10 @@ mod tests {
         // Columns keep the table's order.
         assert_eq!(renamed.iter().map(|r| r.column.as_str()).collect::<Vec<_>>(), columns);
         let moved: Vec<(&str, &str)> = collisions.iter().map(|c| (c.column.as_str(), c.taken_by.as_str())).collect();
-        assert_eq!(moved, [("customfield_1", "labels"), ("customfield_2", "customfield_3"), ("customfield_5", "customfield_4")]);
+        assert_eq!(
+            moved,
+            [("customfield_1", "labels"), ("customfield_2", "customfield_3"), ("customfield_5", "customfield_4")]
+        );
         let all: HashSet<&String> = renamed.iter().map(|r| &r.alias).collect();
         assert_eq!(all.len(), columns.len());
     }

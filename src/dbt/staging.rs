@@ -110,7 +110,11 @@ pub fn issues_header(pipeline: &str, renamed: &[Renamed], collisions: &[Collisio
     } else {
         h.push_str("Names that collided (the later column got its field number appended):\n");
         for c in collisions {
-            let _ = writeln!(h, "  {} ({}) wanted `{}`, held by {}: named `{}`", c.column, c.jira_name, c.wanted, c.taken_by, c.alias);
+            let _ = writeln!(
+                h,
+                "  {} ({}) wanted `{}`, held by {}: named `{}`",
+                c.column, c.jira_name, c.wanted, c.taken_by, c.alias
+            );
         }
     }
     if !absent.is_empty() {

@@ -27,6 +27,11 @@ const ADMIN_FIX: &str = "Cloud lets only Jira administrators (global permission 
                          `read:field:jira`, `read:custom-field-contextual-configuration:jira` and \
                          `read:field.option:jira`: run the pipeline as such a user, or remove `field_options`";
 
+/// What to tell about fields whose options answered 404.
+const MISSING_FIX: &str = "a field deleted during the run needs nothing; on Data Center, the options listing \
+                           (`/rest/api/2/customFields/{id}/options`) needs a release that has it: upgrade, or \
+                           remove `field_options`";
+
 impl Object for FieldOptions {
     fn kind(&self) -> ObjectKind {
         ObjectKind::FieldOptions
@@ -182,11 +187,10 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
     rows.flush().await?;
     let mut warnings = Vec::new();
     if !missing.is_empty() {
+        let (n, fields) = (missing.len(), missing.join(", "));
         warnings.push(Warning {
-            message: format!("the options of {} field(s) could not be read (HTTP 404): {}", missing.len(), missing.join(", ")),
-            fix: "a field deleted during the run needs nothing; on Data Center, the options listing \
-                  (`/rest/api/2/customFields/{id}/options`) needs a release that has it: upgrade, or remove `field_options`"
-                .into(),
+            message: format!("the options of {n} field(s) could not be read (HTTP 404): {fields}"),
+            fix: MISSING_FIX.into(),
         });
     }
     Ok(rows.into_outcome(Outcome { skipped: missing.len(), warnings, ..Outcome::default() }))

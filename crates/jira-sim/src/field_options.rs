@@ -37,14 +37,17 @@ fn field_number(field: &str) -> Option<u64> {
 
 /// The contexts of `field`, or the error Jira answers (403 for a non-administrator first:
 /// the spec's 403 "Only Jira administrators can access custom field contexts.").
-fn contexts(app: &AppState, field: &str, forbidden: &str) -> Result<(u64, Vec<FieldContext>), Response> {
+fn contexts(app: &AppState, field: &str, forbidden: &'static str) -> Result<(u64, Vec<FieldContext>), Refused> {
     if !app.site.lock().behaviour.api_user_is_admin {
-        return Err(error(StatusCode::FORBIDDEN, forbidden));
+        return Err((StatusCode::FORBIDDEN, forbidden));
     }
-    let id = field_number(field).ok_or_else(|| error(StatusCode::NOT_FOUND, NOT_FOUND))?;
-    let all = app.site.data.field_contexts(id).ok_or_else(|| error(StatusCode::NOT_FOUND, NOT_FOUND))?;
+    let id = field_number(field).ok_or((StatusCode::NOT_FOUND, NOT_FOUND))?;
+    let all = app.site.data.field_contexts(id).ok_or((StatusCode::NOT_FOUND, NOT_FOUND))?;
     Ok((id, all))
 }
+
+/// An answer other than the list: its status and Jira's message.
+type Refused = (StatusCode, &'static str);
 
 /// A path parameter by name (through the gateway the cloud id is one more).
 fn param(params: &HashMap<String, String>, name: &str) -> String {
@@ -95,7 +98,7 @@ pub(crate) async fn contexts_of_field(
     let field = param(&params, "field");
     let (_, all) = match contexts(&app, &field, "Only Jira administrators can access custom field contexts.") {
         Ok(c) => c,
-        Err(e) => return e,
+        Err((status, message)) => return error(status, message),
     };
     let all: Vec<Value> = all
         .iter()
@@ -117,7 +120,7 @@ pub(crate) async fn options_of_context(
     let (field, context) = (param(&params, "field"), param(&params, "context"));
     let (id, all) = match contexts(&app, &field, "Only Jira administrators can manage custom field options.") {
         Ok(c) => c,
-        Err(e) => return e,
+        Err((status, message)) => return error(status, message),
     };
     if !app.site.data.field_has_options(id) {
         return error(StatusCode::BAD_REQUEST, "The custom field doesn't support options.");
