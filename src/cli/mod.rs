@@ -121,7 +121,8 @@ enum Command {
         #[arg(long)]
         write_pipeline: bool,
         /// Write the dbt sources and staging models of the pipeline's destination into this dbt
-        /// project (e.g. `analytics/`), under `generated/`; see docs/analytics.md.
+        /// project, under `generated/`; a new or empty folder first gets jirapipe's analytics
+        /// project. See docs/analytics.md.
         #[arg(long, value_name = "DIR", conflicts_with = "write_pipeline")]
         dbt: Option<PathBuf>,
     },

@@ -8,6 +8,7 @@
 //! Nothing here writes files: [`generate`] returns them, the CLI writes them.
 
 mod names;
+pub mod project;
 pub mod staging;
 
 use std::fmt::Write;

@@ -16,7 +16,7 @@ use jirapipe::jira::RetryConfig;
 use jirapipe::report::Status;
 use serde_json::Value;
 
-use crate::common::{self, PipelineYaml, python_rows, sim_vars};
+use crate::common::{self, OFFLINE_ENV, PipelineYaml, python_rows, sim_vars};
 use truth::Truth;
 
 const EVERY_OBJECT: &str = "  issues: {reconcile_every: 0s}\n  changelog: {}\n  status_intervals: {}\n  field_history: {}\n  \
@@ -35,24 +35,6 @@ const MODELS: [(&str, &[&str]); 7] = [
     ("worklog_daily", &["author_id", "issue_id", "work_date"]),
     ("project_health", &["project_id", "week_start"]),
 ];
-
-/// Copies the dbt project, without what a build or an earlier discover left in it.
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if ["generated", "target", "logs", "dbt_packages"].iter().any(|n| name == *n) {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            copy_project(&path, &to.join(&name));
-        } else {
-            std::fs::copy(&path, to.join(&name)).unwrap();
-        }
-    }
-}
 
 /// `dbt build` in `project`, with `as_of`; DuckDB's extensions from the venv (no download).
 fn dbt_build(project: &Path, as_of: &str) -> common::Out {
@@ -173,10 +155,11 @@ async fn dbt_models_over_a_pipelines_tables_match_what_the_site_holds() {
     let as_of =
         chrono::DateTime::from_timestamp_millis(as_of_ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
 
+    // A new folder: discover writes the bundled analytics project, then the generated files.
     let project = dir.path().join("analytics");
-    copy_project(&common::root().join("analytics"), &project);
     let out = common::output(common::jirapipe_for(&sim).arg("discover").arg(&file).arg("--dbt").arg(&project));
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("wrote jirapipe's analytics dbt project"), "{}", out.stdout);
     assert!(out.stdout.contains("role sprint        customfield_10020"), "{}", out.stdout);
     assert!(out.stdout.contains("customfield_10016    Story Points                 -> story_points"), "{}", out.stdout);
     let staging = std::fs::read_to_string(project.join("generated/models/stg_jira__issues.sql")).unwrap();
@@ -213,4 +196,53 @@ async fn dbt_models_over_a_pipelines_tables_match_what_the_site_holds() {
     for column in ["committed_issues", "added_issues", "completed_issues", "carried_over_issues"] {
         assert!(sprints.iter().any(|s| s[column].as_u64() > Some(0)), "no sprint has {column}");
     }
+}
+
+/// A folder that is neither empty nor a dbt project is refused before Jira is asked anything.
+#[test]
+fn discover_dbt_refuses_a_folder_that_is_not_a_dbt_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = PipelineYaml::new("p", "  issues: {}").write(dir.path(), "p.yaml");
+    let target = dir.path().join("notes");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("todo.txt"), "mine").unwrap();
+    let out = common::output(common::jirapipe().arg("discover").arg(&file).arg("--dbt").arg(&target).envs(OFFLINE_ENV));
+    assert_eq!(out.code, Some(2), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("is not a dbt project") && out.stderr.contains("new or empty folder"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1, "nothing written");
+}
+
+/// A pipeline without some of the objects the models read gets empty staging views of their
+/// columns (and says so), so the models still build; the issues view keeps live rows only
+/// and gives every column the models read, null when not selected.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pipeline_without_the_models_objects_gets_empty_staging_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = PipelineYaml::new("p", "  issues: {fields: {include: [summary, status]}}\n  sprints: {}");
+    let pipeline = yaml.load(dir.path(), &jirapipe::config::Vars::only(OFFLINE_ENV));
+    let catalogue: Vec<jirapipe::jira::fields::FieldDef> = serde_json::from_value(serde_json::Value::Array(
+        jira_sim::Dataset::new(Default::default(), "http://x").fields(),
+    ))
+    .unwrap();
+    let g = jirapipe::dbt::generate(&pipeline, &catalogue).await.unwrap();
+    let names: Vec<&str> = g.stubbed.iter().map(|k| k.name()).collect();
+    assert_eq!(names, ["status_intervals", "field_history", "comments", "worklogs", "issue_links", "statuses"]);
+    let file = |name: &str| &g.files.iter().find(|(p, _)| p.ends_with(name)).unwrap_or_else(|| panic!("{name}")).1;
+    let comments = file("stg_jira__comments.sql");
+    assert!(comments.contains("does not read `comments`") && comments.ends_with("where 1 = 0\n"), "{comments}");
+    assert!(comments.contains("cast(null as VARCHAR) as \"issue_id\""), "{comments}");
+    let issues = file("stg_jira__issues.sql");
+    assert!(
+        issues.contains("\"summary\" as \"summary\"") && issues.contains("where \"_deleted_at\" is null"),
+        "{issues}"
+    );
+    assert!(issues.contains("cast(null as DOUBLE) as \"story_points\""), "{issues}");
+    assert!(issues.contains("Not in the table, null here (the models read them): priority,"), "{issues}");
+    let sources = file("_jira__sources.yml");
+    assert!(sources.contains("delta_scan('{{ var('jirapipe_lake', '"), "{sources}");
+    assert!(!sources.contains("name: comments"), "{sources}");
 }
