@@ -19,11 +19,12 @@ use serde_json::Value;
 use crate::common::{self, OFFLINE_ENV, PipelineYaml, python_rows, sim_vars};
 use truth::Truth;
 
-const EVERY_OBJECT: &str = "  issues: {reconcile_every: 0s}\n  changelog: {}\n  status_intervals: {}\n  field_history: {}\n  \
-                            comments: {}\n  worklogs: {}\n  issue_links: {}\n  projects: {}\n  users: {}\n  \
-                            boards: {}\n  fields: {}\n  sprints: {}\n  versions: {}\n  components: {}\n  \
-                            statuses: {}\n  priorities: {}\n  resolutions: {}\n  issue_types: {}\n  \
-                            project_categories: {}\n  labels: {}\n  field_options: {}";
+const EVERY_OBJECT: &str = concat!(
+    "  issues: {reconcile_every: 0s}\n  changelog: {}\n  status_intervals: {}\n  field_history: {}\n",
+    "  comments: {}\n  worklogs: {}\n  issue_links: {}\n  projects: {}\n  users: {}\n  boards: {}\n",
+    "  fields: {}\n  sprints: {}\n  versions: {}\n  components: {}\n  statuses: {}\n  priorities: {}\n",
+    "  resolutions: {}\n  issue_types: {}\n  project_categories: {}\n  labels: {}\n  field_options: {}",
+);
 
 /// The models, and the columns that key each one's rows.
 const MODELS: [(&str, &[&str]); 7] = [

@@ -181,9 +181,8 @@ impl Truth {
             .iter()
             .map(|i| {
                 let f = &i.fields;
-                let in_category = |c: &str| -> f64 {
-                    i.stays.iter().filter(|s| s.category == c).map(|s| self.stay_seconds(s)).sum()
-                };
+                let in_category =
+                    |c: &str| -> f64 { i.stays.iter().filter(|s| s.category == c).map(|s| self.stay_seconds(s)).sum() };
                 let sprint = f[SPRINT_FIELD].as_array().and_then(|a| a.last()).cloned().unwrap_or(Value::Null);
                 let worklog_seconds: i64 = i.worklogs.iter().map(|w| w["timeSpentSeconds"].as_i64().unwrap()).sum();
                 let user = |u: &Value, k: &str| u.get(k).cloned().unwrap_or(Value::Null);
@@ -195,8 +194,10 @@ impl Truth {
                     "status_id": f["status"]["id"], "status": f["status"]["name"],
                     "status_category_key": f["status"]["statusCategory"]["key"],
                     "priority": f["priority"]["name"],
-                    "assignee_id": user(&f["assignee"], "accountId"), "assignee_name": user(&f["assignee"], "displayName"),
-                    "reporter_id": user(&f["reporter"], "accountId"), "reporter_name": user(&f["reporter"], "displayName"),
+                    "assignee_id": user(&f["assignee"], "accountId"),
+                    "assignee_name": user(&f["assignee"], "displayName"),
+                    "reporter_id": user(&f["reporter"], "accountId"),
+                    "reporter_name": user(&f["reporter"], "displayName"),
                     "parent_id": f.get("parent").map_or(Value::Null, |p| p["id"].clone()),
                     "parent_key": f.get("parent").map_or(Value::Null, |p| p["key"].clone()),
                     "sprint_id": if sprint.is_null() { Value::Null } else { json!(sprint["id"].to_string()) },
