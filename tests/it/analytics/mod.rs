@@ -5,7 +5,7 @@
 //! runs every model and its tests, and each model is compared row by row with what `truth`
 //! computes from the simulator's own data.
 
-mod truth;
+pub(crate) mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
