@@ -2,9 +2,11 @@
 # Creates, once, the Python virtualenv the tests use to read tables back with readers that share
 # no code with jirapipe (Python deltalake + pyarrow). Prints the venv's python. Safe to call from
 # many tests at once: the first caller installs while the others wait on the lock.
+# A second argument names another requirements file (the dbt tests' analytics/requirements.txt)
+# for a venv of its own.
 set -euo pipefail
-venv="${1:?usage: python-env.sh VENV_DIR}"
-requirements="$(cd "$(dirname "$0")/.." && pwd)/tests/python-requirements.txt"
+venv="${1:?usage: python-env.sh VENV_DIR [REQUIREMENTS]}"
+requirements="${2:-$(cd "$(dirname "$0")/.." && pwd)/tests/python-requirements.txt}"
 mkdir -p "$(dirname "$venv")"
 exec 9>"$venv.lock"
 flock 9

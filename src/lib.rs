@@ -2,8 +2,9 @@
 //!
 //! Modules are listed in the order data moves through them — [`config`] → [`jira`] →
 //! [`objects`] → [`transform`] → [`table`] → [`report`] → [`metrics`] — and each imports only
-//! modules listed before it. [`runner`], [`state`], [`schedule`], [`check`] and [`discover`] sit above the
-//! data path; [`progress`] is the terminal's, imported by whoever draws.
+//! modules listed before it. [`runner`], [`state`], [`schedule`], [`check`] and [`discover`] sit
+//! above the data path ([`dbt`] too: `discover --dbt`); [`progress`] is the terminal's, imported
+//! by whoever draws.
 
 pub(crate) use deltalake::arrow;
 
@@ -63,6 +64,8 @@ macro_rules! for_each_object {
             ProjectCategories = project_categories, snapshot, "project_categories";
             /// Every label in use (Cloud only: Data Center lists none).
             Labels = labels, snapshot, "labels";
+            /// The options of select, multi-select and cascading custom fields (per context on Cloud).
+            FieldOptions = field_options, snapshot, "field_options";
         }
     };
 }
@@ -81,3 +84,4 @@ pub mod state;
 pub mod schedule;
 pub mod check;
 pub mod discover;
+pub mod dbt;

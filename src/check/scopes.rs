@@ -84,6 +84,9 @@ pub fn granular_scopes(target: &str) -> Vec<&'static str> {
         "labels" => &[&["read:label:jira"]],
         "issue_types" => &[ISSUE_TYPES],
         "project_categories" => &[&["read:project-category:jira"]],
+        "field_options" => {
+            &[&["read:custom-field-contextual-configuration:jira", "read:field.option:jira", "read:field:jira"]]
+        }
         "priorities" => &[&["read:priority:jira"]],
         _ => &[],
     };

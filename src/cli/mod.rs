@@ -125,6 +125,11 @@ enum Command {
         /// Print a starter pipeline with every object and the suggested hashes instead.
         #[arg(long)]
         write_pipeline: bool,
+        /// Write the dbt sources and staging models of the pipeline's destination into this dbt
+        /// project, under `generated/`; a new or empty folder first gets jirapipe's analytics
+        /// project. See docs/analytics.md.
+        #[arg(long, value_name = "DIR", conflicts_with = "write_pipeline")]
+        dbt: Option<PathBuf>,
     },
     /// Show or rewind where each object's next run starts.
     #[command(subcommand)]
@@ -193,7 +198,9 @@ pub fn main() -> ExitCode {
                 run::run(&file, outputs, allow_mass_delete, lease.lease_ttl).await
             }
             Command::Check { file, json } => check::run(&file, json).await,
-            Command::Discover { file, write_pipeline } => discover::run(&file, write_pipeline).await,
+            Command::Discover { file, write_pipeline, dbt } => {
+                discover::run(&file, write_pipeline, dbt.as_deref()).await
+            }
             Command::State(StateCommand::Show { file }) => state::show(&file).await,
             Command::State(StateCommand::Reset { file, object, to, yes }) => {
                 state::reset(&file, object.as_deref(), to.as_deref(), yes).await

@@ -12,6 +12,7 @@ pub mod instant;
 pub mod issues;
 pub mod changelog;
 pub mod dimensions;
+pub mod field_options;
 mod oauth;
 pub mod objects;
 pub mod planning;

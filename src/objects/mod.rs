@@ -35,6 +35,7 @@ pub mod resolutions;
 pub mod issue_types;
 pub mod project_categories;
 pub mod labels;
+pub mod field_options;
 pub mod worklogs;
 
 use chrono::{DateTime, Utc};

@@ -220,16 +220,31 @@ impl TableStore {
     /// SQL (`CAST(x AS VARCHAR)`); `None` when the table does not exist. For small audit
     /// tables such as `_runs`.
     pub async fn query_text(&self, object: &str, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>, TableError> {
+        self.query_tables(&[(object, "t")], sql).await
+    }
+
+    /// Runs `sql` over several tables, each `(table, name it is registered as)`, every column
+    /// cast to text; `None` when one of them does not exist. For answers joining a few tables
+    /// (the demo's).
+    pub async fn query_tables(
+        &self,
+        tables: &[(&str, &str)],
+        sql: &str,
+    ) -> Result<Option<Vec<Vec<Option<String>>>>, TableError> {
         use deltalake::arrow::array::{Array, AsArray};
-        let url = self.table_url(object);
-        let table = self.open(&url).await?;
-        if table.snapshot().is_err() {
-            return Ok(None);
+        let ctx = SessionContext::new();
+        let mut url = self.root.clone();
+        for (object, name) in tables {
+            url = self.table_url(object);
+            let table = self.open(&url).await?;
+            if table.snapshot().is_err() {
+                return Ok(None);
+            }
+            let df_err = |e: deltalake::datafusion::error::DataFusionError| Self::err(&url)(e.into());
+            table.update_datafusion_session(&ctx.state()).map_err(Self::err(&url))?;
+            ctx.register_table(*name, table.table_provider().await.map_err(df_err)?).map_err(df_err)?;
         }
         let df_err = |e: deltalake::datafusion::error::DataFusionError| Self::err(&url)(e.into());
-        let ctx = SessionContext::new();
-        table.update_datafusion_session(&ctx.state()).map_err(Self::err(&url))?;
-        ctx.register_table("t", table.table_provider().await.map_err(df_err)?).map_err(df_err)?;
         let batches = ctx.sql(sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
         let mut rows = Vec::new();
         for b in batches {

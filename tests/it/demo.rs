@@ -5,9 +5,12 @@ use chrono::NaiveDate;
 use deltalake::arrow::array::{Array, AsArray};
 use deltalake::arrow::compute::concat_batches;
 use deltalake::arrow::datatypes::{Date32Type, Float64Type, TimestampMicrosecondType};
-use jira_sim::{Dataset, DatasetConfig};
+use std::collections::BTreeMap;
+
+use jira_sim::{Behaviour, Dataset, DatasetConfig, RunningSim, SimConfig};
 use serde_json::{Value, json};
 
+use crate::analytics::truth::Truth;
 use crate::common;
 
 const ISSUES: u64 = 321;
@@ -104,6 +107,37 @@ async fn demo_writes_the_simulators_issues_and_both_readers_agree() {
     let story = fields.iter().find(|f| f["id"] == "customfield_10016").expect("story points field");
     assert_eq!(story["name"], "Story Points");
     assert_eq!(story["column_type"], "double");
+
+    // The answer it ends with: the median cycle time per issue type, as the site's own
+    // histories give it; and the dbt project, generated for these tables.
+    let sim = RunningSim::start(SimConfig {
+        data: DatasetConfig { issues: ISSUES, ..Default::default() },
+        behaviour: Behaviour { api_user_is_admin: true, ..Default::default() },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let truth = Truth::read(&sim, chrono::Utc::now().timestamp_millis());
+    let mut by_type: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for c in truth.issue_cycle_time() {
+        if let Some(s) = c["cycle_time_seconds"].as_f64() {
+            by_type.entry(c["issue_type"].as_str().unwrap().to_string()).or_default().push(s / 86_400.0);
+        }
+    }
+    assert!(by_type.len() >= 3, "{by_type:?}");
+    for (kind, mut days) in by_type {
+        days.sort_by(f64::total_cmp);
+        let n = days.len();
+        let median = if n % 2 == 1 { days[n / 2] } else { (days[n / 2 - 1] + days[n / 2]) / 2.0 };
+        let line = format!("  {kind:<10} {median:>6.1} days  ({n} issues)");
+        assert!(stdout.contains(&line), "the demo's answer lacks `{line}`:\n{stdout}");
+    }
+    assert!(stdout.contains("Median cycle time (first In Progress to the first Done after it), per issue type:"));
+    let project = dir.path().join("analytics");
+    assert!(stdout.contains(&format!("cd {} && ", project.display())), "{stdout}");
+    for file in ["dbt_project.yml", "models/marts/sprint_report.sql", "generated/models/stg_jira__issues.sql"] {
+        assert!(project.join(file).is_file(), "no {file} in the demo's dbt project");
+    }
 }
 
 #[test]

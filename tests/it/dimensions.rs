@@ -1,7 +1,8 @@
 //! The dimension objects (statuses, priorities, resolutions, issue types, project categories,
-//! labels) against jira-sim on Cloud and Data Center: every row and column read back with
-//! Python deltalake and compared with what the site serves, every value the issues carry
-//! found in its dimension, labels refused on Data Center before a run, `check`'s probes.
+//! labels, field options) against jira-sim on Cloud and Data Center: every row and column read
+//! back with Python deltalake and compared with what the site serves, every value the issues
+//! carry found in its dimension, labels refused on Data Center before a run, field options
+//! skipped with a warning for a non-administrator on Cloud, `check`'s probes.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -14,11 +15,17 @@ use serde_json::{Value, json};
 use crate::common::{self, PAT, PipelineYaml, object, python_rows, sim_vars};
 
 const BOTH: &str = "  issues: {}\n  statuses: {}\n  priorities: {}\n  resolutions: {}\n  issue_types: {}\n  \
-                    project_categories: {}";
+                    project_categories: {}\n  field_options: {}";
 
+/// A site whose API user is a Jira administrator (Cloud shows custom field options to no one
+/// else).
 async fn sim(flavor: Flavor) -> RunningSim {
+    sim_with(flavor, Behaviour { api_user_is_admin: true, ..Behaviour::default() }).await
+}
+
+async fn sim_with(flavor: Flavor, behaviour: Behaviour) -> RunningSim {
     let data = DatasetConfig { issues: 200, ..Default::default() };
-    RunningSim::start(SimConfig { flavor, data, behaviour: Behaviour::default(), ..Default::default() }).await.unwrap()
+    RunningSim::start(SimConfig { flavor, data, behaviour, ..Default::default() }).await.unwrap()
 }
 
 fn yaml(flavor: Flavor, objects: &str) -> PipelineYaml {
@@ -125,6 +132,7 @@ async fn tables_match(flavor: Flavor) {
         let labels: Vec<Value> = d.labels().into_iter().map(|l| json!({"id": l})).collect();
         matches(dir.path(), "labels", &labels, |l| vec![("name", l["id"].clone())]);
     }
+    field_options_match(dir.path(), d, dc);
 
     // Every value an issue carries is a row of its dimension, and each join has something to join.
     let ids =
@@ -160,6 +168,116 @@ async fn tables_match(flavor: Flavor) {
             assert!(known.contains(l), "label {l} is not in labels: {known:?}");
         }
     }
+}
+
+/// The options of every select-type field, row by row as the site lists them (Cloud: per
+/// context; Data Center: per field, parents naming their children), and every option value an
+/// issue carries found among them.
+fn field_options_match(dir: &Path, d: &jira_sim::Dataset, dc: bool) {
+    let select: Vec<(u64, String)> = d
+        .fields()
+        .iter()
+        .filter(|f| f["schema"]["custom"].as_str().is_some_and(|c| c.ends_with("select")))
+        .map(|f| (f["schema"]["customId"].as_u64().unwrap(), f["name"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(select.len(), 3, "{select:?}");
+    let mut truth = Vec::new();
+    for (number, name) in &select {
+        let field = |mut row: Value| {
+            row["field_id"] = json!(format!("customfield_{number}"));
+            row["field_name"] = json!(name);
+            row
+        };
+        if dc {
+            let all = d.data_center_options(*number, true);
+            for (position, o) in all.iter().enumerate() {
+                let parent = all.iter().find(|p| p["childrenIds"].as_array().is_some_and(|c| c.contains(&o["id"])));
+                truth.push(field(json!({
+                    "id": text(&o["id"]), "value": o["value"], "disabled": o["disabled"], "position": position,
+                    "parent_id": parent.map(|p| text(&p["id"])), "context_id": null,
+                })));
+            }
+        } else {
+            for c in d.field_contexts(*number).unwrap() {
+                for (position, o) in c.options().iter().enumerate() {
+                    truth.push(field(json!({
+                        "id": o["id"], "value": o["value"], "disabled": o["disabled"], "position": position,
+                        "parent_id": o["optionId"], "context_id": c.id, "context_name": c.name,
+                        "context_is_global": c.is_global, "context_is_any_issue_type": c.is_any_issue_type,
+                    })));
+                }
+            }
+        }
+    }
+    // Severity's second context, the disabled area and the cascading children are all there.
+    assert_eq!(truth.len(), 4 + 2 + 4 + 6, "{truth:?}");
+    matches(dir, "field_options", &truth, |t| {
+        let mut expect = vec![
+            ("field_id", t["field_id"].clone()),
+            ("field_name", t["field_name"].clone()),
+            ("value", t["value"].clone()),
+            ("disabled", t["disabled"].clone()),
+            ("parent_id", t["parent_id"].clone()),
+            ("position", t["position"].clone()),
+            ("context_id", t["context_id"].clone()),
+        ];
+        if !dc {
+            expect.push(("context_name", t["context_name"].clone()));
+            expect.push(("context_is_global", t["context_is_global"].clone()));
+            expect.push(("context_is_any_issue_type", t["context_is_any_issue_type"].clone()));
+        }
+        expect
+    });
+    let options: HashMap<String, Value> = by_id(python_rows(dir, "field_options").1);
+    assert!(options.values().any(|o| o["disabled"] == json!(true)));
+    let mut used = 0;
+    for i in python_rows(dir, "issues").1 {
+        for (number, _) in &select {
+            let v = &i[format!("customfield_{number}").as_str()];
+            let values: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                Value::Null => vec![],
+                one => vec![one, &one["child"]],
+            };
+            for o in values.into_iter().filter(|o| !o.is_null()) {
+                let id = o["id"].as_str().unwrap();
+                let row = options.get(id).unwrap_or_else(|| panic!("option {o} not in field_options"));
+                assert_eq!((&row["value"], &row["field_id"]), (&o["value"], &json!(format!("customfield_{number}"))));
+                used += 1;
+            }
+        }
+    }
+    assert!(used > 100, "{used}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_field_options_are_skipped_with_a_warning_for_a_user_who_is_not_an_administrator() {
+    let sim = sim_with(Flavor::Cloud, Behaviour::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = common::run(&pipeline(&sim, Flavor::Cloud, dir.path(), BOTH), RetryConfig::default()).await;
+    let o = object(&report, "field_options");
+    assert_eq!((o.rows_written, o.skipped), (0, 1), "{o:?}");
+    let w = &o.warnings[0];
+    assert!(w.message.contains("HTTP 403") && w.message.contains("Only Jira administrators"), "{w:?}");
+    assert!(w.fix.contains("Administer Jira") && w.fix.contains("manage:jira-configuration"), "{w:?}");
+    assert!(object(&report, "statuses").rows_written > 0, "the other objects run: {report:?}");
+    use jirapipe::check::{self, Status};
+    let r = check::check(&pipeline(&sim, Flavor::Cloud, dir.path(), BOTH), check::probe_retry()).await;
+    let probe = r.probes.iter().find(|p| p.target == "field_options").unwrap();
+    assert_eq!(probe.status, Status::Warn, "{probe:#?}");
+    assert!(probe.findings.iter().any(|f| f.diagnosis.code == "field-options-admin-only"), "{probe:#?}");
+}
+
+/// Data Center's option pages counted from 0 instead of 1 (its reference does not say):
+/// jirapipe reads every option once either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_field_options_are_read_whole_whichever_way_pages_are_counted() {
+    let b = Behaviour { data_center_option_pages_from_zero: true, ..Behaviour::default() };
+    let sim = sim_with(Flavor::DataCenter, b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = common::run(&pipeline(&sim, Flavor::DataCenter, dir.path(), BOTH), RetryConfig::default()).await;
+    assert_eq!(object(&report, "field_options").rows_written, 16, "{report:?}");
+    field_options_match(dir.path(), sim.dataset(), true);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -198,11 +316,14 @@ async fn check_probes_each_of_them() {
             ("resolutions", d.resolutions(dc).len()),
             ("issue_types", d.issue_types(dc).len()),
             ("project_categories", d.project_categories().len()),
+            // The first select field, Severity: its options in every context, more fields after it.
+            ("field_options", 6),
         ];
         for (t, n) in expected {
             let probe = r.probes.iter().find(|p| p.target == t).unwrap_or_else(|| panic!("no {t}: {r:#?}"));
             assert_eq!(probe.status, Status::Ok, "{probe:#?}");
-            assert_eq!(probe.records.as_deref(), Some(n.to_string().as_str()), "{probe:#?}");
+            let records = if t == "field_options" { format!("{n}+") } else { n.to_string() };
+            assert_eq!(probe.records.as_deref(), Some(records.as_str()), "{probe:#?}");
         }
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod activity;
+mod analytics;
 mod auth;
 mod azure;
 mod changelog;

@@ -81,8 +81,12 @@ pub struct Behaviour {
     pub archived_issues_fetchable: bool,
     /// The API user is a Jira administrator: projects it lost Browse Projects on still appear
     /// in project search (administrators see every project there), and `mypermissions` for
-    /// them answers `havePermission: false` instead of 404.
+    /// them answers `havePermission: false` instead of 404; Cloud's custom field contexts and
+    /// their options answer it (everyone else gets 403, as the v3 spec says).
     pub api_user_is_admin: bool,
+    /// Data Center's `customFields/{id}/options` counts `page` from 0 instead of 1. Its
+    /// reference does not say where pages start; jirapipe must read every option either way.
+    pub data_center_option_pages_from_zero: bool,
     /// Boards (by id) still listed whose configuration answers 404, as for a board deleted
     /// between the listing and the configuration request.
     pub board_configs_missing: BTreeSet<u64>,
@@ -171,6 +175,7 @@ impl Default for Behaviour {
             board_configs_missing: BTreeSet::new(),
             archived_issues_fetchable: true,
             api_user_is_admin: false,
+            data_center_option_pages_from_zero: false,
             created_indexed_to_minute: false,
             cloud_tokens_are_offsets: false,
             embedded_comments_newest: false,

@@ -15,6 +15,7 @@ pub mod data;
 mod dimensions;
 mod endpoints;
 mod fetch;
+mod field_options;
 mod hostile;
 mod permissions;
 mod planning;

@@ -8,7 +8,8 @@
 pub(crate) fn classic(path: &str) -> Option<&'static str> {
     if path.ends_with("/serverInfo") {
         None
-    } else if path.ends_with("/group/member") {
+    } else if path.ends_with("/group/member") || path.ends_with("/context") || path.ends_with("/option") {
+        // Custom field contexts and their options: the v3 spec's `Current` scope.
         Some("manage:jira-configuration")
     } else if path.contains("/myself") || path.contains("/users/search") || path.contains("/user/search") {
         Some("read:jira-user")
@@ -132,6 +133,10 @@ pub(crate) fn granular(method: &str, path: &str) -> &'static [&'static str] {
         &["read:issue-type:jira", AVATAR, "read:project-category:jira", "read:project:jira"]
     } else if p.ends_with("/projectCategory") {
         &["read:project-category:jira"]
+    } else if p.ends_with("/context") {
+        &["read:field:jira", "read:custom-field-contextual-configuration:jira"]
+    } else if p.ends_with("/option") {
+        &["read:field.option:jira"]
     } else if p.ends_with("/mypermissions") {
         &["read:permission:jira"]
     } else if p.ends_with("/configuration") {
@@ -181,6 +186,8 @@ pub fn all_granular_read_scopes() -> Vec<String> {
         ("GET", "/rest/api/3/label"),
         ("GET", "/rest/api/3/issuetype"),
         ("GET", "/rest/api/3/projectCategory"),
+        ("GET", "/rest/api/3/field/customfield_1/context"),
+        ("GET", "/rest/api/3/field/customfield_1/context/1/option"),
         ("GET", "/rest/api/3/mypermissions"),
         ("GET", "/rest/agile/1.0/board"),
         ("GET", "/rest/agile/1.0/board/1/configuration"),

@@ -21,7 +21,7 @@ use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
-use crate::{activity_http, changelog, dimensions, endpoints, fetch, permissions, planning, search};
+use crate::{activity_http, changelog, dimensions, endpoints, fetch, field_options, permissions, planning, search};
 
 /// How to start a simulated site.
 #[derive(Debug, Clone)]
@@ -456,6 +456,8 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/3/label", get(dimensions::labels))
             .route("/rest/api/3/issuetype", get(dimensions::issue_types))
             .route("/rest/api/3/projectCategory", get(dimensions::project_categories))
+            .route("/rest/api/3/field/{field}/context", get(field_options::contexts_of_field))
+            .route("/rest/api/3/field/{field}/context/{context}/option", get(field_options::options_of_context))
             .route("/rest/api/2/field", get(endpoints::fields))
             .route("/rest/api/3/myself", get(endpoints::myself))
             .route("/rest/api/3/mypermissions", get(permissions::my_permissions))
@@ -486,6 +488,7 @@ fn api(flavor: Flavor) -> Router<Arc<AppState>> {
             .route("/rest/api/2/resolution", get(dimensions::resolutions))
             .route("/rest/api/2/issuetype", get(dimensions::issue_types))
             .route("/rest/api/2/projectCategory", get(dimensions::project_categories))
+            .route("/rest/api/2/customFields/{field}/options", get(field_options::data_center_options))
             .route("/rest/api/2/mypermissions", get(permissions::my_permissions))
             .route("/rest/api/2/user/search", get(endpoints::dc_user_search))
             .route("/rest/api/2/group/member", get(endpoints::group_member))

@@ -191,6 +191,92 @@ fn cloud_endpoints_match_the_openapi_specs() {
     assert_schema("platform", component("ErrorCollection"), &body);
 }
 
+/// Cloud's custom field contexts and their options: the spec's schemas, administrators only
+/// (403 with the spec's message otherwise), every option of a context paged once, cascading
+/// options after their parents; a field without options answers 400.
+#[test]
+fn cloud_field_contexts_and_options_match_the_spec_for_administrators_only() {
+    let s = cloud(10);
+    let (st, body) = s.get("/rest/api/3/field/customfield_10033/context");
+    assert_eq!(st, 403, "{body}");
+    assert_eq!(body["errorMessages"][0], "Only Jira administrators can access custom field contexts.");
+    let s = site(SimConfig {
+        data: DatasetConfig { issues: 10, ..Default::default() },
+        behaviour: Behaviour { api_user_is_admin: true, ..Default::default() },
+        ..Default::default()
+    });
+    let path = "/rest/api/3/field/{fieldId}/context";
+    let (st, body) = s.get("/rest/api/3/field/customfield_10033/context?maxResults=1");
+    assert_eq!(st, 200, "{body}");
+    assert_schema("platform", response_schema("platform", path, "get"), &body);
+    assert_eq!((body["total"].clone(), body["isLast"].clone()), (json!(2), json!(false)), "{body}");
+    let (_, second) = s.get("/rest/api/3/field/customfield_10033/context?startAt=1&maxResults=1");
+    assert_eq!(second["values"][0]["isGlobalContext"], false, "{second}");
+    let global = body["values"][0]["id"].as_str().unwrap().to_string();
+    let option_path = "/rest/api/3/field/{fieldId}/context/{contextId}/option";
+    let mut seen = Vec::new();
+    loop {
+        let url =
+            format!("/rest/api/3/field/customfield_10038/context/10138/option?startAt={}&maxResults=4", seen.len());
+        let (st, body) = s.get(&url);
+        assert_eq!(st, 200, "{body}");
+        assert_schema("platform", response_schema("platform", option_path, "get"), &body);
+        seen.extend(body["values"].as_array().unwrap().iter().cloned());
+        if body["isLast"] == true {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    let parents = seen.iter().take_while(|o| o.get("optionId").is_none()).count();
+    assert_eq!(parents, 2, "parents first: {seen:?}");
+    assert!(seen[parents..].iter().all(|o| o["optionId"].is_string()), "{seen:?}");
+    let (st, _) = s.get(&format!("/rest/api/3/field/customfield_10033/context/{global}/option"));
+    assert_eq!(st, 200);
+    let (st, _) = s.get("/rest/api/3/field/customfield_10033/context/10138/option");
+    assert_eq!(st, 404, "a context of another field");
+    let (st, body) = s.get("/rest/api/3/field/customfield_10016/context/10116/option");
+    assert_eq!((st, body["errorMessages"][0].clone()), (400, json!("The custom field doesn't support options.")));
+    let (st, _) = s.get("/rest/api/3/field/customfield_99999/context");
+    assert_eq!(st, 404);
+}
+
+/// Data Center's `customFields/{id}/options`: `{options, total}`, numeric ids, a parent's
+/// `childrenIds`, pages counted from 1 (or from 0 when told), every context's options with
+/// `useAllContexts=true`.
+#[test]
+fn data_center_field_options_page_through_every_option() {
+    for from_zero in [false, true] {
+        let s = site(SimConfig {
+            flavor: Flavor::DataCenter,
+            data: DatasetConfig { issues: 10, ..Default::default() },
+            behaviour: Behaviour { data_center_option_pages_from_zero: from_zero, ..Default::default() },
+            ..Default::default()
+        });
+        let pat = s.sim.credentials().pat.clone();
+        let get = |path: &str| s.send(s.http.get(s.url(path)).bearer_auth(&pat));
+        let first = usize::from(!from_zero);
+        let mut seen: Vec<Value> = Vec::new();
+        for page in first..first + 3 {
+            let path = format!("/rest/api/2/customFields/10033/options?useAllContexts=true&maxResults=4&page={page}");
+            let (st, body) = get(&path);
+            assert_eq!(st, 200, "{body}");
+            assert_eq!(body["total"], 6, "{body}");
+            seen.extend(body["options"].as_array().unwrap().iter().cloned());
+        }
+        assert_eq!(seen.len(), 6, "{seen:?}");
+        assert!(seen.iter().all(|o| o["id"].is_u64() && o["self"].is_string()), "{seen:?}");
+        let (_, global) = get("/rest/api/2/customFields/10033/options");
+        assert_eq!(global["total"], 4, "{global}");
+        let (_, region) = get("/rest/api/2/customFields/10038/options?maxResults=100");
+        let emea = &region["options"][0];
+        assert_eq!((emea["value"].clone(), emea["childrenIds"].clone()), (json!("EMEA"), json!([10201, 10202])));
+        let (st, _) = get("/rest/api/2/customFields/10016/options");
+        assert_eq!(st, 400);
+        let (st, _) = get("/rest/api/2/customFields/customfield_10033/options");
+        assert_eq!(st, 404);
+    }
+}
+
 /// Cloud's dimension lists page as `PageBean`s: `startAt` moves through every record once, and
 /// every page but the last links the next.
 #[test]

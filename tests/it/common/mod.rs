@@ -89,18 +89,26 @@ pub fn output(cmd: &mut Command) -> Out {
 /// The test venv's python, created on first use by `scripts/python-env.sh`.
 pub fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-venv");
-            let out = Command::new("bash")
-                .arg(root().join("scripts/python-env.sh"))
-                .arg(&venv)
-                .output()
-                .expect("run python-env.sh");
-            assert!(out.status.success(), "python-env.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        })
-        .clone()
+    PYTHON.get_or_init(|| venv_python("py-venv", None)).clone()
+}
+
+/// The dbt venv's python (dbt-core, dbt-duckdb, DuckDB with its delta extension, from
+/// `analytics/requirements.txt`), created on first use like [`python`], in a venv of its own.
+pub fn dbt_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| venv_python("dbt-venv", Some(&root().join("analytics/requirements.txt")))).clone()
+}
+
+fn venv_python(name: &str, requirements: Option<&Path>) -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let mut c = Command::new("bash");
+    c.arg(root().join("scripts/python-env.sh")).arg(&venv);
+    if let Some(r) = requirements {
+        c.arg(r);
+    }
+    let out = c.output().expect("run python-env.sh");
+    assert!(out.status.success(), "python-env.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 /// A Delta table as Python `deltalake` reads it: (`{columns: [..], types: {..}}`, rows sorted by id).
