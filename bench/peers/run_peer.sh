@@ -7,6 +7,11 @@
 #     sets Session.verify instead.
 # Streams: only issues, projects, users, boards, issue_fields (airbyte) / issues, projects, users
 # (tap-jira has no boards or fields stream); full refresh; start_date 2000-01-01.
+# bench.py's per-object comparison uses {airbyte,tap-jira}-catalog-{comments,worklogs,changelog}.json
+# instead: the same catalogs (airbyte's streams from `source-jira discover`) with only the streams
+# holding comments (tap-jira: issues + issue_comments; airbyte: issue_comments), worklogs
+# (worklogs; issue_worklogs) or changelogs (issues + changelogs; airbyte has no changelog stream,
+# so issues, whose search asks for expand=changelog) selected.
 # The peer's stderr passes through; the exit code is the peer's. Run setup.sh first.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -519,6 +519,7 @@ fn router(app: Arc<AppState>) -> Router {
     }
     router
         .route("/_sim/stats", get(stats))
+        .route("/_sim/totals", get(totals))
         .route("/_sim/edit", post(admin_edit))
         .route("/_sim/create", post(admin_create))
         .route("/_sim/delete", post(admin_delete))
@@ -758,6 +759,44 @@ async fn stats(State(app): State<Arc<AppState>>) -> Response {
     let st = app.site.lock();
     let by_path: Vec<_> = st.counters.iter().map(|((p, s), n)| json!({"path": p, "status": s, "count": n})).collect();
     axum::Json(json!({"requests": st.requests, "by_path": by_path})).into_response()
+}
+
+/// What `GET /_sim/totals` answers: the truth a benchmark checks each tool's rows against, from
+/// the site's own state rather than from another client's reading of the API.
+#[derive(Debug, Default, serde::Serialize)]
+struct Totals {
+    /// Issues search shows now.
+    issues: usize,
+    /// Their comments, worklogs, histories and history items, as stored.
+    comments: usize,
+    worklogs: usize,
+    histories: usize,
+    history_items: usize,
+    /// What a client gets that reads only the 100 comments Cloud embeds in an issue, or the 100
+    /// histories search's `expand=changelog` returns.
+    comments_first_100: usize,
+    histories_newest_100: usize,
+}
+
+/// `GET /_sim/totals`: see [`Totals`].
+async fn totals(State(app): State<Arc<AppState>>) -> Response {
+    let d = &app.site.data;
+    let st = app.site.lock();
+    let (now, stored) = (std::time::Instant::now(), crate::activity::stored_view());
+    let mut t = Totals::default();
+    for i in 0..st.index_count(d) {
+        let Some(s) = st.snapshot(d, i, now).and_then(|_| st.stored(d, i, stored)) else { continue };
+        let comments = st.comments_of(d, i, stored).len();
+        let histories = st.histories(d, &s, true);
+        t.issues += 1;
+        t.comments += comments;
+        t.comments_first_100 += comments.min(100);
+        t.worklogs += st.worklogs_of(d, i, stored).len();
+        t.histories += histories.len();
+        t.histories_newest_100 += histories.len().min(100);
+        t.history_items += histories.iter().map(|h| h["items"].as_array().map_or(0, Vec::len)).sum::<usize>();
+    }
+    axum::Json(t).into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]

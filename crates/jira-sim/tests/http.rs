@@ -1155,6 +1155,28 @@ fn the_request_log_counts_by_path_and_status() {
 }
 
 #[test]
+fn totals_count_what_the_site_holds_for_the_issues_search_shows() {
+    let s = cloud(200);
+    // Three more histories on one issue, none on the hidden one.
+    (0..3).for_each(|_| _ = s.send(s.http.post(s.url("/_sim/edit?count=1&first=3"))));
+    s.sim.set_behaviour(Behaviour { hidden_issue_every: Some(50), ..Default::default() });
+    let (status, t) = s.send(s.http.get(s.url("/_sim/totals")));
+    assert_eq!(status, 200, "{t}");
+    let ids: Vec<u64> = s.sim.visible_issues().into_iter().map(|(id, _, _)| id).collect();
+    assert_eq!(ids.len(), 196);
+    let histories: Vec<Value> = ids.iter().flat_map(|id| s.sim.histories(*id)).collect();
+    let comments: Vec<usize> = ids.iter().map(|id| s.sim.comments(*id).len()).collect();
+    assert_eq!(t["issues"], 196);
+    assert_eq!(t["comments"], comments.iter().sum::<usize>());
+    assert_eq!(t["comments_first_100"], comments.iter().map(|n| (*n).min(100)).sum::<usize>());
+    assert!(t["comments"].as_u64() > t["comments_first_100"].as_u64(), "no thread longer than 100: {t}");
+    assert_eq!(t["worklogs"], ids.iter().map(|id| s.sim.worklogs(*id).len()).sum::<usize>());
+    assert_eq!(t["histories"], histories.len());
+    assert_eq!(t["history_items"], histories.iter().map(|h| h["items"].as_array().unwrap().len()).sum::<usize>());
+    assert!(t["histories"].as_u64() > t["issues"].as_u64(), "{t}");
+}
+
+#[test]
 fn tls_serves_https_to_clients_that_trust_the_generated_ca() {
     let identity = jira_sim::TlsIdentity::generate().unwrap();
     let ca = reqwest::Certificate::from_pem(identity.ca_pem().as_bytes()).unwrap();
