@@ -654,6 +654,7 @@ class Bench:
                 sim.edit(edits, max(1, issues // edits - 1))
                 # The worklog feed leaves out the last minute; the edits need not wait for it.
                 again = self.run_jirapipe(sim, dest, pipeline, label=f"{obj} incremental")
+                shutil.rmtree(dest, ignore_errors=True)
                 runs[obj] = {"first": first.__dict__, "incremental": again.__dict__}
                 self.say(f"  {obj:>12}: first load {first.requests:6} requests, {first.rows:7} rows, "
                          f"{first.wall_s:6.1f} s, {first.rss_mb:4.0f} MB; after {edits} edits "
@@ -685,6 +686,7 @@ class Bench:
                     shutil.rmtree(dest, ignore_errors=True)
                     m = self.run_jirapipe(sim, dest, self.jirapipe_pipeline(rps=rps), label=f"rps {rps:g}",
                                           sampler=Sampler(sim, rss_every=0, sim_every=0.2))
+                    shutil.rmtree(dest, ignore_errors=True)
                 finally:
                     sim.close()
                 m.extra.update(kind=kind, rps=rps, limit=rate, buffer=a.burst_buffer if kind == "burst" else None,
