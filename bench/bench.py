@@ -85,6 +85,7 @@ class Measure:
     rows: int
     out_bytes: int
     issues: int
+    # Requests by endpoint (ids taken out, `endpoint()`) and status: `/rest/api/3/issue/bulkfetch 200`.
     by_path: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
@@ -402,10 +403,14 @@ class Bench:
 
     def measured_on(self, sim: Sim, label: str, argv: list[str], env: dict, stdout: Path | None,
                     sampler: Sampler | None = None):
-        """Runs one tool against `sim`: (wall s, CPU s, peak RSS MB, exit code, requests, by path)."""
+        """Runs one tool against `sim`: (wall s, CPU s, peak RSS MB, exit code, requests, requests
+        by endpoint and status)."""
         before = sim.stats()
         wall, cpu, rss, code = measured(argv, env, stdout, self.work, self.args.timeout, sampler)
         n, by_path = requests_between(before, sim.stats())
+        # By endpoint, not path: a peer that reads each issue's comments would otherwise leave
+        # one entry per issue in results.json.
+        by_path = endpoints_of(by_path)
         if code != 0:
             self.say(f"  {label} exited {code}; see {self.work}/stderr.log")
         return wall, cpu, rss, code, n, by_path
@@ -426,8 +431,7 @@ class Bench:
                                  **({"table_rows": delta_rows(table_path(o.get("table") or "", dest, o["object"]))}
                                     if tables else {})}
                    for o in rep["objects"]}
-        extra = {"exit": code, "report_requests": rep["requests"], "objects": objects,
-                 "by_endpoint": endpoints_of(by_path)}
+        extra = {"exit": code, "report_requests": rep["requests"], "objects": objects}
         if sampler:
             extra["series"] = sampler.series()
         return Measure(label, wall, cpu, rss, n, rows, dir_bytes(dest) if dest.exists() else 0, issues, by_path,
@@ -451,7 +455,7 @@ class Bench:
         wall, cpu, rss, code, n, by_path = self.measured_on(sim, name, argv, env, out)
         rows, issues, by_stream, details = count_records(out, detail or {})
         m = Measure(name, wall, cpu, rss, n, rows, out.stat().st_size, issues, by_path,
-                    {"exit": code, "records_by_stream": by_stream, "by_endpoint": endpoints_of(by_path)})
+                    {"exit": code, "records_by_stream": by_stream})
         if details:
             m.extra["detail"] = details
         if code != 0:
@@ -650,6 +654,7 @@ class Bench:
                 sim.edit(edits, max(1, issues // edits - 1))
                 # The worklog feed leaves out the last minute; the edits need not wait for it.
                 again = self.run_jirapipe(sim, dest, pipeline, label=f"{obj} incremental")
+                shutil.rmtree(dest, ignore_errors=True)
                 runs[obj] = {"first": first.__dict__, "incremental": again.__dict__}
                 self.say(f"  {obj:>12}: first load {first.requests:6} requests, {first.rows:7} rows, "
                          f"{first.wall_s:6.1f} s, {first.rss_mb:4.0f} MB; after {edits} edits "
@@ -681,6 +686,7 @@ class Bench:
                     shutil.rmtree(dest, ignore_errors=True)
                     m = self.run_jirapipe(sim, dest, self.jirapipe_pipeline(rps=rps), label=f"rps {rps:g}",
                                           sampler=Sampler(sim, rss_every=0, sim_every=0.2))
+                    shutil.rmtree(dest, ignore_errors=True)
                 finally:
                     sim.close()
                 m.extra.update(kind=kind, rps=rps, limit=rate, buffer=a.burst_buffer if kind == "burst" else None,
@@ -721,23 +727,32 @@ def pace(m: Measure, rate: float, buffer: int, per_endpoint: bool) -> dict:
         return sum(n for k, n in sample.items() if k.endswith(" " + status) and (ep is None or k.rsplit(" ", 1)[0] == ep))
 
     last = samples[-1][1] if samples else {}
+
+    def span(ep: str | None) -> tuple[int, float, float]:
+        """(answered 200, first, end): `first` the last sample before `ep`'s first request,
+        `end` the first sample after its last answer."""
+        ok = count(last, "200", ep)
+        first = max((t for t, s in samples if count(s, "200", ep) + count(s, "429", ep) == 0), default=0.0)
+        end = min((t for t, s in samples if count(s, "200", ep) == ok), default=m.wall_s)
+        return ok, first, end
+
     ep = None
     if per_endpoint:
         oks = {k.rsplit(" ", 1)[0]: n for k, n in last.items() if k.endswith(" 200")}
         ep = max(oks, key=oks.get) if oks else None
-    ok = count(last, "200", ep)
-    first = max((t for t, s in samples if count(s, "200", ep) + count(s, "429", ep) == 0), default=0.0)
-    end = min((t for t, s in samples if count(s, "200", ep) == ok), default=m.wall_s)
-    span = max(end - first, 1e-6)
+    ok, first, end = span(ep)
+    length = max(end - first, 1e-6)
+    ok_all, first_all, end_all = span(None)
     throttled = sum(n for k, n in m.by_path.items() if k.endswith(" 429"))
     hit = next(((t, count(s, "200", ep)) for t, s in samples if count(s, "429", ep) > 0), None)
     after = None
     if hit and end > hit[0]:
         after = (ok - hit[1]) / (end - hit[0]) / rate
-    return {"endpoint": ep or "all endpoints", "ok": ok, "span_s": span, "ok_rate": ok / span,
-            "share": ok / span / rate, "best": (buffer + rate * span) / (rate * span),
+    return {"endpoint": ep or "all endpoints", "ok": ok, "span_s": length, "ok_rate": ok / length,
+            "share": ok / length / rate, "best": (buffer + rate * length) / (rate * length),
             "share_after_first_429": after, "throttled": throttled,
-            "throttled_endpoint": count(last, "429", ep), "rate_all": m.requests / m.wall_s}
+            "throttled_endpoint": count(last, "429", ep), "rate_all": m.requests / m.wall_s,
+            "ok_rate_all": ok_all / max(end_all - first_all, 1e-6)}
 
 
 def completeness(obj: str, tool: str, e: dict, truth: dict) -> dict:

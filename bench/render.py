@@ -101,7 +101,7 @@ def objects_section(o: dict, reps: int) -> list[str]:
     out.append("")
     for obj, tools in o["objects"].items():
         for tool, ms in tools.items():
-            eps = ms[-1]["extra"].get("by_endpoint", {})
+            eps = ms[-1]["by_path"]
             top = sorted(eps.items(), key=lambda kv: -kv[1])
             out.append(f"- `{obj}`, {tool}: " + ", ".join(f"{short(k)} {v:,}" for k, v in top[:6])
                        + (f", {len(top) - 6} more" if len(top) > 6 else ""))
@@ -110,21 +110,24 @@ def objects_section(o: dict, reps: int) -> list[str]:
 
 
 def phases(series: dict, wall: float, parts: int = 10) -> list[str]:
-    """The run in `parts` slices of time: peak RSS in each and the endpoints the requests of
-    that slice went to, so a peak can be placed in a phase."""
-    rss, reqs = series.get("rss", []), series.get("requests", [])
+    """The run in up to `parts` slices of time between samples of the simulator's counters:
+    peak RSS in each and the endpoints the slice's requests went to, so a peak can be placed in
+    a phase."""
+    rss = [s for s in series.get("rss", []) if s[1] > 0]
+    reqs = series.get("requests", [])
+    if not reqs or reqs[0][0] > 0.1:
+        reqs = [[0.0, {}]] + reqs
+    idx = sorted({round(k * (len(reqs) - 1) / parts) for k in range(parts + 1)})
+    digits = 1 if wall < 60 else 0
     lines = ["| time s | peak RSS MB (anon + file) | requests in the slice (top endpoints) |", "|---|---:|---|"]
-    prev: dict = {}
-    for k in range(parts):
-        a, b = wall * k / parts, wall * (k + 1) / parts
-        in_slice = [s for s in rss if a <= s[0] < b or (k == parts - 1 and s[0] >= a)]
+    for i, j in zip(idx, idx[1:]):
+        (a, before), (b, after) = reqs[i], reqs[j]
+        last = j == idx[-1]
+        in_slice = [s for s in rss if a <= s[0] < b or (last and s[0] >= a)]
         top = max(in_slice, key=lambda s: s[1]) if in_slice else None
-        at_end = [s for s in reqs if s[0] <= b] or [[0, {}]]
-        cur = at_end[-1][1]
-        delta = {ep: n - prev.get(ep, 0) for ep, n in cur.items() if n - prev.get(ep, 0) > 0}
-        prev = cur
+        delta = {ep: n - before.get(ep, 0) for ep, n in after.items() if n - before.get(ep, 0) > 0}
         busiest = sorted(delta.items(), key=lambda kv: -kv[1])[:3]
-        lines.append(f"| {a:.0f}–{b:.0f} | "
+        lines.append(f"| {a:.{digits}f}–{b:.{digits}f} | "
                      + (f"{top[1]:.0f} ({top[2]:.0f} + {top[3]:.0f})" if top else "–") + " | "
                      + (", ".join(f"{short(ep)} {n:,}" for ep, n in busiest) or "–") + " |")
     return lines
@@ -132,7 +135,7 @@ def phases(series: dict, wall: float, parts: int = 10) -> list[str]:
 
 def every_section(m: dict) -> list[str]:
     e = m["extra"]
-    rss = e["series"]["rss"]
+    rss = [s for s in e["series"]["rss"] if s[1] > 0]
     peak = max(rss, key=lambda s: s[1]) if rss else None
     out = ["### Every object in one pipeline", "",
            f"{m['issues']:,} issues (every field, long comment threads), {len(e['objects'])} objects: "
@@ -151,7 +154,7 @@ def every_section(m: dict) -> list[str]:
         d = o.get("duration_ms")
         out.append(f"| `{obj}` | {o['rows_written']:,} | {o['status']} | {fmt(d / 1000 if d is not None else None)} |")
     out += ["", "Requests by endpoint: " + ", ".join(
-        f"{short(k)} {v:,}" for k, v in sorted(e.get("by_endpoint", {}).items(), key=lambda kv: -kv[1])) + ".", ""]
+        f"{short(k)} {v:,}" for k, v in sorted(m["by_path"].items(), key=lambda kv: -kv[1])) + ".", ""]
     return out
 
 
@@ -170,6 +173,12 @@ def scale_section(runs: list[dict]) -> list[str]:
     if len(jp) >= 2:
         out.append(f"Peak RSS at {jp[-1]['issues']:,} ÷ at {jp[0]['issues']:,}: "
                    f"**{jp[-1]['rss_mb'] / jp[0]['rss_mb']:.2f}×** ({jp[-1]['rss_mb']:.0f} ÷ {jp[0]['rss_mb']:.0f} MB).")
+    for m in jp:
+        rss = [x for x in m["extra"].get("series", {}).get("rss", []) if x[1] > 0]
+        if rss:
+            top = max(rss, key=lambda x: x[1])
+            out.append(f"At {m['issues']:,} the sampled VmRSS peaked at {top[1]:.0f} MB ({top[2]:.0f} MB anonymous, "
+                       f"{top[3]:.0f} MB file-backed) {top[0]:.0f} s into the {m['wall_s']:.0f} s run.")
     for m in jp:
         r = raw.get(m["issues"])
         if r:
@@ -193,20 +202,22 @@ def rate_section(kinds: dict, s: dict) -> list[str]:
                     "The share is the answered requests per second on the busiest endpoint, over the time it was "
                     "in use (the simulator's counters sampled every 0.2 s), ÷ the bucket's rate; a full bucket at "
                     "the start allows up to the `best` column. After the first 429 the bucket is empty, so the "
-                    "share from then on is the pacing's alone.", ""]
+                    "share from then on is the pacing's alone. jirapipe's `requests_per_second` caps all endpoints "
+                    "together, so at the limit the busiest endpoint gets what the others leave.", ""]
         else:
             out += [f"### Rate-limited site: a cap on all endpoints together (jira-sim `--rate-limit {e0['limit']:g}`)", "",
                     f"{s['rate_issues']:,} issues. More than {e0['limit']:g} requests in a wall-clock second answer "
                     "429 with `Retry-After` and no `RateLimit-Reason` (as Data Center's rate limiting does). "
                     "Share: answered requests per second, all endpoints, over the time requests were sent.", ""]
-        out += ["| jirapipe `requests_per_second` | wall s | requests | endpoint | answered 200 | span s | per s | "
-                "share of the limit | best | share after the first 429 | 429s (there) |",
-                "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        out += ["| jirapipe `requests_per_second` | wall s | requests | answered per s, all endpoints | endpoint | "
+                "answered 200 | span s | per s | share of the limit | best | share after the first 429 | 429s (there) |",
+                "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for m in ms:
             e = m["extra"]
             after = f"{e['share_after_first_429']:.0%}" if e.get("share_after_first_429") is not None else "–"
             fail = f" (exited {e['exit']})" if e.get("exit") else ""
-            out.append(f"| {e['rps']:g}{fail} | {fmt(m['wall_s'])} | {m['requests']:,} | {short(e['endpoint'])} | "
+            out.append(f"| {e['rps']:g}{fail} | {fmt(m['wall_s'])} | {m['requests']:,} | {fmt(e.get('ok_rate_all'), 2)} | "
+                       f"{short(e['endpoint'])} | "
                        f"{e['ok']:,} | {fmt(e['span_s'])} | {e['ok_rate']:.2f} | **{e['share']:.0%}** | "
                        f"{e['best']:.0%} | {after} | {e['throttled']} ({e['throttled_endpoint']}) |")
         out.append("")
