@@ -41,8 +41,9 @@ impl Dataset {
     /// Every history of issue `i`, oldest first: the status changes that brought it from To Do
     /// to its generated status (up to its generated `updated`), then one history per edit
     /// (status and summary) at the time it was made (`edits`, as recorded by the site; a
-    /// history, once written, never changes, as in Jira). Issues created at run time (`i` past
-    /// the base issues) have none. History ids are unique per issue and history.
+    /// history, once written, never changes, as in Jira), and for one in five sprint issues a
+    /// move out of the sprint before its own. Issues created at run time (`i` past the base
+    /// issues) have none. History ids are unique per issue and history.
     pub(crate) fn histories(&self, i: u64, version: u32, edits: &[Edit]) -> Vec<Value> {
         let mut histories = Vec::new();
         if i < self.config.issues {
@@ -61,12 +62,11 @@ impl Dataset {
                 v
             };
             let total = s0 + version as usize;
-            let mut push = |n: usize, at: i64, items: Vec<Value>| {
-                histories.push(json!({
-                    "id": (10_000 + i * 1_000_000 + n as u64).to_string(), "author": author,
-                    "created": self.format_datetime(at), "items": items,
-                }));
-            };
+            // Gathered first and numbered in time order: a sprint move falls between the
+            // status changes, and history ids grow with time in Jira.
+            let mut timed: Vec<(i64, Vec<Value>)> = Vec::new();
+            let mut push = |at: i64, items: Vec<Value>| timed.push((at, items));
+            let moved_from = self.sprint_moved_from(i);
             // An assigned issue was assigned when work started: its first status change also
             // sets the assignee (a user field: `from`/`to` are account ids).
             let users = self.config.users.max(1);
@@ -75,14 +75,30 @@ impl Dataset {
                 let mut items = vec![status_item(j, j + 1)];
                 // Planned into its sprint then too: the item Jira Software writes (`from` and
                 // `fromString` empty, `to` the sprint id, `toString` its name), as recorded.
+                let at = created + (base_updated - created) * (j as i64 + 1) / s0 as i64;
                 if j == 0
                     && let Some(sprint) = self.issue_sprint(i)
                 {
                     let s = &sprint[0];
+                    // One in five was planned into the sprint before and moved out of it into
+                    // its own while that one ran: one item, `from` the old sprint and `to` the
+                    // new (the shape recorded in public Jira clients' fixtures, e.g. `from:
+                    // "126"`, `to: "127"`). Moved only when planned before that sprint ended.
+                    let moved = moved_from.as_ref().filter(|(_, _, end)| at < *end);
+                    let planned = moved.map_or(s, |(p, _, _)| p);
                     items.push(json!({
                         "field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020",
-                        "from": "", "fromString": "", "to": s["id"].to_string(), "toString": s["name"],
+                        "from": "", "fromString": "", "to": planned["id"].to_string(), "toString": planned["name"],
                     }));
+                    if let Some((p, start, end)) = moved {
+                        let from = at.max(*start);
+                        let item = json!({
+                            "field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020",
+                            "from": p["id"].to_string(), "fromString": p["name"],
+                            "to": s["id"].to_string(), "toString": s["name"],
+                        });
+                        push(from + (end - from) / 2, vec![item]);
+                    }
                 }
                 if j == 0 && assignee < users {
                     let user = self.user_ref(assignee);
@@ -93,7 +109,7 @@ impl Dataset {
                         "to": user["accountId"], "toString": user["displayName"],
                     }));
                 }
-                push(j, created + (base_updated - created) * (j as i64 + 1) / s0 as i64, items);
+                push(at, items);
             }
             for n in s0..total {
                 let k = (n - s0 + 1) as u32;
@@ -115,7 +131,14 @@ impl Dataset {
                         "toString": self.project_key(m.to_project),
                     }));
                 }
-                push(n, at, items);
+                push(at, items);
+            }
+            timed.sort_by_key(|(at, _)| *at);
+            for (n, (at, items)) in timed.into_iter().enumerate() {
+                histories.push(json!({
+                    "id": (10_000 + i * 1_000_000 + n as u64).to_string(), "author": author,
+                    "created": self.format_datetime(at), "items": items,
+                }));
             }
         }
         histories

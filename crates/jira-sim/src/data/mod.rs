@@ -57,6 +57,7 @@ mod tag {
     pub const COMMENTS: u64 = 13;
     pub const COMMENT: u64 = 14;
     pub const WORKLOG: u64 = 15;
+    pub const SPRINT_MOVE: u64 = 16;
     /// Shared with `system_fields` (its time tracking draws), which worklogs follow.
     pub const TIME: u64 = 42;
 }

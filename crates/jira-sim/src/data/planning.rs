@@ -75,6 +75,23 @@ impl Dataset {
         Some(json!([s]))
     }
 
+    /// The sprint issue `i` was first planned into and then moved out of while that sprint ran,
+    /// with the window it ran in ([start, end) in epoch ms): one in five sprint issues, from
+    /// the sprint before its own. Without these, no sprint ever loses an issue, and a sprint
+    /// report's "removed" would be checked against nothing.
+    pub(crate) fn sprint_moved_from(&self, i: u64) -> Option<(Value, i64, i64)> {
+        let w = self.sprint_window(i);
+        let previous = w - 1;
+        if i >= self.config.issues || previous < self.sprint_window(0) || !self.p(tag::SPRINT_MOVE, i).is_multiple_of(5)
+        {
+            return None;
+        }
+        self.sprint_origin(previous)?;
+        let id = Self::sprint_id(previous);
+        let sprint = json!({"id": id, "name": format!("Sprint {id}")});
+        Some((sprint, previous * SPRINT_MS, w * SPRINT_MS))
+    }
+
     /// A sprint of the Sprint field as Jira Software on Data Center writes it: the `toString()`
     /// of its Java object, in the layout of the newest recorded strings (lhh/jirate's fixtures
     /// from issues.redhat.com, 2024: `id` first, `activatedDate`, `goal` after `sequence`, then
