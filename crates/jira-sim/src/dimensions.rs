@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Flavor;
 use crate::endpoints::{Paging, in_api};
@@ -23,22 +23,10 @@ fn data_center(app: &AppState) -> bool {
     app.flavor == Flavor::DataCenter
 }
 
-/// `all` as one `PageBean` page of `path`, with `self` and, before the end, `nextPage`.
+/// `all` as one `PageBean` page of `path`, `paging`'s window capped at `cap`.
 fn page_bean(app: &AppState, path: &str, all: Vec<Value>, paging: &Paging, cap: usize) -> Value {
-    let base = app.site.data.base_url();
     let (start, size) = paging.window(cap);
-    let total = all.len();
-    let values: Vec<Value> = all.into_iter().skip(start).take(size).collect();
-    let is_last = start + values.len() >= total;
-    let link = |at: usize| format!("{base}/{path}?startAt={at}&maxResults={size}");
-    let mut body = json!({
-        "self": link(start), "maxResults": size, "startAt": start, "total": total, "isLast": is_last,
-        "values": values,
-    });
-    if !is_last {
-        body["nextPage"] = json!(link(start + size));
-    }
-    body
+    crate::planning::page_bean(&app.site.data, path, &all, start, size)
 }
 
 /// Cloud `GET /rest/api/3/priority/search` (`PageBeanPriority`).

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::data::FieldContext;
 use crate::endpoints::Paging;
+use crate::planning::page_bean;
 use crate::server::{AppState, error};
 
 /// Contexts a page: the spec's default 50; options: its default 100. Both capped at 100, the
@@ -52,23 +53,6 @@ type Refused = (StatusCode, &'static str);
 /// A path parameter by name (through the gateway the cloud id is one more).
 fn param(params: &HashMap<String, String>, name: &str) -> String {
     params.get(name).cloned().unwrap_or_default()
-}
-
-/// `all` as one `PageBean…` page of `path`.
-fn page(app: &AppState, path: &str, all: Vec<Value>, start: usize, size: usize) -> Value {
-    let base = app.site.data.base_url();
-    let total = all.len();
-    let values: Vec<Value> = all.into_iter().skip(start).take(size).collect();
-    let is_last = start + values.len() >= total;
-    let link = |at: usize| format!("{base}/{path}?startAt={at}&maxResults={size}");
-    let mut body = json!({
-        "self": link(start), "maxResults": size, "startAt": start, "total": total, "isLast": is_last,
-        "values": values,
-    });
-    if !is_last {
-        body["nextPage"] = json!(link(start + size));
-    }
-    body
 }
 
 fn window(q: &Paging, default: usize) -> (usize, usize) {
@@ -107,7 +91,7 @@ pub(crate) async fn contexts_of_field(
         .map(FieldContext::json)
         .collect();
     let (start, size) = window(&Paging { start_at: q.start_at, max_results: q.max_results }, CONTEXT_DEFAULT);
-    Json(page(&app, &format!("rest/api/3/field/{field}/context"), all, start, size)).into_response()
+    Json(page_bean(&app.site.data, &format!("rest/api/3/field/{field}/context"), &all, start, size)).into_response()
 }
 
 /// Cloud `GET /rest/api/3/field/{fieldId}/context/{contextId}/option` (`getOptionsForContext`):
@@ -129,8 +113,14 @@ pub(crate) async fn options_of_context(
         return error(StatusCode::NOT_FOUND, "The context was not found.");
     };
     let (start, size) = window(&q, OPTION_DEFAULT);
-    Json(page(&app, &format!("rest/api/3/field/{field}/context/{context}/option"), c.options(), start, size))
-        .into_response()
+    Json(page_bean(
+        &app.site.data,
+        &format!("rest/api/3/field/{field}/context/{context}/option"),
+        &c.options(),
+        start,
+        size,
+    ))
+    .into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -100,8 +100,9 @@ pub(crate) fn components_of(app: &AppState, p: u64, emails: bool) -> Vec<Value> 
         .collect()
 }
 
-/// A `PageBean` page of `all` at `start`, with its `self` and `nextPage` links.
-fn page_bean(d: &Dataset, path: &str, all: &[Value], start: usize, size: usize) -> Value {
+/// A `PageBean` page of `all` at `start`, with its `self` and `nextPage` links: the one shape
+/// of Cloud's paged lists (versions, components, priorities, field contexts and options, …).
+pub(crate) fn page_bean(d: &Dataset, path: &str, all: &[Value], start: usize, size: usize) -> Value {
     let values: Vec<Value> = all.iter().skip(start).take(size).cloned().collect();
     let is_last = start + values.len() >= all.len();
     let link = |at: usize| format!("{}/{path}?startAt={at}&maxResults={size}", d.base_url());
