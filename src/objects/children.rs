@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::{Job, ObjectError, Outcome, Probed, Rows, issues};
+use super::{Job, ObjectError, Outcome, Probed, Rows, SharedBatch, issues};
 use crate::config::{FieldSelection, ObjectConfig};
 use crate::jira::activity::{IssueList, page_is_complete};
 use crate::jira::issues::BULK_FETCH_MAX;
@@ -57,8 +57,9 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
     let written = Mutex::new(HashSet::<String>::new());
     let first_time = |id: &str| !spec.shared || written.lock().expect("never poisoned").insert(id.to_string());
     let tx = &tx;
+    let batch = SharedBatch::new(shape);
     let workers = (0..concurrency.max(1)).map(|_| async {
-        let mut rows = Rows::new(shape, tx);
+        let mut rows = Rows::sharing(shape, tx, &batch);
         let (mut swept, mut forbidden, mut malformed) = (Vec::new(), Vec::new(), Vec::new());
         let mut given = derived.lock().expect("never poisoned").take();
         loop {

@@ -28,6 +28,9 @@ use crate::transform::columns::parse_jira_instant;
 /// building busy, few enough that a batch of 1,000 changelogs is not held twice.
 const MEMBER_QUEUE: usize = 64;
 
+/// Changelog readers on Cloud, where each holds 1,000 issues' histories (see `feed`).
+const CLOUD_READERS: usize = 2;
+
 /// One issue's history and what the rebuilds need besides it.
 #[derive(Debug, Default)]
 pub(crate) struct IssueHistory {
@@ -166,7 +169,7 @@ impl HistoryFeed {
     pub(crate) async fn read_again(&self, id: &str, with_issue: bool) -> Option<IssueHistory> {
         let n = id.parse::<u64>().ok()?;
         let cut = Mutex::new(Vec::new());
-        let mut issue = read(&self.client, &[n], with_issue, &cut).await.ok()?.pop()?;
+        let mut issue = read(&self.client, &[n], with_issue, 1, &cut).await.ok()?.pop()?;
         if !cut.into_inner().ok()?.is_empty() {
             return None;
         }
@@ -192,21 +195,27 @@ async fn feed(client: JiraClient, field_ids: Arc<FieldIds>, concurrency: usize, 
     let mut ids: Vec<u64> = members.iter().flat_map(|m| m.ids.iter().copied()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let per_request = match client.deployment() {
-        Deployment::Cloud => CHANGELOG_ISSUES_CLOUD,
-        Deployment::DataCenter => CHANGELOG_ISSUES_DC,
+    // A reader holds every history of its request's issues until the last page comes (Cloud
+    // pages across issues): at 1,000 issues a request, eight readers held 37 MB of a run's
+    // 156 MB heap peak with every object (heaptrack, bench/RESULTS.md). Two Cloud readers hold
+    // a quarter of that for the same requests; each fetches its issues' fields with the
+    // pipeline's concurrency shared between them, so the site's rate limit, not the readers, sets
+    // the pace.
+    let (per_request, readers) = match client.deployment() {
+        Deployment::Cloud => (CHANGELOG_ISSUES_CLOUD, concurrency.min(CLOUD_READERS)),
+        Deployment::DataCenter => (CHANGELOG_ISSUES_DC, concurrency),
     };
     let batches = Mutex::new(ids.chunks(per_request));
     let next = || batches.lock().expect("never poisoned").next();
     let cut = Mutex::new(Vec::new());
     let unresolved = Mutex::new(Unresolved::default());
     let members = &members;
-    let workers = (0..concurrency).map(|_| async {
+    let workers = (0..readers).map(|_| async {
         while let Some(chunk) = next() {
             if members.iter().all(|m| m.tx.is_closed()) {
                 break;
             }
-            for mut issue in read(&client, chunk, with_issue, &cut).await? {
+            for mut issue in read(&client, chunk, with_issue, concurrency.div_ceil(readers), &cut).await? {
                 let mut missing = Unresolved::default();
                 field_ids.fill(&mut issue.histories, &mut missing);
                 unresolved.lock().expect("never poisoned").merge(missing);
@@ -238,6 +247,7 @@ pub(crate) async fn read(
     client: &JiraClient,
     ids: &[u64],
     with_issue: bool,
+    concurrency: usize,
     cut: &Mutex<Vec<(String, u64)>>,
 ) -> Result<Vec<IssueHistory>, ObjectError> {
     let mut by_id: HashMap<String, IssueHistory> = HashMap::new();
@@ -256,8 +266,19 @@ pub(crate) async fn read(
     }
     // Cloud's changelog fetch carries no issue fields: one bulk fetch per 100 issues.
     if with_issue && client.deployment() == Deployment::Cloud {
-        for chunk in ids.chunks(BULK_FETCH_MAX) {
-            for issue in issues::basics(client, chunk).await? {
+        let chunks = Mutex::new(ids.chunks(BULK_FETCH_MAX));
+        let next = || chunks.lock().expect("never poisoned").next();
+        let fetched = Mutex::new(Vec::new());
+        let workers = (0..concurrency.max(1)).map(|_| async {
+            while let Some(chunk) = next() {
+                let basics = issues::basics(client, chunk).await?;
+                fetched.lock().expect("never poisoned").push(basics);
+            }
+            Ok::<_, ObjectError>(())
+        });
+        futures::future::try_join_all(workers).await?;
+        for basics in fetched.into_inner().expect("never poisoned") {
+            for issue in basics {
                 let entry = by_id
                     .entry(issue.id.clone())
                     .or_insert_with(|| IssueHistory { issue_id: issue.id.clone(), ..IssueHistory::default() });

@@ -43,6 +43,7 @@ use futures::future::BoxFuture;
 
 pub use history_feed::HistoryFeed;
 pub(crate) use rows::Rows;
+pub(crate) use rows::SharedBatch;
 pub use rows::{BATCH_ROWS, CHANNEL_BATCHES, EXTRACTED_AT, MAX_REJECTS_KEPT, Marks, Outcome, RUN_ID, RunStamp, Sender};
 pub use shape::Shape;
 

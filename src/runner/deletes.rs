@@ -11,7 +11,7 @@ use crate::config::{Deletes, ObjectConfig};
 use crate::objects::RUN_ID;
 use crate::objects::{Gone, Marks, Missing, ProjectRef};
 use crate::report::{ObjectReport, Warning};
-use crate::table::{CommitMeta, StoredRow};
+use crate::table::{CommitMeta, Encoding, StoredRow};
 
 /// Deletes the mass-delete guard always lets through, whatever the table's size.
 const MASS_DELETE_FLOOR: usize = 10;
@@ -36,7 +36,7 @@ pub(super) struct Reconciled {
 pub(super) async fn reconcile(
     ctx: &Context<'_>,
     o: &ObjectConfig,
-    distinct: &[String],
+    encoding: &Encoding,
     report: &mut ObjectReport,
 ) -> Result<Reconciled, RunError> {
     let name = o.kind.table();
@@ -97,7 +97,7 @@ pub(super) async fn reconcile(
         meta.reconciled_ms = Some(now.timestamp_millis());
         // Rows an anonymous answer called missing are not deleted.
         ctx.client.login_proven()?;
-        ctx.store.mark(name, &changed, o.deletes == Deletes::Hard, now, distinct, &meta).await?;
+        ctx.store.mark(name, &changed, o.deletes == Deletes::Hard, now, encoding, &meta).await?;
     }
     report.rows_deleted = deleted;
     // Under `hard` the deleted rows are removed, the others marked: the log says which.
@@ -182,7 +182,7 @@ pub(super) async fn sweep(
     o: &ObjectConfig,
     swept: &[String],
     gone: &[u64],
-    distinct: &[String],
+    encoding: &Encoding,
     meta: &CommitMeta,
 ) -> Result<Swept, RunError> {
     let name = o.kind.table();
@@ -197,7 +197,7 @@ pub(super) async fn sweep(
         return Ok(Swept { marked: 0, version });
     }
     let marks: Vec<(String, &'static str)> = ids.into_iter().map(|id| (id, Gone::Deleted.as_str())).collect();
-    let version = ctx.store.mark(name, &marks, o.deletes == Deletes::Hard, Utc::now(), distinct, meta).await?;
+    let version = ctx.store.mark(name, &marks, o.deletes == Deletes::Hard, Utc::now(), encoding, meta).await?;
     if o.deletes == Deletes::Hard {
         tracing::info!(object = name, deleted = marks.len(), "rows of records deleted in Jira removed");
     } else {

@@ -215,7 +215,10 @@ async fn write_audit(ctx: &Context<'_>, report: &RunReport) {
     match ctx.store.append("_runs", report::runs_batch(report), &meta).await {
         // One small file per run: exactly what compaction is for.
         Ok(v) => {
-            if let Err(e) = ctx.store.maintain("_runs", v, &[], dest.compact_every, dest.vacuum_retention, &meta).await
+            if let Err(e) = ctx
+                .store
+                .maintain("_runs", v, &Default::default(), dest.compact_every, dest.vacuum_retention, &meta)
+                .await
             {
                 tracing::warn!(error = %e, "maintenance of _runs failed; retried at the next due version");
             }

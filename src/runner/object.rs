@@ -58,7 +58,7 @@ async fn extract_and_write(
     let shape = shape_for(ctx, o, columns)?;
     let shape = drifted(ctx, o, shape, report).await?;
     let layout = Layout::of(&shape.columns);
-    let distinct = layout.distinct.clone();
+    let encoding = layout.encoding.clone();
     let before = match o.sync {
         SyncMode::Incremental => ctx.store.cursor(&ctx.pipeline.name, name).await?,
         SyncMode::FullRefresh => None,
@@ -84,7 +84,7 @@ async fn extract_and_write(
         meta.cursor_ms = Some(listing.jira_now.timestamp_millis());
         report.cursor_after = Some(listing.jira_now);
         if merge && o.deletes != Deletes::Ignore && o.kind.reconciles() {
-            let r = deletes::reconcile(ctx, o, &distinct, report).await?;
+            let r = deletes::reconcile(ctx, o, &encoding, report).await?;
             meta.reconciled_ms = r.at_ms;
             reconciled = Some(r);
         } else if !merge {
@@ -174,13 +174,13 @@ async fn extract_and_write(
         }
         let gone = listing.as_ref().map_or(&[][..], |l| &l.gone[..]);
         ctx.client.login_proven()?;
-        let swept = deletes::sweep(ctx, o, &outcome.swept, gone, &distinct, &cursor_meta).await?;
+        let swept = deletes::sweep(ctx, o, &outcome.swept, gone, &encoding, &cursor_meta).await?;
         report.rows_deleted = swept.marked;
         version = swept.version.unwrap_or(version);
     }
     let dest = &ctx.pipeline.destination;
     if let Err(e) =
-        ctx.store.maintain(name, version, &distinct, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await
+        ctx.store.maintain(name, version, &encoding, dest.compact_every, dest.vacuum_retention, &ctx.meta()).await
     {
         // The data is committed; compaction can wait for the next due run.
         report.warnings.push(Warning {

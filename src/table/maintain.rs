@@ -1,17 +1,17 @@
 //! Small-file hygiene: compaction and vacuum every `compact_every` versions.
 
 use super::write::writer_properties;
-use super::{CommitMeta, TableError, TableStore};
+use super::{CommitMeta, Encoding, TableError, TableStore};
 
 impl TableStore {
     /// Small-file hygiene: every `every` versions, compacts small files into large ones and
     /// vacuums files older than `retention` that no version still needs; compacted files keep
-    /// `distinct` without a dictionary. Returns whether it ran.
+    /// the table's `encoding`. Returns whether it ran.
     pub async fn maintain(
         &self,
         object: &str,
         version: u64,
-        distinct: &[String],
+        encoding: &Encoding,
         every: u64,
         retention: std::time::Duration,
         meta: &CommitMeta,
@@ -23,7 +23,7 @@ impl TableStore {
         let table = self.open(&url).await?;
         let (table, metrics) = table
             .optimize()
-            .with_writer_properties(writer_properties(distinct))
+            .with_writer_properties(writer_properties(encoding))
             .with_commit_properties(meta.properties_plain())
             .await
             .map_err(Self::err(&url))?;

@@ -70,16 +70,32 @@ pub struct StoredRow {
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub schema: SchemaRef,
+    pub encoding: Encoding,
+}
+
+/// How a table's columns are encoded; every write and rewrite of the table uses the same.
+#[derive(Debug, Clone, Default)]
+pub struct Encoding {
     /// Top-level columns whose values are nearly all distinct: written without a dictionary.
     pub distinct: Vec<String>,
+    /// Top-level free-text columns, compressed with zstd; every other column with Snappy.
+    ///
+    /// Parquet's zstd codec holds a decompression context (~100 KB) per column while a row group
+    /// is open, whether or not it ever decompresses: 20 MB of a run's heap for the 215 leaf
+    /// columns of issues with every field (heaptrack, bench/RESULTS.md). The text columns hold
+    /// nearly all the bytes (a row group of issues: 4.7 of 5.5 MB); the ids, counts, instants
+    /// and small structs compress about as well with Snappy, which keeps no such state.
+    pub zstd: Vec<String>,
 }
 
 impl Layout {
-    /// The schema `columns` produce, and which of them hold nearly distinct values.
+    /// The schema `columns` produce, and how each is encoded.
     pub fn of(columns: &[JiraColumn]) -> Self {
+        let names =
+            |keep: fn(&JiraColumn) -> bool| columns.iter().filter(|c| keep(c)).map(|c| c.name.clone()).collect();
         Self {
             schema: crate::transform::batch::schema(columns),
-            distinct: columns.iter().filter(|c| c.nearly_distinct()).map(|c| c.name.clone()).collect(),
+            encoding: Encoding { distinct: names(JiraColumn::nearly_distinct), zstd: names(JiraColumn::free_text) },
         }
     }
 }

@@ -16,7 +16,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use tokio::sync::mpsc;
 
-use super::{ChannelSource, CommitMeta, DELETED_AT, DELETED_REASON, Layout, TableError, TableStore};
+use super::{ChannelSource, CommitMeta, DELETED_AT, DELETED_REASON, Encoding, Layout, TableError, TableStore};
 use crate::arrow::array::RecordBatch;
 
 /// Rows per Parquet row group. The writer keeps a row group's column encoders (dictionaries,
@@ -26,13 +26,21 @@ use crate::arrow::array::RecordBatch;
 /// Readers still get several MB per row group per file, and `optimize` compacts files.
 const ROW_GROUP_ROWS: usize = 8_192;
 
-/// zstd pages, bounded row groups, and no dictionary for the `distinct` columns: for them a
-/// dictionary is every value hashed and copied twice, then abandoned once it outgrows its page.
-pub(super) fn writer_properties(distinct: &[String]) -> WriterProperties {
+/// Bounded row groups, zstd for free text and Snappy for the rest (see [`Encoding`]), and no
+/// dictionary for the `distinct` columns: for them a dictionary is every value hashed and
+/// copied twice, then abandoned once it outgrows its page.
+pub(super) fn writer_properties(encoding: &Encoding) -> WriterProperties {
     let builder = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-    distinct.iter().fold(builder, |b, c| b.set_column_dictionary_enabled(ColumnPath::from(c.as_str()), false)).build()
+    let builder = encoding.zstd.iter().fold(builder, |b, c| {
+        b.set_column_compression(ColumnPath::from(c.as_str()), Compression::ZSTD(ZstdLevel::default()))
+    });
+    encoding
+        .distinct
+        .iter()
+        .fold(builder, |b, c| b.set_column_dictionary_enabled(ColumnPath::from(c.as_str()), false))
+        .build()
 }
 
 /// The DataFusion session a streamed write runs in. One partition: the batches arrive on one
@@ -57,7 +65,7 @@ impl TableStore {
             Err(_) => batch,
         };
         let write = table.write(vec![batch]).with_save_mode(SaveMode::Append).with_schema_mode(SchemaMode::Merge);
-        let table = committed(write, object, &[], meta).await.map_err(Self::err(&url))?;
+        let table = committed(write, object, &Encoding::default(), meta).await.map_err(Self::err(&url))?;
         Ok(table.version().unwrap_or_default())
     }
 
@@ -82,7 +90,7 @@ impl TableStore {
             .with_session_state(write_session().map_err(Self::err(&url))?)
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite);
-        let table = committed(write, object, &layout.distinct, meta).await.map_err(Self::err(&url))?;
+        let table = committed(write, object, &layout.encoding, meta).await.map_err(Self::err(&url))?;
         Ok(table.version().unwrap_or_default())
     }
 
@@ -105,7 +113,7 @@ impl TableStore {
         if table.version().is_none() {
             return self.replace(object, layout, rx, meta).await;
         }
-        let Layout { schema, distinct } = layout;
+        let Layout { schema, encoding } = layout;
         let mut rx = rx;
         let mut batches = Vec::new();
         while let Some(b) = rx.recv().await {
@@ -123,7 +131,7 @@ impl TableStore {
             .with_source_alias("source")
             .with_target_alias("target")
             .with_merge_schema(true)
-            .with_writer_properties(writer_properties(&distinct))
+            .with_writer_properties(writer_properties(&encoding))
             .with_commit_properties(meta.properties(object))
             .when_matched_update(|u| names.iter().fold(u, |u, n| u.update(n.as_str(), source_col(n))))
             .and_then(|m| m.when_not_matched_insert(|i| names.iter().fold(i, |i, n| i.set(n.as_str(), source_col(n)))))
@@ -135,7 +143,7 @@ impl TableStore {
 
     /// Marks rows whose records left the listing, in one commit: each row in `marks` gets
     /// `_deleted_at = at` and its reason in `_deleted_reason`; with `hard`, rows whose reason
-    /// is `deleted` are removed instead. The files rewritten keep `distinct` without a
+    /// is `deleted` are removed instead. The files rewritten keep the table's `encoding`, as
     /// dictionary, as `replace` wrote them. Returns the new version.
     pub async fn mark(
         &self,
@@ -143,7 +151,7 @@ impl TableStore {
         marks: &[(String, &'static str)],
         hard: bool,
         at: chrono::DateTime<chrono::Utc>,
-        distinct: &[String],
+        encoding: &Encoding,
         meta: &CommitMeta,
     ) -> Result<u64, TableError> {
         use crate::transform::batch::BatchBuilder;
@@ -176,7 +184,7 @@ impl TableStore {
             .with_source_alias("source")
             .with_target_alias("target")
             .with_merge_schema(true)
-            .with_writer_properties(writer_properties(distinct))
+            .with_writer_properties(writer_properties(encoding))
             .with_commit_properties(meta.properties(object));
         if hard {
             merge = merge
@@ -195,7 +203,7 @@ impl TableStore {
 }
 
 /// A write with what every data commit of `object` carries: the table name, the writer
-/// properties for its `distinct` columns, and the run's commit metadata.
+/// properties for its columns' `encoding`, and the run's commit metadata.
 /// `batch` with each column the table has cast to the table's type (doubles for a table's
 /// older whole-number counters); new columns are left as they are.
 fn to_table_types(batch: RecordBatch, table: &crate::arrow::datatypes::Schema) -> Result<RecordBatch, DeltaTableError> {
@@ -223,12 +231,12 @@ fn to_table_types(batch: RecordBatch, table: &crate::arrow::datatypes::Schema) -
 async fn committed(
     write: WriteBuilder,
     object: &str,
-    distinct: &[String],
+    encoding: &Encoding,
     meta: &CommitMeta,
 ) -> Result<DeltaTable, DeltaTableError> {
     write
         .with_table_name(object)
-        .with_writer_properties(writer_properties(distinct))
+        .with_writer_properties(writer_properties(encoding))
         .with_commit_properties(meta.properties(object))
         .await
 }

@@ -256,6 +256,11 @@ pub struct Column {
 const DISTINCT_FIELDS: [&str; 6] = ["id", "key", "summary", "description", "environment", "comment"];
 
 impl Column {
+    /// Text, whole or as Jira's rich text or JSON: the columns that hold a table's bytes.
+    pub fn free_text(&self) -> bool {
+        !self.name.starts_with('_') && matches!(self.ty, ColumnType::Text | ColumnType::RichText | ColumnType::Json)
+    }
+
     /// Whether nearly every row holds its own value (ids, keys, instants, free text). A Parquet
     /// dictionary then only costs: every value is hashed and stored twice until the dictionary
     /// outgrows its page and the writer gives up on it (bench/RESULTS.md). Metadata columns

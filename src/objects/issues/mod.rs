@@ -24,6 +24,7 @@ use futures::future::BoxFuture;
 use super::issue_row::IssueRows;
 use super::{
     ColumnInfo, Concern, Gone, Job, Listing, Missing, Object, ObjectError, Outcome, Probed, Rows, RunStamp, Shape,
+    SharedBatch,
 };
 use crate::config::{Deployment, FieldSelection, ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
@@ -473,8 +474,9 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
     let accounting = Mutex::new(Accounting::default());
     let next = || batches.lock().expect("never poisoned").next();
     tracing::debug!(issues = discovery.ids.len(), workers = concurrency, "fetching issues");
+    let batch = SharedBatch::new(shape);
     let workers = (0..concurrency.max(1)).map(|_| async {
-        let mut rows = Rows::new(shape, tx);
+        let mut rows = Rows::sharing(shape, tx, &batch);
         let decoder = IssueRows::new(shape, stamp);
         while let Some((ids, strict)) = next() {
             let batch = fetch_batch(client, &mut rows, shape, decoder.as_ref(), ids, &wanted, stamp, strict).await?;
