@@ -240,3 +240,35 @@ async fn committed(
         .with_commit_properties(meta.properties(object))
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::columns::{Column, ColumnType};
+
+    /// Text columns get zstd, every other column Snappy, and the nearly distinct ones no
+    /// dictionary: what `Layout::of` says is what the writer is told.
+    #[test]
+    fn text_is_zstd_the_rest_snappy_and_distinct_columns_have_no_dictionary() {
+        let col = |name: &str, ty: ColumnType| Column { name: name.into(), ty };
+        let layout = super::super::Layout::of(&[
+            col("id", ColumnType::Text),
+            col("summary", ColumnType::Text),
+            col("comment", ColumnType::Json),
+            col("created", ColumnType::Timestamp),
+            col("votes", ColumnType::Int),
+            col("_run_id", ColumnType::Text),
+        ]);
+        let props = writer_properties(&layout.encoding);
+        let compression = |c: &str| props.compression(&ColumnPath::from(c));
+        for text in ["id", "summary", "comment"] {
+            assert_eq!(compression(text), Compression::ZSTD(ZstdLevel::default()), "{text}");
+        }
+        for other in ["created", "votes", "_run_id", "status.name"] {
+            assert_eq!(compression(other), Compression::SNAPPY, "{other}");
+        }
+        let dictionary = |c: &str| props.dictionary_enabled(&ColumnPath::from(c));
+        assert!(!dictionary("summary") && !dictionary("created") && dictionary("votes") && dictionary("_run_id"));
+        assert_eq!(props.max_row_group_row_count(), Some(ROW_GROUP_ROWS));
+    }
+}
