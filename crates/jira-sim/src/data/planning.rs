@@ -87,9 +87,7 @@ impl Dataset {
             return None;
         }
         self.sprint_origin(previous)?;
-        let id = Self::sprint_id(previous);
-        let sprint = json!({"id": id, "name": format!("Sprint {id}")});
-        Some((sprint, previous * SPRINT_MS, w * SPRINT_MS))
+        Some((self.sprint(previous, self.data_center), previous * SPRINT_MS, w * SPRINT_MS))
     }
 
     /// A sprint of the Sprint field as Jira Software on Data Center writes it: the `toString()`
