@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::lean::Lean;
 use super::{JiraClient, JiraError};
 
 /// Worklog ids per `POST …/worklog/list` (v3 spec `getWorklogsForIds`: "a maximum of 1000").
@@ -101,13 +102,14 @@ impl JiraClient {
             if list == IssueList::Comments {
                 query.push(("orderBy", "created".to_string()));
             }
-            let page: Value = match self.get(&path, &query).await {
-                Ok(p) => p,
+            let mut page: Value = match self.get::<Lean>(&path, &query).await {
+                Ok(p) => p.0,
                 Err(JiraError::Status { status: 404, .. }) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let items = match page.get(list.key()) {
-                Some(Value::Array(items)) => items.clone(),
+            let total = page["total"].as_u64();
+            let items = match page.get_mut(list.key()) {
+                Some(Value::Array(items)) => std::mem::take(items),
                 _ => {
                     return Err(JiraError::Decode {
                         endpoint: path,
@@ -115,7 +117,6 @@ impl JiraClient {
                     });
                 }
             };
-            let total = page["total"].as_u64();
             let n = items.len();
             // A page that begins with a record already read: the site ignores `startAt`.
             if let Some(first) = items.first().filter(|_| !out.is_empty())

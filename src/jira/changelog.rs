@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::lean::{self, Lean};
 use super::{JiraClient, JiraError};
 use crate::config::Deployment;
 
@@ -69,7 +70,7 @@ impl JiraClient {
         struct Group {
             issue_id: String,
             #[serde(default)]
-            change_histories: Vec<Value>,
+            change_histories: Vec<Lean>,
         }
         let keys: Vec<String> = ids.iter().map(u64::to_string).collect();
         let mut out = Vec::new();
@@ -83,7 +84,7 @@ impl JiraClient {
             let page: Page = self.post_reply("rest/api/3/changelog/bulkfetch", &body).await?.body;
             out.extend(page.issue_change_logs.into_iter().map(|g| IssueHistories {
                 issue_id: g.issue_id,
-                histories: g.change_histories,
+                histories: lean::values(g.change_histories),
                 cut_at: None,
                 issue: None,
             }));
@@ -123,7 +124,7 @@ impl JiraClient {
             #[serde(default)]
             total: Option<u64>,
             #[serde(default)]
-            histories: Vec<Value>,
+            histories: Vec<Lean>,
         }
         let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         let mut out = Vec::new();
@@ -137,7 +138,7 @@ impl JiraClient {
             for i in page.issues {
                 let c = i.changelog.unwrap_or(Changelog { total: Some(0), histories: Vec::new() });
                 let sent = c.histories.len() as u64;
-                let mut histories = c.histories;
+                let mut histories = lean::values(c.histories);
                 // Jira may list them newest first here; rows go oldest first, as on Cloud.
                 histories.sort_by_key(|h| (created_ms(h), h["id"].as_str().and_then(|i| i.parse::<u64>().ok())));
                 out.push(IssueHistories {

@@ -10,6 +10,7 @@ mod login;
 pub mod fields;
 pub mod instant;
 pub mod issues;
+pub mod lean;
 pub mod changelog;
 pub mod dimensions;
 pub mod field_options;

@@ -9,10 +9,11 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::{Job, ObjectError, Outcome, Probed, Rows, SharedBatch, issues};
+use super::{Job, ObjectError, Outcome, Probed, Rows, RunStamp, Shape, SharedBatch, issues};
 use crate::config::{FieldSelection, ObjectConfig};
 use crate::jira::activity::{IssueList, page_is_complete};
 use crate::jira::issues::BULK_FETCH_MAX;
+use crate::jira::lean::{self, Lean};
 use crate::jira::{JiraClient, JiraError};
 use crate::report::Warning;
 use crate::transform::columns::Column;
@@ -58,66 +59,61 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
     let first_time = |id: &str| !spec.shared || written.lock().expect("never poisoned").insert(id.to_string());
     let tx = &tx;
     let batch = SharedBatch::new(shape);
+    let writer = ListWriter { spec, shape, stamp, first_time: &first_time };
+    let writer = &writer;
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::sharing(shape, tx, &batch);
-        let (mut swept, mut forbidden, mut malformed) = (Vec::new(), Vec::new(), Vec::new());
+        let mut tally = Tally::default();
         let mut given = derived.lock().expect("never poisoned").take();
         loop {
             let issues = match (given.take(), from_table) {
                 (Some(records), _) => records.to_vec(),
                 (None, true) => break,
                 (None, false) => match next() {
-                    Some(ids) => client.fetch_by_ids::<Vec<Value>>(ids, &fields, 0).await?.issues,
+                    Some(ids) => lean::values(client.fetch_by_ids::<Vec<Lean>>(ids, &fields, 0).await?.issues),
                     None => break,
                 },
             };
-            for issue in issues {
+            // Lists Jira embedded in part are read whole after the page is dropped: a page of
+            // 100 issues' threads was held through one request per long thread (bench/RESULTS.md).
+            let mut partial = Vec::new();
+            for mut issue in issues {
                 let Some(issue_id) = id_text(&issue["id"]) else { continue };
-                let parent = Parent { id: issue_id.clone(), key: issue["key"].as_str().map(str::to_string) };
-                let embedded = &issue["fields"][spec.field];
+                let parent = Parent { id: issue_id, key: issue["key"].as_str().map(str::to_string) };
+                // Taken, not copied.
+                let embedded = issue.get_mut("fields").and_then(|f| f.get_mut(spec.field)).map(Value::take);
+                let embedded = embedded.unwrap_or_default();
                 let records = match spec.paged {
-                    Some(list) if page_is_complete(embedded, list) => {
-                        embedded[list.key()].as_array().cloned().unwrap_or_default()
+                    Some(list) if page_is_complete(&embedded, list) => take_array(embedded, list.key()),
+                    Some(_) => {
+                        partial.push(parent);
+                        continue;
                     }
-                    Some(list) => match client.issue_list(&issue_id, list).await {
-                        Ok(Some(all)) => all,
-                        // Deleted or hidden since it was listed: its rows stay as they are.
-                        Ok(None) => continue,
-                        Err(JiraError::Forbidden { .. }) => {
-                            forbidden.push(issue_id);
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    },
                     None => match embedded {
-                        Value::Array(all) => all.clone(),
+                        Value::Array(all) => all,
                         // The field is off on this site (or hidden): nothing to read or sweep.
                         _ => continue,
                     },
                 };
-                let rejected = rows.rejected;
-                let mut whole = true;
-                for record in &records {
-                    let Some((id, mut row)) = (spec.row)(&parent, record) else {
-                        whole = false;
-                        continue;
-                    };
-                    if !first_time(&id) {
+                writer.write(parent, &records, &mut rows, &mut tally).await?;
+            }
+            for parent in partial {
+                let Some(list) = spec.paged else { continue };
+                let records = match client.issue_list(&parent.id, list).await {
+                    Ok(Some(all)) => all,
+                    // Deleted or hidden since it was listed: its rows stay as they are.
+                    Ok(None) => continue,
+                    Err(JiraError::Forbidden { .. }) => {
+                        tally.forbidden.push(parent.id);
                         continue;
                     }
-                    shape.mask(&mut row);
-                    let raw = Value::Object(row);
-                    rows.push(&id, &raw, |c| stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;
-                }
-                // A record that was not written must not pass for a deleted one.
-                if whole && rows.rejected == rejected {
-                    swept.push(issue_id);
-                } else if !whole {
-                    malformed.push(issue_id);
-                }
+                    Err(e) => return Err(e.into()),
+                };
+                writer.write(parent, &records, &mut rows, &mut tally).await?;
             }
         }
         rows.flush().await?;
+        let Tally { swept, forbidden, malformed } = tally;
         let mut warnings = Vec::new();
         if !forbidden.is_empty() {
             warnings.push(Warning {
@@ -145,6 +141,68 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
         Ok::<_, ObjectError>(rows.into_outcome(outcome))
     });
     Ok(Outcome::sum(futures::future::try_join_all(workers).await?))
+}
+
+/// What a worker learnt of its issues' lists.
+#[derive(Default)]
+struct Tally {
+    /// Issues whose whole list was written: their other stored rows are gone from Jira.
+    swept: Vec<String>,
+    forbidden: Vec<String>,
+    /// Issues with records that have no id.
+    malformed: Vec<String>,
+}
+
+/// Writes one issue's whole list.
+struct ListWriter<'a> {
+    spec: &'a Spec,
+    shape: &'a Shape,
+    stamp: &'a RunStamp,
+    /// Whether a record is written for the first time this run (see `Spec::shared`).
+    first_time: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+impl ListWriter<'_> {
+    async fn write(
+        &self,
+        parent: Parent,
+        records: &[Value],
+        rows: &mut Rows<'_>,
+        tally: &mut Tally,
+    ) -> Result<(), ObjectError> {
+        let rejected = rows.rejected;
+        let mut whole = true;
+        for record in records {
+            let Some((id, mut row)) = (self.spec.row)(&parent, record) else {
+                whole = false;
+                continue;
+            };
+            if !(self.first_time)(&id) {
+                continue;
+            }
+            self.shape.mask(&mut row);
+            let raw = Value::Object(row);
+            rows.push(&id, &raw, |c| self.stamp.column(c).or_else(|| raw.get(c)).filter(|v| !v.is_null())).await?;
+        }
+        // A record that was not written must not pass for a deleted one.
+        if whole && rows.rejected == rejected {
+            tally.swept.push(parent.id);
+        } else if !whole {
+            tally.malformed.push(parent.id);
+        }
+        Ok(())
+    }
+}
+
+/// `page[key]` moved out of the page, when it is an array.
+fn take_array(page: Value, key: &str) -> Vec<Value> {
+    match page {
+        Value::Object(mut page) => match page.remove(key) {
+            Some(Value::Array(all)) => all,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// An id as text, whether Jira sends it as a string or a number.

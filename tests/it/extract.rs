@@ -190,26 +190,28 @@ async fn incremental_catches_edits_made_during_the_previous_run() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn data_center_pat_pages_past_10000_and_reads_dates_in_another_time_zone() {
-    let data = DatasetConfig { issues: 10_500, time_zone: chrono_tz::Asia::Kolkata, ..Default::default() };
-    let sim = sim(Flavor::DataCenter, data, Behaviour::default()).await;
+async fn data_center_pat_pages_past_its_result_window_and_reads_dates_in_another_time_zone() {
+    // The site's result window (10,000 by default) set to 2,000 by its admin.
+    let data = DatasetConfig { issues: 2_100, time_zone: chrono_tz::Asia::Kolkata, ..Default::default() };
+    let sim = sim(Flavor::DataCenter, data, Behaviour { search_result_window: 2_000, ..Behaviour::default() }).await;
     let dir = tempfile::tempdir().unwrap();
     let objects = "  issues: {sync: incremental, fields: {include: [summary, updated]}}\
         \n  projects: {}\n  users: {}\n  fields: {}";
     let p = pipeline(&sim, dir.path(), "data_center", PAT, objects);
     let first = run(&p).await;
     let issues = object(&first, "issues");
-    assert_eq!((issues.rows_written, issues.expected), (10_500, Some(10_500)));
+    assert_eq!((issues.rows_written, issues.expected), (2_100, Some(2_100)));
     // Datetimes rendered as +0530 land as the same instants in UTC.
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
     assert_eq!(table(dir.path(), "projects").await.num_rows(), 5);
     let users = table(dir.path(), "users").await;
     assert!(strings(&users, "id").iter().all(|k| k.starts_with("JIRAUSER")), "Data Center users are keyed by key");
 
-    sim.edit_issues(100, 997, 9);
+    sim.edit_issues(100, 197, 9);
     let second = run(&p).await;
     assert_eq!(object(&second, "issues").rows_written, 9);
     assert_same(&issue_rows(dir.path()).await, &truth(&sim));
+    assert_eq!(sim.requests_with_status("/rest/api/2/search", 500), 0, "no page past the result window");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -465,9 +467,15 @@ fn edit_during_run(sim: &std::sync::Arc<RunningSim>, path: &'static str, after: 
 }
 
 async fn multi_project_site(flavor: Flavor, issues: u64, deployment: &str, auth: &str, fetch_path: &'static str) {
-    // 429s on every 9th request, search pages that take a while, 4 fetch workers.
-    let behaviour =
-        Behaviour { throttle_every: Some(9), search_latency: Duration::from_millis(5), ..Behaviour::default() };
+    // 429s on every 9th request, search pages that take a while, 4 fetch workers; on Data
+    // Center a result window a fifth of the site, as an admin may set it (10,000 by default):
+    // the listing must never page past it, whatever its size.
+    let behaviour = Behaviour {
+        throttle_every: Some(9),
+        search_latency: Duration::from_millis(5),
+        search_result_window: (issues as usize / 5).max(1_000),
+        ..Behaviour::default()
+    };
     let data = DatasetConfig { issues, projects: 3, ..Default::default() };
     let sim = std::sync::Arc::new(sim(flavor, data, behaviour).await);
     let objects = "  issues: {sync: SYNC, fields: {include: [summary, status, updated]}}";
@@ -484,6 +492,7 @@ async fn multi_project_site(flavor: Flavor, issues: u64, deployment: &str, auth:
         run(&p).await;
         assert_values(&issue_values(dir.path()).await, &truth_values(&sim));
     }
+    assert_eq!(sim.requests_with_status("/rest/api/2/search", 500), 0, "no page past the result window");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -492,8 +501,8 @@ async fn cloud_multi_project_site_reads_every_issue_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn data_center_multi_project_site_past_10000_reads_every_issue_exactly_once() {
-    multi_project_site(Flavor::DataCenter, 12_000, "data_center", PAT, "/rest/api/2/search").await;
+async fn data_center_multi_project_site_past_its_result_window_reads_every_issue_exactly_once() {
+    multi_project_site(Flavor::DataCenter, 6_000, "data_center", PAT, "/rest/api/2/search").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -48,6 +48,11 @@ pub struct Behaviour {
     /// Serve Cloud's removed `/rest/api/3/search` (startAt/total paging) instead of `410 Gone`,
     /// for benchmark peers that still use it. Real Jira Cloud answers 410.
     pub legacy_search: bool,
+    /// Data Center's search result window: `startAt + maxResults` past it answers 500 "Search
+    /// limit exceeded". 10,000 by default; an admin sets it with the
+    /// `jira.search.platform.max.result.window` property (Atlassian KB "Handling JQL REST API
+    /// searching exceeding max_result_window in Jira"), so a site may have a smaller one.
+    pub search_result_window: usize,
     /// Search results reflect an edit only this long after it (Jira's index is eventually
     /// consistent).
     pub index_lag: Duration,
@@ -169,6 +174,7 @@ impl Default for Behaviour {
             user_emails_visible: true,
             jira_software: true,
             legacy_search: false,
+            search_result_window: 10_000,
             index_lag: Duration::ZERO,
             bulkfetch_unknown_as_errors: false,
             drop_from_fetch_every: None,

@@ -20,12 +20,6 @@ use crate::site::Snapshot;
 
 /// Data Center caps a page at 1000 whatever `maxResults` asks for.
 const DC_MAX_PAGE: usize = 1000;
-/// Data Center fails past 10,000 results with `startAt` (Atlassian KB "Handling JQL REST API
-/// searching exceeding max_result_window in Jira": HTTP 500, "Search limit exceeded. We couldn't
-/// complete your search because it requests 10,100 results which exceeded the search platform
-/// limit of 10,000. …").
-const DC_MAX_WINDOW: usize = 10_000;
-
 /// `n` with thousands separators, as Jira's messages print counts.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -60,9 +54,11 @@ pub(super) async fn startat_search(app: &AppState, r: SearchRequest, api: &str, 
         None => DEFAULT_PAGE,
     }
     .min(max_page);
-    // Data Center's 10,000 result window (OpenSearch's max_result_window, as the KB reports
-    // it); Cloud's old search paged without one.
-    if api == "2" && start + limit > DC_MAX_WINDOW {
+    // Data Center fails past its result window (`Behaviour::search_result_window`; the KB
+    // "Handling JQL REST API searching exceeding max_result_window in Jira" quotes the
+    // message); Cloud's old search paged without one.
+    let window = st.behaviour.search_result_window;
+    if api == "2" && start + limit > window {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!(
@@ -70,7 +66,7 @@ pub(super) async fn startat_search(app: &AppState, r: SearchRequest, api: &str, 
                  which exceeded the search platform limit of {}. Try refining your query or contact your \
                  Jira administrator. Repeating the same search may not work.",
                 thousands(start + limit),
-                thousands(DC_MAX_WINDOW)
+                thousands(window)
             ),
         );
     }
@@ -82,11 +78,12 @@ pub(super) async fn startat_search(app: &AppState, r: SearchRequest, api: &str, 
     let all: Vec<Snapshot> = if dc_default {
         m.all_sorted(&[(SortKey::Key, false)])
     } else if m.candidates.is_none() && (m.natural() || m.by_created()) {
+        // Matches collected a chunk at a time (the chunk's size is the simulator's, not Jira's).
+        const CHUNK: usize = 10_000;
         let mut v = Vec::new();
         let mut pos = Some(0);
         while let Some(p) = pos {
-            let (page, next) =
-                if m.natural() { m.page_natural(p, DC_MAX_WINDOW) } else { m.page_by_created(p, DC_MAX_WINDOW) };
+            let (page, next) = if m.natural() { m.page_natural(p, CHUNK) } else { m.page_by_created(p, CHUNK) };
             v.extend(page);
             pos = next;
         }
