@@ -7,7 +7,7 @@ use crate::common::{self, PipelineYaml};
 fn progress_bars_on_a_terminal_and_none_in_pipes() {
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_jirapipe");
-    let cmd = format!("{bin} demo --issues 3000 --dir {}", dir.path().join("tty").display());
+    let cmd = format!("{bin} demo --issues 400 --dir {}", dir.path().join("tty").display());
     // `script` gives the command a pseudo-terminal and copies what it draws to stdout.
     let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
@@ -17,7 +17,7 @@ fn progress_bars_on_a_terminal_and_none_in_pipes() {
     assert!(screen.contains("\u{1b}["), "drawn with terminal escapes");
 
     let out =
-        common::jirapipe().args(["demo", "--issues", "3000", "--dir"]).arg(dir.path().join("pipe")).output().unwrap();
+        common::jirapipe().args(["demo", "--issues", "400", "--dir"]).arg(dir.path().join("pipe")).output().unwrap();
     assert!(out.status.success());
     for text in [String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)] {
         assert!(!has_rate(&text) && !text.contains("\u{1b}["), "no bars or escapes in pipes:\n{text}");
