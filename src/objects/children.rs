@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::{Job, ObjectError, Outcome, Probed, Rows, RunStamp, Shape, SharedBatch, issues};
+use super::{Job, ObjectError, Outcome, Probed, Queue, Rows, RunStamp, Shape, SharedBatch, issues};
 use crate::config::{FieldSelection, ObjectConfig};
 use crate::jira::activity::{IssueList, page_is_complete};
 use crate::jira::issues::BULK_FETCH_MAX;
@@ -48,8 +48,7 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
     let Some(listing) = listing else {
         return Err(ObjectError::Listing { endpoint: spec.object, message: "extracted without a listing".into() });
     };
-    let batches = Mutex::new(listing.ids.chunks(BULK_FETCH_MAX));
-    let next = || batches.lock().expect("never poisoned").next();
+    let batches = Queue::new(listing.ids.chunks(BULK_FETCH_MAX));
     // Records read back from this run's table come in one piece, to one worker.
     let from_table = derived.is_some();
     let derived = Mutex::new(derived);
@@ -69,7 +68,7 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
             let issues = match (given.take(), from_table) {
                 (Some(records), _) => records.to_vec(),
                 (None, true) => break,
-                (None, false) => match next() {
+                (None, false) => match batches.next() {
                     Some(ids) => lean::values(client.fetch_by_ids::<Vec<Lean>>(ids, &fields, 0).await?.issues),
                     None => break,
                 },
@@ -85,8 +84,8 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
                 let embedded = embedded.unwrap_or_default();
                 let records = match spec.paged {
                     Some(list) if page_is_complete(&embedded, list) => take_array(embedded, list.key()),
-                    Some(_) => {
-                        partial.push(parent);
+                    Some(list) => {
+                        partial.push((parent, list));
                         continue;
                     }
                     None => match embedded {
@@ -97,8 +96,7 @@ pub(crate) async fn extract(job: Job<'_>, spec: &Spec) -> Result<Outcome, Object
                 };
                 writer.write(parent, &records, &mut rows, &mut tally).await?;
             }
-            for parent in partial {
-                let Some(list) = spec.paged else { continue };
+            for (parent, list) in partial {
                 let records = match client.issue_list(&parent.id, list).await {
                     Ok(Some(all)) => all,
                     // Deleted or hidden since it was listed: its rows stay as they are.

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::field_ids::{FieldIds, Unresolved};
-use super::{ObjectError, issues};
+use super::{ObjectError, Queue, issues};
 use crate::config::{Deployment, ObjectKind};
 use crate::jira::JiraClient;
 use crate::jira::changelog::{CHANGELOG_ISSUES_CLOUD, CHANGELOG_ISSUES_DC};
@@ -205,13 +205,12 @@ async fn feed(client: JiraClient, field_ids: Arc<FieldIds>, concurrency: usize, 
         Deployment::Cloud => (CHANGELOG_ISSUES_CLOUD, concurrency.min(CLOUD_READERS)),
         Deployment::DataCenter => (CHANGELOG_ISSUES_DC, concurrency),
     };
-    let batches = Mutex::new(ids.chunks(per_request));
-    let next = || batches.lock().expect("never poisoned").next();
+    let batches = Queue::new(ids.chunks(per_request));
     let cut = Mutex::new(Vec::new());
     let unresolved = Mutex::new(Unresolved::default());
     let members = &members;
     let workers = (0..readers).map(|_| async {
-        while let Some(chunk) = next() {
+        while let Some(chunk) = batches.next() {
             if members.iter().all(|m| m.tx.is_closed()) {
                 break;
             }
@@ -266,11 +265,10 @@ pub(crate) async fn read(
     }
     // Cloud's changelog fetch carries no issue fields: one bulk fetch per 100 issues.
     if with_issue && client.deployment() == Deployment::Cloud {
-        let chunks = Mutex::new(ids.chunks(BULK_FETCH_MAX));
-        let next = || chunks.lock().expect("never poisoned").next();
+        let chunks = Queue::new(ids.chunks(BULK_FETCH_MAX));
         let fetched = Mutex::new(Vec::new());
         let workers = (0..concurrency.max(1)).map(|_| async {
-            while let Some(chunk) = next() {
+            while let Some(chunk) = chunks.next() {
                 let basics = issues::basics(client, chunk).await?;
                 fetched.lock().expect("never poisoned").push(basics);
             }

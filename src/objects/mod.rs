@@ -21,6 +21,7 @@ pub mod issue_row;
 pub mod issue_links;
 pub mod issues;
 mod per_project;
+mod queue;
 pub mod projects;
 pub mod rows;
 pub mod shape;
@@ -42,6 +43,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 pub use history_feed::HistoryFeed;
+pub(crate) use queue::Queue;
 pub(crate) use rows::Rows;
 pub(crate) use rows::SharedBatch;
 pub use rows::{BATCH_ROWS, CHANNEL_BATCHES, EXTRACTED_AT, MAX_REJECTS_KEPT, Marks, Outcome, RUN_ID, RunStamp, Sender};

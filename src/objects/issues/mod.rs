@@ -23,8 +23,8 @@ use futures::future::BoxFuture;
 
 use super::issue_row::IssueRows;
 use super::{
-    ColumnInfo, Concern, Gone, Job, Listing, Missing, Object, ObjectError, Outcome, Probed, Rows, RunStamp, Shape,
-    SharedBatch,
+    ColumnInfo, Concern, Gone, Job, Listing, Missing, Object, ObjectError, Outcome, Probed, Queue, Rows, RunStamp,
+    Shape, SharedBatch,
 };
 use crate::config::{Deployment, FieldSelection, ObjectConfig, ObjectKind};
 use crate::jira::fields::FieldDef;
@@ -470,15 +470,14 @@ async fn extract(job: Job<'_>) -> Result<Outcome, ObjectError> {
     // (`refresh`) are kept at their last values when Jira will not return them.
     let size = batch_size(client);
     let batches =
-        Mutex::new(discovery.ids.chunks(size).map(|c| (c, true)).chain(refresh.chunks(size).map(|c| (c, false))));
+        Queue::new(discovery.ids.chunks(size).map(|c| (c, true)).chain(refresh.chunks(size).map(|c| (c, false))));
     let accounting = Mutex::new(Accounting::default());
-    let next = || batches.lock().expect("never poisoned").next();
     tracing::debug!(issues = discovery.ids.len(), workers = concurrency, "fetching issues");
     let batch = SharedBatch::new(shape);
     let workers = (0..concurrency.max(1)).map(|_| async {
         let mut rows = Rows::sharing(shape, tx, &batch);
         let decoder = IssueRows::new(shape, stamp);
-        while let Some((ids, strict)) = next() {
+        while let Some((ids, strict)) = batches.next() {
             let batch = fetch_batch(client, &mut rows, shape, decoder.as_ref(), ids, &wanted, stamp, strict).await?;
             let mut a = accounting.lock().expect("never poisoned");
             a.gone.extend(batch.gone);
