@@ -320,6 +320,38 @@ async fn small_files_are_compacted_and_vacuumed_on_schedule() {
     assert!(has_dictionary(&file, "status.name"));
 }
 
+/// Every table is created with a checkpoint every 10 commits: an open reads at most nine
+/// commit files after the checkpoint, not 99 (deltalake's default interval is 100). Both
+/// readers read the checkpointed log.
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_are_checkpointed_every_ten_commits() {
+    let sim = common::sim_with_issues(20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&sim, dir.path(), "  issues: {deletes: ignore, fields: {include: [summary]}}");
+    // `_runs` gains one commit a run: versions 0 to 10.
+    for k in 0..11 {
+        sim.edit_issues(k, 1, 1);
+        run(&p).await;
+    }
+    let log = dir.path().join("lake/_runs/_delta_log");
+    let checkpoints: Vec<String> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".checkpoint"))
+        .collect();
+    assert_eq!(checkpoints, ["00000000000000000009.checkpoint.parquet"], "{checkpoints:?}");
+    let last: Value = serde_json::from_slice(&std::fs::read(log.join("_last_checkpoint")).unwrap()).unwrap();
+    assert_eq!(last["version"], 9, "{last}");
+    for table in ["_runs", "issues"] {
+        let url = url::Url::from_directory_path(dir.path().join("lake").join(table)).unwrap();
+        let t = deltalake::open_table(url).await.unwrap();
+        let config = t.snapshot().unwrap().metadata().configuration().clone();
+        assert_eq!(config.get("delta.checkpointInterval").map(String::as_str), Some("10"), "{table}: {config:?}");
+    }
+    let (_, rows) = python_rows(dir.path(), "_runs");
+    assert_eq!(rows.len(), 11, "the Python reader reads the checkpoint and the commit after it");
+}
+
 /// Ids, keys, instants and free text are written without a Parquet dictionary (one would hold
 /// every value twice); repeated values such as a status name keep theirs.
 #[tokio::test(flavor = "multi_thread")]
