@@ -16,6 +16,7 @@ use futures::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::{mpsc, watch};
 
 use super::clock::Clock;
+use super::event::{Event, Outcome, SkipReason};
 use super::health::Health;
 use crate::config::Pipeline;
 
@@ -25,34 +26,6 @@ use crate::config::Pipeline;
 pub trait Job: 'static {
     /// Runs `pipeline` once; must return soon after `abandon` resolves.
     fn run(&self, pipeline: Arc<Pipeline>, abandon: BoxFuture<'static, ()>) -> LocalBoxFuture<'static, Outcome>;
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Succeeded {
-        rows: u64,
-    },
-    /// Another process holds the lease.
-    Busy(String),
-    Failed(String),
-    /// Stopped by shutdown before it finished.
-    Abandoned,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipReason {
-    /// The pipeline's previous run was still going.
-    StillRunning,
-    /// The daemon was not awake at that time (machine suspended, clock stepped forward).
-    Missed,
-}
-
-/// What the daemon did, in order per pipeline; each is also logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Started { pipeline: String, fire: DateTime<Utc> },
-    Skipped { pipeline: String, fire: DateTime<Utc>, reason: SkipReason },
-    Finished { pipeline: String, fire: DateTime<Utc>, outcome: Outcome },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

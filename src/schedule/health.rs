@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::daemon::{Event, Outcome};
+use super::event::{Event, Outcome};
 use crate::config::{Pipeline, Schedule};
 
 #[derive(Debug)]

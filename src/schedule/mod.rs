@@ -6,6 +6,7 @@
 pub mod clock;
 
 pub mod daemon;
+pub mod event;
 pub mod health;
 pub mod lease;
 pub mod serve;
@@ -17,7 +18,8 @@ use futures::future::{BoxFuture, LocalBoxFuture};
 
 pub use crate::config::cron::{MIN_INTERVAL, Schedule, ScheduleError};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use daemon::{Daemon, Event, Job, Outcome, Phase, SkipReason};
+pub use daemon::{Daemon, Job, Phase};
+pub use event::{Event, Outcome, SkipReason};
 pub use health::{Health, Readiness};
 pub use lease::{Holder, Lease, LeaseError, LeaseLock, LeaseRecord};
 
