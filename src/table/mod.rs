@@ -8,7 +8,7 @@ mod source;
 mod write;
 
 use std::collections::HashMap;
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once};
 
 use deltalake::datafusion::prelude::SessionContext;
 use deltalake::{DeltaTable, DeltaTableError};
@@ -44,6 +44,12 @@ pub(crate) fn register_stores() {
 pub struct TableStore {
     root: Url,
     storage_options: HashMap<String, String>,
+    /// Each table as last opened through this store (one run's, or one command's). A run opens
+    /// an object's table several times (its cursor, its schema, when it was last reconciled,
+    /// the write, maintenance); a table already loaded is only brought up to date: one listing
+    /// of its log, and the commits since, instead of its checkpoint and every commit after it
+    /// read again. The clone shares the snapshot's files (Arrow batches behind `Arc`s).
+    loaded: Arc<Mutex<HashMap<Url, DeltaTable>>>,
 }
 
 /// The soft-delete column of incremental issues.
@@ -107,7 +113,7 @@ impl TableStore {
         if !root.path().ends_with('/') {
             root.set_path(&format!("{}/", root.path()));
         }
-        Self { root, storage_options: HashMap::new() }
+        Self { root, storage_options: HashMap::new(), loaded: Arc::default() }
     }
 
     /// The tables of `destination`, opened with its storage settings (retries, timeouts).
@@ -132,13 +138,31 @@ impl TableStore {
             std::fs::create_dir_all(&path)
                 .map_err(|source| TableError::Folder { path: path.display().to_string(), source })?;
         }
+        let cached = self.loaded.lock().expect("table cache lock").get(url).cloned();
+        if let Some(mut table) = cached {
+            // Should the update fail (a table deleted and created again under the run), the
+            // table is loaded afresh below.
+            if table.update_incremental(None).await.is_ok() {
+                self.remember(url, &table);
+                return Ok(table);
+            }
+            self.loaded.lock().expect("table cache lock").remove(url);
+        }
         let mut table = DeltaTable::try_from_url_with_storage_options(url.clone(), self.storage_options.clone())
             .await
             .map_err(Self::err(url))?;
         match table.load().await {
-            Ok(()) | Err(DeltaTableError::NotATable(_)) => Ok(table),
+            Ok(()) => {
+                self.remember(url, &table);
+                Ok(table)
+            }
+            Err(DeltaTableError::NotATable(_)) => Ok(table),
             Err(e) => Err(Self::err(url)(e)),
         }
+    }
+
+    fn remember(&self, url: &Url, table: &DeltaTable) {
+        self.loaded.lock().expect("table cache lock").insert(url.clone(), table.clone());
     }
 
     /// The table's current columns, `None` when it does not exist yet.
@@ -282,5 +306,38 @@ impl TableStore {
             }
         }
         Ok(Some(rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::array::{RecordBatch, StringArray};
+    use crate::arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(columns: &[&str]) -> RecordBatch {
+        let schema = Schema::new(columns.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect::<Vec<_>>());
+        let arrays = columns.iter().map(|c| Arc::new(StringArray::from(vec![*c])) as _).collect();
+        RecordBatch::try_new(Arc::new(schema), arrays).unwrap()
+    }
+
+    /// A table this store has loaded is only brought up to date on the next open, and still
+    /// sees what another writer committed in between: its versions and its new columns.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_table_opened_again_sees_commits_made_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Url::from_directory_path(dir.path()).unwrap();
+        let (ours, theirs) = (TableStore::new(url.clone()), TableStore::new(url));
+        let meta = CommitMeta { pipeline: "p".into(), run_id: "r".into(), cursor_ms: None, reconciled_ms: None };
+        assert_eq!(ours.version("_runs").await.unwrap(), None);
+        ours.append("_runs", batch(&["id"]), &meta).await.unwrap();
+        assert_eq!(ours.version("_runs").await.unwrap(), Some(0));
+        assert!(ours.loaded.lock().unwrap().contains_key(&ours.table_url("_runs")), "kept after its first load");
+        theirs.append("_runs", batch(&["id", "added"]), &meta).await.unwrap();
+        assert_eq!(ours.version("_runs").await.unwrap(), Some(1));
+        let schema = ours.schema("_runs").await.unwrap().unwrap();
+        assert!(schema.field_with_name("added").is_ok(), "{schema:?}");
+        let rows = ours.query_text("_runs", "SELECT id FROM t ORDER BY id").await.unwrap().unwrap();
+        assert_eq!(rows.len(), 2);
     }
 }

@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::accounts::{Flavor, Viewer};
 use crate::activity::stored_view;
-use crate::auth::{Flavor, Viewer};
+use crate::app::{AppState, error};
 use crate::fetch::lookup;
-use crate::server::{AppState, error};
 use crate::site::strip_emails;
 
 /// Items per page of the worklog feed, and most ids `/worklog/list` takes.

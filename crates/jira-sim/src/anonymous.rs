@@ -11,8 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::Flavor;
-use crate::server::error;
+use crate::accounts::Flavor;
+use crate::app::error;
 
 /// Why a request is anonymous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

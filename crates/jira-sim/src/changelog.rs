@@ -19,10 +19,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Viewer;
+use crate::accounts::Viewer;
+use crate::app::{AppState, error};
 use crate::data::Dataset;
 use crate::fetch::lookup;
-use crate::server::{AppState, error};
 
 const MAX_ISSUES: usize = 1000;
 const MAX_FIELDS: usize = 10;

@@ -10,9 +10,9 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::auth::Flavor;
+use crate::accounts::Flavor;
+use crate::app::AppState;
 use crate::endpoints::{Paging, in_api};
-use crate::server::AppState;
 
 /// `PageBean` lists: default and cap 50 (`priority/search`, `resolution/search`).
 const PAGE_BEAN_CAP: usize = 50;

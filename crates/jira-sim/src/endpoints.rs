@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{Flavor, Viewer};
+use crate::accounts::{Flavor, Viewer};
+use crate::app::{AppState, error};
 use crate::data::{Dataset, to_v2};
-use crate::server::{AppState, error};
 
 /// The REST version a request came in on (`/rest/api/2/…` or `/rest/api/3/…`), for the links a
 /// response carries.

@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Viewer;
+use crate::accounts::Viewer;
+use crate::app::{AppState, error};
 use crate::data::Dataset;
 use crate::jql::IssueRef;
 use crate::search::{Expand, Render, render, search_pause, select};
-use crate::server::{AppState, error};
 use crate::site::{Snapshot, State as SiteState};
 
 /// Most ids or keys one bulk fetch takes.

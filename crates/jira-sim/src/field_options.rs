@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::app::{AppState, error};
 use crate::data::FieldContext;
 use crate::endpoints::Paging;
 use crate::planning::page_bean;
-use crate::server::{AppState, error};
 
 /// Contexts a page: the spec's default 50; options: its default 100. Both capped at 100, the
 /// `maxResults` of the spec's examples.

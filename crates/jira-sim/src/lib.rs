@@ -5,9 +5,11 @@
 //! issues cost no memory), and can be made to misbehave the way real sites do. Start one with
 //! [`RunningSim::start`].
 
+mod accounts;
 mod activity;
 mod activity_http;
 mod anonymous;
+mod app;
 mod auth;
 mod behaviour;
 mod changelog;
@@ -25,14 +27,16 @@ mod scopes;
 mod search;
 mod server;
 mod site;
+mod site_activity;
 mod system_fields;
 mod tls;
 pub mod wiki;
 
-pub use auth::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, DataCenterOAuth, Flavor, OAuthApp, ServiceAccount};
+pub use accounts::{Credentials, DEFAULT_API_TOKEN, DEFAULT_EMAIL, DataCenterOAuth, Flavor, OAuthApp, ServiceAccount};
 pub use behaviour::{Behaviour, BurstLimit, InstantForm, PointsQuota};
 pub use data::{Dataset, DatasetConfig};
 pub use hostile::Hostile;
 pub use scopes::all_granular_read_scopes;
-pub use server::{RecordedRequest, RunningSim, SimConfig};
+pub use server::{RunningSim, SimConfig};
+pub use site::RecordedRequest;
 pub use tls::TlsIdentity;

@@ -19,8 +19,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, json};
 
+use crate::app::{AppState, error};
 use crate::data::Dataset;
-use crate::server::{AppState, error};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -11,10 +11,10 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::auth::{Flavor, Viewer};
+use crate::accounts::{Flavor, Viewer};
+use crate::app::{AppState, error};
 use crate::data::{BASE_VERSIONS, COMPONENTS, Dataset};
 use crate::endpoints::{Paging, dc_identity, in_api, no_jira_software, visible_projects};
-use crate::server::{AppState, error};
 
 /// The agile API's page cap for sprints.
 const SPRINT_CAP: usize = 50;

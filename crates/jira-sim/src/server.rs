@@ -16,9 +16,12 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::auth::{self, Credentials, Flavor, OAuthState};
+use crate::accounts::{Credentials, Flavor};
+use crate::app::{AppState, error};
+use crate::auth;
 use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
+use crate::site::RecordedRequest;
 use crate::site::Site;
 use crate::tls::{TlsIdentity, TlsListener};
 use crate::{activity_http, changelog, dimensions, endpoints, fetch, field_options, permissions, planning, search};
@@ -47,13 +50,6 @@ impl Default for SimConfig {
             tls: None,
         }
     }
-}
-
-pub(crate) struct AppState {
-    pub site: Site,
-    pub flavor: Flavor,
-    pub credentials: Credentials,
-    pub oauth: Mutex<OAuthState>,
 }
 
 /// A simulated site serving on a loopback port until dropped or shut down.
@@ -528,29 +524,6 @@ fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
-/// One request as the site received it, so tests can check what a client asked for (its
-/// `fields`, whether it used the POST form) instead of trusting a comment.
-#[derive(Debug, Clone)]
-pub struct RecordedRequest {
-    pub method: String,
-    pub path: String,
-    /// The raw query string.
-    pub query: String,
-    /// The JSON body, when there was one.
-    pub body: Option<serde_json::Value>,
-}
-
-impl RecordedRequest {
-    /// A query parameter, decoded.
-    pub fn param(&self, name: &str) -> Option<String> {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(&self.query)
-            .ok()?
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-    }
-}
-
 async fn count(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let recording = app.site.lock().recorded.is_some();
@@ -738,16 +711,6 @@ fn rate_limited(l: Limited) -> Response {
         h.insert("RateLimit-Reason", HeaderValue::from_static(reason));
     }
     resp
-}
-
-/// Jira's error envelope.
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    errors(status, &[message.to_string()])
-}
-
-/// Jira's error envelope with several messages (JQL validation lists every bad literal).
-pub(crate) fn errors(status: StatusCode, messages: &[String]) -> Response {
-    (status, axum::Json(json!({"errorMessages": messages, "errors": {}}))).into_response()
 }
 
 async fn not_found() -> Response {

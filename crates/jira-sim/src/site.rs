@@ -80,7 +80,7 @@ pub(crate) struct State {
     pub requests: u64,
     pub counters: std::collections::BTreeMap<(String, u16), u64>,
     /// Requests as received, while `RunningSim::record_requests` is on.
-    pub recorded: Option<Vec<crate::server::RecordedRequest>>,
+    pub recorded: Option<Vec<RecordedRequest>>,
     /// Versions added at run time (`RunningSim::add_version`): project index and version.
     pub added_versions: Vec<(u64, Value)>,
 }
@@ -569,6 +569,29 @@ fn corrupt_last_status_move(histories: &mut [Value]) {
     if let Some(item) = last {
         item["to"] = json!("99999");
         item["toString"] = json!("Nowhere");
+    }
+}
+
+/// One request as the site received it, so tests can check what a client asked for (its
+/// `fields`, whether it used the POST form) instead of trusting a comment.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The JSON body, when there was one.
+    pub body: Option<serde_json::Value>,
+}
+
+impl RecordedRequest {
+    /// A query parameter, decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&self.query)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 

@@ -17,8 +17,8 @@ use super::query::{Parsed, parse};
 use super::render::{Render, render, select};
 use super::request::SearchRequest;
 use super::{DEFAULT_PAGE, search_pause};
+use crate::app::{AppState, error, errors};
 use crate::rng::mix;
-use crate::server::{AppState, error, errors};
 
 const CLOUD_MAX_IDS_PAGE: usize = 5000;
 pub(super) const CLOUD_MAX_FIELDS_PAGE: usize = 100;

@@ -15,8 +15,8 @@ use super::matcher::Matcher;
 use super::query::{Parsed, parse};
 use super::request::{CountBody, GetParams, PostBody, SearchRequest};
 use super::start_at::{data_center, startat_search};
-use crate::auth::Viewer;
-use crate::server::{AppState, error, errors};
+use crate::accounts::Viewer;
+use crate::app::{AppState, error, errors};
 
 pub(crate) async fn cloud_get(
     State(app): State<Arc<AppState>>,

@@ -22,7 +22,7 @@ pub(crate) use handlers::{
 pub(crate) use render::{Render, render, select};
 pub(crate) use request::Expand;
 
-use crate::server::AppState;
+use crate::app::AppState;
 
 const DEFAULT_PAGE: usize = 50;
 

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::auth::Viewer;
+use crate::accounts::Viewer;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

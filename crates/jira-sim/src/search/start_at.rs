@@ -14,8 +14,8 @@ use super::query::{Parsed, parse};
 use super::render::{Render, render, select};
 use super::request::SearchRequest;
 use super::{DEFAULT_PAGE, search_pause};
+use crate::app::{AppState, error, errors};
 use crate::jql::SortKey;
-use crate::server::{AppState, error, errors};
 use crate::site::Snapshot;
 
 /// Data Center caps a page at 1000 whatever `maxResults` asks for.
