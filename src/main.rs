@@ -16,9 +16,10 @@ fn main() -> std::process::ExitCode {
 /// mimalloc keeps freed pages for `purge_delay` ms before giving them back to the OS. A run
 /// frees tens of MB a second (page bodies, batches, Parquet pages): mimalloc 3's default of a
 /// second held ~60 MB of RSS over the heap; 10 ms (mimalloc 2's default) cost 1.5 s more
-/// system CPU per 100k issues in page faults. 100 ms: peak RSS 193 MB for `issues` with every
-/// field at 100k issues against 215 MB, for the same CPU (bench/RESULTS.md).
-/// `MIMALLOC_PURGE_DELAY` still wins when set.
+/// system CPU per 100k issues in page faults. 100 ms held the every-object run at 195–201 MB,
+/// at the 200 MB target; 20 ms holds it at 184 MB, and `issues` alone with every field at
+/// 100k issues at 177 against 195 MB, for about a tenth more CPU (bench/RESULTS.md, "Memory,
+/// fourth session"). `MIMALLOC_PURGE_DELAY` still wins when set.
 #[cfg(not(feature = "system-alloc"))]
 fn return_freed_memory_sooner() {
     /// `mi_option_purge_delay` in mimalloc 2's `mi_option_e` (include/mimalloc.h).
@@ -29,7 +30,7 @@ fn return_freed_memory_sooner() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: mimalloc (linked as the global allocator) reads this option each time it
         // purges; setting it takes a plain integer and is safe at any time.
-        unsafe { mi_option_set(PURGE_DELAY, 100) }
+        unsafe { mi_option_set(PURGE_DELAY, 20) }
     }
 }
 
