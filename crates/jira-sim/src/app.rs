@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::accounts::{Credentials, Flavor, OAuthState};
 use crate::site::Site;
 
+/// The router's state: the site's data, the deployment it plays, and who may call it.
 pub(crate) struct AppState {
     pub site: Site,
     pub flavor: Flavor,

@@ -21,8 +21,7 @@ use crate::app::{AppState, error};
 use crate::auth;
 use crate::behaviour::{Behaviour, Fault};
 use crate::data::{Dataset, DatasetConfig};
-use crate::site::RecordedRequest;
-use crate::site::Site;
+use crate::site::{RecordedRequest, Site};
 use crate::tls::{TlsIdentity, TlsListener};
 use crate::{activity_http, changelog, dimensions, endpoints, fetch, field_options, permissions, planning, search};
 
